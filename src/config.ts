@@ -88,7 +88,10 @@ interface SettingSpec<S extends z.ZodType<unknown, string>> {
   schema: S;
 }
 
-function setting<S extends z.ZodType<unknown, string>>(spec: SettingSpec<S>): SettingSpec<S> {
+// `const T` keeps whether a default exists in the type, so `Config` knows which keys are optional.
+function setting<S extends z.ZodType<unknown, string>, const T extends SettingSpec<S>>(
+  spec: T & SettingSpec<S>,
+): T {
   return spec;
 }
 
@@ -368,7 +371,9 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
 
   for (const key of Object.keys(settings) as (keyof Settings)[]) {
     const spec: SettingSpec<z.ZodType<unknown, string>> = settings[key];
-    const raw = rawValue(env, key) ?? (spec.default === undefined ? undefined : { name: spec.env, value: spec.default });
+    const raw =
+      rawValue(env, key) ??
+      (spec.default === undefined ? undefined : { name: spec.env, value: spec.default });
     if (raw === undefined) {
       out[key] = undefined;
       continue;
