@@ -1,0 +1,94 @@
+/**
+ * In-memory stores: honest defaults for tests and single-process runs. Everything is lost on
+ * restart and nothing is shared between replicas; use the embedded or MongoDB stores for that.
+ */
+import { TTLCache } from '@isaacs/ttlcache';
+import type { Clock } from '../../clock.js';
+import { systemClock } from '../../clock.js';
+import type {
+  ConversationRecord,
+  ConversationStore,
+  EventClaims,
+  SpaceRecord,
+  SpaceRegistry,
+} from './ports.js';
+
+export class MemorySpaceRegistry implements SpaceRegistry {
+  readonly #spaces = new Map<string, SpaceRecord>();
+
+  constructor(private readonly clock: Clock = systemClock) {}
+
+  async find(roomIds: readonly string[]): Promise<SpaceRecord | undefined> {
+    for (const id of roomIds) {
+      const record = this.#spaces.get(id);
+      if (record) return { ...record };
+    }
+    return undefined;
+  }
+
+  async list(): Promise<SpaceRecord[]> {
+    return [...this.#spaces.values()].map((record) => ({ ...record }));
+  }
+
+  async authorize(input: Parameters<SpaceRegistry['authorize']>[0]): Promise<SpaceRecord> {
+    const previous = this.#spaces.get(input.roomId);
+    const record: SpaceRecord = {
+      roomId: input.roomId,
+      spaceName: input.spaceName ?? previous?.spaceName,
+      status: 'active',
+      authorizedBy: input.authorizedBy,
+      authorizedAt: new Date(this.clock.now()),
+      listenMode: input.listenMode ?? previous?.listenMode,
+    };
+    this.#spaces.set(input.roomId, record);
+    return { ...record };
+  }
+
+  async revoke(roomIds: readonly string[], revokedBy: string): Promise<boolean> {
+    let found = false;
+    for (const id of roomIds) {
+      const record = this.#spaces.get(id);
+      if (!record) continue;
+      found = true;
+      this.#spaces.set(id, {
+        ...record,
+        status: 'revoked',
+        revokedBy,
+        revokedAt: new Date(this.clock.now()),
+      });
+    }
+    return found;
+  }
+}
+
+export class MemoryConversationStore implements ConversationStore {
+  readonly #records = new Map<string, ConversationRecord>();
+
+  async get(key: string): Promise<ConversationRecord | undefined> {
+    const record = this.#records.get(key);
+    return record ? { ...record } : undefined;
+  }
+
+  async put(record: ConversationRecord): Promise<void> {
+    this.#records.set(record.key, { ...record });
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#records.delete(key);
+  }
+}
+
+/** Bounded: at most `max` ids are remembered; the oldest go first when it is full. */
+export class MemoryEventClaims implements EventClaims {
+  readonly #seen: TTLCache<string, true>;
+
+  constructor(options: { max?: number } = {}) {
+    this.#seen = new TTLCache({ max: options.max ?? 100_000, ttl: 3_600_000 });
+  }
+
+  async claim(activityId: string, ttlMs: number): Promise<boolean> {
+    if (this.#seen.has(activityId)) return false;
+    this.#seen.set(activityId, true, { ttl: ttlMs });
+    return true;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Storage ports. The bot keeps little state: which group spaces are authorized, each
+ * conversation's agent ids, and which Webex activities were already handled. Adapters: in-memory
+ * (single process, lost on restart), embedded (persistent under DATA_DIR) and MongoDB (shared with
+ * the CAIPE UI and across replicas).
+ */
+
+export type SpaceStatus = 'active' | 'revoked';
+export type ListenMode = 'mention' | 'message' | 'all';
+
+/** A document of `authorized_webex_spaces`, as the CAIPE UI writes it. */
+export interface SpaceRecord {
+  /** The id as stored: the CAIPE UI stores the public `Y2lz…` id; admins may store a raw UUID. */
+  roomId: string;
+  spaceName?: string;
+  status: SpaceStatus;
+  authorizedBy?: string;
+  authorizedAt?: Date;
+  revokedAt?: Date;
+  revokedBy?: string;
+  /** Our extension: overrides WEBEX_LISTEN_MODE for this space. */
+  listenMode?: ListenMode;
+}
+
+export interface SpaceRegistry {
+  /** Looks a space up by any of its id forms (the caller passes every form it knows). */
+  find(roomIds: readonly string[]): Promise<SpaceRecord | undefined>;
+  list(): Promise<SpaceRecord[]>;
+  authorize(record: {
+    roomId: string;
+    spaceName?: string;
+    authorizedBy: string;
+    listenMode?: ListenMode;
+  }): Promise<SpaceRecord>;
+  revoke(roomIds: readonly string[], revokedBy: string): Promise<boolean>;
+}
+
+/** What a conversation must remember between turns (and across restarts). */
+export interface ConversationRecord {
+  key: string;
+  roomId: string;
+  contextId?: string;
+  /** The open task when the agent asked for input. */
+  taskId?: string;
+  traceId?: string;
+  /** Id of the bot's last answer message; thread context after it is what the agent lacks. */
+  lastAnswerMessageId?: string;
+  updatedAt: number;
+}
+
+export interface ConversationStore {
+  get(key: string): Promise<ConversationRecord | undefined>;
+  put(record: ConversationRecord): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/**
+ * Once-only claims on activity ids. `claim` resolves true for the first caller within the TTL
+ * and false afterwards, across reconnects (and across replicas for shared stores).
+ */
+export interface EventClaims {
+  claim(activityId: string, ttlMs: number): Promise<boolean>;
+}

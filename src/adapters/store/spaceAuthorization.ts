@@ -1,0 +1,107 @@
+/**
+ * Whether the bot may answer in a space (SPEC §4 "Spaces and threads"), cached.
+ *
+ * - 1:1 spaces are always allowed; group spaces must be `active` in the registry.
+ * - Both id forms are looked up: the CAIPE UI stores the public `Y2lz…` id, admins may store UUIDs.
+ * - An `active` result is cached for the configured TTL; a denial for at most 30 s, so an
+ *   authorization made in the CAIPE UI takes effect quickly. `invalidate` drops a room at once.
+ * - On a store error the last known answer is used even if expired; with none, deny (fail closed).
+ */
+import { TTLCache } from '@isaacs/ttlcache';
+import type { Logger } from '../../logger.js';
+import { decodeHydraId, encodeHydraId, isUuid } from '../webex/ids.js';
+import type { ListenMode, SpaceRegistry } from './ports.js';
+
+export interface SpaceDecision {
+  allowed: boolean;
+  listenMode?: ListenMode;
+  spaceName?: string;
+  /** How the answer was reached, for logs and metrics. */
+  source: 'direct' | 'store' | 'cache' | 'stale-cache' | 'store-error';
+}
+
+export const DENIAL_CACHE_MAX_MS = 30_000;
+const MAX_ROOMS = 10_000;
+
+/** Every id form of a room: the given one, its raw UUID, and the public `Y2lz…` id. */
+export function roomIdForms(roomId: string): string[] {
+  const forms = new Set([roomId]);
+  const decoded = decodeHydraId(roomId);
+  if (decoded?.type === 'ROOM') {
+    forms.add(decoded.uuid);
+    if (decoded.cluster !== 'us') forms.add(encodeHydraId('ROOM', decoded.uuid, 'us'));
+  } else if (isUuid(roomId)) {
+    forms.add(encodeHydraId('ROOM', roomId.toLowerCase()));
+  }
+  return [...forms];
+}
+
+/** The canonical cache key of a room: its raw UUID when it has one. */
+export function canonicalRoomId(roomId: string): string {
+  const decoded = decodeHydraId(roomId);
+  if (decoded?.type === 'ROOM') return decoded.uuid.toLowerCase();
+  return isUuid(roomId) ? roomId.toLowerCase() : roomId;
+}
+
+export interface SpaceAuthorizationOptions {
+  registry: SpaceRegistry;
+  cacheTtlMs: number;
+  log: Logger;
+  onStoreError?: () => void;
+}
+
+type Cached = Omit<SpaceDecision, 'source'>;
+
+export class SpaceAuthorization {
+  readonly #fresh: TTLCache<string, Cached>;
+  /** Last answer per room regardless of age: the fallback when the store fails. */
+  readonly #lastKnown = new Map<string, Cached>();
+
+  constructor(private readonly options: SpaceAuthorizationOptions) {
+    this.#fresh = new TTLCache({ max: MAX_ROOMS, ttl: Math.max(1, options.cacheTtlMs) });
+  }
+
+  async check(roomId: string, roomType: 'direct' | 'group'): Promise<SpaceDecision> {
+    if (roomType === 'direct') return { allowed: true, source: 'direct' };
+    const key = canonicalRoomId(roomId);
+    const cached = this.#fresh.get(key);
+    if (cached) return { ...cached, source: 'cache' };
+    try {
+      const record = await this.options.registry.find(roomIdForms(roomId));
+      const decision: Cached =
+        record?.status === 'active'
+          ? { allowed: true, listenMode: record.listenMode, spaceName: record.spaceName }
+          : { allowed: false };
+      this.#remember(key, decision);
+      return { ...decision, source: 'store' };
+    } catch (error) {
+      this.options.onStoreError?.();
+      const stale = this.#lastKnown.get(key);
+      this.options.log.warn(
+        { err: error, roomId, fallback: stale ? 'stale-cache' : 'deny' },
+        'space registry lookup failed',
+      );
+      return stale ? { ...stale, source: 'stale-cache' } : { allowed: false, source: 'store-error' };
+    }
+  }
+
+  /** Forget a room so the next message reads the store (admin API, `authorize` command). */
+  invalidate(roomId: string): void {
+    const key = canonicalRoomId(roomId);
+    this.#fresh.delete(key);
+    this.#lastKnown.delete(key);
+  }
+
+  #remember(key: string, decision: Cached): void {
+    const ttl = decision.allowed
+      ? this.options.cacheTtlMs
+      : Math.min(this.options.cacheTtlMs, DENIAL_CACHE_MAX_MS);
+    if (ttl > 0) this.#fresh.set(key, decision, { ttl });
+    this.#lastKnown.delete(key);
+    this.#lastKnown.set(key, decision);
+    if (this.#lastKnown.size > MAX_ROOMS) {
+      const oldest = this.#lastKnown.keys().next().value;
+      if (oldest !== undefined) this.#lastKnown.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The root actor (systemId `bot`): routes each inbound event to the supervisor of its room,
+ * spawning supervisors on demand and stopping them when they finish. While shutting down it takes
+ * no new conversations (SPEC §4 "Connection": SIGTERM stops intake).
+ */
+import { assign, type DoneActorEvent, type EventObject, enqueueActions, setup, stopChild } from 'xstate';
+import { roomMachine } from './room.js';
+import type { CardSubmission, RoomType, UserMessage } from './types.js';
+
+export interface BotInput {
+  maxQueuedPerConversation: number;
+}
+
+export interface BotContext extends BotInput {
+  /** Room ids (= child ids) of the live room supervisors. */
+  rooms: string[];
+}
+
+export type BotEvent =
+  | { type: 'MESSAGE'; message: UserMessage }
+  | { type: 'CARD'; submission: CardSubmission }
+  | { type: 'BOT_ADDED'; roomId: string; roomType: RoomType }
+  | { type: 'SHUTDOWN' };
+
+type RoutedEvent = Exclude<BotEvent, { type: 'SHUTDOWN' }>;
+
+function roomOf(event: RoutedEvent): { roomId: string; roomType: RoomType } {
+  switch (event.type) {
+    case 'MESSAGE':
+      return event.message;
+    case 'CARD':
+      return event.submission;
+    case 'BOT_ADDED':
+      return event;
+  }
+}
+
+const refuse = {
+  actions: {
+    type: 'refuseDuringShutdown',
+    params: ({ event }: { event: BotEvent | DoneActorEvent }) => ({ event: event as BotEvent }),
+  },
+} as const;
+
+export const botMachine = setup({
+  types: {
+    context: {} as BotContext,
+    events: {} as BotEvent | DoneActorEvent,
+    input: {} as BotInput,
+  },
+  actors: { room: roomMachine },
+  actions: {
+    /** Counted and logged by the composition root: an event that arrived while shutting down. */
+    refuseDuringShutdown: (_, _params: { event: BotEvent }) => {},
+    route: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'MESSAGE' && event.type !== 'CARD' && event.type !== 'BOT_ADDED') return;
+      const { roomId, roomType } = roomOf(event);
+      if (!context.rooms.includes(roomId)) {
+        enqueue.spawnChild('room', {
+          id: roomId,
+          systemId: `room:${roomId}`,
+          input: { roomId, roomType, maxQueuedPerConversation: context.maxQueuedPerConversation },
+        });
+        enqueue.assign({ rooms: [...context.rooms, roomId] });
+      }
+      enqueue.sendTo(roomId, event);
+    }),
+  },
+}).createMachine({
+  id: 'bot',
+  context: ({ input }) => ({ ...input, rooms: [] }),
+  initial: 'running',
+  on: {
+    'xstate.done.actor.*': {
+      actions: [
+        stopChild(({ event }) => childIdOf(event)),
+        assign({ rooms: ({ context, event }) => context.rooms.filter((id) => id !== childIdOf(event)) }),
+      ],
+    },
+  },
+  states: {
+    running: {
+      on: {
+        SHUTDOWN: 'draining',
+        MESSAGE: { actions: 'route' },
+        CARD: { actions: 'route' },
+        BOT_ADDED: { actions: 'route' },
+      },
+    },
+    /** In-flight answers finish (or are cancelled by the shutdown sequence); nothing new starts. */
+    draining: {
+      on: {
+        MESSAGE: refuse,
+        CARD: refuse,
+        BOT_ADDED: refuse,
+      },
+    },
+  },
+});
+
+function childIdOf(event: EventObject): string {
+  return (event as { actorId?: string }).actorId ?? '';
+}

@@ -1,0 +1,147 @@
+/**
+ * Room supervisor: one per active Webex space. Parses commands, and routes each message to the
+ * conversation of its thread (spawned on demand, stopped when it finishes). A conversation that
+ * fails is stopped and forgotten; the room and its other conversations carry on.
+ */
+import { assign, type EventObject, enqueueActions, setup, stopChild } from 'xstate';
+import { parseCommand } from './commands.js';
+import { conversationMachine } from './conversation.js';
+import { conversationKeyOf, replyTargetOf } from './conversationKey.js';
+import type { CardSubmission, Notice, ReplyTarget, RoomType, UserMessage } from './types.js';
+
+export interface RoomInput {
+  roomId: string;
+  roomType: RoomType;
+  maxQueuedPerConversation: number;
+}
+
+export interface RoomContext extends RoomInput {
+  /** Keys (= child ids) of the live conversations. */
+  conversations: string[];
+}
+
+export type RoomEvent =
+  | { type: 'MESSAGE'; message: UserMessage }
+  | { type: 'CARD'; submission: CardSubmission }
+  | { type: 'BOT_ADDED' };
+
+export const roomMachine = setup({
+  types: {
+    context: {} as RoomContext,
+    events: {} as RoomEvent,
+    input: {} as RoomInput,
+  },
+  actors: { conversation: conversationMachine },
+  actions: {
+    notify: (_, _params: { notice: Notice; target: ReplyTarget }) => {},
+    /** Posts the "Connect to CAIPE" card or the operator instructions, and drops the cached decision. */
+    replyAuthorize: (_, _params: { target: ReplyTarget }) => {},
+    /** Says hello when the bot joins a space. */
+    greet: (_, _params: { roomId: string; roomType: RoomType }) => {},
+    /** Hands a card submission to whoever handles cards (forms, feedback). */
+    handleCard: (_, _params: { submission: CardSubmission }) => {},
+    reportConversationFailure: (_, _params: { key: string; error: unknown }) => {},
+  },
+  guards: {
+    noConversations: ({ context }) => context.conversations.length === 0,
+  },
+  delays: {
+    /** A room with no live conversation stops; the next message spawns it again. */
+    roomIdleTimeout: 60_000,
+  },
+}).createMachine({
+  id: 'room',
+  context: ({ input }) => ({ ...input, conversations: [] }),
+  initial: 'idle',
+  on: {
+    MESSAGE: {
+      target: '.active',
+      actions: enqueueActions(({ context, event, enqueue }) => {
+        const { message } = event;
+        const target = replyTargetOf(message);
+        const key = conversationKeyOf(message);
+        const command = parseCommand(message.text);
+        const live = context.conversations.includes(key);
+
+        if (message.hasFiles)
+          enqueue({ type: 'notify', params: { notice: { kind: 'filesNotRead' }, target } });
+        if (command === 'help' || (message.text === '' && !message.hasFiles)) {
+          enqueue({ type: 'notify', params: { notice: { kind: 'help' }, target } });
+          return;
+        }
+        if (message.text === '') return;
+        if (command === 'authorize') {
+          enqueue({ type: 'replyAuthorize', params: { target } });
+          return;
+        }
+        if (command === 'cancel' && !live) {
+          enqueue({ type: 'notify', params: { notice: { kind: 'nothingToCancel' }, target } });
+          return;
+        }
+        if (!live) {
+          enqueue.spawnChild('conversation', {
+            id: key,
+            systemId: `conversation:${key}`,
+            input: {
+              key,
+              roomId: context.roomId,
+              roomType: context.roomType,
+              target,
+              maxQueued: context.maxQueuedPerConversation,
+            },
+          });
+          enqueue.assign({ conversations: [...context.conversations, key] });
+        }
+        if (command === 'cancel') enqueue.sendTo(key, { type: 'CANCEL' });
+        else if (command === 'reset') enqueue.sendTo(key, { type: 'RESET' });
+        else enqueue.sendTo(key, { type: 'USER_MESSAGE', message });
+      }),
+    },
+    CARD: {
+      actions: { type: 'handleCard', params: ({ event }) => ({ submission: event.submission }) },
+    },
+    BOT_ADDED: {
+      actions: {
+        type: 'greet',
+        params: ({ context }) => ({ roomId: context.roomId, roomType: context.roomType }),
+      },
+    },
+    'xstate.done.actor.*': {
+      target: '.settling',
+      actions: [
+        stopChild(({ event }) => childIdOf(event)),
+        assign({ conversations: ({ context, event }) => withoutChild(context.conversations, event) }),
+      ],
+    },
+    'xstate.error.actor.*': {
+      target: '.settling',
+      actions: [
+        {
+          type: 'reportConversationFailure',
+          params: ({ event }: { event: EventObject }) => ({
+            key: childIdOf(event),
+            error: (event as { error?: unknown }).error,
+          }),
+        },
+        stopChild(({ event }) => childIdOf(event)),
+        assign({ conversations: ({ context, event }) => withoutChild(context.conversations, event) }),
+      ],
+    },
+  },
+  states: {
+    idle: { after: { roomIdleTimeout: 'stopped' } },
+    active: {},
+    settling: { always: [{ guard: 'noConversations', target: 'idle' }, { target: 'active' }] },
+    stopped: { type: 'final' },
+  },
+});
+
+/** Wildcard done/error events are untyped; both carry the child's id as `actorId`. */
+export function childIdOf(event: EventObject): string {
+  return (event as { actorId?: string }).actorId ?? '';
+}
+
+function withoutChild(ids: readonly string[], event: EventObject): string[] {
+  const id = childIdOf(event);
+  return ids.filter((k) => k !== id);
+}

@@ -1,0 +1,67 @@
+/**
+ * The domain events the room and conversation machines understand. They are built from the
+ * connection's normalised inbound events by the bot root (see `src/actors/inbound.ts`), so the
+ * machines never see Webex frames.
+ */
+
+export type RoomType = 'direct' | 'group';
+
+/** A person's message addressed to the bot, with the mention already removed. */
+export interface UserMessage {
+  activityId: string;
+  roomId: string;
+  roomType: RoomType;
+  messageId: string;
+  /** The thread root when the message is a thread reply. */
+  parentId?: string;
+  personId: string;
+  personEmail: string;
+  /** Plain text sent to the agent: mention removed, trimmed. */
+  text: string;
+  /** True for a `share`: the message carried files the bot does not read. */
+  hasFiles: boolean;
+  /** Epoch ms when the activity reached the bot (for first-reply and answer timings). */
+  receivedAt: number;
+}
+
+/** Someone pressed a button or submitted a form on a card the bot posted. */
+export interface CardSubmission {
+  activityId: string;
+  roomId: string;
+  roomType: RoomType;
+  /** The Webex message id of the card (reported by Webex, not by the card's data). */
+  cardMessageId: string;
+  personId: string;
+  inputs: Record<string, unknown>;
+  receivedAt: number;
+}
+
+/** Short things the bot says outside of an answer; `src/actors/notices.ts` turns them into text. */
+export type Notice =
+  | { kind: 'help' }
+  | { kind: 'unauthorized' }
+  | { kind: 'busy' }
+  | { kind: 'cancelled' }
+  | { kind: 'nothingToCancel' }
+  | { kind: 'reset' }
+  | { kind: 'filesNotRead' }
+  | { kind: 'authorize' }
+  | { kind: 'hello'; authorized: boolean }
+  | { kind: 'unknownCard' }
+  | { kind: 'internalError' };
+
+/** Where a notice or answer goes: the room and, for threaded replies, the thread root. */
+export interface ReplyTarget {
+  roomId: string;
+  parentId?: string;
+}
+
+/** How a turn with the agent ended; produced by the turn runner. */
+export interface TurnOutcome {
+  status: 'completed' | 'input-required' | 'failed' | 'canceled';
+  contextId?: string;
+  taskId?: string;
+  traceId?: string;
+  /** The last message of the posted answer. */
+  answerMessageId?: string;
+}

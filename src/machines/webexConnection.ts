@@ -1,0 +1,433 @@
+/**
+ * The Webex connection as a statechart: identity → catalog → device → socket → online, and the
+ * way back to online after every kind of failure.
+ *
+ * The machine is pure: it names its effects (actors), its reports (logging/metrics actions) and its
+ * delays, and `createWebexConnectionLogic` (src/actors/webexConnection.ts) provides the real ones.
+ * Timers are named delays only (ping 15 s, pong 14 s, backoff 1 s → 32 s with jitter, 5-minute
+ * slow retries), so tests drive them with a SimulatedClock.
+ *
+ * Readiness: the state carries the tag `online` exactly while the socket is authorized and has
+ * seen `mercury.buffer_state`; `context.notReadyReason` says why it is not (see `readinessOf`).
+ */
+import { assign, emit, fromCallback, fromPromise, type SnapshotFrom, sendTo, setup } from 'xstate';
+import { WebexApiError } from '../errors.js';
+import type { ServiceCatalog } from '../adapters/webex/catalog.js';
+import {
+  backoffDelayMs,
+  type CloseReaction,
+  classifyClose,
+  type SocketCloseInfo,
+} from '../adapters/webex/closePolicy.js';
+import type { WdmDevice } from '../adapters/webex/devices.js';
+import type { InboundEvent } from '../adapters/webex/inboundEvent.js';
+import type { RawActivity } from '../adapters/webex/mercury.js';
+import type { BotSelf } from '../adapters/webex/normalize.js';
+
+/** The bot as `GET /people/me` describes it. */
+export interface BotIdentity {
+  /** Hydra PEOPLE id. */
+  personId: string;
+  email: string;
+  displayName: string;
+}
+
+/** Events the socket actor sends to the machine. */
+export type SocketEvent =
+  | { type: 'SOCKET.OPEN' }
+  | { type: 'SOCKET.READY' }
+  | { type: 'SOCKET.PONG' }
+  | { type: 'SOCKET.ACTIVITY'; activity: RawActivity; receivedAt: number }
+  | { type: 'SOCKET.GAP'; expected: number; received: number }
+  | { type: 'SOCKET.SWITCHING' }
+  | { type: 'SOCKET.SWITCHED' }
+  | ({ type: 'SOCKET.CLOSED' } & SocketCloseInfo);
+
+/** Commands the machine sends to the socket actor. */
+export type SocketCommand = { type: 'PING' } | { type: 'CLOSE'; code: number; reason: string };
+
+/** What the machine hands the inbound processor for each activity. */
+export interface InboundCommand {
+  type: 'ACTIVITY';
+  activity: RawActivity;
+  receivedAt: number;
+  self: BotSelf;
+  hostClusters: Record<string, string>;
+}
+
+export type WebexConnectionEvent =
+  | SocketEvent
+  | { type: 'INBOUND.EVENT'; event: InboundEvent }
+  | { type: 'SHUTDOWN' };
+
+export type WebexConnectionEmitted =
+  | { type: 'inbound'; event: InboundEvent }
+  | { type: 'sequenceGap'; expected: number; received: number };
+
+export interface WebexConnectionContext {
+  identity: BotIdentity | undefined;
+  catalog: ServiceCatalog | undefined;
+  device: WdmDevice | undefined;
+  /** A device whose socket said "unknown registration": replaced, not reused, at the next device step. */
+  staleDeviceUrl: string | undefined;
+  /** Consecutive failed attempts since the last time online; the backoff exponent. */
+  attempt: number;
+  /** Why the connection is not online; undefined while online. */
+  notReadyReason: string | undefined;
+  /** The last close reaction, for logs and health. */
+  lastReaction: CloseReaction | undefined;
+  reconnects: number;
+  sequenceGaps: number;
+}
+
+export interface EnsureDeviceInput {
+  catalog: ServiceCatalog;
+  avoid: string | undefined;
+}
+
+export interface ReleaseDeviceInput {
+  catalog: ServiceCatalog | undefined;
+  device: WdmDevice | undefined;
+}
+
+/** Named delays, in ms; `backoff` depends on `context.attempt`. */
+export const CONNECTION_DELAYS = {
+  pingInterval: 15_000,
+  pongTimeout: 14_000,
+  /** Authorization + `mercury.buffer_state` must arrive within this after the upgrade starts. */
+  readyTimeout: 30_000,
+  /** Our close handshake gets this long before the socket is dropped. */
+  forceClose: 2_000,
+  replacedRetry: 300_000,
+  notReadyRetry: 300_000,
+} as const;
+
+function notProvided(name: string): never {
+  throw new Error(`webexConnection: actor '${name}' is not provided (use createWebexConnectionLogic)`);
+}
+
+const closeInfoOf = (event: WebexConnectionEvent): SocketCloseInfo | undefined =>
+  event.type === 'SOCKET.CLOSED' ? event : undefined;
+
+const errorStatus = (error: unknown): number | undefined =>
+  error instanceof WebexApiError ? error.status : undefined;
+
+export const webexConnectionMachine = setup({
+  types: {
+    context: {} as WebexConnectionContext,
+    events: {} as WebexConnectionEvent,
+    emitted: {} as WebexConnectionEmitted,
+    tags: {} as 'online',
+  },
+  actors: {
+    fetchIdentity: fromPromise<BotIdentity>(async () => notProvided('fetchIdentity')),
+    fetchCatalog: fromPromise<ServiceCatalog>(async () => notProvided('fetchCatalog')),
+    ensureDevice: fromPromise<WdmDevice, EnsureDeviceInput>(async () => notProvided('ensureDevice')),
+    releaseDevice: fromPromise<void, ReleaseDeviceInput>(async () => notProvided('releaseDevice')),
+    mercurySocket: fromCallback<SocketCommand, { webSocketUrl: string }, SocketEvent>(() =>
+      notProvided('mercurySocket'),
+    ),
+    inboundProcessor: fromCallback<InboundCommand, void, WebexConnectionEvent>(() =>
+      notProvided('inboundProcessor'),
+    ),
+  },
+  guards: {
+    closeIs: ({ event }, params: { action: CloseReaction['action'] }) => {
+      const info = closeInfoOf(event);
+      return info !== undefined && classifyClose(info).action === params.action;
+    },
+    errorStatusIs: ({ event }, params: { status: number }) =>
+      errorStatus((event as unknown as { error?: unknown }).error) === params.status,
+    hasDevice: ({ context }) => context.device !== undefined,
+    hasCatalog: ({ context }) => context.catalog !== undefined,
+    hasIdentity: ({ context }) => context.identity !== undefined,
+    canRouteActivities: ({ context }) =>
+      context.identity !== undefined && context.catalog !== undefined && context.device !== undefined,
+  },
+  delays: {
+    ...CONNECTION_DELAYS,
+    // Production injects its random source through createWebexConnectionLogic.
+    backoff: ({ context }) => backoffDelayMs(context.attempt, Math.random),
+  },
+  actions: {
+    // ---- context (pure) ----
+    noteClose: assign({
+      lastReaction: ({ event }) => {
+        const info = closeInfoOf(event);
+        return info ? classifyClose(info) : undefined;
+      },
+    }),
+    notePongTimeout: assign({ lastReaction: { action: 'reconnect', reason: 'pong-timeout' } as CloseReaction }),
+    markDeviceStale: assign({
+      staleDeviceUrl: ({ context }) => context.device?.url,
+      device: undefined,
+    }),
+    markOnline: assign({ attempt: 0, notReadyReason: undefined }),
+    markReconnecting: assign({
+      notReadyReason: 'reconnecting',
+      reconnects: ({ context }) => context.reconnects + 1,
+    }),
+    bumpAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
+    setNotReady: assign({ notReadyReason: (_, params: { reason: string }) => params.reason }),
+    setNotReadyFromClose: assign({
+      notReadyReason: ({ event }) => {
+        const info = closeInfoOf(event);
+        return info ? classifyClose(info).reason : 'closed';
+      },
+    }),
+    countGap: assign({ sequenceGaps: ({ context }) => context.sequenceGaps + 1 }),
+    forwardActivity: sendTo('inbound', ({ context, event }) => {
+      const activity = event as Extract<WebexConnectionEvent, { type: 'SOCKET.ACTIVITY' }>;
+      return {
+        type: 'ACTIVITY',
+        activity: activity.activity,
+        receivedAt: activity.receivedAt,
+        self: { userId: context.device!.userId, personId: context.identity!.personId },
+        hostClusters: context.catalog!.hostClusters,
+      } satisfies InboundCommand;
+    }),
+    deliverInbound: emit(({ event }) => ({
+      type: 'inbound' as const,
+      event: (event as Extract<WebexConnectionEvent, { type: 'INBOUND.EVENT' }>).event,
+    })),
+    emitGap: emit(({ event }) => {
+      const gap = event as Extract<WebexConnectionEvent, { type: 'SOCKET.GAP' }>;
+      return { type: 'sequenceGap' as const, expected: gap.expected, received: gap.received };
+    }),
+    // ---- reports (logging + metrics), provided by createWebexConnectionLogic ----
+    reportSetupFailed: (_, _params: { step: string }) => {},
+    reportDevice: () => {},
+    reportOnline: () => {},
+    reportClosed: () => {},
+    reportReadyTimeout: () => {},
+    reportPongTimeout: () => {},
+    reportForcedClose: () => {},
+    reportNotReady: () => {},
+    reportGap: () => {},
+    reportSwitch: () => {},
+    reportShutdown: () => {},
+  },
+}).createMachine({
+  id: 'webexConnection',
+  context: {
+    identity: undefined,
+    catalog: undefined,
+    device: undefined,
+    staleDeviceUrl: undefined,
+    attempt: 0,
+    notReadyReason: 'starting',
+    lastReaction: undefined,
+    reconnects: 0,
+    sequenceGaps: 0,
+  },
+  // The inbound processor outlives sockets: an activity acked on one socket is still fetched and
+  // delivered if that socket drops meanwhile.
+  invoke: { id: 'inbound', src: 'inboundProcessor' },
+  on: {
+    SHUTDOWN: '.shuttingDown',
+    'SOCKET.ACTIVITY': { guard: 'canRouteActivities', actions: 'forwardActivity' },
+    'SOCKET.GAP': { actions: ['countGap', 'reportGap', 'emitGap'] },
+    'INBOUND.EVENT': { actions: 'deliverInbound' },
+  },
+  initial: 'setup',
+  states: {
+    setup: {
+      initial: 'identity',
+      states: {
+        identity: {
+          invoke: {
+            src: 'fetchIdentity',
+            onDone: { target: 'catalog', actions: assign({ identity: ({ event }) => event.output }) },
+            onError: [
+              {
+                guard: { type: 'errorStatusIs', params: { status: 401 } },
+                target: '#webexConnection.notReady',
+                actions: [
+                  { type: 'setNotReady', params: { reason: 'unauthorized' } },
+                  { type: 'reportSetupFailed', params: { step: 'identity' } },
+                  'reportNotReady',
+                ],
+              },
+              {
+                target: '#webexConnection.backoff',
+                actions: { type: 'reportSetupFailed', params: { step: 'identity' } },
+              },
+            ],
+          },
+        },
+        catalog: {
+          invoke: {
+            src: 'fetchCatalog',
+            onDone: { target: 'device', actions: assign({ catalog: ({ event }) => event.output }) },
+            onError: [
+              {
+                guard: { type: 'errorStatusIs', params: { status: 401 } },
+                target: '#webexConnection.notReady',
+                actions: [
+                  { type: 'setNotReady', params: { reason: 'unauthorized' } },
+                  { type: 'reportSetupFailed', params: { step: 'catalog' } },
+                  'reportNotReady',
+                ],
+              },
+              {
+                target: '#webexConnection.backoff',
+                actions: { type: 'reportSetupFailed', params: { step: 'catalog' } },
+              },
+            ],
+          },
+        },
+        device: {
+          invoke: {
+            src: 'ensureDevice',
+            input: ({ context }) => ({ catalog: context.catalog!, avoid: context.staleDeviceUrl }),
+            onDone: {
+              target: '#webexConnection.connected',
+              actions: [assign({ device: ({ event }) => event.output, staleDeviceUrl: undefined }), 'reportDevice'],
+            },
+            onError: [
+              {
+                guard: { type: 'errorStatusIs', params: { status: 401 } },
+                target: '#webexConnection.notReady',
+                actions: [
+                  { type: 'setNotReady', params: { reason: 'unauthorized' } },
+                  { type: 'reportSetupFailed', params: { step: 'device' } },
+                  'reportNotReady',
+                ],
+              },
+              {
+                target: '#webexConnection.backoff',
+                actions: { type: 'reportSetupFailed', params: { step: 'device' } },
+              },
+            ],
+          },
+        },
+      },
+    },
+
+    connected: {
+      invoke: {
+        id: 'socket',
+        src: 'mercurySocket',
+        input: ({ context }) => ({ webSocketUrl: context.device!.webSocketUrl }),
+        onError: { target: 'backoff', actions: 'reportClosed' },
+      },
+      initial: 'connecting',
+      on: {
+        'SOCKET.CLOSED': [
+          {
+            guard: { type: 'closeIs', params: { action: 'reregister' } },
+            target: 'backoff',
+            actions: ['noteClose', 'reportClosed', 'markDeviceStale'],
+          },
+          {
+            guard: { type: 'closeIs', params: { action: 'standDown' } },
+            target: 'standingDown',
+            actions: ['noteClose', 'reportClosed', 'setNotReadyFromClose', 'reportNotReady'],
+          },
+          {
+            guard: { type: 'closeIs', params: { action: 'notReady' } },
+            target: 'notReady',
+            actions: ['noteClose', 'reportClosed', 'setNotReadyFromClose', 'reportNotReady'],
+          },
+          { target: 'backoff', actions: ['noteClose', 'reportClosed'] },
+        ],
+        'SOCKET.SWITCHING': { actions: 'reportSwitch' },
+        'SOCKET.SWITCHED': { actions: 'reportSwitch' },
+      },
+      states: {
+        connecting: {
+          after: {
+            readyTimeout: {
+              target: '#webexConnection.backoff',
+              actions: 'reportReadyTimeout',
+            },
+          },
+          on: { 'SOCKET.READY': 'online' },
+        },
+        online: {
+          tags: ['online'],
+          entry: ['markOnline', 'reportOnline'],
+          initial: 'awaitingPong',
+          states: {
+            // The first ping goes out right at readiness, then one per interval after each pong.
+            awaitingPong: {
+              entry: sendTo('socket', { type: 'PING' } satisfies SocketCommand),
+              on: { 'SOCKET.PONG': 'idle' },
+              after: {
+                pongTimeout: {
+                  target: '#webexConnection.connected.closing',
+                  actions: ['notePongTimeout', 'reportPongTimeout'],
+                },
+              },
+            },
+            idle: {
+              after: { pingInterval: 'awaitingPong' },
+            },
+          },
+        },
+        closing: {
+          entry: sendTo('socket', { type: 'CLOSE', code: 1000, reason: 'Pong not received' } satisfies SocketCommand),
+          after: {
+            forceClose: { target: '#webexConnection.backoff', actions: 'reportForcedClose' },
+          },
+        },
+      },
+    },
+
+    backoff: {
+      entry: 'markReconnecting',
+      exit: 'bumpAttempt',
+      after: {
+        backoff: [
+          { guard: 'hasDevice', target: 'connected' },
+          { guard: 'hasCatalog', target: 'setup.device' },
+          { guard: 'hasIdentity', target: 'setup.catalog' },
+          { target: 'setup' },
+        ],
+      },
+    },
+
+    // Credentials or a deliberate close: no reconnect storm, one clear log line, a slow retry
+    // from the very beginning (the token may have been fixed meanwhile).
+    notReady: {
+      after: { notReadyRetry: { target: 'setup', actions: assign({ identity: undefined }) } },
+    },
+
+    // Another process took this device over (close 4000 "Replaced"): step aside for a while.
+    standingDown: {
+      after: {
+        replacedRetry: [{ guard: 'hasDevice', target: 'connected' }, { target: 'setup' }],
+      },
+    },
+
+    shuttingDown: {
+      entry: [{ type: 'setNotReady', params: { reason: 'stopping' } }, 'reportShutdown'],
+      invoke: {
+        src: 'releaseDevice',
+        input: ({ context }) => ({ catalog: context.catalog, device: context.device }),
+        onDone: 'stopped',
+        onError: 'stopped',
+      },
+      // A second SHUTDOWN while the device is being released changes nothing.
+      on: { SHUTDOWN: {} },
+    },
+
+    stopped: {
+      type: 'final',
+      entry: { type: 'setNotReady', params: { reason: 'stopped' } },
+    },
+  },
+});
+
+export type WebexConnectionSnapshot = SnapshotFrom<typeof webexConnectionMachine>;
+
+export interface Readiness {
+  ready: boolean;
+  reason?: string;
+}
+
+/** `/readyz`'s view of the connection. */
+export function readinessOf(snapshot: WebexConnectionSnapshot): Readiness {
+  if (snapshot.hasTag('online')) return { ready: true };
+  return { ready: false, reason: snapshot.context.notReadyReason ?? 'connecting' };
+}

@@ -1,0 +1,231 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type Actor, createActor, fromPromise } from 'xstate';
+import type { ConversationRecord } from '../../src/adapters/store/ports.js';
+import { botMachine } from '../../src/machines/bot.js';
+import type { SpaceCheckInput, TurnInput } from '../../src/machines/conversation.js';
+import { conversationMachine } from '../../src/machines/conversation.js';
+import { roomMachine } from '../../src/machines/room.js';
+import type { Notice, ReplyTarget, TurnOutcome, UserMessage } from '../../src/machines/types.js';
+import { type Deferred, deferred } from '../helpers/deferred.js';
+
+let counter = 0;
+function message(overrides: Partial<UserMessage> = {}): UserMessage {
+  counter += 1;
+  return {
+    activityId: `act-${counter}`,
+    roomId: 'room-A',
+    roomType: 'direct',
+    messageId: `msg-${counter}`,
+    personId: 'person-1',
+    personEmail: 'alice@example.com',
+    text: `question ${counter}`,
+    hasFiles: false,
+    receivedAt: 1_000 + counter,
+    ...overrides,
+  };
+}
+
+/** A world of fake effects the machines are provided with; every call is recorded. */
+function harness(options: { allowed?: boolean; stored?: ConversationRecord } = {}) {
+  const turns: Array<{ input: TurnInput; done: Deferred<TurnOutcome>; signal: AbortSignal }> = [];
+  const notices: Array<{ notice: Notice; target: ReplyTarget }> = [];
+  const saved: ConversationRecord[] = [];
+  const forgotten: string[] = [];
+  const checks: SpaceCheckInput[] = [];
+  const failures: string[] = [];
+
+  const conversation = conversationMachine.provide({
+    actors: {
+      loadConversation: fromPromise(async () => options.stored),
+      checkSpace: fromPromise(async ({ input }: { input: SpaceCheckInput }) => {
+        checks.push(input);
+        return { allowed: options.allowed ?? true };
+      }),
+      runTurn: fromPromise(async ({ input, signal }: { input: TurnInput; signal: AbortSignal }) => {
+        const done = deferred<TurnOutcome>();
+        turns.push({ input, done, signal });
+        return done.promise;
+      }),
+      saveConversation: fromPromise(async ({ input }: { input: ConversationRecord }) => {
+        saved.push(input);
+      }),
+    },
+    actions: {
+      notify: (_, params) => void notices.push(params),
+      forgetConversation: (_, params) => void forgotten.push(params.key),
+    },
+    delays: { idleTimeout: 1_000 },
+  });
+  const room = roomMachine.provide({
+    actors: { conversation },
+    actions: {
+      notify: (_, params) => void notices.push(params),
+      reportConversationFailure: (_, params) => void failures.push(params.key),
+    },
+    delays: { roomIdleTimeout: 500 },
+  });
+  const bot = botMachine.provide({ actors: { room } });
+  return { turns, notices, saved, forgotten, checks, failures, bot, room };
+}
+
+async function nextTurn(h: ReturnType<typeof harness>, count: number) {
+  await vi.waitUntil(() => h.turns.length >= count);
+  return h.turns[count - 1]!;
+}
+
+let actor: Actor<typeof botMachine> | undefined;
+afterEach(() => {
+  actor?.stop();
+  actor = undefined;
+  vi.useRealTimers();
+});
+
+function start(h: ReturnType<typeof harness>) {
+  actor = createActor(h.bot, { input: { maxQueuedPerConversation: 2 }, systemId: 'bot' });
+  actor.start();
+  return actor;
+}
+
+describe('room supervisor and conversation machines', () => {
+  it('answers a message and remembers the agent context for the next turn', async () => {
+    const h = harness();
+    const bot = start(h);
+    bot.send({ type: 'MESSAGE', message: message() });
+    const first = await nextTurn(h, 1);
+    expect(first.input.contextId).toBeUndefined();
+    expect(first.input.target).toEqual({ roomId: 'room-A' });
+    first.done.resolve({ status: 'completed', contextId: 'ctx-1', taskId: 'task-1', traceId: 'trace-1' });
+    await vi.waitUntil(() => h.saved.length === 1);
+    expect(h.saved[0]).toMatchObject({ key: 'room-A/main', contextId: 'ctx-1', taskId: undefined });
+
+    bot.send({ type: 'MESSAGE', message: message() });
+    const second = await nextTurn(h, 2);
+    expect(second.input.contextId).toBe('ctx-1');
+    expect(second.input.taskId).toBeUndefined();
+  });
+
+  it('keeps one conversation serial: later messages wait, overflow gets a busy notice', async () => {
+    const h = harness();
+    const bot = start(h);
+    const first = message();
+    bot.send({ type: 'MESSAGE', message: first });
+    const turn1 = await nextTurn(h, 1);
+    const waiting = [message(), message()];
+    for (const m of waiting) bot.send({ type: 'MESSAGE', message: m });
+    bot.send({ type: 'MESSAGE', message: message() });
+    expect(h.notices.map((n) => n.notice.kind)).toEqual(['busy']);
+    expect(h.turns).toHaveLength(1);
+
+    turn1.done.resolve({ status: 'completed', contextId: 'ctx-1' });
+    const turn2 = await nextTurn(h, 2);
+    expect(turn2.input.message.messageId).toBe(waiting[0]!.messageId);
+    turn2.done.resolve({ status: 'completed', contextId: 'ctx-1' });
+    const turn3 = await nextTurn(h, 3);
+    expect(turn3.input.message.messageId).toBe(waiting[1]!.messageId);
+  });
+
+  it('runs different threads of a group space in parallel, each answered under its root', async () => {
+    const h = harness();
+    const bot = start(h);
+    const a = message({ roomType: 'group', roomId: 'room-G' });
+    const b = message({ roomType: 'group', roomId: 'room-G' });
+    bot.send({ type: 'MESSAGE', message: a });
+    bot.send({ type: 'MESSAGE', message: b });
+    await nextTurn(h, 2);
+    expect(h.turns.map((t) => t.input.target)).toEqual([
+      { roomId: 'room-G', parentId: a.messageId },
+      { roomId: 'room-G', parentId: b.messageId },
+    ]);
+    const reply = message({ roomType: 'group', roomId: 'room-G', parentId: a.messageId });
+    h.turns[0]!.done.resolve({ status: 'completed', contextId: 'ctx-a' });
+    bot.send({ type: 'MESSAGE', message: reply });
+    const third = await nextTurn(h, 3);
+    expect(third.input.target).toEqual({ roomId: 'room-G', parentId: a.messageId });
+    expect(third.input.contextId).toBe('ctx-a');
+  });
+
+  it('cancels a running answer at once: the turn is aborted and the user told', async () => {
+    const h = harness();
+    const bot = start(h);
+    bot.send({ type: 'MESSAGE', message: message() });
+    const turn = await nextTurn(h, 1);
+    bot.send({ type: 'MESSAGE', message: message({ text: 'Stop' }) });
+    expect(turn.signal.aborted).toBe(true);
+    expect(h.notices.map((n) => n.notice.kind)).toEqual(['cancelled']);
+    bot.send({ type: 'MESSAGE', message: message({ text: 'cancel' }) });
+    expect(h.notices.map((n) => n.notice.kind)).toEqual(['cancelled', 'nothingToCancel']);
+  });
+
+  it('reset forgets the agent context so the next message starts fresh', async () => {
+    const h = harness({ stored: { key: 'room-A/main', roomId: 'room-A', contextId: 'old', updatedAt: 1 } });
+    const bot = start(h);
+    bot.send({ type: 'MESSAGE', message: message({ text: 'new' }) });
+    await vi.waitUntil(() => h.notices.length === 1);
+    expect(h.notices[0]!.notice.kind).toBe('reset');
+    expect(h.forgotten).toEqual(['room-A/main']);
+    bot.send({ type: 'MESSAGE', message: message() });
+    expect((await nextTurn(h, 1)).input.contextId).toBeUndefined();
+  });
+
+  it('tells an unauthorized thread once and never starts a turn', async () => {
+    const h = harness({ allowed: false });
+    const bot = start(h);
+    const root = message({ roomType: 'group', roomId: 'room-U' });
+    bot.send({ type: 'MESSAGE', message: root });
+    bot.send({
+      type: 'MESSAGE',
+      message: message({ roomType: 'group', roomId: 'room-U', parentId: root.messageId }),
+    });
+    await vi.waitUntil(() => h.checks.length === 2);
+    expect(h.turns).toHaveLength(0);
+    expect(h.notices.map((n) => n.notice.kind)).toEqual(['unauthorized']);
+  });
+
+  it('continues a task that asked for input with the next message, sending its taskId', async () => {
+    const h = harness();
+    const bot = start(h);
+    bot.send({ type: 'MESSAGE', message: message() });
+    (await nextTurn(h, 1)).done.resolve({ status: 'input-required', contextId: 'ctx', taskId: 'task-9' });
+    await vi.waitUntil(() => h.saved.length === 1);
+    expect(h.saved[0]!.taskId).toBe('task-9');
+    bot.send({ type: 'MESSAGE', message: message({ text: 'prod-cluster' }) });
+    const answer = await nextTurn(h, 2);
+    expect(answer.input.taskId).toBe('task-9');
+    expect(h.checks).toHaveLength(1);
+  });
+
+  it('a conversation whose turn fails unexpectedly stays usable and the room carries on', async () => {
+    const h = harness();
+    const bot = start(h);
+    bot.send({ type: 'MESSAGE', message: message() });
+    (await nextTurn(h, 1)).done.reject(new Error('bug in turn runner'));
+    await vi.waitUntil(() => h.notices.length === 1);
+    expect(h.notices[0]!.notice.kind).toBe('internalError');
+    bot.send({ type: 'MESSAGE', message: message() });
+    await nextTurn(h, 2);
+  });
+
+  it('stops idle conversations and rooms, leaving no children behind', async () => {
+    vi.useFakeTimers();
+    const h = harness();
+    const bot = start(h);
+    bot.send({ type: 'MESSAGE', message: message() });
+    bot.send({ type: 'MESSAGE', message: message({ roomId: 'room-B' }) });
+    await vi.waitUntil(() => h.turns.length === 2);
+    for (const turn of h.turns) turn.done.resolve({ status: 'completed' });
+    await vi.waitUntil(() => h.saved.length === 2);
+    expect(Object.keys(bot.getSnapshot().children)).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(Object.keys(bot.getSnapshot().children)).toHaveLength(0);
+    expect(bot.getSnapshot().context.rooms).toEqual([]);
+  });
+
+  it('takes no new work while draining for shutdown', async () => {
+    const h = harness();
+    const bot = start(h);
+    bot.send({ type: 'SHUTDOWN' });
+    bot.send({ type: 'MESSAGE', message: message() });
+    expect(Object.keys(bot.getSnapshot().children)).toHaveLength(0);
+  });
+});
