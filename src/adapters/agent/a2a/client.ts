@@ -12,22 +12,15 @@
 import { randomUUID } from 'node:crypto';
 import { createParser } from 'eventsource-parser';
 import { Agent, type Dispatcher, request } from 'undici';
+import { type Clock, systemClock } from '../../../clock.js';
 import { AgentError } from '../../../errors.js';
 import { type Logger, silentLogger } from '../../../logger.js';
 import { type AgentClient, type CallOptions, endsTurn, type TurnEvent, type TurnRequest } from '../port.js';
 import { classifyA2AResult } from './classify.js';
 import { describeUrl, redactText } from './redact.js';
 
-/** Timer functions, injectable so tests drive the idle timeout without waiting. */
-export interface AgentTimers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const realTimers: AgentTimers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+/** The timer half of a `Clock`: all the client needs to run its idle timeout and close grace. */
+export type AgentTimers = Pick<Clock, 'setTimeout' | 'clearTimeout'>;
 
 /** Where the `Authorization` header comes from (e.g. an OAuth2 client-credentials token source). */
 export interface AgentAuth {
@@ -49,7 +42,8 @@ export interface A2aAgentClientOptions {
   clientSource?: string;
   auth?: AgentAuth;
   logger?: Logger;
-  timers?: AgentTimers;
+  /** Runs the idle timeout and close grace; tests pass a clock they drive by hand. */
+  clock?: AgentTimers;
   /** A custom undici dispatcher; by default the client owns one (closed by `close()`). */
   dispatcher?: Dispatcher;
   newMessageId?: () => string;
@@ -107,7 +101,7 @@ export class A2aAgentClient implements AgentClient {
     this.#clientSource = options.clientSource ?? 'webex-bot';
     this.#auth = options.auth;
     this.#logger = options.logger ?? silentLogger();
-    this.#timers = options.timers ?? realTimers;
+    this.#timers = options.clock ?? systemClock;
     this.#ownsDispatcher = options.dispatcher === undefined;
     this.#dispatcher =
       options.dispatcher ??
