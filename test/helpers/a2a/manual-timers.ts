@@ -14,8 +14,11 @@ export class ManualTimers implements AgentTimers {
   readonly #pending = new Map<number, PendingTimer>();
   readonly #armed: Array<() => void> = [];
   #nextId = 1;
+  /** How many timers were ever set: each (re)arm of the idle timer counts one. */
+  armed = 0;
 
   setTimeout(callback: () => void, ms: number): unknown {
+    this.armed++;
     const id = this.#nextId++;
     this.#pending.set(id, { id, ms, callback });
     for (const notify of this.#armed.splice(0)) notify();
