@@ -1,0 +1,150 @@
+/**
+ * One turn of a conversation, as a protocol (SPEC §4 "Answering"):
+ *
+ *   working message (at once) → progress edits while the agent streams (throttled, budgeted)
+ *   → the answer as new message(s) in the thread → the working message deleted → outcome.
+ *
+ * Agent failures become a short, specific message in the thread and a `failed` outcome; the
+ * conversation carries on. An aborted signal (cancel, reset, shutdown) cancels the agent task and
+ * removes the working message, so nothing is left showing progress.
+ */
+import type { AgentClient, TurnState } from '../adapters/agent/index.js';
+import { finalText, initialTurnState, reduceTurn } from '../adapters/agent/index.js';
+import type { ProgressStream, WebexSender } from '../adapters/webex/sender/index.js';
+import { createProgressStream } from '../adapters/webex/sender/index.js';
+import type { Clock } from '../clock.js';
+import { AgentError, asCodedError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { TurnInput } from '../machines/conversation.js';
+import type { TurnOutcome } from '../machines/types.js';
+
+/** How a turn's texts look; bound to `src/render` by the composition root. */
+export interface TurnRendering {
+  /** The working message's markdown from the latest agent state. */
+  progress(state: TurnState, elapsedMs: number): string;
+  /** The answer split into messages, the footer on the last one. */
+  answer(text: string, info: { agent?: string; inThread: boolean }): string[];
+  /** The agent asked for input: what to show (the question), before any form card. */
+  question(state: TurnState): string;
+  /** A short, specific message for a failed turn. */
+  failure(error: AgentError | undefined, state: TurnState): string;
+  /** The agent finished without any text. */
+  emptyAnswer(): string;
+}
+
+export interface TurnHooks {
+  /** The working message is up: time from the inbound event, for `first_reply_seconds`. */
+  onFirstReply?(seconds: number): void;
+  /** The answer is posted, for `answer_seconds`. */
+  onAnswered?(seconds: number): void;
+  onStreamEnded?(outcome: TurnOutcome['status'] | 'error'): void;
+  /** After the answer: e.g. post a feedback card (when a trace id exists) or a form card. */
+  afterAnswer?(input: TurnInput, state: TurnState, outcome: TurnOutcome): Promise<void>;
+  /** Builds the text sent to the agent (thread context + request); the raw text by default. */
+  prompt?(input: TurnInput, signal: AbortSignal): Promise<string>;
+}
+
+export interface TurnDeps {
+  agent: AgentClient;
+  sender: WebexSender;
+  clock: Clock;
+  log: Logger;
+  rendering: TurnRendering;
+  updateIntervalMs: number;
+  hooks?: TurnHooks;
+}
+
+export async function runTurn(input: TurnInput, deps: TurnDeps, signal: AbortSignal): Promise<TurnOutcome> {
+  const { agent, sender, clock, rendering, hooks = {} } = deps;
+  const log = deps.log.child({
+    roomId: input.target.roomId,
+    threadKey: input.key,
+    activityId: input.message.activityId,
+  });
+  const { roomId, parentId } = input.target;
+  const startedAt = input.message.receivedAt;
+  let state = initialTurnState({ contextId: input.contextId, taskId: input.taskId });
+
+  const progress = createProgressStream(sender, {
+    roomId,
+    parentId,
+    intervalMs: deps.updateIntervalMs,
+    clock,
+    logger: log,
+    startedAt,
+    keepAliveMs: Math.max(deps.updateIntervalMs, 15_000),
+    render: ({ elapsedMs }) => rendering.progress(state, elapsedMs),
+  });
+  await progress.start();
+  hooks.onFirstReply?.((clock.now() - startedAt) / 1000);
+
+  const post = (markdown: string) => sender.post({ roomId, parentId, markdown });
+
+  try {
+    const text = hooks.prompt ? await hooks.prompt(input, signal) : input.message.text;
+    const stream = agent.streamTurn(
+      { text, contextId: input.contextId, taskId: input.taskId, userEmail: input.message.personEmail },
+      { signal },
+    );
+    for await (const event of stream) {
+      state = reduceTurn(state, event);
+      progress.update();
+    }
+  } catch (error) {
+    if (signal.aborted) return abandon(state, progress, deps, log);
+    const agentError = error instanceof AgentError ? error : undefined;
+    if (!agentError) log.error({ err: asCodedError(error) }, 'turn failed');
+    else log.warn({ kind: agentError.kind, status: agentError.status, err: agentError }, 'agent turn failed');
+    hooks.onStreamEnded?.('error');
+    await post(rendering.failure(agentError, state));
+    await progress.finish();
+    return outcome('failed', state);
+  }
+
+  if (state.status === 'failed' || state.status === 'rejected' || state.status === 'canceled') {
+    hooks.onStreamEnded?.(state.status === 'canceled' ? 'canceled' : 'failed');
+    await post(rendering.failure(undefined, state));
+    await progress.finish();
+    return outcome(state.status === 'canceled' ? 'canceled' : 'failed', state);
+  }
+
+  const waiting = state.status === 'input-required' || state.status === 'auth-required';
+  const result = outcome(waiting ? 'input-required' : 'completed', state);
+  const answer = waiting ? undefined : finalText(state);
+  const parts = waiting
+    ? [rendering.question(state)]
+    : answer
+      ? rendering.answer(answer.text, { agent: answer.agent, inThread: parentId !== undefined })
+      : [rendering.emptyAnswer()];
+
+  let last: string | undefined;
+  for (const part of parts) last = (await post(part)).id;
+  result.answerMessageId = last;
+  await progress.finish();
+  hooks.onAnswered?.((clock.now() - startedAt) / 1000);
+  hooks.onStreamEnded?.(result.status);
+  await hooks.afterAnswer?.(input, state, result);
+  return result;
+}
+
+function outcome(status: TurnOutcome['status'], state: TurnState): TurnOutcome {
+  return { status, contextId: state.contextId, taskId: state.taskId, traceId: state.traceId };
+}
+
+/** The turn was stopped from outside: cancel the agent's task and take the working message down. */
+async function abandon(
+  state: TurnState,
+  progress: ProgressStream,
+  deps: TurnDeps,
+  log: Logger,
+): Promise<TurnOutcome> {
+  deps.hooks?.onStreamEnded?.('canceled');
+  if (state.taskId) {
+    // A fresh signal: the turn's own is aborted, and the cancel must still reach the agent.
+    await deps.agent
+      .cancel(state.taskId)
+      .catch((error: unknown) => log.info({ err: error, taskId: state.taskId }, 'agent task cancel refused'));
+  }
+  await progress.finish().catch((error: unknown) => log.warn({ err: error }, 'working message not removed'));
+  return outcome('canceled', state);
+}

@@ -1,0 +1,276 @@
+/**
+ * The bot's actor system, assembled from its parts: the pure machines get their effects here
+ * (space checks, the store, the turn runner, notices through the sender). `main.ts`, the demo and
+ * the integration tests all build the bot through `createBot`, so what they run is the same.
+ */
+import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
+import { runTurn, type TurnHooks, type TurnRendering } from './actors/turn.js';
+import type { AgentClient } from './adapters/agent/index.js';
+import type {
+  ConversationRecord,
+  ConversationStore,
+  EventClaims,
+  ListenMode,
+} from './adapters/store/ports.js';
+import type { SpaceAuthorization } from './adapters/store/spaceAuthorization.js';
+import type { InboundEvent } from './adapters/webex/inboundEvent.js';
+import { stripBotMention } from './adapters/webex/normalize.js';
+import type { WebexSender } from './adapters/webex/sender/index.js';
+import type { Clock } from './clock.js';
+import { asCodedError } from './errors.js';
+import type { Logger } from './logger.js';
+import { botMachine } from './machines/bot.js';
+import { conversationMachine, type SpaceCheckInput, type TurnInput } from './machines/conversation.js';
+import { roomMachine } from './machines/room.js';
+import type { Notice, ReplyTarget, RoomType } from './machines/types.js';
+import type { BotMetrics } from './metrics.js';
+
+export interface BotIdentity {
+  /** Hydra PEOPLE id of the bot. */
+  personId: string;
+  displayName: string;
+}
+
+export interface BotSettings {
+  listenMode: ListenMode;
+  updateIntervalMs: number;
+  maxQueuedPerConversation: number;
+  dedupeTtlMs: number;
+}
+
+export interface BotDeps {
+  identity: BotIdentity;
+  settings: BotSettings;
+  agent: AgentClient;
+  sender: WebexSender;
+  spaces: SpaceAuthorization;
+  conversations: ConversationStore;
+  claims: EventClaims;
+  rendering: TurnRendering;
+  /** Text of every notice (help, busy, cancelled…). */
+  noticeText: (notice: Notice) => string;
+  clock: Clock;
+  log: Logger;
+  metrics?: BotMetrics;
+  /** Extensions: thread context, feedback and form cards. */
+  turnHooks?: TurnHooks;
+  /** Posts the authorize card or the operator instructions; defaults to the `authorize` notice. */
+  replyAuthorize?: (target: ReplyTarget) => Promise<void>;
+  inspect?: (event: InspectionEvent) => void;
+}
+
+export interface Bot {
+  actor: Actor<typeof botMachine>;
+  /** Hands one normalised Webex event to the actor system. Never throws. */
+  handleInbound(event: InboundEvent): Promise<void>;
+  /** Stops taking new conversations (shutdown). */
+  drain(): void;
+  /** Conversations with an answer running, for the shutdown grace period. */
+  busyConversations(): number;
+  stop(): void;
+}
+
+export function createBot(deps: BotDeps): Bot {
+  const { log, sender, clock, metrics } = deps;
+
+  const post = (target: ReplyTarget, markdown: string) =>
+    sender.post({ roomId: target.roomId, parentId: target.parentId, markdown }).catch((error: unknown) => {
+      log.warn({ err: asCodedError(error), roomId: target.roomId }, 'could not post a notice');
+    });
+  const notify = (notice: Notice, target: ReplyTarget) => void post(target, deps.noticeText(notice));
+
+  const conversation = conversationMachine.provide({
+    actors: {
+      loadConversation: fromPromise(async ({ input }: { input: { key: string } }) =>
+        deps.conversations.get(input.key),
+      ),
+      checkSpace: fromPromise(async ({ input }: { input: SpaceCheckInput }) => {
+        const decision = await deps.spaces.check(input.roomId, input.roomType);
+        if (!decision.allowed) metrics?.events.inc({ kind: 'message', outcome: 'unauthorized' });
+        return { allowed: decision.allowed };
+      }),
+      runTurn: fromPromise(async ({ input, signal }: { input: TurnInput; signal: AbortSignal }) => {
+        metrics?.conversationsActive.inc();
+        try {
+          return await runTurn(
+            input,
+            {
+              agent: deps.agent,
+              sender,
+              clock,
+              log,
+              rendering: deps.rendering,
+              updateIntervalMs: deps.settings.updateIntervalMs,
+              hooks: withMetrics(deps.turnHooks, metrics),
+            },
+            signal,
+          );
+        } finally {
+          metrics?.conversationsActive.dec();
+        }
+      }),
+      saveConversation: fromPromise(async ({ input }: { input: ConversationRecord }) => {
+        await deps.conversations.put({ ...input, updatedAt: clock.now() }).catch((error: unknown) => {
+          metrics?.storeErrors.inc({ store: 'conversations' });
+          log.warn({ err: error, threadKey: input.key }, 'conversation not saved');
+        });
+      }),
+    },
+    actions: {
+      notify: (_, { notice, target }) => notify(notice, target),
+      forgetConversation: (_, { key }) => {
+        deps.conversations.delete(key).catch((error: unknown) => {
+          metrics?.storeErrors.inc({ store: 'conversations' });
+          log.warn({ err: error, threadKey: key }, 'conversation not forgotten');
+        });
+      },
+    },
+  });
+
+  const room = roomMachine.provide({
+    actors: { conversation },
+    actions: {
+      notify: (_, { notice, target }) => notify(notice, target),
+      replyAuthorize: (_, { target }) => {
+        deps.spaces.invalidate(target.roomId);
+        if (deps.replyAuthorize) void deps.replyAuthorize(target);
+        else notify({ kind: 'authorize' }, target);
+      },
+      greet: (_, { roomId, roomType }) => void greet(roomId, roomType),
+      handleCard: (_, { submission }) => {
+        // Forms and feedback cards come with the cards feature; until then no card is ours.
+        log.info({ roomId: submission.roomId }, 'card submission for an unknown card');
+        notify({ kind: 'unknownCard' }, { roomId: submission.roomId });
+      },
+      reportConversationFailure: (_, { key, error }) => {
+        log.error({ err: asCodedError(error), threadKey: key }, 'conversation failed; it was stopped');
+      },
+    },
+  });
+
+  const greet = async (roomId: string, roomType: RoomType) => {
+    const decision = await deps.spaces.check(roomId, roomType);
+    await post({ roomId }, deps.noticeText({ kind: 'hello', authorized: decision.allowed }));
+  };
+
+  const machine = botMachine.provide({
+    actors: { room },
+    actions: {
+      refuseDuringShutdown: (_, { event }) => {
+        log.info({ type: event.type }, 'shutting down: event not taken');
+      },
+    },
+  });
+
+  const actor = createActor(machine, {
+    systemId: 'bot',
+    input: { maxQueuedPerConversation: deps.settings.maxQueuedPerConversation },
+    clock,
+    inspect: deps.inspect,
+  });
+  // An error nobody handled must not take the process down with it (XState rethrows otherwise).
+  actor.subscribe({ error: (error) => log.fatal({ err: asCodedError(error) }, 'bot actor failed') });
+  actor.start();
+
+  const isMentioned = (mentionedPeople: readonly string[]) =>
+    mentionedPeople.includes(deps.identity.personId) || mentionedPeople.includes('all');
+
+  async function handleInbound(event: InboundEvent): Promise<void> {
+    try {
+      if (!(await deps.claims.claim(event.activityId, deps.settings.dedupeTtlMs))) {
+        metrics?.events.inc({ kind: event.kind, outcome: 'duplicate' });
+        return;
+      }
+      switch (event.kind) {
+        case 'botAdded':
+          actor.send({ type: 'BOT_ADDED', roomId: event.roomId, roomType: event.roomType });
+          break;
+        case 'cardAction':
+          actor.send({
+            type: 'CARD',
+            submission: {
+              activityId: event.activityId,
+              roomId: event.roomId,
+              roomType: event.roomType,
+              cardMessageId: event.messageId,
+              personId: event.person.id,
+              inputs: event.inputs,
+              receivedAt: event.receivedAt,
+            },
+          });
+          break;
+        case 'message': {
+          const group = event.roomType === 'group';
+          if (group && deps.settings.listenMode === 'mention' && !isMentioned(event.mentionedPeople)) {
+            metrics?.events.inc({ kind: 'message', outcome: 'ignored' });
+            return;
+          }
+          const text = group
+            ? stripBotMention(event.text, event.html, deps.identity.displayName, deps.identity.personId)
+            : event.text.trim();
+          actor.send({
+            type: 'MESSAGE',
+            message: {
+              activityId: event.activityId,
+              roomId: event.roomId,
+              roomType: event.roomType,
+              messageId: event.messageId,
+              ...(event.parentId ? { parentId: event.parentId } : {}),
+              personId: event.person.id,
+              personEmail: event.person.email,
+              text,
+              hasFiles: event.files,
+              receivedAt: event.receivedAt,
+            },
+          });
+          break;
+        }
+      }
+      metrics?.events.inc({ kind: event.kind, outcome: 'handled' });
+    } catch (error) {
+      log.error({ err: asCodedError(error), activityId: event.activityId }, 'inbound event not handled');
+    }
+  }
+
+  return {
+    actor,
+    handleInbound,
+    drain: () => actor.send({ type: 'SHUTDOWN' }),
+    busyConversations: () => countBusy(actor),
+    stop: () => actor.stop(),
+  };
+}
+
+function withMetrics(hooks: TurnHooks | undefined, metrics: BotMetrics | undefined): TurnHooks {
+  if (!metrics) return hooks ?? {};
+  return {
+    ...hooks,
+    onFirstReply: (s) => {
+      metrics.firstReplySeconds.observe(s);
+      hooks?.onFirstReply?.(s);
+    },
+    onAnswered: (s) => {
+      metrics.answerSeconds.observe(s);
+      hooks?.onAnswered?.(s);
+    },
+    onStreamEnded: (outcome) => {
+      metrics.agentStreams.inc({ outcome });
+      hooks?.onStreamEnded?.(outcome);
+    },
+  };
+}
+
+/** Conversations currently answering (their snapshots are reachable through the room children). */
+function countBusy(actor: Actor<typeof botMachine>): number {
+  let busy = 0;
+  for (const room of Object.values(actor.getSnapshot().children)) {
+    const roomSnapshot = room?.getSnapshot() as
+      | { children?: Record<string, { getSnapshot(): unknown }> }
+      | undefined;
+    for (const child of Object.values(roomSnapshot?.children ?? {})) {
+      const snapshot = child.getSnapshot() as { matches?: (state: string) => boolean };
+      if (snapshot.matches?.('answering')) busy += 1;
+    }
+  }
+  return busy;
+}
