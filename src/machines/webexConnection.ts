@@ -11,7 +11,6 @@
  * seen `mercury.buffer_state`; `context.notReadyReason` says why it is not (see `readinessOf`).
  */
 import { assign, emit, fromCallback, fromPromise, type SnapshotFrom, sendTo, setup } from 'xstate';
-import { WebexApiError } from '../errors.js';
 import type { ServiceCatalog } from '../adapters/webex/catalog.js';
 import {
   backoffDelayMs,
@@ -23,6 +22,7 @@ import type { WdmDevice } from '../adapters/webex/devices.js';
 import type { InboundEvent } from '../adapters/webex/inboundEvent.js';
 import type { RawActivity } from '../adapters/webex/mercury.js';
 import type { BotSelf } from '../adapters/webex/normalize.js';
+import { WebexApiError } from '../errors.js';
 
 /** The bot as `GET /people/me` describes it. */
 export interface BotIdentity {
@@ -157,7 +157,9 @@ export const webexConnectionMachine = setup({
         return info ? classifyClose(info) : undefined;
       },
     }),
-    notePongTimeout: assign({ lastReaction: { action: 'reconnect', reason: 'pong-timeout' } as CloseReaction }),
+    notePongTimeout: assign({
+      lastReaction: { action: 'reconnect', reason: 'pong-timeout' } as CloseReaction,
+    }),
     markDeviceStale: assign({
       staleDeviceUrl: ({ context }) => context.device?.url,
       device: undefined,
@@ -282,7 +284,10 @@ export const webexConnectionMachine = setup({
             input: ({ context }) => ({ catalog: context.catalog!, avoid: context.staleDeviceUrl }),
             onDone: {
               target: '#webexConnection.connected',
-              actions: [assign({ device: ({ event }) => event.output, staleDeviceUrl: undefined }), 'reportDevice'],
+              actions: [
+                assign({ device: ({ event }) => event.output, staleDeviceUrl: undefined }),
+                'reportDevice',
+              ],
             },
             onError: [
               {
@@ -366,7 +371,11 @@ export const webexConnectionMachine = setup({
           },
         },
         closing: {
-          entry: sendTo('socket', { type: 'CLOSE', code: 1000, reason: 'Pong not received' } satisfies SocketCommand),
+          entry: sendTo('socket', {
+            type: 'CLOSE',
+            code: 1000,
+            reason: 'Pong not received',
+          } satisfies SocketCommand),
           after: {
             forceClose: { target: '#webexConnection.backoff', actions: 'reportForcedClose' },
           },

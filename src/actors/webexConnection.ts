@@ -1,0 +1,312 @@
+/**
+ * The Webex connection with its real effects: `createWebexConnectionLogic(deps)` provides the
+ * machine's actors (REST identity, U2C catalog, WDM device, Mercury socket, inbound processor),
+ * its reports (pino lines + `ConnectionMetrics`) and its random backoff jitter.
+ *
+ * `startWebexConnection(options)` runs it standalone (tests, tools); the bot's root actor instead
+ * spawns the logic as a child with systemId `webex.connection` (see docs/connection.md).
+ */
+import type { Dispatcher } from 'undici';
+import type { ClientOptions } from 'ws';
+import {
+  type Actor,
+  type ActorOptions,
+  type AnyActorLogic,
+  createActor,
+  fromCallback,
+  fromPromise,
+  waitFor,
+} from 'xstate';
+import { fetchCatalog, type ServiceCatalog } from '../adapters/webex/catalog.js';
+import { backoffDelayMs, classifyClose, notReadyExplanation } from '../adapters/webex/closePolicy.js';
+import { type ConnectionMetrics, noopConnectionMetrics } from '../adapters/webex/connectionMetrics.js';
+import { ActivityDedupe } from '../adapters/webex/dedupe.js';
+import { type WdmDevice, WdmDevices } from '../adapters/webex/devices.js';
+import type { InboundEvent } from '../adapters/webex/inboundEvent.js';
+import { WebexRestClient } from '../adapters/webex/rest.js';
+import { type Clock, systemClock } from '../clock.js';
+import { WebexApiError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import {
+  type BotIdentity,
+  type EnsureDeviceInput,
+  type InboundCommand,
+  type Readiness,
+  type ReleaseDeviceInput,
+  readinessOf,
+  type SocketCommand,
+  type SocketEvent,
+  type WebexConnectionEvent,
+  webexConnectionMachine,
+} from '../machines/webexConnection.js';
+import { runInboundProcessor } from './webexInbound.js';
+import { runMercurySocket } from './webexSocket.js';
+
+export interface WebexConnectionDeps {
+  token: string;
+  /** `WEBEX_API_BASE_URL`. */
+  apiBaseUrl: string;
+  /** `WEBEX_U2C_URL`. */
+  u2cUrl: string;
+  /** `WEBEX_WDM_URL`: overrides the catalog's WDM link. */
+  wdmUrl?: string | undefined;
+  /** `WEBEX_DEVICE_NAME`. */
+  deviceName: string;
+  /** `WEBEX_DEDUPE_TTL_S`. */
+  dedupeTtlS: number;
+  /** `WEBEX_RETRY_AFTER_DEFAULT_S`. */
+  retryAfterDefaultS?: number;
+  logger: Logger;
+  metrics?: ConnectionMetrics;
+  /** Time for the actors' own waits (REST retry pauses); the machine's timers use XState's clock. */
+  clock?: Clock;
+  /** Backoff jitter source, [0, 1). */
+  random?: () => number;
+  /** Share one REST client with the sender; built from the options above otherwise. */
+  rest?: WebexRestClient;
+  requestTimeoutMs?: number;
+  dispatcher?: Dispatcher;
+  webSocketOptions?: ClientOptions;
+}
+
+/** XState's scheduler clock (`SimulatedClock` in tests). */
+export type XStateClock = NonNullable<ActorOptions<AnyActorLogic>['clock']>;
+
+const DEVICE_DELETE_TIMEOUT_MS = 5_000;
+
+/** The connection machine with every effect provided. */
+export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
+  const log = deps.logger.child({ component: 'webex.connection' });
+  const metrics = deps.metrics ?? noopConnectionMetrics;
+  const clock = deps.clock ?? systemClock;
+  const random = deps.random ?? Math.random;
+  const rest =
+    deps.rest ??
+    new WebexRestClient({
+      token: deps.token,
+      baseUrl: deps.apiBaseUrl,
+      ...(deps.requestTimeoutMs ? { timeoutMs: deps.requestTimeoutMs } : {}),
+      ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+    });
+  const dedupe = new ActivityDedupe({ ttlMs: deps.dedupeTtlS * 1000 });
+
+  return webexConnectionMachine.provide({
+    actors: {
+      fetchIdentity: fromPromise<BotIdentity>(async ({ signal }) => {
+        const me = await rest.get<{ id?: string; emails?: string[]; displayName?: string }>('/people/me', {
+          route: 'GET /people/me',
+          signal,
+        });
+        if (!me?.id) throw new Error('GET /people/me answered without an id');
+        const identity = { personId: me.id, email: me.emails?.[0] ?? '', displayName: me.displayName ?? '' };
+        log.info({ email: identity.email, displayName: identity.displayName }, 'bot identity');
+        return identity;
+      }),
+      fetchCatalog: fromPromise<ServiceCatalog>(async ({ signal }) => {
+        const catalog = await fetchCatalog(rest, { u2cUrl: deps.u2cUrl, wdmOverride: deps.wdmUrl, signal });
+        log.info(
+          {
+            wdm: catalog.wdmUrl,
+            clusters: Object.keys(catalog.hostClusters).length,
+            wdmOverride: Boolean(deps.wdmUrl),
+          },
+          'service catalog',
+        );
+        return catalog;
+      }),
+      ensureDevice: fromPromise<WdmDevice, EnsureDeviceInput>(async ({ input, signal }) => {
+        const wdm = new WdmDevices(rest, input.catalog.wdmUrl);
+        const result = await wdm.ensure(deps.deviceName, {
+          ...(input.avoid ? { avoid: input.avoid } : {}),
+          signal,
+        });
+        for (const failed of result.failedDeletes) {
+          log.warn({ device: failed.url, err: messageOf(failed.error) }, 'could not delete an extra device');
+        }
+        log.info(
+          {
+            device: result.device.url,
+            reused: result.reused,
+            deletedExtras: result.deleted.length,
+            replacedStale: Boolean(input.avoid),
+          },
+          result.reused ? 'reusing the bot device' : 'registered a new bot device',
+        );
+        return result.device;
+      }),
+      releaseDevice: fromPromise<void, ReleaseDeviceInput>(async ({ input }) => {
+        if (!input.catalog || !input.device) return;
+        const signal = AbortSignal.timeout(DEVICE_DELETE_TIMEOUT_MS);
+        try {
+          await new WdmDevices(rest, input.catalog.wdmUrl).delete(input.device.url, signal);
+          log.info({ device: input.device.url }, 'bot device deleted');
+        } catch (error) {
+          log.warn({ device: input.device.url, err: messageOf(error) }, 'could not delete the bot device');
+        }
+      }),
+      mercurySocket: fromCallback<SocketCommand, { webSocketUrl: string }, SocketEvent>(
+        ({ input, sendBack, receive }) =>
+          runMercurySocket(
+            {
+              token: deps.token,
+              logger: log,
+              metrics,
+              clock,
+              ...(deps.webSocketOptions ? { webSocketOptions: deps.webSocketOptions } : {}),
+            },
+            input,
+            sendBack,
+            receive,
+          ),
+      ),
+      inboundProcessor: fromCallback<InboundCommand, void, WebexConnectionEvent>(({ sendBack, receive }) =>
+        runInboundProcessor(
+          {
+            rest,
+            dedupe,
+            logger: log,
+            metrics,
+            clock,
+            ...(deps.retryAfterDefaultS ? { retryAfterDefaultS: deps.retryAfterDefaultS } : {}),
+          },
+          sendBack,
+          receive,
+        ),
+      ),
+    },
+    delays: {
+      backoff: ({ context }) => backoffDelayMs(context.attempt, random),
+    },
+    actions: {
+      reportSetupFailed: ({ event }, params: { step: string }) => {
+        const error = (event as { error?: unknown }).error;
+        const status = error instanceof WebexApiError ? error.status : undefined;
+        log.warn({ step: params.step, status, err: messageOf(error) }, 'webex connection setup failed');
+        if (status !== 401) metrics.reconnect('setup-failed');
+      },
+      reportDevice: () => {},
+      reportOnline: ({ context }) => {
+        log.info({ reconnects: context.reconnects }, 'webex connection online');
+      },
+      reportClosed: ({ event }) => {
+        if (event.type !== 'SOCKET.CLOSED') {
+          log.error({ err: messageOf((event as { error?: unknown }).error) }, 'mercury socket actor failed');
+          metrics.reconnect('unexpected-close');
+          return;
+        }
+        const reaction = classifyClose(event);
+        const line = {
+          phase: event.phase,
+          code: event.code,
+          reason: event.reason,
+          httpStatus: event.httpStatus,
+          byClient: event.byClient ?? false,
+          reaction: reaction.action,
+          label: reaction.reason,
+        };
+        if (reaction.action === 'reconnect') log.info(line, 'mercury socket closed; reconnecting');
+        else if (reaction.action === 'reregister')
+          log.warn(line, 'mercury registration is stale; registering a new device');
+        else log.warn(line, 'mercury socket closed; not reconnecting now');
+        metrics.reconnect(reaction.reason);
+      },
+      reportReadyTimeout: () => {
+        log.warn('mercury socket did not become ready in time; reconnecting');
+        metrics.reconnect('ready-timeout');
+      },
+      reportPongTimeout: () => {
+        log.warn('no pong within the timeout; closing the socket');
+      },
+      reportForcedClose: () => {
+        log.warn('the socket did not finish closing; dropping it');
+        metrics.reconnect('pong-timeout');
+      },
+      reportNotReady: ({ context }) => {
+        const reason = context.notReadyReason ?? 'unknown';
+        log.error({ reason }, notReadyExplanation(reason));
+      },
+      reportGap: ({ event }) => {
+        if (event.type !== 'SOCKET.GAP') return;
+        const missing = event.received - event.expected;
+        log.warn(
+          { expected: event.expected, received: event.received, missing },
+          'mercury sequence gap: frames may have been lost',
+        );
+        metrics.sequenceGap(missing);
+      },
+      reportSwitch: ({ event }) => {
+        log.info(
+          { step: event.type === 'SOCKET.SWITCHED' ? 'switched' : 'switching' },
+          'mercury socket switchover',
+        );
+      },
+      reportShutdown: () => {
+        log.info('webex connection shutting down');
+      },
+    },
+  });
+}
+
+export type WebexConnectionLogic = ReturnType<typeof createWebexConnectionLogic>;
+
+export interface StartWebexConnectionOptions extends WebexConnectionDeps {
+  /** Receives every normalised inbound event. */
+  onEvent?: (event: InboundEvent) => void;
+  /** Receives sequence gaps (a REST catch-up may follow). */
+  onSequenceGap?: (gap: { expected: number; received: number }) => void;
+  /** XState clock for the machine's timers (a SimulatedClock in tests). */
+  xstateClock?: XStateClock;
+}
+
+export interface WebexConnection {
+  actor: Actor<WebexConnectionLogic>;
+  readiness(): Readiness;
+  /** Closes the socket, deletes the device, stops the actor. Safe to call twice. */
+  stop(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+/** Runs the connection as its own actor system (systemId `webex.connection`). */
+export function startWebexConnection(options: StartWebexConnectionOptions): WebexConnection {
+  const logic = createWebexConnectionLogic(options);
+  const actor = createActor(logic, {
+    systemId: 'webex.connection',
+    ...(options.xstateClock ? { clock: options.xstateClock } : {}),
+  });
+  actor.subscribe({
+    error: (error) => options.logger.error({ err: messageOf(error) }, 'webex connection actor failed'),
+  });
+  if (options.onEvent) {
+    const onEvent = options.onEvent;
+    actor.on('inbound', ({ event }) => onEvent(event));
+  }
+  if (options.onSequenceGap) {
+    const onGap = options.onSequenceGap;
+    actor.on('sequenceGap', ({ expected, received }) => onGap({ expected, received }));
+  }
+  actor.start();
+  let stopping: Promise<void> | undefined;
+  return {
+    actor,
+    readiness: () => readinessOf(actor.getSnapshot()),
+    stop: (stopOptions = {}) => {
+      stopping ??= (async () => {
+        if (actor.getSnapshot().status === 'active') {
+          actor.send({ type: 'SHUTDOWN' });
+          try {
+            await waitFor(actor, (snapshot) => snapshot.status !== 'active', {
+              timeout: stopOptions.timeoutMs ?? 10_000,
+            });
+          } catch {
+            options.logger.warn('webex connection did not stop in time; stopping it anyway');
+          }
+        }
+        actor.stop();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

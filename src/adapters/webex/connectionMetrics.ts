@@ -1,0 +1,35 @@
+/**
+ * Counters the Webex connection reports. The operations layer binds them to prom-client
+ * (`socket_reconnects_total{reason}`, `events_total{kind,outcome}`, ...); the default does nothing.
+ * Labels are low-cardinality by construction: never ids, rooms or emails.
+ */
+import type { CloseReason } from './closePolicy.js';
+
+/** `activity` when the kind is not known yet (dropped before normalisation). */
+export type InboundKindLabel = 'message' | 'cardAction' | 'botAdded' | 'activity';
+
+/**
+ * - `accepted`: normalised and handed to the bot.
+ * - `duplicate`: the activity id was handled already within the dedupe TTL.
+ * - `own` / `bot`: written by this bot or by another bot.
+ * - `ignored`: not for the bot (edits, reactions, other verbs, unmentioned group posts REST hides).
+ * - `malformed`: the activity lacks required fields.
+ * - `failed`: REST could not fetch the plaintext; the id is released so a redelivery retries.
+ */
+export type InboundOutcome = 'accepted' | 'duplicate' | 'own' | 'bot' | 'ignored' | 'malformed' | 'failed';
+
+export type ReconnectReason = CloseReason | 'ready-timeout' | 'setup-failed';
+
+export interface ConnectionMetrics {
+  reconnect(reason: ReconnectReason): void;
+  sequenceGap(missing: number): void;
+  inbound(kind: InboundKindLabel, outcome: InboundOutcome): void;
+  malformedFrame(): void;
+}
+
+export const noopConnectionMetrics: ConnectionMetrics = {
+  reconnect: () => {},
+  sequenceGap: () => {},
+  inbound: () => {},
+  malformedFrame: () => {},
+};
