@@ -1,0 +1,38 @@
+export { SenderRejectedError, type SenderRejectReason } from './errors.js';
+export {
+  truncateUtf8,
+  utf8Bytes,
+  WEBEX_MAX_ATTACHMENTS,
+  WEBEX_MAX_EDITS_PER_MESSAGE,
+  WEBEX_MAX_MESSAGE_BYTES,
+} from './limits.js';
+export type { SenderMetrics } from './metrics.js';
+export { noopSenderMetrics } from './metrics.js';
+export {
+  createProgressStream,
+  defaultProgressGap,
+  type ProgressGapInfo,
+  type ProgressRenderInfo,
+  type ProgressSender,
+  type ProgressStream,
+  type ProgressStreamOptions,
+  type ProgressStreamState,
+} from './progress-stream.js';
+export {
+  createWebexSender,
+  DEFAULT_SENDER_LIMITS,
+  type DeleteMessage,
+  type DeleteOutcome,
+  type EditMessage,
+  type EditOutcome,
+  type PostMessage,
+  type RequestOptions,
+  type SenderLimits,
+  type SenderStats,
+  type SentMessage,
+  type WebexAttachment,
+  type WebexSender,
+  type WebexSenderOptions,
+} from './sender.js';
+export { TokenBucket, type TokenBucketOptions } from './token-bucket.js';
+export type { WebexWriteMethod, WebexWriteRequest, WebexWriteTransport } from './transport.js';

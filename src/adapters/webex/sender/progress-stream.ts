@@ -1,0 +1,282 @@
+/**
+ * The working message of one answer, as a small protocol object (after teams-ai's
+ * `StreamingResponse`): `start()` → `update()`* → `finish()` | `abandon()`.
+ *
+ * - `start()` posts the working message at once (the first reply must be fast).
+ * - `update()` says "the state changed". It never sends by itself: a trailing-edge throttle sends one
+ *   edit per gap, and the text is rendered at send time from the caller's latest state, so any
+ *   number of updates inside a gap cost one edit (coalescing).
+ * - The gap widens as the message's 10-edit budget runs low and as the run gets long; when the
+ *   budget is spent, the stream continues in a fresh working message (post the new one first, then
+ *   delete the old one), so progress stays alive through runs of many minutes.
+ * - With `keepAliveMs`, the message is refreshed even without updates, so the elapsed time the
+ *   render callback shows keeps moving.
+ * - `finish()` deletes the working message (call it after the answer is posted); `abandon()` stops
+ *   and leaves the message as it is. After either, `update()` does nothing.
+ *
+ * All waiting uses the injected clock. Failures are logged and never thrown from `update()`.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../../../clock.js';
+import { WebexApiError } from '../../../errors.js';
+import { truncateUtf8, WEBEX_MAX_EDITS_PER_MESSAGE, WEBEX_MAX_MESSAGE_BYTES } from './limits.js';
+import type { SentMessage, WebexSender } from './sender.js';
+
+export interface ProgressRenderInfo {
+  /** Time since the answer started (`startedAt`), for an "elapsed" line. */
+  elapsedMs: number;
+  /** 0 for the first working message, +1 for each fresh message the stream continued in. */
+  rollovers: number;
+}
+
+export interface ProgressGapInfo {
+  intervalMs: number;
+  /** Edits the current working message has used. */
+  editsUsed: number;
+  editLimit: number;
+  elapsedMs: number;
+}
+
+/**
+ * The default spacing of edits: `intervalMs` while the message has budget to spare, twice that
+ * for its 7th and 8th edit, four times for its 9th and 10th (and the rollover after them). A long
+ * run also spaces edits by 5% of the elapsed time, at most one minute, so a 30-minute run does not
+ * churn through dozens of working messages. With 3 s, one message lasts about a minute of busy
+ * progress.
+ */
+export function defaultProgressGap(info: ProgressGapInfo): number {
+  const left = info.editLimit - info.editsUsed;
+  const factor = left > 4 ? 1 : left > 2 ? 2 : 4;
+  const longRunFloor = Math.min(60_000, info.elapsedMs / 20);
+  return Math.max(info.intervalMs * factor, longRunFloor);
+}
+
+export type ProgressSender = Pick<WebexSender, 'post' | 'edit' | 'delete' | 'editsLeft'>;
+
+export interface ProgressStreamOptions {
+  roomId: string;
+  /** Thread root the working message replies to. */
+  parentId?: string;
+  /** Minimum gap between edits of one message (`WEBEX_UPDATE_INTERVAL_MS`). */
+  intervalMs: number;
+  clock: Clock;
+  logger: Logger;
+  /** Builds the working message's markdown from the caller's latest state; called at send time. */
+  render: (info: ProgressRenderInfo) => string;
+  /** Clock time the answer started (e.g. when the event arrived); defaults to `start()` time. */
+  startedAt?: number;
+  /** Refresh the message after this long without updates (keeps the elapsed time moving). Off if unset. */
+  keepAliveMs?: number;
+  /** Spacing policy; `defaultProgressGap` unless given. Never goes below `intervalMs`. */
+  gap?: (info: ProgressGapInfo) => number;
+}
+
+export type ProgressStreamState = 'idle' | 'starting' | 'active' | 'ended' | 'failed';
+
+export interface ProgressStream {
+  /** Posts the working message now. Rejects (state `failed`) if the post fails. */
+  start(): Promise<SentMessage>;
+  /** The progress state changed; an edit follows when the throttle allows. */
+  update(): void;
+  /** Stops updating and deletes the working message (after the caller posted the answer). */
+  finish(): Promise<void>;
+  /** Stops updating and leaves the working message as it is. */
+  abandon(): Promise<void>;
+  readonly state: ProgressStreamState;
+  /** The current working message, once posted. */
+  readonly messageId: string | undefined;
+}
+
+export function createProgressStream(sender: ProgressSender, options: ProgressStreamOptions): ProgressStream {
+  const { clock, logger, roomId, intervalMs } = options;
+  const gapPolicy = options.gap ?? defaultProgressGap;
+  const log = logger.child({ roomId, component: 'progress-stream' });
+
+  let state: ProgressStreamState = 'idle';
+  let startedAt = 0;
+  let messageId: string | undefined;
+  let rollovers = 0;
+  let lastText: string | undefined;
+  /** Clock time the last post/edit completed (or was attempted): the throttle measures from here. */
+  let lastSentAt = 0;
+  let dirty = false;
+  let rolloverNeeded = false;
+  let timer: unknown;
+  let flushing: Promise<void> | undefined;
+  let starting: Promise<SentMessage> | undefined;
+  let ending: Promise<void> | undefined;
+
+  function renderNow(): string {
+    const text = options.render({ elapsedMs: clock.now() - startedAt, rollovers });
+    const safe = truncateUtf8(text, WEBEX_MAX_MESSAGE_BYTES);
+    if (safe !== text) log.warn('progress text above the Webex byte limit; truncated');
+    return safe;
+  }
+
+  function currentGap(): number {
+    const editsUsed = messageId === undefined ? 0 : WEBEX_MAX_EDITS_PER_MESSAGE - sender.editsLeft(messageId);
+    const gap = gapPolicy({
+      intervalMs,
+      editsUsed,
+      editLimit: WEBEX_MAX_EDITS_PER_MESSAGE,
+      elapsedMs: clock.now() - startedAt,
+    });
+    return Math.max(intervalMs, gap);
+  }
+
+  function clearTimer(): void {
+    if (timer !== undefined) clock.clearTimeout(timer);
+    timer = undefined;
+  }
+
+  /** Arms the one timer: for pending changes after the gap, else for the keep-alive refresh. */
+  function schedule(): void {
+    if (state !== 'active' || flushing || timer !== undefined) return;
+    const gap = currentGap();
+    let due: number;
+    if (dirty) due = lastSentAt + gap;
+    else if (options.keepAliveMs !== undefined) due = lastSentAt + Math.max(options.keepAliveMs, gap);
+    else return;
+    timer = clock.setTimeout(
+      () => {
+        timer = undefined;
+        flushing = flush().finally(() => {
+          flushing = undefined;
+          schedule();
+        });
+      },
+      Math.max(0, due - clock.now()),
+    );
+  }
+
+  async function flush(): Promise<void> {
+    dirty = false;
+    const current = messageId;
+    if (current === undefined || state !== 'active') return;
+    if (rolloverNeeded || sender.editsLeft(current) === 0) {
+      await rollover(current);
+      return;
+    }
+    const text = renderNow();
+    if (text === lastText) {
+      lastSentAt = clock.now(); // nothing new to show; the next check waits a full gap
+      return;
+    }
+    try {
+      const outcome = await sender.edit({ messageId: current, roomId, markdown: text });
+      lastSentAt = clock.now();
+      if (outcome === 'sent') lastText = text;
+      else if (outcome === 'budget-exhausted') {
+        rolloverNeeded = true;
+        dirty = true;
+      }
+    } catch (error) {
+      lastSentAt = clock.now();
+      dirty = true; // the change still has to be shown, one gap later
+      if (error instanceof WebexApiError && error.status === 404) {
+        // Someone deleted the working message: continue in a fresh one.
+        rolloverNeeded = true;
+      }
+      log.warn({ err: error }, 'progress edit failed; will try again after the next gap');
+    }
+  }
+
+  /** Continues in a fresh working message: post the new one first, so progress never disappears. */
+  async function rollover(old: string): Promise<void> {
+    rollovers += 1;
+    const text = renderNow();
+    let posted: SentMessage;
+    try {
+      posted = await sender.post(postBody(text));
+    } catch (error) {
+      rollovers -= 1;
+      lastSentAt = clock.now();
+      dirty = true;
+      log.warn({ err: error }, 'could not post a fresh working message; keeping the old one');
+      return;
+    }
+    lastSentAt = clock.now();
+    lastText = text;
+    rolloverNeeded = false;
+    // Also when finish()/abandon() arrived meanwhile: they wait for this flush and then handle the new id.
+    messageId = posted.id;
+    log.debug({ rollovers }, 'continued progress in a fresh working message');
+    await deleteQuietly(old);
+  }
+
+  function postBody(markdown: string) {
+    return options.parentId === undefined
+      ? { roomId, markdown }
+      : { roomId, parentId: options.parentId, markdown };
+  }
+
+  async function deleteQuietly(id: string): Promise<void> {
+    try {
+      await sender.delete({ messageId: id, roomId });
+    } catch (error) {
+      log.warn({ err: error }, 'could not delete a working message');
+    }
+  }
+
+  async function end(deleteMessage: boolean): Promise<void> {
+    state = state === 'failed' ? 'failed' : 'ended';
+    clearTimer();
+    if (starting) await starting.catch(() => undefined);
+    // A flush in flight (an edit or a rollover) finishes first, so the id below is the last one.
+    while (flushing) await flushing;
+    if (deleteMessage && messageId !== undefined) await deleteQuietly(messageId);
+  }
+
+  return {
+    start() {
+      if (state !== 'idle') return Promise.reject(new Error(`progress stream already ${state}`));
+      state = 'starting';
+      startedAt = options.startedAt ?? clock.now();
+      const text = renderNow();
+      starting = sender.post(postBody(text)).then(
+        (posted) => {
+          messageId = posted.id;
+          lastText = text;
+          lastSentAt = clock.now();
+          if (state === 'starting') {
+            state = 'active';
+            schedule();
+          }
+          return posted;
+        },
+        (error: unknown) => {
+          if (state === 'starting') state = 'failed';
+          throw error;
+        },
+      );
+      return starting;
+    },
+
+    update() {
+      if (state !== 'active' && state !== 'starting') return;
+      const wasDirty = dirty;
+      dirty = true;
+      // A keep-alive timer may be armed for later than the change's due time: re-arm.
+      if (!wasDirty && timer !== undefined) clearTimer();
+      schedule();
+    },
+
+    finish() {
+      ending ??= end(true);
+      return ending;
+    },
+
+    abandon() {
+      ending ??= end(false);
+      return ending;
+    },
+
+    get state() {
+      return state;
+    },
+
+    get messageId() {
+      return messageId;
+    },
+  };
+}

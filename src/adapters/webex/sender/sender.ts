@@ -1,0 +1,676 @@
+/**
+ * `webexSender`: the only writer to Webex. Every post, edit and delete the bot makes goes through
+ * one instance, which keeps the promises Webex users and Webex's rate limiter care about:
+ *
+ * - Per-room FIFO: a room has at most one request in flight, and its requests go out in the order
+ *   they were made (a coalesced edit moves to the back, so what goes out is always a subsequence of
+ *   what was asked, in order). Different rooms run in parallel up to `maxInFlight`.
+ * - A global token bucket (see `DEFAULT_SENDER_LIMITS` for the numbers and why).
+ * - Posts and deletes before edits: when tokens are short, progress edits wait, and they may only
+ *   spend tokens above `editReserve`, so a burst of new questions always finds tokens for the
+ *   first "Working on it" reply.
+ * - A 429 pauses that endpoint (method + route) for every room until `Retry-After` has passed;
+ *   then the waiting requests go out oldest first. Nothing is dropped or sent twice.
+ * - Bounded retries with jitter on 5xx and transport errors; never a blind repeat of a POST that
+ *   may have reached Webex.
+ * - Edit coalescing (a queued edit is replaced by a newer one of the same message), an edit budget
+ *   per message (never an 11th edit) and the 7439-byte limit, all checked before any request.
+ *
+ * It is a plain object with a promise API: the state (queues, waiters, timers, resolvers) is
+ * mutable and private, and one synchronous `pump()` makes every scheduling decision, which keeps the
+ * invariants in one place and easy to test with an injected clock. `src/actors/sender.ts` wraps it
+ * as the `webex.sender` actor.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../../../clock.js';
+import { WebexApiError } from '../../../errors.js';
+import { SenderRejectedError } from './errors.js';
+import {
+  utf8Bytes,
+  WEBEX_MAX_ATTACHMENTS,
+  WEBEX_MAX_EDITS_PER_MESSAGE,
+  WEBEX_MAX_MESSAGE_BYTES,
+} from './limits.js';
+import { noopSenderMetrics, type SenderMetrics } from './metrics.js';
+import { type BackoffOptions, backoffMs, classifyFailure } from './retry-policy.js';
+import { TokenBucket } from './token-bucket.js';
+import type { WebexWriteMethod, WebexWriteTransport } from './transport.js';
+
+/** A card attachment as Webex takes it (one per message). */
+export interface WebexAttachment {
+  contentType: string;
+  content: unknown;
+}
+
+export interface PostMessage {
+  roomId: string;
+  /** The thread root's id (never a reply's id: Webex threads have one root). */
+  parentId?: string;
+  markdown: string;
+  /** Plain-text fallback; Webex shows it in notifications and to clients without markdown. */
+  text?: string;
+  /** At most one card. A message with a card cannot be edited later. */
+  attachments?: readonly WebexAttachment[];
+}
+
+export interface EditMessage {
+  messageId: string;
+  /** Webex requires the room on every edit. */
+  roomId: string;
+  markdown: string;
+}
+
+export interface DeleteMessage {
+  messageId: string;
+  roomId: string;
+}
+
+export interface SentMessage {
+  id: string;
+}
+
+/**
+ * - `sent`: Webex applied the edit.
+ * - `superseded`: a newer edit of the same message replaced this one before it went out.
+ * - `budget-exhausted`: the message has used its 10 edits; nothing was sent. Post a new message.
+ */
+export type EditOutcome = 'sent' | 'superseded' | 'budget-exhausted';
+
+/** `not-found`: Webex says the message does not exist (already deleted, e.g. by an earlier try). */
+export type DeleteOutcome = 'deleted' | 'not-found';
+
+export interface RequestOptions {
+  /** Aborting removes a queued request (rejecting with the signal's reason) or aborts it in flight. */
+  signal?: AbortSignal;
+}
+
+export interface WebexSender {
+  post(message: PostMessage, options?: RequestOptions): Promise<SentMessage>;
+  edit(message: EditMessage, options?: RequestOptions): Promise<EditOutcome>;
+  delete(message: DeleteMessage, options?: RequestOptions): Promise<DeleteOutcome>;
+  /** Edits this message may still receive (10 for a message the sender has never edited). */
+  editsLeft(messageId: string): number;
+  /** Resolves when nothing is queued or in flight. */
+  idle(): Promise<void>;
+  /** Rejects everything queued with `SenderRejectedError('stopped')` and clears timers; in-flight requests finish. */
+  stop(): void;
+  /** Counts for health and tests. */
+  stats(): SenderStats;
+}
+
+export interface SenderStats {
+  queued: number;
+  inFlight: number;
+  rooms: number;
+  /** Endpoints (`METHOD route`) paused by a 429, with the clock time each pause ends. */
+  pausedUntil: Record<string, number>;
+}
+
+export interface SenderLimits {
+  /** Burst size of the global token bucket. */
+  bucketCapacity: number;
+  /** Sustained requests per second across all rooms. */
+  refillPerSecond: number;
+  /** Tokens edits may not spend, kept for posts and deletes. */
+  editReserve: number;
+  /** Requests in flight at once (different rooms). */
+  maxInFlight: number;
+  /** Retries after 5xx/transport errors (so at most `maxRetries + 1` attempts). */
+  maxRetries: number;
+  /** 429s tolerated for one request before it fails with `SenderRejectedError('rate-limited')`. */
+  maxRateLimitRetries: number;
+  backoff: BackoffOptions;
+  /** Edits per message; Webex refuses the 11th. */
+  maxEditsPerMessage: number;
+  /** Messages whose edit count is remembered (oldest forgotten first). */
+  maxTrackedMessages: number;
+}
+
+/**
+ * Webex does not publish its limits: they are dynamic per endpoint, app and org, enforced with 429
+ * and Retry-After. The figure usually quoted for the messages API is about 300 calls per minute per
+ * bot, with bursts allowed. So:
+ *
+ * - `refillPerSecond: 5` = 300/min sustained, the quoted figure.
+ * - `bucketCapacity: 200`: 200 people asking at once get their "Working on it" within the first
+ *   second (the SPEC's 1 s first reply) instead of 40 s at 5/s. If Webex disagrees it answers 429,
+ *   which pauses the endpoint and loses nothing.
+ * - `editReserve: 50`: progress edits only use tokens above 50, so even while hundreds of progress
+ *   messages tick, 50 new first replies can go out at once. Edits are coalesced, so slowing them
+ *   only thins the progress updates, it never builds a backlog.
+ * - `maxInFlight: 100`: enough that 200 posts at ~200 ms latency finish well within a second.
+ * - Retries: 3 after 5xx/transport errors, 0.5 s → 1 s → 2 s (equal jitter, at most 8 s).
+ * - 429s: up to 20 pauses per request; with Retry-After of 10 s that is minutes of patience.
+ */
+export const DEFAULT_SENDER_LIMITS: SenderLimits = {
+  bucketCapacity: 200,
+  refillPerSecond: 5,
+  editReserve: 50,
+  maxInFlight: 100,
+  maxRetries: 3,
+  maxRateLimitRetries: 20,
+  backoff: { baseMs: 500, maxMs: 8000 },
+  maxEditsPerMessage: WEBEX_MAX_EDITS_PER_MESSAGE,
+  maxTrackedMessages: 50_000,
+};
+
+export interface WebexSenderOptions {
+  transport: WebexWriteTransport;
+  clock: Clock;
+  /** Seconds to pause after a 429 without Retry-After (`WEBEX_RETRY_AFTER_DEFAULT_S`). */
+  retryAfterDefaultS: number;
+  logger: Logger;
+  metrics?: SenderMetrics;
+  limits?: Partial<SenderLimits>;
+  /** Jitter source, in [0, 1). */
+  random?: () => number;
+}
+
+type OpKind = 'post' | 'edit' | 'delete';
+
+interface Op {
+  readonly kind: OpKind;
+  readonly seq: number;
+  readonly roomId: string;
+  readonly method: WebexWriteMethod;
+  readonly path: string;
+  readonly route: string;
+  readonly body: unknown;
+  readonly messageId: string | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  /** Earliest clock time of the next attempt (retry backoff). */
+  notBefore: number;
+  retries: number;
+  rateLimits: number;
+  inFlight: boolean;
+  /** A retry after a failure that may have applied (matters for DELETE: then 404 means done). */
+  mayHaveApplied: boolean;
+  onAbort: (() => void) | undefined;
+}
+
+interface RoomQueue {
+  ops: Op[];
+  busy: boolean;
+}
+
+const MESSAGES_ROUTE = 'messages';
+const MESSAGE_ROUTE = 'messages/{id}';
+
+export function createWebexSender(options: WebexSenderOptions): WebexSender {
+  const limits: SenderLimits = { ...DEFAULT_SENDER_LIMITS, ...options.limits };
+  const { transport, clock, logger } = options;
+  const metrics = options.metrics ?? noopSenderMetrics;
+  const random = options.random ?? Math.random;
+  const bucket = new TokenBucket({
+    capacity: limits.bucketCapacity,
+    refillPerSecond: limits.refillPerSecond,
+    clock,
+  });
+
+  const rooms = new Map<string, RoomQueue>();
+  /** `METHOD route` → clock time the 429 pause ends. */
+  const pausedUntil = new Map<string, number>();
+  /** messageId → edits that may have applied. Insertion order = age, for eviction. */
+  const editsUsed = new Map<string, number>();
+  /** Messages posted with a card: Webex refuses to edit them. */
+  const cardMessages = new Set<string>();
+  const idleWaiters: Array<() => void> = [];
+  let seq = 0;
+  let inFlight = 0;
+  let queued = 0;
+  let stopped = false;
+  let wakeTimer: unknown;
+  let wakeAt = Number.POSITIVE_INFINITY;
+
+  function endpointOf(op: Op): string {
+    return `${op.method} ${op.route}`;
+  }
+
+  function usedEdits(messageId: string): number {
+    return editsUsed.get(messageId) ?? 0;
+  }
+
+  function countEdit(messageId: string): void {
+    const used = usedEdits(messageId) + 1;
+    editsUsed.delete(messageId);
+    editsUsed.set(messageId, used);
+    if (editsUsed.size > limits.maxTrackedMessages) {
+      const oldest = editsUsed.keys().next().value;
+      if (oldest !== undefined) editsUsed.delete(oldest);
+    }
+  }
+
+  function forget(messageId: string): void {
+    editsUsed.delete(messageId);
+    cardMessages.delete(messageId);
+  }
+
+  function checkBytes(field: string, value: string | undefined): void {
+    if (value === undefined) return;
+    const bytes = utf8Bytes(value);
+    if (bytes > WEBEX_MAX_MESSAGE_BYTES) {
+      throw new SenderRejectedError(
+        'too-large',
+        `message ${field} is ${bytes} bytes; Webex takes at most ${WEBEX_MAX_MESSAGE_BYTES}`,
+      );
+    }
+  }
+
+  function enqueue<T>(
+    spec: Pick<Op, 'kind' | 'roomId' | 'method' | 'path' | 'route' | 'body' | 'messageId'>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (stopped) return reject(new SenderRejectedError('stopped', 'the Webex sender is stopped'));
+      if (signal?.aborted) return reject(signal.reason);
+      const op: Op = {
+        ...spec,
+        seq: ++seq,
+        signal,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        notBefore: 0,
+        retries: 0,
+        rateLimits: 0,
+        inFlight: false,
+        mayHaveApplied: false,
+        onAbort: undefined,
+      };
+      if (signal) {
+        op.onAbort = () => {
+          if (op.inFlight) return; // the transport sees the same signal
+          removeQueued(op);
+          reject(signal.reason);
+          pump();
+        };
+        signal.addEventListener('abort', op.onAbort, { once: true });
+      }
+      let room = rooms.get(op.roomId);
+      if (!room) {
+        room = { ops: [], busy: false };
+        rooms.set(op.roomId, room);
+      }
+      room.ops.push(op);
+      queued += 1;
+      pump();
+    });
+  }
+
+  /** Removes a request that is not in flight; returns false if it was not queued. */
+  function removeQueued(op: Op): boolean {
+    const room = rooms.get(op.roomId);
+    if (!room) return false;
+    const index = room.ops.indexOf(op);
+    if (index < 0 || op.inFlight) return false;
+    room.ops.splice(index, 1);
+    queued -= 1;
+    detach(op);
+    dropRoomIfEmpty(op.roomId, room);
+    return true;
+  }
+
+  function detach(op: Op): void {
+    if (op.onAbort) op.signal?.removeEventListener('abort', op.onAbort);
+  }
+
+  function dropRoomIfEmpty(roomId: string, room: RoomQueue): void {
+    if (room.ops.length === 0 && !room.busy) rooms.delete(roomId);
+  }
+
+  /** Settles the head request of its room and lets the room move on. */
+  function settle(op: Op, outcome: { value: unknown } | { error: unknown }): void {
+    const room = rooms.get(op.roomId);
+    if (room && room.ops[0] === op) {
+      room.ops.shift();
+      queued -= 1;
+    } else {
+      removeQueued(op);
+    }
+    detach(op);
+    if ('value' in outcome) op.resolve(outcome.value);
+    else op.reject(outcome.error);
+  }
+
+  function priorityOf(op: Op): number {
+    return op.kind === 'edit' ? 1 : 0;
+  }
+
+  /**
+   * Every scheduling decision happens here, synchronously: which room heads may go now (room
+   * free, endpoint not paused, backoff over, a token available), and when to look again.
+   */
+  function pump(): void {
+    if (stopped) return;
+    const now = clock.now();
+    let nextWake = Number.POSITIVE_INFINITY;
+    const ready: Op[] = [];
+    for (const [roomId, room] of rooms) {
+      if (room.busy) continue;
+      // Edits over budget are answered here, without a request, so the room moves on at once.
+      while (room.ops[0]?.kind === 'edit' && refuseEdit(room.ops[0])) {}
+      const head = room.ops[0];
+      if (!head) {
+        rooms.delete(roomId);
+        continue;
+      }
+      const pauseEnd = pausedUntil.get(endpointOf(head)) ?? 0;
+      const readyAt = Math.max(pauseEnd, head.notBefore);
+      if (readyAt > now) {
+        nextWake = Math.min(nextWake, readyAt);
+        continue;
+      }
+      ready.push(head);
+    }
+    ready.sort((a, b) => priorityOf(a) - priorityOf(b) || a.seq - b.seq);
+    for (const op of ready) {
+      if (inFlight >= limits.maxInFlight) break; // a finishing request pumps again
+      const reserve = op.kind === 'edit' ? limits.editReserve : 0;
+      if (!bucket.tryTake(reserve)) {
+        nextWake = Math.min(nextWake, now + Math.max(1, bucket.msUntil(reserve)));
+        // Posts sort first and need fewer tokens: if this one is refused, the rest are too.
+        if (op.kind !== 'edit') break;
+        continue;
+      }
+      dispatch(op);
+    }
+    for (const [endpoint, until] of pausedUntil) if (until <= now) pausedUntil.delete(endpoint);
+    scheduleWake(nextWake);
+    if (queued === 0 && inFlight === 0) {
+      for (const notify of idleWaiters.splice(0)) notify();
+    }
+  }
+
+  /** An edit of a message that has used its budget is answered without a request. */
+  function refuseEdit(op: Op): boolean {
+    if (op.messageId === undefined || usedEdits(op.messageId) < limits.maxEditsPerMessage) return false;
+    metrics.editBudgetExhausted();
+    logger.warn({ roomId: op.roomId, route: op.route }, 'edit refused: message has used its edit budget');
+    settle(op, { value: 'budget-exhausted' satisfies EditOutcome });
+    return true;
+  }
+
+  function scheduleWake(at: number): void {
+    if (at === wakeAt) return;
+    if (wakeTimer !== undefined) clock.clearTimeout(wakeTimer);
+    wakeTimer = undefined;
+    wakeAt = at;
+    if (!Number.isFinite(at)) return;
+    wakeTimer = clock.setTimeout(
+      () => {
+        wakeTimer = undefined;
+        wakeAt = Number.POSITIVE_INFINITY;
+        pump();
+      },
+      Math.max(0, at - clock.now()),
+    );
+  }
+
+  function dispatch(op: Op): void {
+    const room = rooms.get(op.roomId)!;
+    room.busy = true;
+    op.inFlight = true;
+    inFlight += 1;
+    if (op.kind === 'edit' && op.messageId !== undefined) {
+      // Counted before the answer: an attempt that times out may still have applied, and the
+      // budget must never let an 11th edit through.
+      countEdit(op.messageId);
+    }
+    const request = { method: op.method, path: op.path, route: op.route, body: op.body };
+    let attempt: Promise<unknown>;
+    try {
+      attempt = transport.request<unknown>(request, op.signal ? { signal: op.signal } : {});
+    } catch (error) {
+      attempt = Promise.reject(error);
+    }
+    attempt.then(
+      (result) => finish(op, () => succeed(op, result)),
+      (error: unknown) => finish(op, () => fail(op, error)),
+    );
+  }
+
+  function finish(op: Op, handle: () => void): void {
+    inFlight -= 1;
+    op.inFlight = false;
+    const room = rooms.get(op.roomId);
+    if (room) room.busy = false;
+    try {
+      handle();
+    } catch (error) {
+      // Only our own bug can land here; the request still must not hang.
+      settle(op, { error });
+    }
+    if (room) dropRoomIfEmpty(op.roomId, room);
+    pump();
+  }
+
+  function succeed(op: Op, result: unknown): void {
+    metrics.request({ method: op.method, route: op.route, status: op.method === 'DELETE' ? '204' : '200' });
+    switch (op.kind) {
+      case 'post': {
+        const id = (result as { id?: unknown } | undefined)?.id;
+        if (typeof id !== 'string' || id.length === 0) {
+          settle(op, {
+            error: new WebexApiError({
+              status: 200,
+              method: op.method,
+              route: op.route,
+              description: 'the created message has no id',
+            }),
+          });
+          return;
+        }
+        const body = op.body as { attachments?: unknown[] };
+        if (body.attachments && body.attachments.length > 0) cardMessages.add(id);
+        settle(op, { value: { id } satisfies SentMessage });
+        return;
+      }
+      case 'edit':
+        settle(op, { value: 'sent' satisfies EditOutcome });
+        return;
+      case 'delete':
+        if (op.messageId !== undefined) forget(op.messageId);
+        settle(op, { value: 'deleted' satisfies DeleteOutcome });
+        return;
+    }
+  }
+
+  function fail(op: Op, error: unknown): void {
+    const status = error instanceof WebexApiError ? String(error.status) : 'transport';
+    metrics.request({ method: op.method, route: op.route, status });
+    if (op.signal?.aborted) {
+      settle(op, { error: op.signal.reason ?? error });
+      return;
+    }
+    if (error instanceof WebexApiError) {
+      if (op.kind === 'edit' && op.messageId !== undefined) {
+        // A rejected attempt did not apply: give the edit back (our count stays an upper bound).
+        if (error.status < 500) uncountEdit(op.messageId);
+        if (error.status === 400 && /edit limit/i.test(error.description ?? '')) {
+          editsUsed.set(op.messageId, limits.maxEditsPerMessage);
+          metrics.editBudgetExhausted();
+          settle(op, { value: 'budget-exhausted' satisfies EditOutcome });
+          return;
+        }
+      }
+      if (op.kind === 'delete' && error.status === 404) {
+        if (op.messageId !== undefined) forget(op.messageId);
+        settle(op, { value: 'not-found' satisfies DeleteOutcome });
+        return;
+      }
+    }
+    const decision = classifyFailure(error, op.method, options.retryAfterDefaultS);
+    const context = { roomId: op.roomId, method: op.method, route: op.route, status };
+    switch (decision.kind) {
+      case 'rate-limited': {
+        metrics.rateLimited({ method: op.method, route: op.route });
+        op.rateLimits += 1;
+        if (op.rateLimits > limits.maxRateLimitRetries) {
+          logger.error({ ...context, rateLimits: op.rateLimits }, 'giving up after repeated 429s');
+          settle(op, {
+            error: new SenderRejectedError(
+              'rate-limited',
+              `Webex answered 429 ${op.rateLimits} times in a row`,
+            ),
+          });
+          return;
+        }
+        const endpoint = endpointOf(op);
+        const until = clock.now() + decision.pauseMs;
+        pausedUntil.set(endpoint, Math.max(pausedUntil.get(endpoint) ?? 0, until));
+        logger.warn(
+          { ...context, pauseMs: decision.pauseMs },
+          `rate limited: pausing ${endpoint}, then resending in order`,
+        );
+        return; // stays at the head of its room; pump() sends it when the pause ends
+      }
+      case 'retry': {
+        op.mayHaveApplied ||= decision.mayHaveApplied;
+        if (op.retries >= limits.maxRetries) {
+          logger.error(
+            { ...context, attempts: op.retries + 1, err: error },
+            'Webex request failed; giving up',
+          );
+          settle(op, { error });
+          return;
+        }
+        op.retries += 1;
+        const wait = backoffMs(op.retries, limits.backoff, random);
+        op.notBefore = clock.now() + wait;
+        logger.warn(
+          { ...context, retry: op.retries, waitMs: wait },
+          'Webex request failed; retrying after backoff',
+        );
+        return;
+      }
+      case 'fail':
+        logger.warn({ ...context, err: error }, 'Webex request failed');
+        settle(op, { error });
+        return;
+    }
+  }
+
+  function uncountEdit(messageId: string): void {
+    const used = usedEdits(messageId);
+    if (used > 0) editsUsed.set(messageId, used - 1);
+  }
+
+  function messagePath(messageId: string): string {
+    return `/messages/${encodeURIComponent(messageId)}`;
+  }
+
+  return {
+    post(message, requestOptions = {}) {
+      try {
+        if (message.markdown.length === 0) throw new SenderRejectedError('empty', 'a message needs markdown');
+        checkBytes('markdown', message.markdown);
+        checkBytes('text', message.text);
+        if ((message.attachments?.length ?? 0) > WEBEX_MAX_ATTACHMENTS) {
+          throw new SenderRejectedError('too-many-attachments', 'Webex takes one card per message');
+        }
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      const body: Record<string, unknown> = { roomId: message.roomId, markdown: message.markdown };
+      if (message.parentId !== undefined) body.parentId = message.parentId;
+      if (message.text !== undefined) body.text = message.text;
+      if (message.attachments && message.attachments.length > 0) body.attachments = message.attachments;
+      return enqueue<SentMessage>(
+        {
+          kind: 'post',
+          roomId: message.roomId,
+          method: 'POST',
+          path: '/messages',
+          route: MESSAGES_ROUTE,
+          body,
+          messageId: undefined,
+        },
+        requestOptions.signal,
+      );
+    },
+
+    edit(message, requestOptions = {}) {
+      try {
+        if (message.markdown.length === 0) throw new SenderRejectedError('empty', 'an edit needs markdown');
+        checkBytes('markdown', message.markdown);
+        if (cardMessages.has(message.messageId)) {
+          throw new SenderRejectedError('not-editable', 'Webex does not edit messages that carry a card');
+        }
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      // Coalescing: a queued (not yet sent) edit of the same message is replaced by this one, and
+      // the new one takes the back of the queue so the room's order is never broken.
+      const room = rooms.get(message.roomId);
+      const pending = room?.ops.find(
+        (op) => op.kind === 'edit' && op.messageId === message.messageId && !op.inFlight,
+      );
+      if (pending && removeQueued(pending)) pending.resolve('superseded' satisfies EditOutcome);
+      if (usedEdits(message.messageId) >= limits.maxEditsPerMessage) {
+        metrics.editBudgetExhausted();
+        return Promise.resolve('budget-exhausted');
+      }
+      return enqueue<EditOutcome>(
+        {
+          kind: 'edit',
+          roomId: message.roomId,
+          method: 'PUT',
+          path: messagePath(message.messageId),
+          route: MESSAGE_ROUTE,
+          body: { roomId: message.roomId, markdown: message.markdown },
+          messageId: message.messageId,
+        },
+        requestOptions.signal,
+      );
+    },
+
+    delete(message, requestOptions = {}) {
+      return enqueue<DeleteOutcome>(
+        {
+          kind: 'delete',
+          roomId: message.roomId,
+          method: 'DELETE',
+          path: messagePath(message.messageId),
+          route: MESSAGE_ROUTE,
+          body: undefined,
+          messageId: message.messageId,
+        },
+        requestOptions.signal,
+      );
+    },
+
+    editsLeft(messageId) {
+      return Math.max(0, limits.maxEditsPerMessage - usedEdits(messageId));
+    },
+
+    idle() {
+      if (queued === 0 && inFlight === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => idleWaiters.push(resolve));
+    },
+
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      if (wakeTimer !== undefined) clock.clearTimeout(wakeTimer);
+      wakeTimer = undefined;
+      const error = new SenderRejectedError(
+        'stopped',
+        'the Webex sender stopped before this request went out',
+      );
+      for (const room of rooms.values()) {
+        for (const op of [...room.ops]) if (!op.inFlight) settle(op, { error });
+      }
+      for (const notify of idleWaiters.splice(0)) notify();
+    },
+
+    stats() {
+      return {
+        queued,
+        inFlight,
+        rooms: rooms.size,
+        pausedUntil: Object.fromEntries(pausedUntil),
+      };
+    },
+  };
+}
