@@ -1,0 +1,30 @@
+/**
+ * The final answer as Webex messages: tables rewritten, split within limits, footer on the last.
+ */
+
+import type { TextLimits } from './bytes.js';
+import { appendFooter, footerReserve } from './footer.js';
+import { convertTables, type TableOptions } from './markdown.js';
+import { messages } from './messages.js';
+import { splitMessage } from './split.js';
+
+export interface AnswerOptions extends TextLimits, TableOptions {
+  /** Appended to the last part (see `renderFooter`); empty or absent for none. */
+  footer?: string;
+}
+
+/**
+ * `text` ready to post: one string per Webex message, each within `maxChars` UTF-16 code units
+ * and `maxBytes` UTF-8 bytes. An empty answer becomes the "no response" notice.
+ */
+export function renderAnswer(text: string, options: AnswerOptions): string[] {
+  const footer = options.footer ?? '';
+  const limits: TextLimits = {
+    maxChars: options.maxChars,
+    ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
+  };
+  const converted = convertTables(text, options.maxWidth !== undefined ? { maxWidth: options.maxWidth } : {});
+  let parts = splitMessage(converted, { ...limits, ...footerReserve(footer) });
+  if (parts.length === 0) parts = [messages.noResponse];
+  return appendFooter(parts, footer, limits);
+}

@@ -1,0 +1,218 @@
+/**
+ * Every string a Webex user can see, in one place, so the bot speaks with one voice: short,
+ * friendly, specific about what happened and what to do next.
+ *
+ * Strings are Webex Markdown. Functions take what varies (bot name, agent name, elapsed time);
+ * text that comes from elsewhere (an agent's error) is flattened and capped here so it cannot
+ * break the surrounding message.
+ */
+
+import type { AgentErrorKind } from '../errors.js';
+import { truncateWithEllipsis } from './bytes.js';
+
+/** Longest agent-supplied error text quoted back to the user. */
+const MAX_QUOTED_ERROR_CHARS = 600;
+
+function quoteAgentText(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return truncateWithEllipsis(flat, { maxChars: MAX_QUOTED_ERROR_CHARS });
+}
+
+/** A display name with Markdown-significant characters removed, safe inside bold or backticks. */
+function plainName(name: string, fallback: string): string {
+  // Underscores stay: inside a word they are not emphasis (`aws_agent`).
+  const clean = name.replace(/[`*[\]<>|\r\n]/g, '').trim();
+  return clean.length > 0 ? clean : fallback;
+}
+
+export interface HelpOptions {
+  botName: string;
+  /** In a group space the user must mention the bot; the help says so. */
+  group: boolean;
+}
+
+export interface HelloOptions {
+  botName: string;
+  /** Whether the space is already allowed to use the agent. */
+  authorized: boolean;
+}
+
+export interface AdminApiAuthorizeOptions {
+  /** The public (`Y2lz…`) id of the room to authorize. */
+  roomId: string;
+  spaceName?: string;
+  /** Where operators reach the bot's HTTP port, e.g. `http://caipe-webex-bot:8080`. */
+  adminBaseUrl: string;
+  /** False when `ADMIN_API_TOKEN` is unset, so the admin API is off. */
+  adminApiEnabled: boolean;
+}
+
+export const messages = {
+  // ── Working message ──────────────────────────────────────────────────────────────────────────
+  /** Posted within a second of the user's message. */
+  working: '⏳ Working on it...',
+  /** Header of the working message once time has passed, e.g. "🔄 Working… (1m 05s)". */
+  workingHeader: (elapsed: string): string => `🔄 Working… (${elapsed})`,
+  /** The agent finished without any text to show. */
+  noResponse: 'The agent finished without an answer. Try asking another way, or send `reset` to start over.',
+
+  // ── Footer ───────────────────────────────────────────────────────────────────────────────────
+  /** The last line of an answer; in a thread it says how to follow up. */
+  footer: (agentName: string, inThread: boolean): string =>
+    `_Answered by **${plainName(agentName, 'the agent')}**${inThread ? ' · reply in this thread to continue the conversation' : ''}_`,
+
+  // ── Commands ─────────────────────────────────────────────────────────────────────────────────
+  help: ({ botName, group }: HelpOptions): string => {
+    const bot = plainName(botName, 'the bot');
+    const mention = group ? `@${bot} ` : '';
+    return [
+      `👋 I'm **${bot}**. I pass your questions to the CAIPE agents and show their plan and progress while they work.`,
+      '',
+      '**Commands**',
+      `- \`${mention}help\`: show this message`,
+      `- \`${mention}reset\` or \`${mention}new\`: start a fresh conversation`,
+      `- \`${mention}cancel\` or \`${mention}stop\`: stop the answer in progress`,
+      `- \`${mention}authorize\` or \`${mention}auth\`: connect this space to CAIPE`,
+      '',
+      group
+        ? `Mention me (\`@${bot}\`) to ask something. Each thread is its own conversation.`
+        : 'Just type your question. Reply in a thread to keep a separate conversation there.',
+    ].join('\n');
+  },
+  resetDone: '🧹 Fresh start. Your next message begins a new conversation.',
+  cancelled: '🛑 Stopped. I cancelled the answer in progress.',
+  nothingToCancel: 'Nothing is running right now, so there is nothing to cancel.',
+  /** A message was queued behind the running answer. */
+  queued: (position: number): string =>
+    position <= 1
+      ? '📥 Got it. I will get to this as soon as the current answer is done.'
+      : `📥 Got it. ${position - 1} ${position === 2 ? 'message is' : 'messages are'} ahead of this one.`,
+  /** The queue behind the running answer is full. */
+  busy: '⏳ I am still working on earlier messages here and cannot queue more. Please send this again once the current answer arrives.',
+
+  // ── Agent failures ───────────────────────────────────────────────────────────────────────────
+  agentUnreachable: (agentName: string): string =>
+    `❌ I could not reach **${plainName(agentName, 'the agent')}**. It may be down or restarting; please try again in a minute.`,
+  agentHttpError: (agentName: string, status: number): string =>
+    `❌ **${plainName(agentName, 'The agent')}** answered with an error (HTTP ${status}). Please try again; if it keeps happening, tell your CAIPE admin.`,
+  agentFailed: (agentName: string, detail?: string): string => {
+    const agent = plainName(agentName, 'The agent');
+    const reason = detail ? quoteAgentText(detail) : '';
+    return reason.length > 0
+      ? `❌ **${agent}** could not finish: ${reason}`
+      : `❌ **${agent}** could not finish this request. Please try again.`;
+  },
+  agentUnauthorized: (agentName: string): string =>
+    `❌ I could not sign in to **${plainName(agentName, 'the agent')}**. Please tell your CAIPE admin; the bot's credentials may need updating.`,
+  streamCut: (agentName: string): string =>
+    `⚠️ The connection to **${plainName(agentName, 'the agent')}** dropped before the answer was complete. Please ask again.`,
+  idleTimeout: (agentName: string, silentFor: string): string =>
+    `⚠️ **${plainName(agentName, 'The agent')}** went quiet for ${silentFor}, so I stopped waiting. Please try again.`,
+  internalError: '❌ Something went wrong on my side. Please try again.',
+
+  // ── Spaces ───────────────────────────────────────────────────────────────────────────────────
+  unauthorizedSpace: (botName: string): string =>
+    `🔒 This space is not connected to CAIPE yet, so I cannot answer here. Send \`@${plainName(botName, 'bot')} authorize\` to connect it.`,
+  hello: ({ botName, authorized }: HelloOptions): string => {
+    const bot = plainName(botName, 'bot');
+    const lines = [
+      `👋 Hi, I'm **${bot}**. Mention me with a question and I will ask the CAIPE agents, showing their progress as they work.`,
+      `Send \`@${bot} help\` to see what I can do.`,
+    ];
+    if (!authorized)
+      lines.push(`Before I can answer here, this space needs connecting: send \`@${bot} authorize\`.`);
+    return lines.join('\n\n');
+  },
+  alreadyAuthorized: '✅ This space is already connected to CAIPE. Mention me to ask something.',
+  authorizeCardTitle: 'Connect this space to CAIPE',
+  authorizeCardBody:
+    'An admin signs in to CAIPE and approves this space. Once it is connected, mention me here to ask something.',
+  authorizeCardButton: 'Connect to CAIPE',
+  authorizeCardFallback: (url: string): string => `Connect this space to CAIPE: ${url}`,
+  /** The `authorize` command when spaces live in the embedded store (no CAIPE UI to link to). */
+  authorizeWithAdminApi: ({
+    roomId,
+    spaceName,
+    adminBaseUrl,
+    adminApiEnabled,
+  }: AdminApiAuthorizeOptions): string => {
+    const base = adminBaseUrl.replace(/\/+$/, '');
+    const body = JSON.stringify({ spaceName: spaceName ?? 'My space' });
+    const steps = [
+      '🔑 This bot keeps its list of spaces itself, so an operator connects a space through its admin API:',
+      '',
+      '```bash',
+      `curl -X PUT "${base}/admin/spaces/${roomId}" \\`,
+      '  -H "Authorization: Bearer $ADMIN_API_TOKEN" \\',
+      `  -H 'Content-Type: application/json' -d '${body.replace(/'/g, '')}'`,
+      '```',
+    ];
+    if (!adminApiEnabled) steps.push('', 'The admin API is off until the operator sets `ADMIN_API_TOKEN`.');
+    return steps.join('\n');
+  },
+
+  // ── Shares ───────────────────────────────────────────────────────────────────────────────────
+  filesNotRead: '📎 I cannot read attached files, so I answered from your message text only.',
+
+  // ── Forms (human in the loop) ────────────────────────────────────────────────────────────────
+  formSubmitted: '✅ Thanks, I passed your answers to the agent.',
+  formExpired: '⌛ This form has expired. Ask again to get a fresh one.',
+  formAlreadySubmitted: 'This form was already submitted, so I did not send it again.',
+  formCancelled: '🛑 Form cancelled. Nothing was sent to the agent.',
+  formSubmitButton: 'Submit',
+  formCancelButton: 'Cancel',
+  formFallback:
+    'The agent needs some input. Open this message in a Webex app that shows cards to fill in the form.',
+  unknownCard: 'I do not recognise that card any more; it may be from before I restarted. Please ask again.',
+
+  // ── Feedback ─────────────────────────────────────────────────────────────────────────────────
+  feedbackPrompt: 'Was this answer helpful?',
+  feedbackUpButton: '👍',
+  feedbackDownButton: '👎',
+  feedbackFallback: 'Was this answer helpful? Open this message in a Webex app that shows cards to rate it.',
+  feedbackThanks: (positive: boolean): string =>
+    positive
+      ? '🙏 Thanks for the feedback!'
+      : '🙏 Thanks for the feedback. It helps make the answers better.',
+
+  // ── Lifecycle ────────────────────────────────────────────────────────────────────────────────
+  shuttingDown:
+    "🔄 I'm restarting, so I had to stop this answer. Please send your message again in a minute.",
+} as const;
+
+export type Messages = typeof messages;
+
+export interface AgentFailure {
+  kind: AgentErrorKind;
+  /** HTTP status, when there was one. */
+  status?: number;
+  /** The agent's own words, for `task-failed`. */
+  detail?: string;
+  /** How long the stream was silent, already formatted (e.g. "5m 00s"), for `idle-timeout`. */
+  silentFor?: string;
+}
+
+/** The user-facing message for an agent failure, specific to what went wrong. */
+export function agentFailureMessage(agentName: string, failure: AgentFailure): string {
+  switch (failure.kind) {
+    case 'unreachable':
+      return messages.agentUnreachable(agentName);
+    case 'http':
+      return failure.status !== undefined
+        ? messages.agentHttpError(agentName, failure.status)
+        : messages.agentUnreachable(agentName);
+    case 'unauthorized':
+      return messages.agentUnauthorized(agentName);
+    case 'stream-cut':
+    case 'not-sse':
+    case 'bad-event':
+      return messages.streamCut(agentName);
+    case 'idle-timeout':
+      return messages.idleTimeout(agentName, failure.silentFor ?? 'too long');
+    case 'task-failed':
+    case 'jsonrpc':
+      return messages.agentFailed(agentName, failure.detail);
+    default:
+      return messages.internalError;
+  }
+}
