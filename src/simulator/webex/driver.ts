@@ -167,7 +167,12 @@ export interface SimFaults {
 export interface WebexSimulator {
   urls: SimUrls;
   bot: SimPerson;
-  createUser(input?: { displayName?: string; email?: string; kind?: 'person' | 'bot' }): SimPerson;
+  createUser(input?: {
+    displayName?: string;
+    email?: string;
+    kind?: 'person' | 'bot';
+    uuid?: string;
+  }): SimPerson;
   createRoom(input: {
     type: RoomType;
     title?: string;
@@ -176,6 +181,8 @@ export interface WebexSimulator {
     region?: RegionKey;
     /** Emit the `create` activity to the members (default true). */
     announce?: boolean;
+    /** A fixed room UUID (e.g. a reference vector); random otherwise. */
+    uuid?: string;
   }): SimRoom;
   /** A 1:1 room between the user and the bot. */
   createDirectRoom(user: SimPerson): SimRoom;
@@ -303,13 +310,13 @@ export async function startWebexSimulator(options: WebexSimulatorOptions): Promi
     bot,
     createUser(input = {}) {
       userCount += 1;
-      return handle(
-        service.createPerson({
-          kind: input.kind ?? 'person',
-          displayName: input.displayName ?? `User ${userCount}`,
-          email: input.email ?? `user${userCount}@example.com`,
-        }),
-      );
+      const personInput: Parameters<WebexService['createPerson']>[0] = {
+        kind: input.kind ?? 'person',
+        displayName: input.displayName ?? `User ${userCount}`,
+        email: input.email ?? `user${userCount}@example.com`,
+      };
+      if (input.uuid) personInput.uuid = input.uuid;
+      return handle(service.createPerson(personInput));
     },
     createRoom(input) {
       const roomInput: Parameters<WebexService['createRoom']>[0] = {
@@ -320,6 +327,7 @@ export async function startWebexSimulator(options: WebexSimulatorOptions): Promi
       if (input.creator) roomInput.creator = personOf(input.creator);
       if (input.region) roomInput.region = input.region;
       if (input.announce !== undefined) roomInput.announce = input.announce;
+      if (input.uuid) roomInput.uuid = input.uuid;
       return roomHandle(service.createRoom(roomInput));
     },
     createDirectRoom(user) {

@@ -97,9 +97,15 @@ export class WebexService {
 
   // ---- people and rooms ---------------------------------------------------------------
 
-  createPerson(input: { kind: Person['kind']; displayName: string; email: string; token?: string }): Person {
+  createPerson(input: {
+    kind: Person['kind'];
+    displayName: string;
+    email: string;
+    token?: string;
+    uuid?: string;
+  }): Person {
     const person: Person = {
-      uuid: randomUUID(),
+      uuid: input.uuid ?? randomUUID(),
       kind: input.kind,
       displayName: input.displayName,
       email: input.email,
@@ -118,6 +124,7 @@ export class WebexService {
     creator?: Person;
     region?: RegionKey;
     announce?: boolean;
+    uuid?: string;
   }): Room {
     const memberUuids = [...new Set(input.members.map((m) => m.uuid))];
     if (input.type === 'direct' && memberUuids.length !== 2) {
@@ -127,7 +134,7 @@ export class WebexService {
     if (!creator) throw new SimHttpError(400, 'A room needs at least one member.');
     const now = this.clock.now();
     const room: Room = {
-      uuid: randomUUID(),
+      uuid: input.uuid ?? randomUUID(),
       type: input.type,
       title: input.title ?? (input.type === 'direct' ? 'Direct' : 'Space'),
       region: input.region ?? 'us',
