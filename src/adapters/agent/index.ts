@@ -8,6 +8,8 @@ export {
   type AgentTimers,
 } from './a2a/client.js';
 export { isFormArtifactName, parseForm } from './a2a/form.js';
+export { a2aClientOptions } from './a2a/from-config.js';
 export { parsePlanText } from './plan-text.js';
 export * from './port.js';
+export { type RunTurnOptions, runTurn } from './run-turn.js';
 export * from './turn-state.js';

@@ -6,6 +6,7 @@ import { TaskState } from '@a2a-js/sdk';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { A2aAgentClient } from '../../../src/adapters/agent/a2a/client.js';
 import type { TurnEvent, TurnRequest } from '../../../src/adapters/agent/port.js';
+import { runTurn } from '../../../src/adapters/agent/run-turn.js';
 import { finalText, reduceTurnEvents, type TurnState } from '../../../src/adapters/agent/turn-state.js';
 import { AgentError } from '../../../src/errors.js';
 import { type PeerTurn, SdkPeer } from '../../helpers/a2a/sdk-peer.js';
@@ -122,6 +123,29 @@ describe('A2A client against an @a2a-js/sdk peer (v0.3 JSON-RPC)', () => {
       contextId: paused.contextId,
       taskId: paused.taskId,
     });
+  });
+
+  it('runTurn folds the stream and shows every intermediate state', async () => {
+    const seen: string[] = [];
+    const state = await runTurn(
+      client,
+      { text: 'ping', userEmail: 'a@example.com', contextId: 'ctx-known' },
+      {
+        onState: (s) => seen.push(`${s.status}:${s.streams[0]?.text ?? ''}`),
+      },
+    );
+    expect(state.contextId).toBe('ctx-known');
+    expect(finalText(state)?.text).toBe('You said: ping');
+    expect(seen).toEqual([
+      'submitted:',
+      'submitted:',
+      'working:',
+      'working:You said: ',
+      'working:You said: ping',
+      'working:You said: ping',
+      'completed:You said: ping',
+      'completed:You said: ping',
+    ]);
   });
 
   it('a failed task ends the turn with its message', async () => {
