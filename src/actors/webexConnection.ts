@@ -88,7 +88,7 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
       ...(deps.requestTimeoutMs ? { timeoutMs: deps.requestTimeoutMs } : {}),
       ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
     });
-  const dedupe = new ActivityDedupe({ ttlMs: deps.dedupeTtlS * 1000 });
+  const dedupe = new ActivityDedupe({ ttlMs: deps.dedupeTtlS * 1000, clock });
 
   return webexConnectionMachine.provide({
     actors: {

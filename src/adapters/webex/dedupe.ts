@@ -2,42 +2,63 @@
  * Remembers handled activity ids for `WEBEX_DEDUPE_TTL_S`, so an activity delivered twice (a
  * redelivery after reconnect, a duplicate during a socket switchover) is handled once.
  *
- * Memory is bounded twice: entries expire after the TTL and the cache holds at most `max` ids
- * (the oldest go first). Single-process only: replicas share claims through the store layer.
+ * Memory is bounded twice: entries expire after the TTL and at most `max` ids are kept (the oldest
+ * go first). With one TTL for all ids, insertion order is expiry order, so expired ids are purged
+ * from the front of a Map on each claim: no timers, and time comes from the injected clock.
+ * Single-process only: replicas share claims through the store layer.
  */
-import { TTLCache } from '@isaacs/ttlcache';
+import { type Clock, systemClock } from '../../clock.js';
 
 export interface ActivityDedupeOptions {
   ttlMs: number;
   /** Upper bound on remembered ids; about 100 bytes each. */
   max?: number;
+  clock?: Pick<Clock, 'now'>;
 }
 
 export class ActivityDedupe {
-  private readonly seen: TTLCache<string, true>;
+  private readonly expiries = new Map<string, number>();
+  private readonly ttlMs: number;
+  private readonly max: number;
+  private readonly clock: Pick<Clock, 'now'>;
 
   constructor(options: ActivityDedupeOptions) {
-    this.seen = new TTLCache({ ttl: Math.max(1, Math.round(options.ttlMs)), max: options.max ?? 100_000 });
+    this.ttlMs = Math.max(1, options.ttlMs);
+    this.max = Math.max(1, options.max ?? 100_000);
+    this.clock = options.clock ?? systemClock;
   }
 
   /** True the first time an id is claimed within the TTL; false for a duplicate. */
   claim(activityId: string): boolean {
-    if (this.seen.has(activityId)) return false;
-    this.seen.set(activityId, true);
+    const now = this.clock.now();
+    this.purge(now);
+    if (this.expiries.has(activityId)) return false;
+    this.expiries.set(activityId, now + this.ttlMs);
+    while (this.expiries.size > this.max) {
+      const oldest = this.expiries.keys().next().value;
+      if (oldest === undefined) break;
+      this.expiries.delete(oldest);
+    }
     return true;
   }
 
   /** Forgets a claim whose handling failed, so a redelivery of the same activity is tried again. */
   release(activityId: string): void {
-    this.seen.delete(activityId);
+    this.expiries.delete(activityId);
   }
 
   get size(): number {
-    return this.seen.size;
+    return this.expiries.size;
   }
 
-  /** Drops every id and the purge timer. */
   clear(): void {
-    this.seen.clear();
+    this.expiries.clear();
+  }
+
+  private purge(now: number): void {
+    for (const [id, expiresAt] of this.expiries) {
+      if (expiresAt > now) return;
+      this.expiries.delete(id);
+    }
   }
 }
