@@ -3,7 +3,12 @@ import { ActivityDedupe } from '../../../src/adapters/webex/dedupe.js';
 
 function manualClock() {
   let now = 1_000_000;
-  return { now: () => now, advance: (ms: number) => void (now += ms) };
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 describe('ActivityDedupe', () => {
