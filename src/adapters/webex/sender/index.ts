@@ -18,6 +18,7 @@ export {
   type ProgressStreamOptions,
   type ProgressStreamState,
 } from './progress-stream.js';
+export { restWriteTransport } from './rest-transport.js';
 export {
   createWebexSender,
   DEFAULT_SENDER_LIMITS,
