@@ -20,6 +20,10 @@ export class ManualClock implements SimClock {
     this.timers.delete(handle as number);
   }
 
+  pendingTimers(): number {
+    return this.timers.size;
+  }
+
   advance(ms: number): void {
     const target = this.current + ms;
     for (;;) {

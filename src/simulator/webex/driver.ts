@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { silentLogger } from '../../logger.js';
 import { type SimClock, systemClock } from './clock.js';
 import type { SimContext, SimUrls } from './context.js';
+import { controlRoutes } from './control.js';
 import { conversationRoutes } from './conversation.js';
 import { type FailureRule, type RateLimitRule, RestFaultPlan, type RouteMatcher } from './faults.js';
 import { attachmentActionRoutes } from './hydra/attachment-actions.js';
@@ -48,6 +49,8 @@ export interface WebexSimulatorOptions {
   maxDevicesPerUser?: number;
   /** Status of that refusal (undocumented by Webex); default 400. */
   excessiveDevicesStatus?: number;
+  /** Serve the HTTP control plane under `/_sim` (for the demo); default false. */
+  controlPlane?: boolean;
   /** For the simulator's own internal errors; silent by default. */
   logger?: Logger;
 }
@@ -467,6 +470,7 @@ export async function startWebexSimulator(options: WebexSimulatorOptions): Promi
     ...attachmentActionRoutes(ctx),
     ...roomRoutes(ctx),
     ...conversationRoutes(ctx),
+    ...(options.controlPlane ? controlRoutes(sim) : []),
   ]);
   const handler = createRequestHandler({
     world,

@@ -39,7 +39,9 @@ export function createRequestHandler(deps: PipelineDeps) {
     try {
       const raw = await readBody(req);
       const route = deps.router.templateFor(path);
-      const delay = deps.faults.latencyFor(method, path, route);
+      // The control plane is not Webex: faults never apply to it.
+      const faultable = !path.startsWith('/_sim/');
+      const delay = faultable ? deps.faults.latencyFor(method, path, route) : 0;
       if (delay > 0) await sleepOn(deps.clock, delay);
       if (raw.length > 0) {
         try {
@@ -49,7 +51,7 @@ export function createRequestHandler(deps: PipelineDeps) {
           throw new SimHttpError(400, 'The request body is not valid JSON.');
         }
       }
-      const fault = deps.faults.take(method, path, route);
+      const fault = faultable ? deps.faults.take(method, path, route) : undefined;
       if (fault) {
         throw new SimHttpError(fault.status, fault.message, {
           headers: fault.headers,
