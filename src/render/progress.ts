@@ -162,32 +162,42 @@ export function renderPlanLines(plan: readonly PlanStep[], budget: Size): string
     .filter((i) => i !== current)
     .sort((a, b) => priority(a) - priority(b));
 
+  // Elide one step at a time, keeping the total size up to date in O(1) per step: each run of
+  // elided steps is tracked by its two ends (gapStart at its end, gapEnd at its start).
   const elided = new Array<boolean>(plan.length).fill(false);
-  const measure = (): Size => {
-    let chars = 0;
-    let bytes = 0;
-    let i = 0;
-    while (i < plan.length) {
-      if (!elided[i]) {
-        chars += sizes[i]!.chars;
-        bytes += sizes[i]!.bytes;
-        i++;
-        continue;
-      }
-      let j = i;
-      while (j < plan.length && elided[j]) j++;
-      const line = elisionLine(j - i);
-      chars += line.length + 1;
-      bytes += utf8ByteLength(line) + 1;
-      i = j;
-    }
-    return { chars, bytes };
+  const gapStart = new Array<number>(plan.length).fill(-1);
+  const gapEnd = new Array<number>(plan.length).fill(-1);
+  const elisionSize = (count: number): Size => {
+    const line = elisionLine(count);
+    return { chars: line.length + 1, bytes: utf8ByteLength(line) + 1 };
   };
-  const fitsBudget = (size: Size): boolean => size.chars <= budget.chars && size.bytes <= budget.bytes;
+  const total = sizes.reduce((acc, s) => ({ chars: acc.chars + s.chars, bytes: acc.bytes + s.bytes }), {
+    chars: 0,
+    bytes: 0,
+  });
+  const add = (size: Size, sign: 1 | -1): void => {
+    total.chars += sign * size.chars;
+    total.bytes += sign * size.bytes;
+  };
+  const fitsBudget = (): boolean => total.chars <= budget.chars && total.bytes <= budget.bytes;
 
   for (const index of order) {
-    if (fitsBudget(measure())) break;
+    if (fitsBudget()) break;
+    let from = index;
+    let to = index;
+    add(sizes[index]!, -1);
+    if (index > 0 && elided[index - 1]) {
+      from = gapStart[index - 1]!;
+      add(elisionSize(index - from), -1);
+    }
+    if (index < plan.length - 1 && elided[index + 1]) {
+      to = gapEnd[index + 1]!;
+      add(elisionSize(to - index), -1);
+    }
     elided[index] = true;
+    gapEnd[from] = to;
+    gapStart[to] = from;
+    add(elisionSize(to - from + 1), 1);
   }
 
   const out: string[] = [];

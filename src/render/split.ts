@@ -95,15 +95,19 @@ class Splitter {
       const prefix = style ? style.open : '';
       const head = prefix;
 
-      // Does everything left fit in one final part, footer room included?
-      const whole = head + this.text.slice(pos, this.end) + this.closingAt(this.end, startFence, style);
-      if (this.fitsWithin(whole, this.lastPartBudget())) {
+      // Does everything left fit in one final part, footer room included? (Skip building the
+      // rest of a long text just to measure it.)
+      const nearEnd = this.end - pos <= this.limit.chars;
+      const whole = nearEnd
+        ? head + this.text.slice(pos, this.end) + this.closingAt(this.end, startFence, style)
+        : '';
+      if (nearEnd && this.fitsWithin(whole, this.lastPartBudget())) {
         parts.push(whole);
         break;
       }
       // It does not: cut. When the rest would fit but for the footer room, cut with that room
       // taken off, so the cut lands before the end and the last part keeps its room.
-      const fullFit = this.fitsWithin(whole, this.limit);
+      const fullFit = nearEnd && this.fitsWithin(whole, this.limit);
       let budget: Budget = {
         chars: this.limit.chars - head.length - (fullFit ? this.reserve.chars : 0),
         bytes: this.limit.bytes - bytesOf(head) - (fullFit ? this.reserve.bytes : 0),
