@@ -450,6 +450,17 @@ describe('A2A client on the wire', () => {
       expect(error.message).not.toMatch(/secret-(aaa|bbb)/);
     });
 
+    it('a token source that fails is an unauthorized error and nothing is sent', async () => {
+      const auth: AgentAuth = {
+        getAuthHeader: async () => {
+          throw new Error('token endpoint said 503');
+        },
+      };
+      const error = await failure(client({ auth }).streamTurn(turn));
+      expect(error.kind).toBe('unauthorized');
+      expect(emulator.requests).toHaveLength(0);
+    });
+
     it('without a token source a 401 is not retried', async () => {
       emulator.enqueue((x) => x.json(401, { error: 'unauthorized' }));
       expect((await failure(client().streamTurn(turn))).kind).toBe('unauthorized');

@@ -291,7 +291,7 @@ export class A2aAgentClient implements AgentClient {
         accept,
         'x-client-source': this.#clientSource,
       };
-      const authorization = await this.#auth?.getAuthHeader();
+      const authorization = await this.#authHeader();
       if (authorization) {
         headers.authorization = authorization;
         this.#lastAuthHeader = authorization;
@@ -326,6 +326,16 @@ export class A2aAgentClient implements AgentClient {
         );
       }
       return response;
+    }
+  }
+
+  async #authHeader(): Promise<string | undefined> {
+    if (!this.#auth) return undefined;
+    try {
+      return await this.#auth.getAuthHeader();
+    } catch (error) {
+      // The token source's own error may quote its request; keep it only as the cause.
+      throw new AgentError('unauthorized', 'Could not get credentials for the agent', { cause: error });
     }
   }
 
