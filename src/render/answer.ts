@@ -2,7 +2,7 @@
  * The final answer as Webex messages: tables rewritten, split within limits, footer on the last.
  */
 
-import type { TextLimits } from './bytes.js';
+import { type TextLimits, WEBEX_MESSAGE_BYTE_LIMIT } from './bytes.js';
 import { appendFooter, footerReserve } from './footer.js';
 import { convertTables, type TableOptions } from './markdown.js';
 import { messages } from './messages.js';
@@ -24,7 +24,12 @@ export function renderAnswer(text: string, options: AnswerOptions): string[] {
     ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
   };
   const converted = convertTables(text, options.maxWidth !== undefined ? { maxWidth: options.maxWidth } : {});
-  let parts = splitMessage(converted, { ...limits, ...footerReserve(footer) });
+  // A footer too big to share a part is not reserved for: appendFooter gives it a part of its own.
+  const reserve = footerReserve(footer);
+  const maxBytes = options.maxBytes ?? WEBEX_MESSAGE_BYTE_LIMIT;
+  const shareable =
+    reserve.reserveLastChars * 2 <= options.maxChars && reserve.reserveLastBytes * 2 <= maxBytes;
+  let parts = splitMessage(converted, { ...limits, ...(shareable ? reserve : {}) });
   if (parts.length === 0) parts = [messages.noResponse];
   return appendFooter(parts, footer, limits);
 }

@@ -76,6 +76,13 @@ describe('renderAnswer', () => {
     expect(parts).toEqual(['```\na | b\n--+--\n1 | 2\n```']);
   });
 
+  it('gives a footer too big to share a part a part of its own', () => {
+    const big = `_${'f'.repeat(150)}_`;
+    const answer = 'word '.repeat(20).trim();
+    expect(renderAnswer(answer, { maxChars: 200, footer: big })).toEqual([answer, big]);
+    expect(renderAnswer('short', { maxChars: 200, footer: big })).toEqual([`short\n\n${big}`]);
+  });
+
   it('says so when there is no answer text', () => {
     expect(renderAnswer('  \n', { maxChars: 7000, footer })).toEqual([`${messages.noResponse}\n\n${footer}`]);
   });
