@@ -226,7 +226,7 @@ class Splitter {
     for (let i = lineIndexAt(this.lines, window); i >= 0; i--) {
       const line = this.lines[i]!;
       if (line.end < min || line.end <= pos) return undefined;
-      if (line.end > window || line.start < pos || isBlank(this.text, line)) continue;
+      if (line.end > window || isBlank(this.text, line)) continue;
       if (line.kind === 'open') continue;
       const following = this.lines[i + 1];
       if (paragraph && !(following && isBlank(this.text, following))) continue;
