@@ -20,6 +20,7 @@
 import {
   fits,
   type TextLimits,
+  type TextSize,
   tailToFit,
   truncateWithEllipsis,
   utf8ByteLength,
@@ -135,17 +136,12 @@ function currentStepIndex(plan: readonly PlanStep[]): number {
   return open >= 0 ? open : plan.length - 1;
 }
 
-interface Size {
-  chars: number;
-  bytes: number;
-}
-
 /**
  * Plan lines with some steps elided, fitting `budget` if at all possible. Steps far from the
  * current one go first, the first and last steps late, the current step never; each run of elided
  * steps becomes one "… N more steps" line.
  */
-export function renderPlanLines(plan: readonly PlanStep[], budget: Size): string[] {
+export function renderPlanLines(plan: readonly PlanStep[], budget: TextSize): string[] {
   const lines = plan.map(renderStepLine);
   const sizes = lines.map((l) => ({ chars: l.length + 1, bytes: utf8ByteLength(l) + 1 }));
   const current = currentStepIndex(plan);
@@ -167,7 +163,7 @@ export function renderPlanLines(plan: readonly PlanStep[], budget: Size): string
   const elided = new Array<boolean>(plan.length).fill(false);
   const gapStart = new Array<number>(plan.length).fill(-1);
   const gapEnd = new Array<number>(plan.length).fill(-1);
-  const elisionSize = (count: number): Size => {
+  const elisionSize = (count: number): TextSize => {
     const line = elisionLine(count);
     return { chars: line.length + 1, bytes: utf8ByteLength(line) + 1 };
   };
@@ -175,7 +171,7 @@ export function renderPlanLines(plan: readonly PlanStep[], budget: Size): string
     chars: 0,
     bytes: 0,
   });
-  const add = (size: Size, sign: 1 | -1): void => {
+  const add = (size: TextSize, sign: 1 | -1): void => {
     total.chars += sign * size.chars;
     total.bytes += sign * size.bytes;
   };
