@@ -196,6 +196,23 @@ describe('webex simulator: Mercury socket', () => {
     expect((await sim.waitFor('socket', (s) => s.type === 'closed')).closedBy).toBe('server');
   });
 
+  it('When a client sends garbage, Then the socket stays up; sendRaw reaches the client verbatim', async () => {
+    const socket = track(await connectOnline(device, BOT_TOKEN));
+    socket.ws.send('{not json');
+    socket.send({ type: 'mystery' });
+    socket.send({ id: 'after-garbage', type: 'ping' });
+    await socket.next((f) => f.id === 'after-garbage');
+    const raw = new Promise<string>((resolve) =>
+      socket.ws.once('message', (data) => resolve(data.toString())),
+    );
+    sim.faults.sendRaw({ id: 'raw-1', data: { eventType: 'status.start_typing' } });
+    expect(JSON.parse(await raw)).toEqual({ id: 'raw-1', data: { eventType: 'status.start_typing' } });
+    sim.faults.sendRaw('definitely not json');
+    expect(await socket.next((f) => f.type === 'unparseable')).toMatchObject({
+      data: { raw: 'definitely not json' },
+    });
+  });
+
   it('When buffer_state is withheld, Then the socket is authorized but gets no frames', async () => {
     sim.faults.withholdBufferState(true);
     const socket = track(await TestSocket.open(`${device.webSocketUrl}?${MERCURY_QUERY}`));

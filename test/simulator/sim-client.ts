@@ -59,7 +59,12 @@ export class TestSocket {
       ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
     });
     ws.on('message', (raw) => {
-      const frame = JSON.parse(raw.toString()) as Frame;
+      let frame: Frame;
+      try {
+        frame = JSON.parse(raw.toString()) as Frame;
+      } catch {
+        frame = { type: 'unparseable', data: { raw: raw.toString() } };
+      }
       this.frames.push(frame);
       if (this.autoAck && frame.id && frame.type !== 'pong') this.ack(frame.id);
       for (const waiter of [...this.waiters]) {

@@ -266,7 +266,7 @@ export async function startWebexSimulator(options: WebexSimulatorOptions): Promi
     bufferLimit: options.bufferLimit ?? 1000,
     badTokenClose: options.badTokenClose ?? { code: 4401, reason: 'authentication failed' },
   };
-  const hub = new MercuryHub(world, recorder, clock, mercuryOptions, socketFaults);
+  const hub = new MercuryHub(world, recorder, clock, mercuryOptions, socketFaults, logger);
   const limits: MessagingLimits = { ...WEBEX_LIMITS, ...options.limits };
   const service = new WebexService(world, hub, recorder, clock, limits);
   const ctx: SimContext = {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { SimClock } from './clock.js';
 import type { SimWorld } from './model.js';
@@ -72,6 +73,7 @@ export class MercuryHub {
     private readonly clock: SimClock,
     private readonly options: MercuryOptions,
     readonly faults: SocketFaultFlags,
+    private readonly logger: Logger,
   ) {}
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -263,7 +265,13 @@ export class MercuryHub {
       this.authorize(sock, frame);
       return;
     }
-    if (!isRecord(frame)) return;
+    if (!isRecord(frame)) {
+      this.logger.debug(
+        { socketId: sock.id },
+        'webex simulator: ignored a socket frame that is not a JSON object',
+      );
+      return;
+    }
     if (frame.type === 'ack' && typeof frame.messageId === 'string') {
       const buffer = this.buffers.get(sock.deviceUuid);
       const known = buffer?.delete(frame.messageId) ?? false;
@@ -279,6 +287,13 @@ export class MercuryHub {
     if (frame.type === 'ping' && !this.faults.swallowPongs) {
       const id = this.faults.pongMismatch ? randomUUID() : frame.id;
       this.sendFrame(sock, { id, type: 'pong' });
+      return;
+    }
+    if (frame.type !== 'ping') {
+      this.logger.debug(
+        { socketId: sock.id, type: frame.type },
+        'webex simulator: ignored an unknown socket frame type',
+      );
     }
   }
 
