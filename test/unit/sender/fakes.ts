@@ -40,6 +40,13 @@ export class ManualClock implements Clock {
     this.#timers.delete(handle as number);
   }
 
+  /** Clock time of the earliest pending timer, if any. */
+  nextTimerAt(): number | undefined {
+    let at: number | undefined;
+    for (const timer of this.#timers.values()) if (at === undefined || timer.at < at) at = timer.at;
+    return at;
+  }
+
   get pendingTimers(): number {
     return this.#timers.size;
   }
