@@ -129,6 +129,51 @@ describe('webex connection against the simulator', () => {
     expect(h.metrics.reconnects).toEqual(['pong-timeout']);
   });
 
+  it('closes with "Pong mismatch" when a pong carries another id, then reconnects', async () => {
+    const h = await start();
+    await h.online();
+    await h.until((s) => s.matches({ connected: { online: 'idle' } }));
+    h.sim.faults.pongMismatch(true);
+    h.clock.increment(15_000);
+    const closed = await h.sim.waitFor('socket', (r) => r.type === 'closed');
+    expect(closed).toMatchObject({ code: 1000, reason: 'Pong mismatch', closedBy: 'client' });
+    await h.until((s) => s.matches('backoff'));
+    h.sim.faults.pongMismatch(false);
+    h.clock.increment(1_000);
+    await h.online();
+    expect(h.metrics.reconnects).toEqual(['pong-mismatch']);
+  });
+
+  it('gives up on a socket that never sends buffer_state and tries again', async () => {
+    const h = await start({ before: (sim) => sim.faults.withholdBufferState(true) });
+    await h.sim.waitFor('socket', (r) => r.type === 'authorized');
+    expect(h.conn.actor.getSnapshot().matches({ connected: 'connecting' })).toBe(true);
+    h.clock.increment(30_000);
+    await h.until((s) => s.matches('backoff'));
+    await h.sim.waitFor('socket', (r) => r.type === 'closed' && r.closedBy === 'client');
+    h.sim.faults.withholdBufferState(false);
+    h.clock.increment(1_000);
+    await h.online();
+    expect(h.metrics.reconnects).toEqual(['ready-timeout']);
+    expect(liveBotDevices(h.sim)).toHaveLength(1);
+  });
+
+  it.each([
+    [1001, 'going away', 'going-away'],
+    [1011, 'unexpected error', 'server-error'],
+    [4000, 'Something else', 'unexpected-close'],
+    [1000, 'idle', 'recycle'],
+  ])('reconnects to the same device after close %i %s', async (code, reason, label) => {
+    const h = await start();
+    await h.online();
+    h.sim.faults.close(code, reason);
+    await h.until((s) => s.matches('backoff'));
+    h.clock.increment(1_000);
+    await h.online();
+    expect(h.metrics.reconnects).toEqual([label]);
+    expect(botRequests(h.sim, 'POST', '/wdm/api/v1/devices')).toHaveLength(1);
+  });
+
   it('reconnects after a TCP drop without a second device, and delivers what arrived meanwhile once', async () => {
     const h = await start();
     await h.online();
