@@ -8,6 +8,11 @@ afterEach(async () => {
   harness = undefined;
 });
 
+async function start(options: Parameters<typeof startHarness>[0] = {}): Promise<Harness> {
+  harness = await startHarness(options);
+  return harness;
+}
+
 const CARD = {
   contentType: 'application/vnd.microsoft.card.adaptive',
   content: {
@@ -30,7 +35,7 @@ async function botPost(h: Harness, body: Record<string, unknown>): Promise<{ id:
 
 describe('inbound normalisation end to end', () => {
   it('turns group mentions, replies, shares, card submits and the bot being added into events', async () => {
-    const h = (harness = await startHarness());
+    const h = await start();
     await h.online();
     const ada = h.sim.createUser({ displayName: 'Ada Lovelace', email: 'ada@example.com' });
     const room = h.sim.createRoom({ type: 'group', title: 'Platform', members: [ada] });
@@ -93,7 +98,7 @@ describe('inbound normalisation end to end', () => {
   });
 
   it('quietly drops a group post that does not mention the bot (REST 404)', async () => {
-    const h = (harness = await startHarness());
+    const h = await start();
     await h.online();
     h.sim.faults.deliverUnmentionedGroupPosts(true);
     const ada = h.sim.createUser();
@@ -110,7 +115,7 @@ describe('inbound normalisation end to end', () => {
   });
 
   it('drops activities of other bots', async () => {
-    const h = (harness = await startHarness());
+    const h = await start();
     await h.online();
     const otherBot = h.sim.createUser({ kind: 'bot', displayName: 'Other Bot' });
     const room = h.sim.createDirectRoom(otherBot);
@@ -134,7 +139,7 @@ describe('inbound normalisation end to end', () => {
       },
       clearTimeout: (handle: unknown) => clearImmediate(handle as ReturnType<typeof setImmediate>),
     };
-    const h = (harness = await startHarness({ connection: { clock } }));
+    const h = await start({ connection: { clock } });
     await h.online();
     h.sim.faults.failNext({ method: 'GET', route: '/v1/messages/{id}', status: 503 });
     const ada = h.sim.createUser();
