@@ -66,7 +66,10 @@ export const roomMachine = setup({
         if (message.hasFiles)
           enqueue({ type: 'notify', params: { notice: { kind: 'filesNotRead' }, target } });
         if (command === 'help' || (message.text === '' && !message.hasFiles)) {
-          enqueue({ type: 'notify', params: { notice: { kind: 'help' }, target } });
+          enqueue({
+            type: 'notify',
+            params: { notice: { kind: 'help', group: context.roomType === 'group' }, target },
+          });
           return;
         }
         if (message.text === '') return;

@@ -38,7 +38,7 @@ export interface CardSubmission {
 
 /** Short things the bot says outside of an answer; `src/actors/notices.ts` turns them into text. */
 export type Notice =
-  | { kind: 'help' }
+  | { kind: 'help'; group: boolean }
   | { kind: 'unauthorized' }
   | { kind: 'busy' }
   | { kind: 'cancelled' }

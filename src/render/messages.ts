@@ -159,6 +159,11 @@ export const messages = {
   formExpired: '⌛ This form has expired. Ask again to get a fresh one.',
   formAlreadySubmitted: 'This form was already submitted, so I did not send it again.',
   formCancelled: '🛑 Form cancelled. Nothing was sent to the agent.',
+  /** The agent paused for input without saying what it needs. */
+  inputNeeded: 'The agent needs more information to continue. Reply in this thread with the details.',
+  /** The agent itself cancelled the task. */
+  agentCancelled: (agentName: string): string =>
+    `🛑 ${plainName(agentName, 'The agent')} cancelled this task. Ask again if you still need it.`,
   formSubmitButton: 'Submit',
   formCancelButton: 'Cancel',
   formFallback:

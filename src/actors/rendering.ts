@@ -1,0 +1,85 @@
+/**
+ * Binds the pure renderer (`src/render`) to what the actors need: the turn's texts from agent
+ * state, and the text of each notice the machines name.
+ */
+import type { TurnState } from '../adapters/agent/index.js';
+import { streamedText } from '../adapters/agent/index.js';
+import type { AgentError } from '../errors.js';
+import type { Notice } from '../machines/types.js';
+import { renderAnswer } from '../render/answer.js';
+import { agentFailureMessage, messages } from '../render/messages.js';
+import { formatElapsed, renderProgress } from '../render/progress.js';
+import type { TurnRendering } from './turn.js';
+
+export interface RenderingOptions {
+  /** `WEBEX_MAX_MESSAGE_CHARS`. */
+  maxMessageChars: number;
+  /** Named in footers and error messages when the stream does not name a sub-agent. */
+  agentName: string;
+  /** `A2A_IDLE_TIMEOUT_S` in ms, for the idle-timeout message. */
+  idleTimeoutMs: number;
+}
+
+export function createTurnRendering(options: RenderingOptions): TurnRendering {
+  const { agentName, maxMessageChars } = options;
+  return {
+    progress: (state: TurnState, elapsedMs: number) =>
+      renderProgress(
+        { plan: state.plan, tools: state.tools, streamedText: streamedText(state) },
+        elapsedMs,
+        0,
+        { maxChars: maxMessageChars },
+      ),
+    answer: (text, info) =>
+      renderAnswer(text, {
+        maxChars: maxMessageChars,
+        footer: messages.footer(info.agent ?? agentName, info.inThread),
+      }),
+    question: (state) => {
+      const question =
+        state.lastMessage?.trim() || state.statusMessage?.trim() || state.form?.description?.trim();
+      return question ? renderAnswer(question, { maxChars: maxMessageChars })[0]! : messages.inputNeeded;
+    },
+    failure: (error: AgentError | undefined, state: TurnState) => {
+      if (error) {
+        return agentFailureMessage(agentName, {
+          kind: error.kind,
+          ...(error.status !== undefined ? { status: error.status } : {}),
+          ...(error.kind === 'jsonrpc' ? { detail: error.message } : {}),
+          ...(error.kind === 'idle-timeout' ? { silentFor: formatElapsed(options.idleTimeoutMs) } : {}),
+        });
+      }
+      if (state.status === 'canceled') return messages.agentCancelled(agentName);
+      return messages.agentFailed(agentName, state.statusMessage);
+    },
+    emptyAnswer: () => messages.noResponse,
+  };
+}
+
+/** The text of each notice the machines name. */
+export function noticeText(notice: Notice, context: { botName: string }): string {
+  switch (notice.kind) {
+    case 'help':
+      return messages.help({ botName: context.botName, group: notice.group });
+    case 'unauthorized':
+      return messages.unauthorizedSpace(context.botName);
+    case 'busy':
+      return messages.busy;
+    case 'cancelled':
+      return messages.cancelled;
+    case 'nothingToCancel':
+      return messages.nothingToCancel;
+    case 'reset':
+      return messages.resetDone;
+    case 'filesNotRead':
+      return messages.filesNotRead;
+    case 'authorize':
+      return messages.unauthorizedSpace(context.botName);
+    case 'hello':
+      return messages.hello({ botName: context.botName, authorized: notice.authorized });
+    case 'unknownCard':
+      return messages.unknownCard;
+    case 'internalError':
+      return messages.internalError;
+  }
+}
