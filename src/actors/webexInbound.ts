@@ -40,6 +40,8 @@ export interface InboundProcessorDeps {
   maxAttempts?: number;
   /** Wait after a 429 without `Retry-After` (`WEBEX_RETRY_AFTER_DEFAULT_S`). */
   retryAfterDefaultS?: number;
+  /** REST fetches in flight at once; a burst queues instead of opening hundreds of requests. */
+  maxConcurrentFetches?: number;
 }
 
 type Resolution =
@@ -60,6 +62,7 @@ export function runInboundProcessor(
   const aborter = new AbortController();
   const roomTails = new Map<string, Promise<void>>();
   const maxAttempts = deps.maxAttempts ?? 3;
+  const slots = new Semaphore(deps.maxConcurrentFetches ?? 16);
 
   const count = (kind: InboundKindLabel, outcome: InboundOutcome) => deps.metrics.inbound(kind, outcome);
 
@@ -89,9 +92,9 @@ export function runInboundProcessor(
       return;
     }
 
-    const resolution = resolve(route, command.receivedAt).catch(
-      (error: unknown): Resolution => ({ drop: 'failed', detail: messageOf(error), level: 'warn' }),
-    );
+    const resolution = slots
+      .run(() => resolve(route, command.receivedAt))
+      .catch((error: unknown): Resolution => ({ drop: 'failed', detail: messageOf(error), level: 'warn' }));
     const previous = roomTails.get(route.roomId) ?? Promise.resolve();
     const tail = previous.then(() => resolution).then((result) => finish(route, kind, result));
     roomTails.set(route.roomId, tail);
@@ -191,6 +194,29 @@ export function runInboundProcessor(
   return () => {
     aborter.abort(new Error('webex connection stopped'));
   };
+}
+
+/** At most `limit` tasks at once; the rest wait in arrival order. */
+class Semaphore {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  private readonly limit: number;
+
+  constructor(limit: number) {
+    this.limit = Math.max(1, Math.floor(limit));
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active += 1;
+    try {
+      return await task();
+    } finally {
+      this.active -= 1;
+      this.waiting.shift()?.();
+    }
+  }
 }
 
 /** How long to wait before another attempt, or undefined when the failure is final. */
