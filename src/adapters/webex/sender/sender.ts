@@ -122,7 +122,7 @@ export interface SenderLimits {
   backoff: BackoffOptions;
   /** Edits per message; Webex refuses the 11th. */
   maxEditsPerMessage: number;
-  /** Messages whose edit count is remembered (oldest forgotten first). */
+  /** Messages whose edit count (and card flag) is remembered, oldest forgotten first. */
   maxTrackedMessages: number;
 }
 
@@ -239,6 +239,14 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
     if (editsUsed.size > limits.maxTrackedMessages) {
       const oldest = editsUsed.keys().next().value;
       if (oldest !== undefined) editsUsed.delete(oldest);
+    }
+  }
+
+  function rememberCard(messageId: string): void {
+    cardMessages.add(messageId);
+    if (cardMessages.size > limits.maxTrackedMessages) {
+      const oldest = cardMessages.values().next().value;
+      if (oldest !== undefined) cardMessages.delete(oldest);
     }
   }
 
@@ -462,7 +470,7 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
           return;
         }
         const body = op.body as { attachments?: unknown[] };
-        if (body.attachments && body.attachments.length > 0) cardMessages.add(id);
+        if (body.attachments && body.attachments.length > 0) rememberCard(id);
         settle(op, { value: { id } satisfies SentMessage });
         return;
       }
@@ -609,6 +617,7 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
       if (pending && removeQueued(pending)) pending.resolve('superseded' satisfies EditOutcome);
       if (usedEdits(message.messageId) >= limits.maxEditsPerMessage) {
         metrics.editBudgetExhausted();
+        pump(); // a superseded edit may have been the last queued request: wake idle() waiters
         return Promise.resolve('budget-exhausted');
       }
       return enqueue<EditOutcome>(
