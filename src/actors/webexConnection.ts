@@ -184,7 +184,6 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
         log.warn({ step: params.step, status, err: messageOf(error) }, 'webex connection setup failed');
         if (status !== 401) metrics.reconnect('setup-failed');
       },
-      reportDevice: () => {},
       reportOnline: ({ context }) => {
         log.info({ reconnects: context.reconnects }, 'webex connection online');
       },

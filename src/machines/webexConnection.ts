@@ -58,6 +58,8 @@ export interface InboundCommand {
 export type WebexConnectionEvent =
   | SocketEvent
   | { type: 'INBOUND.EVENT'; event: InboundEvent }
+  /** Another part of the bot got a REST 401: the token is revoked, so the connection is not ready either. */
+  | { type: 'TOKEN.REJECTED' }
   | { type: 'SHUTDOWN' };
 
 export type WebexConnectionEmitted =
@@ -198,7 +200,6 @@ export const webexConnectionMachine = setup({
     }),
     // ---- reports (logging + metrics), provided by createWebexConnectionLogic ----
     reportSetupFailed: (_, _params: { step: string }) => {},
-    reportDevice: () => {},
     reportOnline: () => {},
     reportClosed: () => {},
     reportReadyTimeout: () => {},
@@ -227,6 +228,10 @@ export const webexConnectionMachine = setup({
   invoke: { id: 'inbound', src: 'inboundProcessor' },
   on: {
     SHUTDOWN: '.shuttingDown',
+    'TOKEN.REJECTED': {
+      target: '.notReady',
+      actions: [{ type: 'setNotReady', params: { reason: 'unauthorized' } }, 'reportNotReady'],
+    },
     'SOCKET.ACTIVITY': { guard: 'canRouteActivities', actions: 'forwardActivity' },
     'SOCKET.GAP': { actions: ['countGap', 'reportGap', 'emitGap'] },
     'INBOUND.EVENT': { actions: 'deliverInbound' },
@@ -284,10 +289,7 @@ export const webexConnectionMachine = setup({
             input: ({ context }) => ({ catalog: context.catalog!, avoid: context.staleDeviceUrl }),
             onDone: {
               target: '#webexConnection.connected',
-              actions: [
-                assign({ device: ({ event }) => event.output, staleDeviceUrl: undefined }),
-                'reportDevice',
-              ],
+              actions: assign({ device: ({ event }) => event.output, staleDeviceUrl: undefined }),
             },
             onError: [
               {
@@ -417,8 +419,8 @@ export const webexConnectionMachine = setup({
         onDone: 'stopped',
         onError: 'stopped',
       },
-      // A second SHUTDOWN while the device is being released changes nothing.
-      on: { SHUTDOWN: {} },
+      // A second SHUTDOWN (or a late 401) while the device is being released changes nothing.
+      on: { SHUTDOWN: {}, 'TOKEN.REJECTED': {} },
     },
 
     stopped: {

@@ -280,6 +280,16 @@ describe('webexConnection machine', () => {
     expect(h.actor.getSnapshot().value).toBe('notReady');
   });
 
+  it('leaves online when another part of the bot reports a REST 401', async () => {
+    const h = harness();
+    running = h.actor;
+    await bringOnline(h);
+    h.actor.send({ type: 'TOKEN.REJECTED' });
+    expect(readinessOf(h.actor.getSnapshot())).toEqual({ ready: false, reason: 'unauthorized' });
+    expect(h.sockets[0]!.stopped).toBe(true);
+    expect(h.reports).toContain('notReady:unauthorized');
+  });
+
   it('retries setup with backoff on a transient failure', async () => {
     const h = harness({ identityError: new Error('socket hang up') });
     running = h.actor;
