@@ -7,8 +7,8 @@ export const MAX_RETRY_AFTER_S = 3600;
 export type FailureDecision =
   /** Webex asked us to slow down: pause the whole endpoint, then send this request again. */
   | { kind: 'rate-limited'; pauseMs: number }
-  /** Worth another try after a backoff. `mayHaveApplied`: Webex may have acted on the attempt. */
-  | { kind: 'retry'; mayHaveApplied: boolean }
+  /** Worth another try after a backoff. */
+  | { kind: 'retry' }
   /** Give up and hand the error to the caller. */
   | { kind: 'fail' };
 
@@ -39,13 +39,13 @@ export function classifyFailure(
     }
     if (error.status >= 500) {
       if (method === 'POST' && error.status === 504) return { kind: 'fail' };
-      return { kind: 'retry', mayHaveApplied: true };
+      return { kind: 'retry' };
     }
     return { kind: 'fail' };
   }
   if (error instanceof TransportError) {
     if (error.ambiguous && method === 'POST') return { kind: 'fail' };
-    return { kind: 'retry', mayHaveApplied: error.ambiguous };
+    return { kind: 'retry' };
   }
   // Our own bug or an abort: never retried.
   return { kind: 'fail' };

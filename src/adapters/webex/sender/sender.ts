@@ -185,8 +185,6 @@ interface Op {
   retries: number;
   rateLimits: number;
   inFlight: boolean;
-  /** A retry after a failure that may have applied (matters for DELETE: then 404 means done). */
-  mayHaveApplied: boolean;
   onAbort: (() => void) | undefined;
 }
 
@@ -283,7 +281,6 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
         retries: 0,
         rateLimits: 0,
         inFlight: false,
-        mayHaveApplied: false,
         onAbort: undefined,
       };
       if (signal) {
@@ -534,7 +531,6 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
         return; // stays at the head of its room; pump() sends it when the pause ends
       }
       case 'retry': {
-        op.mayHaveApplied ||= decision.mayHaveApplied;
         if (op.retries >= limits.maxRetries) {
           logger.error(
             { ...context, attempts: op.retries + 1, err: error },
