@@ -65,13 +65,17 @@ export interface Bot {
   handleInbound(event: InboundEvent): Promise<void>;
   /** Stops taking new conversations (shutdown). */
   drain(): void;
-  /** Conversations with an answer running, for the shutdown grace period. */
+  /** Answers running, for the shutdown grace period. */
   busyConversations(): number;
+  /** Cancels every running answer (telling each user why) and resolves once they have cleaned up. */
+  cancelAll(): Promise<void>;
   stop(): void;
 }
 
 export function createBot(deps: BotDeps): Bot {
   const { log, sender, clock, metrics } = deps;
+  /** Turns in progress, including cancelled ones still removing their working message. */
+  const running = new Set<Promise<unknown>>();
 
   const post = (target: ReplyTarget, markdown: string) =>
     sender.post({ roomId: target.roomId, parentId: target.parentId, markdown }).catch((error: unknown) => {
@@ -91,21 +95,24 @@ export function createBot(deps: BotDeps): Bot {
       }),
       runTurn: fromPromise(async ({ input, signal }: { input: TurnInput; signal: AbortSignal }) => {
         metrics?.conversationsActive.inc();
+        const turn = runTurn(
+          input,
+          {
+            agent: deps.agent,
+            sender,
+            clock,
+            log,
+            rendering: deps.rendering,
+            updateIntervalMs: deps.settings.updateIntervalMs,
+            hooks: withMetrics(deps.turnHooks, metrics),
+          },
+          signal,
+        );
+        running.add(turn);
         try {
-          return await runTurn(
-            input,
-            {
-              agent: deps.agent,
-              sender,
-              clock,
-              log,
-              rendering: deps.rendering,
-              updateIntervalMs: deps.settings.updateIntervalMs,
-              hooks: withMetrics(deps.turnHooks, metrics),
-            },
-            signal,
-          );
+          return await turn;
         } finally {
+          running.delete(turn);
           metrics?.conversationsActive.dec();
         }
       }),
@@ -236,7 +243,11 @@ export function createBot(deps: BotDeps): Bot {
     actor,
     handleInbound,
     drain: () => actor.send({ type: 'SHUTDOWN' }),
-    busyConversations: () => countBusy(actor),
+    busyConversations: () => running.size,
+    cancelAll: async () => {
+      actor.send({ type: 'CANCEL_ALL' });
+      await Promise.allSettled([...running]);
+    },
     stop: () => actor.stop(),
   };
 }
@@ -258,19 +269,4 @@ function withMetrics(hooks: TurnHooks | undefined, metrics: BotMetrics | undefin
       hooks?.onStreamEnded?.(outcome);
     },
   };
-}
-
-/** Conversations currently answering (their snapshots are reachable through the room children). */
-function countBusy(actor: Actor<typeof botMachine>): number {
-  let busy = 0;
-  for (const room of Object.values(actor.getSnapshot().children)) {
-    const roomSnapshot = room?.getSnapshot() as
-      | { children?: Record<string, { getSnapshot(): unknown }> }
-      | undefined;
-    for (const child of Object.values(roomSnapshot?.children ?? {})) {
-      const snapshot = child.getSnapshot() as { matches?: (state: string) => boolean };
-      if (snapshot.matches?.('answering')) busy += 1;
-    }
-  }
-  return busy;
 }

@@ -81,5 +81,7 @@ export function noticeText(notice: Notice, context: { botName: string }): string
       return messages.unknownCard;
     case 'internalError':
       return messages.internalError;
+    case 'shuttingDown':
+      return messages.shuttingDown;
   }
 }

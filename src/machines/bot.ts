@@ -20,9 +20,11 @@ export type BotEvent =
   | { type: 'MESSAGE'; message: UserMessage }
   | { type: 'CARD'; submission: CardSubmission }
   | { type: 'BOT_ADDED'; roomId: string; roomType: RoomType }
-  | { type: 'SHUTDOWN' };
+  | { type: 'SHUTDOWN' }
+  /** After the grace period: cancel the answers still running. */
+  | { type: 'CANCEL_ALL' };
 
-type RoutedEvent = Exclude<BotEvent, { type: 'SHUTDOWN' }>;
+type RoutedEvent = Exclude<BotEvent, { type: 'SHUTDOWN' | 'CANCEL_ALL' }>;
 
 function roomOf(event: RoutedEvent): { roomId: string; roomType: RoomType } {
   switch (event.type) {
@@ -90,6 +92,11 @@ export const botMachine = setup({
     /** In-flight answers finish (or are cancelled by the shutdown sequence); nothing new starts. */
     draining: {
       on: {
+        CANCEL_ALL: {
+          actions: enqueueActions(({ context, enqueue }) => {
+            for (const roomId of context.rooms) enqueue.sendTo(roomId, { type: 'CANCEL_ALL' });
+          }),
+        },
         MESSAGE: refuse,
         CARD: refuse,
         BOT_ADDED: refuse,

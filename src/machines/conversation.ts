@@ -37,7 +37,8 @@ export interface ConversationContext extends ConversationInput {
 
 export type ConversationEvent =
   | { type: 'USER_MESSAGE'; message: UserMessage }
-  | { type: 'CANCEL' }
+  /** `shutdown`: the process is stopping; a running answer is cancelled, a waiting form is kept. */
+  | { type: 'CANCEL'; reason?: 'user' | 'shutdown' }
   | { type: 'RESET' };
 
 export interface TurnInput {
@@ -101,6 +102,7 @@ const conversationSetup = setup({
     queueFull: ({ context }) => context.queue.length >= context.maxQueued,
     deniedNoticeSent: ({ context }) => context.deniedNoticeSent,
     hasOpenTask: ({ context }) => context.taskId !== undefined,
+    cancelledByUser: ({ event }) => event.type === 'CANCEL' && event.reason !== 'shutdown',
     waitingForInput: (_, params: { status: TurnOutcome['status'] }) => params.status === 'input-required',
   },
   delays: {
@@ -166,6 +168,7 @@ export const conversationMachine = conversationSetup.createMachine({
       on: {
         USER_MESSAGE: { target: 'authorizing', actions: 'takeCurrent' },
         CANCEL: {
+          guard: 'cancelledByUser',
           actions: {
             type: 'notify',
             params: ({ context }) => ({ notice: { kind: 'nothingToCancel' }, target: context.target }),
@@ -272,6 +275,7 @@ export const conversationMachine = conversationSetup.createMachine({
       on: {
         USER_MESSAGE: { target: 'answering', actions: 'takeCurrent' },
         CANCEL: {
+          guard: 'cancelledByUser',
           target: 'saving',
           actions: [
             assign({ taskId: undefined }),

@@ -23,7 +23,9 @@ export interface RoomContext extends RoomInput {
 export type RoomEvent =
   | { type: 'MESSAGE'; message: UserMessage }
   | { type: 'CARD'; submission: CardSubmission }
-  | { type: 'BOT_ADDED' };
+  | { type: 'BOT_ADDED' }
+  /** Shutdown: cancel every running answer. */
+  | { type: 'CANCEL_ALL' };
 
 export const roomMachine = setup({
   types: {
@@ -98,6 +100,11 @@ export const roomMachine = setup({
         if (command === 'cancel') enqueue.sendTo(key, { type: 'CANCEL' });
         else if (command === 'reset') enqueue.sendTo(key, { type: 'RESET' });
         else enqueue.sendTo(key, { type: 'USER_MESSAGE', message });
+      }),
+    },
+    CANCEL_ALL: {
+      actions: enqueueActions(({ context, enqueue }) => {
+        for (const key of context.conversations) enqueue.sendTo(key, { type: 'CANCEL', reason: 'shutdown' });
       }),
     },
     CARD: {

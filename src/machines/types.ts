@@ -48,7 +48,8 @@ export type Notice =
   | { kind: 'authorize' }
   | { kind: 'hello'; authorized: boolean }
   | { kind: 'unknownCard' }
-  | { kind: 'internalError' };
+  | { kind: 'internalError' }
+  | { kind: 'shuttingDown' };
 
 /** Where a notice or answer goes: the room and, for threaded replies, the thread root. */
 export interface ReplyTarget {
