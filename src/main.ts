@@ -1,20 +1,19 @@
 /**
- * Composition root: environment → config → logger → adapters → root actor → HTTP server → signals.
- * Everything with I/O is created here and passed down; nothing below imports a global.
+ * Composition root of `npm start`: environment → config → logger → runtime → signals.
+ * Everything with I/O is created in `startRuntime` and passed down; nothing below imports a global.
  */
 import 'dotenv/config';
-import { loadConfig, secretValues } from './config.js';
+import { type Config, loadConfig, secretValues } from './config.js';
 import { ConfigError } from './errors.js';
-import { startHttpServer } from './http/server.js';
 import { createLogger } from './logger.js';
+import { startRuntime } from './runtime.js';
 
 /** EX_CONFIG from sysexits.h: the conventional exit status for a configuration error. */
 export const EXIT_CONFIG = 78;
 
-async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
+function readConfig(): Config {
   try {
-    config = loadConfig(process.env);
+    return loadConfig(process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       // One message, every problem, no stack trace: an operator fixes them all in one round.
@@ -23,22 +22,32 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+}
 
+async function main(): Promise<void> {
+  const config = readConfig();
   const log = createLogger({ level: config.logLevel, secrets: secretValues(config) });
-  const http = await startHttpServer({
-    port: config.httpPort,
-    log,
-    readiness: () => ({ ready: false, reason: 'webex connection not started' }),
-  });
-  log.info({ port: http.port }, 'http server listening');
+  const runtime = await startRuntime({ config, log });
+  log.info({ port: runtime.http.port, store: runtime.stores.kind }, 'caipe-webex-bot started');
 
-  const stop = async (signal: string) => {
-    log.info({ signal }, 'shutting down');
-    await http.close();
-    process.exit(0);
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      // A second signal means "now": the operator does not want to wait for the grace period.
+      log.warn({ signal }, 'second signal: exiting at once');
+      process.exit(1);
+    }
+    runtime.shutdown().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 }
 
 await main();
