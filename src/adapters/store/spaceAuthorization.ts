@@ -6,6 +6,9 @@
  * - An `active` result is cached for the configured TTL; a denial for at most 30 s, so an
  *   authorization made in the CAIPE UI takes effect quickly. `invalidate` drops a room at once.
  * - On a store error the last known answer is used even if expired; with none, deny (fail closed).
+ * - Concurrent checks of one room share one lookup, and a lookup that was under way when the room
+ *   was invalidated is not cached (it may predate the change that caused the invalidation).
+ * - A room id that is neither a UUID nor a Hydra ROOM id is denied without a lookup.
  */
 import { TTLCache } from '@isaacs/ttlcache';
 import type { Logger } from '../../logger.js';
@@ -17,7 +20,7 @@ export interface SpaceDecision {
   listenMode?: ListenMode;
   spaceName?: string;
   /** How the answer was reached, for logs and metrics. */
-  source: 'direct' | 'store' | 'cache' | 'stale-cache' | 'store-error';
+  source: 'direct' | 'store' | 'cache' | 'stale-cache' | 'store-error' | 'invalid-id';
 }
 
 export const DENIAL_CACHE_MAX_MS = 30_000;
@@ -34,6 +37,11 @@ export function roomIdForms(roomId: string): string[] {
     forms.add(encodeHydraId('ROOM', roomId.toLowerCase()));
   }
   return [...forms];
+}
+
+/** Whether a string can be a Webex room id at all: a raw UUID or a Hydra ROOM id. */
+export function isRoomId(roomId: string): boolean {
+  return isUuid(roomId) || decodeHydraId(roomId)?.type === 'ROOM';
 }
 
 /** The canonical cache key of a room: its raw UUID when it has one. */
@@ -56,6 +64,9 @@ export class SpaceAuthorization {
   readonly #fresh: TTLCache<string, Cached>;
   /** Last answer per room regardless of age: the fallback when the store fails. */
   readonly #lastKnown = new Map<string, Cached>();
+  readonly #inFlight = new Map<string, Promise<SpaceDecision>>();
+  /** Bumped by every invalidation; a lookup caches its answer only if none happened meanwhile. */
+  #epoch = 0;
 
   constructor(private readonly options: SpaceAuthorizationOptions) {
     this.#fresh = new TTLCache({ max: MAX_ROOMS, ttl: Math.max(1, options.cacheTtlMs) });
@@ -63,16 +74,32 @@ export class SpaceAuthorization {
 
   async check(roomId: string, roomType: 'direct' | 'group'): Promise<SpaceDecision> {
     if (roomType === 'direct') return { allowed: true, source: 'direct' };
+    if (!isRoomId(roomId)) {
+      this.options.log.warn({ roomId: roomId.slice(0, 120) }, 'space check for an invalid room id: denied');
+      return { allowed: false, source: 'invalid-id' };
+    }
     const key = canonicalRoomId(roomId);
     const cached = this.#fresh.get(key);
     if (cached) return { ...cached, source: 'cache' };
+    let lookup = this.#inFlight.get(key);
+    if (!lookup) {
+      lookup = this.#lookup(key, roomId).finally(() => {
+        if (this.#inFlight.get(key) === lookup) this.#inFlight.delete(key);
+      });
+      this.#inFlight.set(key, lookup);
+    }
+    return lookup;
+  }
+
+  async #lookup(key: string, roomId: string): Promise<SpaceDecision> {
+    const epoch = this.#epoch;
     try {
       const record = await this.options.registry.find(roomIdForms(roomId));
       const decision: Cached =
         record?.status === 'active'
           ? { allowed: true, listenMode: record.listenMode, spaceName: record.spaceName }
           : { allowed: false };
-      this.#remember(key, decision);
+      if (epoch === this.#epoch) this.#remember(key, decision);
       return { ...decision, source: 'store' };
     } catch (error) {
       this.options.onStoreError?.();
@@ -88,6 +115,9 @@ export class SpaceAuthorization {
   /** Forget a room so the next message reads the store (admin API, `authorize` command). */
   invalidate(roomId: string): void {
     const key = canonicalRoomId(roomId);
+    // Lookups under way may have read the store before the change: they must not be cached.
+    this.#epoch++;
+    this.#inFlight.delete(key);
     this.#fresh.delete(key);
     this.#lastKnown.delete(key);
   }

@@ -1,0 +1,354 @@
+/**
+ * Embedded stores: one SQLite file under DATA_DIR (better-sqlite3), for a single replica without
+ * MongoDB. Spaces, conversations and event claims survive restarts and crashes.
+ *
+ * Durability choices:
+ * - WAL journal: a commit is one append to the write-ahead log, so a process killed mid-write
+ *   leaves the last transaction either whole or absent, never half a record; readers never block
+ *   the writer.
+ * - synchronous=NORMAL for claims and conversations: in WAL mode this is safe against a crash of
+ *   the process (committed data is in the OS cache and reaches the file); only a power loss or
+ *   kernel crash can roll back the last few commits, never corrupt the file. That costs at most a
+ *   re-answered event or a thread that starts a fresh agent context, and it spares the event loop
+ *   an fsync per inbound event (better-sqlite3 is synchronous; on network volumes an fsync can
+ *   take tens of milliseconds).
+ * - synchronous=FULL around space authorizations and revocations: they are rare and an operator
+ *   was told "done", so they are on disk before the call returns.
+ * - Multi-row changes (revoking every id form of a room) run in one transaction.
+ *
+ * Expired claims and conversations are ignored on read and purged on an interval.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Clock } from '../../clock.js';
+import { systemClock } from '../../clock.js';
+import type { Logger } from '../../logger.js';
+import type {
+  ConversationRecord,
+  ConversationStore,
+  EventClaims,
+  ListenMode,
+  SpaceRecord,
+  SpaceRegistry,
+  SpaceStatus,
+} from './ports.js';
+import { CONVERSATION_RETENTION_MS, distinctIdForms, pickSpace } from './records.js';
+
+export const EMBEDDED_FILE_NAME = 'caipe-webex-bot.sqlite';
+const PURGE_INTERVAL_MS = 10 * 60_000;
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS authorized_webex_spaces (
+  room_id TEXT PRIMARY KEY,
+  space_name TEXT,
+  status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+  authorized_by TEXT,
+  authorized_at INTEGER,
+  revoked_at INTEGER,
+  revoked_by TEXT,
+  listen_mode TEXT CHECK (listen_mode IN ('mention', 'message', 'all'))
+) STRICT;
+CREATE INDEX IF NOT EXISTS authorized_webex_spaces_status ON authorized_webex_spaces (status);
+
+CREATE TABLE IF NOT EXISTS conversations (
+  key TEXT PRIMARY KEY,
+  room_id TEXT NOT NULL,
+  record TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS conversations_expires_at ON conversations (expires_at);
+
+CREATE TABLE IF NOT EXISTS event_claims (
+  activity_id TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS event_claims_expires_at ON event_claims (expires_at);
+`;
+
+interface SpaceRow {
+  room_id: string;
+  space_name: string | null;
+  status: SpaceStatus;
+  authorized_by: string | null;
+  authorized_at: number | null;
+  revoked_at: number | null;
+  revoked_by: string | null;
+  listen_mode: ListenMode | null;
+}
+
+function spaceFromRow(row: SpaceRow): SpaceRecord {
+  const record: SpaceRecord = { roomId: row.room_id, status: row.status };
+  if (row.space_name !== null) record.spaceName = row.space_name;
+  if (row.authorized_by !== null) record.authorizedBy = row.authorized_by;
+  if (row.authorized_at !== null) record.authorizedAt = new Date(row.authorized_at);
+  if (row.revoked_at !== null) record.revokedAt = new Date(row.revoked_at);
+  if (row.revoked_by !== null) record.revokedBy = row.revoked_by;
+  if (row.listen_mode !== null) record.listenMode = row.listen_mode;
+  return record;
+}
+
+export interface EmbeddedStoreOptions {
+  dataDir: string;
+  log: Logger;
+  clock?: Clock;
+  conversationRetentionMs?: number;
+  /** How often expired rows are deleted; 0 turns the timer off (tests call `purgeExpired`). */
+  purgeIntervalMs?: number;
+}
+
+type Db = Database.Database;
+
+export class EmbeddedSpaceRegistry implements SpaceRegistry {
+  readonly #byForms = new Map<number, Database.Statement<string[], SpaceRow>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly durably: <T>(work: () => T) => T,
+  ) {}
+
+  async find(roomIds: readonly string[]): Promise<SpaceRecord | undefined> {
+    const forms = distinctIdForms(roomIds);
+    if (forms.length === 0) return undefined;
+    const rows = this.#selectByForms(forms.length).all(...forms);
+    return pickSpace(rows.map(spaceFromRow));
+  }
+
+  async list(): Promise<SpaceRecord[]> {
+    const rows = this.db
+      .prepare<[], SpaceRow>('SELECT * FROM authorized_webex_spaces ORDER BY authorized_at DESC')
+      .all();
+    return rows.map(spaceFromRow);
+  }
+
+  async authorize(input: Parameters<SpaceRegistry['authorize']>[0]): Promise<SpaceRecord> {
+    const row = this.durably(() =>
+      this.db
+        .prepare<[Record<string, unknown>], SpaceRow>(
+          `INSERT INTO authorized_webex_spaces
+             (room_id, space_name, status, authorized_by, authorized_at, listen_mode)
+           VALUES (@roomId, @spaceName, 'active', @authorizedBy, @now, @listenMode)
+           ON CONFLICT (room_id) DO UPDATE SET
+             space_name = COALESCE(excluded.space_name, space_name),
+             status = 'active',
+             authorized_by = excluded.authorized_by,
+             authorized_at = excluded.authorized_at,
+             revoked_at = NULL,
+             revoked_by = NULL,
+             listen_mode = COALESCE(excluded.listen_mode, listen_mode)
+           RETURNING *`,
+        )
+        .get({
+          roomId: input.roomId,
+          spaceName: input.spaceName ?? null,
+          authorizedBy: input.authorizedBy,
+          now: this.clock.now(),
+          listenMode: input.listenMode ?? null,
+        }),
+    );
+    if (!row) throw new Error('authorize: upsert returned no row');
+    return spaceFromRow(row);
+  }
+
+  async revoke(roomIds: readonly string[], revokedBy: string): Promise<boolean> {
+    const forms = distinctIdForms(roomIds);
+    if (forms.length === 0) return false;
+    const placeholders = forms.map(() => '?').join(', ');
+    const revokeAll = this.db.transaction(() => {
+      const known = this.#selectByForms(forms.length).all(...forms).length > 0;
+      this.db
+        .prepare(
+          `UPDATE authorized_webex_spaces SET status = 'revoked', revoked_at = ?, revoked_by = ?
+           WHERE status = 'active' AND room_id IN (${placeholders})`,
+        )
+        .run(this.clock.now(), revokedBy, ...forms);
+      return known;
+    });
+    return this.durably(() => revokeAll.immediate());
+  }
+
+  #selectByForms(count: number): Database.Statement<string[], SpaceRow> {
+    let statement = this.#byForms.get(count);
+    if (!statement) {
+      const placeholders = Array.from({ length: count }, () => '?').join(', ');
+      statement = this.db.prepare<string[], SpaceRow>(
+        `SELECT * FROM authorized_webex_spaces WHERE room_id IN (${placeholders})`,
+      );
+      this.#byForms.set(count, statement);
+    }
+    return statement;
+  }
+}
+
+export class EmbeddedConversationStore implements ConversationStore {
+  readonly #select: Database.Statement<[string], { record: string; expires_at: number }>;
+  readonly #upsert: Database.Statement<[Record<string, unknown>]>;
+  readonly #delete: Database.Statement<[string]>;
+
+  constructor(
+    db: Db,
+    private readonly clock: Clock,
+    private readonly retentionMs: number,
+    private readonly log: Logger,
+  ) {
+    this.#select = db.prepare('SELECT record, expires_at FROM conversations WHERE key = ?');
+    this.#upsert = db.prepare(
+      `INSERT INTO conversations (key, room_id, record, updated_at, expires_at)
+       VALUES (@key, @roomId, @record, @updatedAt, @expiresAt)
+       ON CONFLICT (key) DO UPDATE SET room_id = excluded.room_id, record = excluded.record,
+         updated_at = excluded.updated_at, expires_at = excluded.expires_at`,
+    );
+    this.#delete = db.prepare('DELETE FROM conversations WHERE key = ?');
+  }
+
+  async get(key: string): Promise<ConversationRecord | undefined> {
+    const row = this.#select.get(key);
+    if (!row) return undefined;
+    if (row.expires_at <= this.clock.now()) {
+      this.#delete.run(key);
+      return undefined;
+    }
+    try {
+      const record = JSON.parse(row.record) as ConversationRecord;
+      if (typeof record === 'object' && record !== null && record.key === key) return record;
+    } catch {
+      // fall through: an unreadable record is treated as absent, the thread starts afresh
+    }
+    this.log.warn({ threadKey: key }, 'unreadable conversation record ignored');
+    return undefined;
+  }
+
+  async put(record: ConversationRecord): Promise<void> {
+    // The whole record as JSON: fields added to ConversationRecord later are kept without a migration.
+    this.#upsert.run({
+      key: record.key,
+      roomId: record.roomId,
+      record: JSON.stringify(record),
+      updatedAt: record.updatedAt,
+      expiresAt: record.updatedAt + this.retentionMs,
+    });
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#delete.run(key);
+  }
+}
+
+export class EmbeddedEventClaims implements EventClaims {
+  readonly #claim: Database.Statement<[string, number, number]>;
+
+  constructor(
+    db: Db,
+    private readonly clock: Clock,
+  ) {
+    // Inserts a new claim, or takes over an expired one; a live claim is left alone (0 changes).
+    this.#claim = db.prepare(
+      `INSERT INTO event_claims (activity_id, expires_at) VALUES (?1, ?2)
+       ON CONFLICT (activity_id) DO UPDATE SET expires_at = excluded.expires_at
+       WHERE event_claims.expires_at <= ?3`,
+    );
+  }
+
+  async claim(activityId: string, ttlMs: number): Promise<boolean> {
+    const now = this.clock.now();
+    return this.#claim.run(activityId, now + ttlMs, now).changes === 1;
+  }
+}
+
+/** The three embedded adapters over one SQLite file. */
+export class EmbeddedStores {
+  readonly spaces: EmbeddedSpaceRegistry;
+  readonly conversations: EmbeddedConversationStore;
+  readonly claims: EmbeddedEventClaims;
+  readonly file: string;
+  readonly #db: Db;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #purgeIntervalMs: number;
+  #purgeHandle: unknown;
+
+  /** Opens (creating if needed) `<dataDir>/caipe-webex-bot.sqlite`. Throws if the file is unusable. */
+  constructor(options: EmbeddedStoreOptions) {
+    this.#clock = options.clock ?? systemClock;
+    this.#log = options.log.child({ component: 'store', store: 'embedded' });
+    mkdirSync(options.dataDir, { recursive: true });
+    this.file = path.join(options.dataDir, EMBEDDED_FILE_NAME);
+    this.#db = new Database(this.file, { timeout: 5_000 });
+    try {
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = NORMAL');
+      this.#migrate();
+    } catch (error) {
+      this.#db.close();
+      throw error;
+    }
+    const durably = <T>(work: () => T): T => {
+      this.#db.pragma('synchronous = FULL');
+      try {
+        return work();
+      } finally {
+        this.#db.pragma('synchronous = NORMAL');
+      }
+    };
+    this.spaces = new EmbeddedSpaceRegistry(this.#db, this.#clock, durably);
+    this.conversations = new EmbeddedConversationStore(
+      this.#db,
+      this.#clock,
+      options.conversationRetentionMs ?? CONVERSATION_RETENTION_MS,
+      this.#log,
+    );
+    this.claims = new EmbeddedEventClaims(this.#db, this.#clock);
+    this.#purgeIntervalMs = options.purgeIntervalMs ?? PURGE_INTERVAL_MS;
+    this.#schedulePurge();
+  }
+
+  /** Deletes expired claims and conversations; returns how many rows went. */
+  purgeExpired(): { claims: number; conversations: number } {
+    const now = this.#clock.now();
+    const purge = this.#db.transaction(() => ({
+      claims: this.#db.prepare('DELETE FROM event_claims WHERE expires_at <= ?').run(now).changes,
+      conversations: this.#db.prepare('DELETE FROM conversations WHERE expires_at <= ?').run(now).changes,
+    }));
+    return purge.immediate();
+  }
+
+  async ping(): Promise<void> {
+    this.#db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.#purgeHandle !== undefined) this.#clock.clearTimeout(this.#purgeHandle);
+    this.#purgeHandle = undefined;
+    if (this.#db.open) this.#db.close();
+  }
+
+  #migrate(): void {
+    const version = this.#db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(
+        `${this.file} was written by a newer version of the bot (schema ${version}, this one knows ${SCHEMA_VERSION})`,
+      );
+    }
+    this.#db.transaction(() => {
+      this.#db.exec(SCHEMA);
+      this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    })();
+  }
+
+  #schedulePurge(): void {
+    if (this.#purgeIntervalMs <= 0) return;
+    this.#purgeHandle = this.#clock.setTimeout(() => {
+      if (!this.#db.open) return;
+      try {
+        const purged = this.purgeExpired();
+        if (purged.claims + purged.conversations > 0) this.#log.debug(purged, 'expired rows purged');
+      } catch (error) {
+        this.#log.warn({ err: error }, 'purging expired rows failed');
+      }
+      this.#schedulePurge();
+    }, this.#purgeIntervalMs);
+  }
+}

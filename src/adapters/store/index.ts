@@ -1,0 +1,89 @@
+/**
+ * Chooses and opens the stores: MongoDB when MONGODB_URI is set (shared with the CAIPE UI and
+ * across replicas), otherwise the embedded SQLite file under DATA_DIR (one replica).
+ */
+import type { Clock } from '../../clock.js';
+import { systemClock } from '../../clock.js';
+import type { Config } from '../../config.js';
+import type { Logger } from '../../logger.js';
+import { EmbeddedStores } from './embedded.js';
+import { MongoStores } from './mongo.js';
+import type { ConversationStore, EventClaims, SpaceRegistry } from './ports.js';
+
+export interface Stores {
+  spaces: SpaceRegistry;
+  conversations: ConversationStore;
+  claims: EventClaims;
+  kind: 'mongodb' | 'embedded';
+  /** Resolves when the store answers, rejects otherwise (for `/readyz`); bounded in time. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenStoresDeps {
+  log: Logger;
+  clock?: Clock;
+}
+
+const PING_TIMEOUT_MS = 2_000;
+
+/**
+ * Never fails because MongoDB is unreachable: the bot starts, `ping` rejects (readiness reports
+ * it), space lookups fail closed, and everything recovers when MongoDB answers. Throws only when
+ * the embedded file cannot be opened (a local problem the operator must fix).
+ */
+export async function openStores(
+  config: Pick<Config, 'mongodbUri' | 'mongodbDatabase' | 'dataDir'>,
+  deps: OpenStoresDeps,
+): Promise<Stores> {
+  const clock = deps.clock ?? systemClock;
+  const log = deps.log.child({ component: 'store' });
+  if (config.mongodbUri) {
+    const stores = new MongoStores({
+      uri: config.mongodbUri,
+      database: config.mongodbDatabase,
+      log: deps.log,
+      clock,
+    });
+    stores.startIndexing();
+    log.info({ database: config.mongodbDatabase }, 'using the MongoDB store');
+    return {
+      spaces: stores.spaces,
+      conversations: stores.conversations,
+      claims: stores.claims,
+      kind: 'mongodb',
+      ping: () => withTimeout(stores.ping(), PING_TIMEOUT_MS, clock, 'MongoDB did not answer a ping'),
+      close: () => stores.close(),
+    };
+  }
+  const stores = new EmbeddedStores({ dataDir: config.dataDir, log: deps.log, clock });
+  log.info({ file: stores.file }, 'using the embedded store');
+  log.warn(
+    'no MONGODB_URI: group spaces can be authorized only through the admin API (ADMIN_API_TOKEN); ' +
+      'the "Connect to CAIPE" card needs the MongoDB shared with the CAIPE UI',
+  );
+  return {
+    spaces: stores.spaces,
+    conversations: stores.conversations,
+    claims: stores.claims,
+    kind: 'embedded',
+    ping: () => stores.ping(),
+    close: () => stores.close(),
+  };
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, clock: Clock, message: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const handle = clock.setTimeout(() => reject(new Error(message)), ms);
+    work.then(
+      (value) => {
+        clock.clearTimeout(handle);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clock.clearTimeout(handle);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,401 @@
+/**
+ * MongoDB stores: the space registry shared with the CAIPE UI, plus the bot's own conversations
+ * and event claims (shared by every replica).
+ *
+ * `authorized_webex_spaces` is the CAIPE UI's collection: documents are read tolerantly (the UI
+ * stores the public `Y2lz…` id, admins may store a raw UUID, `revokedAt` may be null after a
+ * re-authorization) and written in the UI's shape, so the CAIPE admin dashboard keeps working.
+ *
+ * DocumentDB compatibility: `retryWrites=false`, a short server-selection timeout, and only
+ * operations DocumentDB supports (findOneAndUpdate, TTL indexes, `$in`).
+ *
+ * The driver gives up on a client whose first connection failed ("Topology is closed" forever
+ * after), so `MongoConnection` replaces such a client on the next operation: the bot starts with
+ * MongoDB down, fails closed meanwhile, and recovers when it returns. Once connected, the
+ * driver's own monitoring rides out later outages.
+ */
+import { type Collection, type Db, MongoClient, MongoServerError } from 'mongodb';
+import type { Clock } from '../../clock.js';
+import { systemClock } from '../../clock.js';
+import type { Logger } from '../../logger.js';
+import type {
+  ConversationRecord,
+  ConversationStore,
+  EventClaims,
+  ListenMode,
+  SpaceRecord,
+  SpaceRegistry,
+} from './ports.js';
+import { CONVERSATION_RETENTION_MS, distinctIdForms, pickSpace } from './records.js';
+
+export const SPACES_COLLECTION = 'authorized_webex_spaces';
+export const CONVERSATIONS_COLLECTION = 'webex_bot_conversations';
+export const CLAIMS_COLLECTION = 'webex_bot_event_claims';
+
+const SERVER_SELECTION_TIMEOUT_MS = 5_000;
+const INDEX_RETRY_MS = 30_000;
+const MAX_LISTED_SPACES = 10_000;
+
+const DUPLICATE_KEY = 11000;
+/** createIndex codes when an equivalent index exists under another name or with other options. */
+const INDEX_CONFLICT_CODES = new Set([85, 86]);
+
+/** A document of `authorized_webex_spaces` as any writer may have left it. */
+interface SpaceDoc {
+  roomId: string;
+  spaceName?: string | null;
+  status?: string;
+  authorizedBy?: string | null;
+  authorizedAt?: Date | string | number | null;
+  revokedAt?: Date | string | number | null;
+  revokedBy?: string | null;
+  listenMode?: string | null;
+}
+
+type ConversationDoc = ConversationRecord & { _id: string; expiresAt: Date };
+
+interface ClaimDoc {
+  _id: string;
+  expiresAt: Date;
+  claimedAt: Date;
+}
+
+export interface MongoStoreOptions {
+  uri: string;
+  database: string;
+  log: Logger;
+  clock?: Clock;
+  /** Defaults to 5 s (the seed's value; DocumentDB clusters answer well within it). */
+  serverSelectionTimeoutMS?: number;
+  conversationRetentionMs?: number;
+}
+
+/** One MongoClient at a time; a client whose first connection failed is replaced, not reused. */
+export class MongoConnection {
+  #client: MongoClient | undefined;
+  #db: Db | undefined;
+  #connecting: Promise<Db> | undefined;
+  #closed = false;
+
+  constructor(
+    private readonly uri: string,
+    private readonly database: string,
+    private readonly serverSelectionTimeoutMS: number,
+  ) {}
+
+  db(): Promise<Db> {
+    if (this.#closed) return Promise.reject(new Error('MongoDB store is closed'));
+    if (this.#db) return Promise.resolve(this.#db);
+    this.#connecting ??= this.#connect().finally(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#connecting?.catch(() => undefined);
+    const client = this.#client;
+    this.#client = undefined;
+    this.#db = undefined;
+    await client?.close();
+  }
+
+  async #connect(): Promise<Db> {
+    const client = new MongoClient(this.uri, {
+      // DocumentDB does not support retryable writes; options here win over the URI's.
+      retryWrites: false,
+      serverSelectionTimeoutMS: this.serverSelectionTimeoutMS,
+      connectTimeoutMS: this.serverSelectionTimeoutMS,
+      ignoreUndefined: true,
+      appName: 'caipe-webex-bot',
+    });
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw error;
+    }
+    if (this.#closed) {
+      await client.close();
+      throw new Error('MongoDB store is closed');
+    }
+    this.#client = client;
+    this.#db = client.db(this.database);
+    return this.#db;
+  }
+}
+
+function isDuplicateKey(error: unknown): boolean {
+  return error instanceof MongoServerError && error.code === DUPLICATE_KEY;
+}
+
+function toDate(value: unknown): Date | undefined {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value;
+  if (typeof value === 'string' || typeof value === 'number') {
+    const date = new Date(value);
+    return Number.isNaN(date.getTime()) ? undefined : date;
+  }
+  return undefined;
+}
+
+function toText(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+const LISTEN_MODES: readonly string[] = ['mention', 'message', 'all'];
+
+/** Reads a registry document whatever wrote it; an unknown status counts as revoked (fail closed). */
+export function spaceFromDoc(doc: SpaceDoc): SpaceRecord {
+  const record: SpaceRecord = {
+    roomId: doc.roomId,
+    status: doc.status === 'active' ? 'active' : 'revoked',
+  };
+  const spaceName = toText(doc.spaceName);
+  if (spaceName) record.spaceName = spaceName;
+  const authorizedBy = toText(doc.authorizedBy);
+  if (authorizedBy) record.authorizedBy = authorizedBy;
+  const authorizedAt = toDate(doc.authorizedAt);
+  if (authorizedAt) record.authorizedAt = authorizedAt;
+  const revokedAt = toDate(doc.revokedAt);
+  if (revokedAt) record.revokedAt = revokedAt;
+  const revokedBy = toText(doc.revokedBy);
+  if (revokedBy) record.revokedBy = revokedBy;
+  if (typeof doc.listenMode === 'string' && LISTEN_MODES.includes(doc.listenMode)) {
+    record.listenMode = doc.listenMode as ListenMode;
+  }
+  return record;
+}
+
+export class MongoSpaceRegistry implements SpaceRegistry {
+  constructor(
+    private readonly collection: () => Promise<Collection<SpaceDoc>>,
+    private readonly clock: Clock,
+  ) {}
+
+  async find(roomIds: readonly string[]): Promise<SpaceRecord | undefined> {
+    const forms = distinctIdForms(roomIds);
+    if (forms.length === 0) return undefined;
+    const docs = await (await this.collection())
+      .find({ roomId: { $in: forms } }, { projection: { _id: 0 } })
+      .limit(forms.length)
+      .toArray();
+    return pickSpace(docs.map(spaceFromDoc));
+  }
+
+  async list(): Promise<SpaceRecord[]> {
+    const docs = await (await this.collection())
+      .find({}, { projection: { _id: 0 } })
+      .sort({ authorizedAt: -1 })
+      .limit(MAX_LISTED_SPACES)
+      .toArray();
+    return docs.filter((doc) => typeof doc.roomId === 'string').map(spaceFromDoc);
+  }
+
+  async authorize(input: Parameters<SpaceRegistry['authorize']>[0]): Promise<SpaceRecord> {
+    const set: Partial<SpaceDoc> = {
+      status: 'active',
+      authorizedBy: input.authorizedBy,
+      authorizedAt: new Date(this.clock.now()),
+    };
+    if (input.spaceName !== undefined) set.spaceName = input.spaceName;
+    if (input.listenMode !== undefined) set.listenMode = input.listenMode;
+    const collection = await this.collection();
+    const upsert = () =>
+      collection.findOneAndUpdate(
+        { roomId: input.roomId },
+        // As the CAIPE UI does on re-authorization: active again, revocation fields cleared.
+        { $set: set, $unset: { revokedAt: '', revokedBy: '' } },
+        { upsert: true, returnDocument: 'after', projection: { _id: 0 } },
+      );
+    let doc: SpaceDoc | null;
+    try {
+      doc = await upsert();
+    } catch (error) {
+      // Two concurrent upserts of a new room: one inserts, the other hits the unique index and
+      // succeeds as an update on its second try.
+      if (!isDuplicateKey(error)) throw error;
+      doc = await upsert();
+    }
+    if (!doc) throw new Error('authorize: upsert returned no document');
+    return spaceFromDoc(doc);
+  }
+
+  async revoke(roomIds: readonly string[], revokedBy: string): Promise<boolean> {
+    const forms = distinctIdForms(roomIds);
+    if (forms.length === 0) return false;
+    const collection = await this.collection();
+    const result = await collection.updateMany(
+      { roomId: { $in: forms }, status: { $ne: 'revoked' } },
+      { $set: { status: 'revoked', revokedAt: new Date(this.clock.now()), revokedBy } },
+    );
+    if (result.matchedCount > 0) return true;
+    // Already revoked counts as known (the UI answers "already revoked" too).
+    return (await collection.countDocuments({ roomId: { $in: forms } }, { limit: 1 })) > 0;
+  }
+}
+
+export class MongoConversationStore implements ConversationStore {
+  constructor(
+    private readonly collection: () => Promise<Collection<ConversationDoc>>,
+    private readonly clock: Clock,
+    private readonly retentionMs: number,
+  ) {}
+
+  async get(key: string): Promise<ConversationRecord | undefined> {
+    const doc = await (await this.collection()).findOne({ _id: key });
+    // MongoDB's TTL monitor runs about once a minute; an expired record is already gone for us.
+    if (!doc || doc.expiresAt.getTime() <= this.clock.now()) return undefined;
+    const { _id, expiresAt, ...record } = doc;
+    return record;
+  }
+
+  async put(record: ConversationRecord): Promise<void> {
+    const doc: ConversationDoc = {
+      ...record,
+      _id: record.key,
+      expiresAt: new Date(record.updatedAt + this.retentionMs),
+    };
+    await (await this.collection()).replaceOne({ _id: record.key }, doc, { upsert: true });
+  }
+
+  async delete(key: string): Promise<void> {
+    await (await this.collection()).deleteOne({ _id: key });
+  }
+}
+
+export class MongoEventClaims implements EventClaims {
+  constructor(
+    private readonly collection: () => Promise<Collection<ClaimDoc>>,
+    private readonly clock: Clock,
+  ) {}
+
+  async claim(activityId: string, ttlMs: number): Promise<boolean> {
+    const collection = await this.collection();
+    const now = this.clock.now();
+    const claim = { expiresAt: new Date(now + ttlMs), claimedAt: new Date(now) };
+    // Two rounds: the TTL monitor may delete an expired claim between our insert and our takeover.
+    for (let round = 0; round < 2; round++) {
+      try {
+        await collection.insertOne({ _id: activityId, ...claim });
+        return true;
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
+      }
+      // The id is known; it is ours only if its claim has expired (and nobody else took it over).
+      const taken = await collection.findOneAndUpdate(
+        { _id: activityId, expiresAt: { $lte: new Date(now) } },
+        { $set: claim },
+      );
+      if (taken) return true;
+      const live = await collection.countDocuments({ _id: activityId }, { limit: 1 });
+      if (live > 0) return false;
+    }
+    return false;
+  }
+}
+
+/** The three MongoDB adapters over one connection. */
+export class MongoStores {
+  readonly spaces: MongoSpaceRegistry;
+  readonly conversations: MongoConversationStore;
+  readonly claims: MongoEventClaims;
+  readonly #connection: MongoConnection;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  #indexesReady = false;
+  #retryHandle: unknown;
+  #closed = false;
+
+  constructor(options: MongoStoreOptions) {
+    this.#log = options.log.child({ component: 'store', store: 'mongodb' });
+    this.#clock = options.clock ?? systemClock;
+    this.#connection = new MongoConnection(
+      options.uri,
+      options.database,
+      options.serverSelectionTimeoutMS ?? SERVER_SELECTION_TIMEOUT_MS,
+    );
+    const collection =
+      <T extends object>(name: string) =>
+      async () =>
+        (await this.#connection.db()).collection<T>(name);
+    this.spaces = new MongoSpaceRegistry(collection<SpaceDoc>(SPACES_COLLECTION), this.#clock);
+    this.conversations = new MongoConversationStore(
+      collection<ConversationDoc>(CONVERSATIONS_COLLECTION),
+      this.#clock,
+      options.conversationRetentionMs ?? CONVERSATION_RETENTION_MS,
+    );
+    this.claims = new MongoEventClaims(collection<ClaimDoc>(CLAIMS_COLLECTION), this.#clock);
+  }
+
+  get indexesReady(): boolean {
+    return this.#indexesReady;
+  }
+
+  /** Creates every index (idempotent). Indexes the CAIPE UI already made are left as they are. */
+  async ensureIndexes(): Promise<void> {
+    const db = await this.#connection.db();
+    const create = async (collection: string, spec: Record<string, 1>, options: Record<string, unknown>) => {
+      try {
+        await db.collection(collection).createIndex(spec, options);
+      } catch (error) {
+        if (!(error instanceof MongoServerError && INDEX_CONFLICT_CODES.has(Number(error.code)))) throw error;
+        this.#log.warn(
+          { collection, index: Object.keys(spec).join(','), code: error.code },
+          'an equivalent index already exists with other options; keeping it',
+        );
+      }
+    };
+    await create(SPACES_COLLECTION, { roomId: 1 }, { unique: true });
+    await create(SPACES_COLLECTION, { status: 1 }, {});
+    await create(CONVERSATIONS_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
+    await create(CLAIMS_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
+    this.#indexesReady = true;
+  }
+
+  /**
+   * Start-up: create the indexes without holding start-up up; if MongoDB is unreachable, log it
+   * and try again every 30 s until it answers (meanwhile lookups fail and spaces fail closed).
+   */
+  startIndexing(): void {
+    const attempt = () => {
+      this.#retryHandle = undefined;
+      if (this.#closed) return;
+      this.ensureIndexes().then(
+        () => this.#log.info('MongoDB indexes ready'),
+        (error: unknown) => {
+          if (this.#closed) return;
+          this.#log.warn(
+            { err: describeMongoError(error), retryInS: INDEX_RETRY_MS / 1000 },
+            'MongoDB unreachable or refused the indexes; retrying',
+          );
+          this.#retryHandle = this.#clock.setTimeout(attempt, INDEX_RETRY_MS);
+        },
+      );
+    };
+    attempt();
+  }
+
+  async ping(): Promise<void> {
+    await (await this.#connection.db()).command({ ping: 1 });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#retryHandle !== undefined) this.#clock.clearTimeout(this.#retryHandle);
+    await this.#connection.close();
+  }
+}
+
+/** The error's kind and message only: driver errors can carry whole connection descriptions. */
+export function describeMongoError(error: unknown): { name: string; message: string; code?: unknown } {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      name: error.name,
+      message: error.message.slice(0, 300),
+      ...(code === undefined ? {} : { code }),
+    };
+  }
+  return { name: 'Error', message: String(error).slice(0, 300) };
+}

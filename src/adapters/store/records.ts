@@ -1,0 +1,24 @@
+/** Rules shared by the persistent adapters. */
+import type { SpaceRecord } from './ports.js';
+
+/** A conversation nobody touched for this long is forgotten (its thread starts afresh). */
+export const CONVERSATION_RETENTION_MS = 30 * 86_400_000;
+
+/** Upper bound on id forms per lookup; callers pass two or three. */
+const MAX_ID_FORMS = 8;
+
+export function distinctIdForms(roomIds: readonly string[]): string[] {
+  return [...new Set(roomIds)].slice(0, MAX_ID_FORMS);
+}
+
+/**
+ * Of several records for one room (one per id form, e.g. a revoked UUID entry and an active
+ * `Y2lz…` entry the CAIPE UI wrote later), the active one wins, else the most recently changed.
+ */
+export function pickSpace(records: readonly SpaceRecord[]): SpaceRecord | undefined {
+  const stamp = (r: SpaceRecord) => Math.max(r.authorizedAt?.getTime() ?? 0, r.revokedAt?.getTime() ?? 0);
+  return [...records].sort((a, b) => {
+    if (a.status !== b.status) return a.status === 'active' ? -1 : 1;
+    return stamp(b) - stamp(a);
+  })[0];
+}
