@@ -11,6 +11,7 @@
  * - A room id that is neither a UUID nor a Hydra ROOM id is denied without a lookup.
  */
 import { TTLCache } from '@isaacs/ttlcache';
+import { type Clock, systemClock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
 import { decodeHydraId, encodeHydraId, isUuid } from '../webex/ids.js';
 import type { ListenMode, SpaceRegistry } from './ports.js';
@@ -56,12 +57,20 @@ export interface SpaceAuthorizationOptions {
   cacheTtlMs: number;
   log: Logger;
   onStoreError?: () => void;
+  /** Time source of the cache's expiry; the system clock by default. */
+  clock?: Pick<Clock, 'now'>;
 }
 
 type Cached = Omit<SpaceDecision, 'source'>;
 
 export class SpaceAuthorization {
-  readonly #fresh: TTLCache<string, Cached>;
+  /**
+   * Fresh answers. The TTLCache bounds memory and drops entries on its own timer; freshness is
+   * also checked against the injected clock, so an entry never outlives its TTL even when that
+   * timer runs late (and tests can move time).
+   */
+  readonly #fresh: TTLCache<string, { decision: Cached; expiresAt: number }>;
+  readonly #clock: Pick<Clock, 'now'>;
   /** Last answer per room regardless of age: the fallback when the store fails. */
   readonly #lastKnown = new Map<string, Cached>();
   readonly #inFlight = new Map<string, Promise<SpaceDecision>>();
@@ -70,6 +79,7 @@ export class SpaceAuthorization {
 
   constructor(private readonly options: SpaceAuthorizationOptions) {
     this.#fresh = new TTLCache({ max: MAX_ROOMS, ttl: Math.max(1, options.cacheTtlMs) });
+    this.#clock = options.clock ?? systemClock;
   }
 
   async check(roomId: string, roomType: 'direct' | 'group'): Promise<SpaceDecision> {
@@ -80,7 +90,7 @@ export class SpaceAuthorization {
     }
     const key = canonicalRoomId(roomId);
     const cached = this.#fresh.get(key);
-    if (cached) return { ...cached, source: 'cache' };
+    if (cached && cached.expiresAt > this.#clock.now()) return { ...cached.decision, source: 'cache' };
     let lookup = this.#inFlight.get(key);
     if (!lookup) {
       lookup = this.#lookup(key, roomId).finally(() => {
@@ -126,7 +136,8 @@ export class SpaceAuthorization {
     const ttl = decision.allowed
       ? this.options.cacheTtlMs
       : Math.min(this.options.cacheTtlMs, DENIAL_CACHE_MAX_MS);
-    if (ttl > 0) this.#fresh.set(key, decision, { ttl });
+    if (ttl > 0) this.#fresh.set(key, { decision, expiresAt: this.#clock.now() + ttl }, { ttl });
+    else this.#fresh.delete(key);
     this.#lastKnown.delete(key);
     this.#lastKnown.set(key, decision);
     if (this.#lastKnown.size > MAX_ROOMS) {
