@@ -7,7 +7,7 @@ import { waitFor } from 'xstate';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { readinessOf } from '../../src/machines/webexConnection.js';
-import { type Runtime, startRuntime } from '../../src/runtime.js';
+import { type Runtime, type Stores, startRuntime } from '../../src/runtime.js';
 import {
   type StoredMessage,
   startWebexSimulator,
@@ -32,6 +32,8 @@ export interface WorldOptions {
   agentUrl: string;
   env?: Record<string, string>;
   botDisplayName?: string;
+  /** In-memory stores by default; a test may pass its own to watch what the bot reads. */
+  stores?: Stores;
 }
 
 export async function startWorld(options: WorldOptions): Promise<World> {
@@ -54,6 +56,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     config,
     log: createLogger({ level: 'debug', destination: log.destination, secrets: [BOT_TOKEN] }),
     httpHost: '127.0.0.1',
+    ...(options.stores ? { stores: options.stores } : {}),
   });
   await waitFor(runtime.connection.actor, (snapshot) => readinessOf(snapshot).ready, { timeout: 10_000 });
   const botUuid = sim.bot.uuid;

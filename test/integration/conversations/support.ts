@@ -1,0 +1,342 @@
+/**
+ * Shared pieces of the end-to-end conversation tests: CAIPE-shaped A2A results for the raw SSE
+ * emulator (reference §B.3–B.5), and readers of what Webex shows, taken from the simulator's
+ * request log and message store only.
+ */
+
+import { MemorySpaceRegistry } from '../../../src/adapters/store/memory.js';
+import type { SpaceRecord, SpaceRegistry } from '../../../src/adapters/store/ports.js';
+import { messages } from '../../../src/render/messages.js';
+import { memoryStores, type Stores } from '../../../src/runtime.js';
+import type { RequestRecord, WebexSimulator } from '../../../src/simulator/webex/index.js';
+import type { SseExchange } from '../../helpers/a2a/sse-emulator.js';
+
+// ── What Webex shows ────────────────────────────────────────────────────────────────────────────
+
+const WORKING_HEADER_PREFIX = messages.workingHeader('').replace(/\(\)$/, '');
+
+/** True for a working message: the first "Working on it" text or a later progress rendering. */
+export function isProgressMarkdown(markdown: string | undefined): boolean {
+  if (markdown === undefined) return false;
+  return markdown.startsWith(messages.working) || markdown.startsWith(WORKING_HEADER_PREFIX);
+}
+
+export function markdownOf(record: RequestRecord): string {
+  const body = record.body as { markdown?: unknown } | undefined;
+  return typeof body?.markdown === 'string' ? body.markdown : '';
+}
+
+function bodyField(record: RequestRecord, field: 'roomId' | 'parentId'): string | undefined {
+  const value = (record.body as Record<string, unknown> | undefined)?.[field];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function roomIdOf(record: RequestRecord): string | undefined {
+  return bodyField(record, 'roomId');
+}
+
+export function parentIdOf(record: RequestRecord): string | undefined {
+  return bodyField(record, 'parentId');
+}
+
+/** The bot's writes (posts, edits, deletes of messages), in the order the simulator answered them. */
+export function botWrites(sim: WebexSimulator): RequestRecord[] {
+  return sim.log.requests.filter(
+    (r) =>
+      r.callerUuid === sim.bot.uuid &&
+      r.path.startsWith('/v1/messages') &&
+      (r.method === 'POST' || r.method === 'PUT' || r.method === 'DELETE'),
+  );
+}
+
+/** The bot's successful posts in one room, in order. */
+export function botPostsIn(sim: WebexSimulator, roomId: string): RequestRecord[] {
+  return botWrites(sim).filter(
+    (r) => r.method === 'POST' && r.status === 200 && r.path === '/v1/messages' && roomIdOf(r) === roomId,
+  );
+}
+
+/** Resolves with the bot's first successful post whose markdown passes the test. */
+export function waitForBotPost(
+  sim: WebexSimulator,
+  test: (markdown: string, record: RequestRecord) => boolean,
+  timeoutMs = 10_000,
+): Promise<RequestRecord> {
+  return sim.waitFor(
+    'request',
+    (r) =>
+      r.callerUuid === sim.bot.uuid &&
+      r.method === 'POST' &&
+      r.path === '/v1/messages' &&
+      r.status === 200 &&
+      test(markdownOf(r), r),
+    { timeoutMs },
+  );
+}
+
+export function waitForBotPostContaining(
+  sim: WebexSimulator,
+  text: string,
+  timeoutMs = 10_000,
+): Promise<RequestRecord> {
+  return waitForBotPost(sim, (markdown) => markdown.includes(text), timeoutMs);
+}
+
+/** The bot's working messages in a room as stored by Webex (deleted ones included). */
+export function workingMessages(sim: WebexSimulator, roomId: string) {
+  return sim
+    .roomMessages(roomId)
+    .filter((m) => m.authorUuid === sim.bot.uuid && (m.editCount > 0 || isProgressMarkdown(m.markdown)));
+}
+
+/** Resolves once every working message the bot posted in the room is deleted. */
+export async function untilNoWorkingMessage(sim: WebexSimulator, roomId: string): Promise<void> {
+  while (workingMessages(sim, roomId).some((m) => !m.deleted)) {
+    await sim.waitFor('request', (r) => r.method === 'DELETE' && r.callerUuid === sim.bot.uuid, {
+      futureOnly: true,
+      timeoutMs: 10_000,
+    });
+  }
+}
+
+// ── What the agent received ─────────────────────────────────────────────────────────────────────
+
+interface SentMessage {
+  text: string;
+  contextId?: string;
+  taskId?: string;
+}
+
+/** The user message of a recorded `message/stream` request. */
+// biome-ignore lint/suspicious/noExplicitAny: recorded JSON-RPC bodies are untyped
+export function sentMessage(json: any): SentMessage {
+  const message = json?.params?.message ?? {};
+  const parts = (message.parts ?? []) as Array<{ kind?: string; text?: string }>;
+  return {
+    text: parts
+      .filter((p) => p.kind === 'text')
+      .map((p) => p.text ?? '')
+      .join(''),
+    ...(message.contextId ? { contextId: message.contextId as string } : {}),
+    ...(message.taskId ? { taskId: message.taskId as string } : {}),
+  };
+}
+
+// ── CAIPE-shaped results for the raw emulator ───────────────────────────────────────────────────
+
+let nextTurn = 1;
+
+export interface PlanStepInput {
+  title: string;
+  agent: string;
+  status: 'pending' | 'in_progress' | 'completed' | 'failed';
+}
+
+/**
+ * One turn of a CAIPE-like supervisor on an emulator exchange: the task keeps the request's
+ * `contextId` (or opens a fresh one) and a new task id, as the supervisor does.
+ */
+export class CaipeTurn {
+  readonly exchange: SseExchange;
+  readonly taskId: string;
+  readonly contextId: string;
+  #artifacts = 0;
+  #planArtifactId: string | undefined;
+
+  constructor(exchange: SseExchange) {
+    const n = nextTurn++;
+    this.exchange = exchange;
+    this.taskId = `task-${n}`;
+    this.contextId = sentMessage(exchange.request.json).contextId ?? `ctx-${n}`;
+  }
+
+  get userText(): string {
+    return sentMessage(this.exchange.request.json).text;
+  }
+
+  #ids() {
+    return { taskId: this.taskId, contextId: this.contextId };
+  }
+
+  /** `task` (submitted), then `working`, each preceded by a keep-alive ping as sse-starlette does. */
+  async open(): Promise<void> {
+    this.exchange.start();
+    await this.exchange.ping();
+    await this.exchange.sendResult({
+      kind: 'task',
+      id: this.taskId,
+      contextId: this.contextId,
+      status: { state: 'submitted' },
+    });
+    await this.status('working');
+  }
+
+  status(state: string, text?: string, metadata?: Record<string, unknown>, final = false): Promise<void> {
+    return this.exchange.sendResult({
+      kind: 'status-update',
+      ...this.#ids(),
+      status: {
+        state,
+        ...(text ? { message: { role: 'agent', kind: 'message', parts: [{ kind: 'text', text }] } } : {}),
+      },
+      final,
+      ...(metadata ? { metadata } : {}),
+    });
+  }
+
+  artifact(
+    name: string,
+    parts: unknown[],
+    options: {
+      artifactId?: string;
+      append?: boolean;
+      lastChunk?: boolean;
+      metadata?: object;
+      description?: string;
+    } = {},
+  ): Promise<void> {
+    return this.exchange.sendResult(
+      {
+        kind: 'artifact-update',
+        ...this.#ids(),
+        artifact: {
+          artifactId: options.artifactId ?? `${name}-${++this.#artifacts}`,
+          name,
+          parts,
+          ...(options.metadata ? { metadata: options.metadata } : {}),
+          ...(options.description ? { description: options.description } : {}),
+        },
+        append: options.append ?? false,
+        lastChunk: options.lastChunk ?? false,
+      },
+      { pieces: 2 },
+    );
+  }
+
+  /** `execution_plan_update` the first time, `execution_plan_status_update` after (same artifact id). */
+  plan(steps: readonly PlanStepInput[]): Promise<void> {
+    const first = this.#planArtifactId === undefined;
+    this.#planArtifactId ??= `plan-${this.taskId}`;
+    const data = {
+      steps: steps.map((step, order) => ({
+        step_id: `step-${order.toString(16).padStart(12, '0')}`,
+        title: step.title,
+        agent: step.agent,
+        status: step.status,
+        order,
+      })),
+    };
+    return this.artifact(
+      first ? 'execution_plan_update' : 'execution_plan_status_update',
+      [{ kind: 'data', data }],
+      { artifactId: this.#planArtifactId, metadata: { sourceAgent: 'supervisor' } },
+    );
+  }
+
+  toolStart(tool: string, agent: string): Promise<void> {
+    const label = agent.charAt(0).toUpperCase() + agent.slice(1);
+    return this.artifact(
+      'tool_notification_start',
+      [{ kind: 'text', text: `🔧 ${label}: Calling tool: ${tool}\n` }],
+      {
+        metadata: { sourceAgent: agent, agentType: 'sub-agent' },
+        description: `Tool call started: ${tool}`,
+      },
+    );
+  }
+
+  toolEnd(tool: string, agent: string): Promise<void> {
+    const label = agent.charAt(0).toUpperCase() + agent.slice(1);
+    return this.artifact(
+      'tool_notification_end',
+      [{ kind: 'text', text: `✅ ${label}: Tool ${tool} completed\n` }],
+      {
+        metadata: { sourceAgent: agent, agentType: 'sub-agent' },
+        description: `Tool call completed: ${tool}`,
+      },
+    );
+  }
+
+  /** Streams `text` in a few `streaming_result` chunks on one artifact. */
+  async stream(text: string, chunks = 3): Promise<void> {
+    const size = Math.max(1, Math.ceil(text.length / chunks));
+    const artifactId = `stream-${this.taskId}`;
+    for (let i = 0; i < text.length; i += size) {
+      await this.artifact('streaming_result', [{ kind: 'text', text: text.slice(i, i + size) }], {
+        artifactId,
+        append: i > 0,
+        metadata: { sourceAgent: 'supervisor', agentType: 'streaming' },
+      });
+    }
+  }
+
+  /** `final_result` then `completed` (final, with a trace id), then the stream closes. */
+  async answer(text: string): Promise<void> {
+    const traceId = `${this.taskId.replace(/[^0-9a-f]/g, '').padStart(32, 'a')}`.slice(-32);
+    await this.artifact('final_result', [{ kind: 'text', text }], {
+      lastChunk: true,
+      metadata: { trace_id: traceId },
+    });
+    await this.status('completed', undefined, { trace_id: traceId }, true);
+    await this.exchange.end();
+  }
+}
+
+/** An emulator script: open the task, stream a little, answer `reply(userText)`. */
+export function answerScript(reply: (userText: string) => string) {
+  return async (exchange: SseExchange): Promise<void> => {
+    const turn = new CaipeTurn(exchange);
+    await turn.open();
+    const text = reply(turn.userText);
+    await turn.stream(text);
+    await turn.answer(text);
+  };
+}
+
+export const echo = answerScript((text) => `Echo: ${text}`);
+
+// ── A space registry the test can watch ─────────────────────────────────────────────────────────
+
+/**
+ * The in-memory registry, counting finished lookups so a test knows the bot has read the
+ * registry for a message (the registry is the bot's edge: MongoDB in production).
+ */
+export class WatchedSpaceRegistry implements SpaceRegistry {
+  readonly #inner = new MemorySpaceRegistry();
+  readonly #waiters: Array<{ count: number; resolve: () => void }> = [];
+  lookups = 0;
+
+  async find(roomIds: readonly string[]): Promise<SpaceRecord | undefined> {
+    const record = await this.#inner.find(roomIds);
+    this.lookups++;
+    for (const waiter of [...this.#waiters]) {
+      if (this.lookups >= waiter.count) {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+    return record;
+  }
+
+  /** Resolves once `count` lookups have been answered. */
+  untilLookups(count: number): Promise<void> {
+    if (this.lookups >= count) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ count, resolve }));
+  }
+
+  list(): Promise<SpaceRecord[]> {
+    return this.#inner.list();
+  }
+
+  authorize(record: Parameters<SpaceRegistry['authorize']>[0]): Promise<SpaceRecord> {
+    return this.#inner.authorize(record);
+  }
+
+  revoke(roomIds: readonly string[], revokedBy: string): Promise<boolean> {
+    return this.#inner.revoke(roomIds, revokedBy);
+  }
+}
+
+export function storesWithSpaces(spaces: SpaceRegistry): Stores {
+  return { ...memoryStores(), spaces };
+}
