@@ -238,7 +238,7 @@ export class EmbeddedConversationStore implements ConversationStore {
 }
 
 export class EmbeddedEventClaims implements EventClaims {
-  readonly #claim: Database.Statement<[string, number, number]>;
+  readonly #claim: Database.Statement<[{ id: string; expiresAt: number; now: number }]>;
 
   constructor(
     db: Db,
@@ -246,15 +246,15 @@ export class EmbeddedEventClaims implements EventClaims {
   ) {
     // Inserts a new claim, or takes over an expired one; a live claim is left alone (0 changes).
     this.#claim = db.prepare(
-      `INSERT INTO event_claims (activity_id, expires_at) VALUES (?1, ?2)
+      `INSERT INTO event_claims (activity_id, expires_at) VALUES (@id, @expiresAt)
        ON CONFLICT (activity_id) DO UPDATE SET expires_at = excluded.expires_at
-       WHERE event_claims.expires_at <= ?3`,
+       WHERE event_claims.expires_at <= @now`,
     );
   }
 
   async claim(activityId: string, ttlMs: number): Promise<boolean> {
     const now = this.clock.now();
-    return this.#claim.run(activityId, now + ttlMs, now).changes === 1;
+    return this.#claim.run({ id: activityId, expiresAt: now + ttlMs, now }).changes === 1;
   }
 }
 

@@ -58,7 +58,7 @@ describe('room id forms', () => {
 
 describe('SpaceAuthorization caching', () => {
   let registry: FlakyRegistry;
-  let onStoreError: ReturnType<typeof vi.fn>;
+  let onStoreError: ReturnType<typeof vi.fn<() => void>>;
 
   const make = (cacheTtlMs = TTL_MS) =>
     new SpaceAuthorization({ registry, cacheTtlMs, log: silentLogger(), onStoreError });
@@ -66,7 +66,7 @@ describe('SpaceAuthorization caching', () => {
   beforeEach(() => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
     registry = new FlakyRegistry();
-    onStoreError = vi.fn();
+    onStoreError = vi.fn<() => void>();
   });
 
   afterEach(() => {

@@ -1,0 +1,252 @@
+/**
+ * One behaviour contract for every store adapter (memory, embedded, MongoDB). Each adapter's
+ * test file calls `describeStoreContract` with a factory; time is a ManualClock the factory
+ * hands to the adapter, so expiry is tested without waiting.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type {
+  ConversationRecord,
+  ConversationStore,
+  EventClaims,
+  SpaceRegistry,
+} from '../../../src/adapters/store/ports.js';
+import { roomIdForms } from '../../../src/adapters/store/spaceAuthorization.js';
+import { encodeHydraId } from '../../../src/adapters/webex/ids.js';
+import { ManualClock } from '../../simulator/manual-clock.js';
+
+export interface StoreUnderTest {
+  spaces: SpaceRegistry;
+  conversations: ConversationStore;
+  claims: EventClaims;
+  close(): Promise<void>;
+}
+
+export interface StoreContractOptions {
+  /** Claims expire on the injected clock (the memory adapter uses its own monotonic timer). */
+  claimsFollowClock: boolean;
+  /** Conversations are forgotten after the retention period (persistent adapters only). */
+  conversationRetentionMs?: number;
+  /** With one entry per id form, `find` answers with the active one (persistent adapters). */
+  prefersActiveAcrossForms: boolean;
+}
+
+export type StoreFactory = (context: { clock: ManualClock }) => Promise<StoreUnderTest>;
+
+export const ROOM_UUID = '6f91b070-531a-11f1-926d-6fd3c20dfdc4';
+export const ROOM_PUBLIC_ID = encodeHydraId('ROOM', ROOM_UUID);
+const OTHER_UUID = '0b7e0a52-9d1c-4c5e-8a7e-3f7f4a1c2d90';
+
+export function describeStoreContract(
+  name: string,
+  factory: StoreFactory,
+  options: StoreContractOptions,
+): void {
+  describe(`store contract: ${name}`, () => {
+    let clock: ManualClock;
+    let store: StoreUnderTest;
+
+    beforeEach(async () => {
+      clock = new ManualClock();
+      store = await factory({ clock });
+    });
+
+    afterEach(async () => {
+      await store.close();
+    });
+
+    describe('space registry', () => {
+      it('authorizes a space and finds it by either id form', async () => {
+        clock.advance(1234);
+        const record = await store.spaces.authorize({
+          roomId: ROOM_PUBLIC_ID,
+          spaceName: 'Platform team',
+          authorizedBy: 'ana@example.com',
+          listenMode: 'all',
+        });
+        expect(record).toEqual({
+          roomId: ROOM_PUBLIC_ID,
+          spaceName: 'Platform team',
+          status: 'active',
+          authorizedBy: 'ana@example.com',
+          authorizedAt: new Date(clock.now()),
+          listenMode: 'all',
+        });
+        expect(await store.spaces.find(roomIdForms(ROOM_UUID))).toEqual(record);
+        expect(await store.spaces.find(roomIdForms(ROOM_PUBLIC_ID))).toEqual(record);
+      });
+
+      it('finds a space an admin stored under its raw UUID by the public id', async () => {
+        await store.spaces.authorize({ roomId: ROOM_UUID, authorizedBy: 'admin-api' });
+        expect(await store.spaces.find(roomIdForms(ROOM_PUBLIC_ID))).toMatchObject({
+          roomId: ROOM_UUID,
+          status: 'active',
+        });
+      });
+
+      it('knows nothing of an unknown room', async () => {
+        await store.spaces.authorize({ roomId: ROOM_PUBLIC_ID, authorizedBy: 'ana@example.com' });
+        expect(await store.spaces.find(roomIdForms(OTHER_UUID))).toBeUndefined();
+        expect(await store.spaces.find([])).toBeUndefined();
+        expect(await store.spaces.revoke(roomIdForms(OTHER_UUID), 'admin-api')).toBe(false);
+      });
+
+      it('revokes every id form and records who and when', async () => {
+        await store.spaces.authorize({ roomId: ROOM_PUBLIC_ID, authorizedBy: 'ana@example.com' });
+        clock.advance(60_000);
+        expect(await store.spaces.revoke(roomIdForms(ROOM_UUID), 'admin-api')).toBe(true);
+        expect(await store.spaces.find(roomIdForms(ROOM_UUID))).toMatchObject({
+          roomId: ROOM_PUBLIC_ID,
+          status: 'revoked',
+          revokedBy: 'admin-api',
+          revokedAt: new Date(clock.now()),
+          authorizedBy: 'ana@example.com',
+        });
+        // Revoking again is not an error: the space is known.
+        expect(await store.spaces.revoke([ROOM_PUBLIC_ID], 'admin-api')).toBe(true);
+      });
+
+      it('re-authorizing a revoked space clears the revocation and keeps name and listen mode', async () => {
+        await store.spaces.authorize({
+          roomId: ROOM_PUBLIC_ID,
+          spaceName: 'Ops',
+          authorizedBy: 'ana@example.com',
+          listenMode: 'message',
+        });
+        await store.spaces.revoke([ROOM_PUBLIC_ID], 'bo@example.com');
+        clock.advance(5_000);
+        const again = await store.spaces.authorize({ roomId: ROOM_PUBLIC_ID, authorizedBy: 'admin-api' });
+        expect(again).toEqual({
+          roomId: ROOM_PUBLIC_ID,
+          spaceName: 'Ops',
+          status: 'active',
+          authorizedBy: 'admin-api',
+          authorizedAt: new Date(clock.now()),
+          listenMode: 'message',
+        });
+        expect(await store.spaces.find([ROOM_PUBLIC_ID])).toEqual(again);
+      });
+
+      it('keeps one entry per roomId, also under concurrent authorizations', async () => {
+        await Promise.all(
+          Array.from({ length: 6 }, (_, i) =>
+            store.spaces.authorize({ roomId: ROOM_PUBLIC_ID, authorizedBy: `user${i}@example.com` }),
+          ),
+        );
+        await store.spaces.authorize({ roomId: ROOM_PUBLIC_ID, authorizedBy: 'ana@example.com' });
+        const entries = (await store.spaces.list()).filter((s) => s.roomId === ROOM_PUBLIC_ID);
+        expect(entries).toHaveLength(1);
+        expect(entries[0]?.authorizedBy).toBe('ana@example.com');
+      });
+
+      it('lists active and revoked spaces', async () => {
+        await store.spaces.authorize({ roomId: ROOM_PUBLIC_ID, authorizedBy: 'ana@example.com' });
+        await store.spaces.authorize({ roomId: OTHER_UUID, spaceName: 'Other', authorizedBy: 'admin-api' });
+        await store.spaces.revoke([OTHER_UUID], 'admin-api');
+        const listed = await store.spaces.list();
+        expect(listed.map((s) => [s.roomId, s.status]).sort()).toEqual(
+          [
+            [OTHER_UUID, 'revoked'],
+            [ROOM_PUBLIC_ID, 'active'],
+          ].sort(),
+        );
+      });
+
+      it.skipIf(!options.prefersActiveAcrossForms)(
+        'with one entry per id form, the active entry decides',
+        async () => {
+          await store.spaces.authorize({ roomId: ROOM_UUID, authorizedBy: 'admin-api' });
+          await store.spaces.revoke([ROOM_UUID], 'admin-api');
+          clock.advance(1_000);
+          await store.spaces.authorize({ roomId: ROOM_PUBLIC_ID, authorizedBy: 'ana@example.com' });
+          expect(await store.spaces.find([ROOM_UUID, ROOM_PUBLIC_ID])).toMatchObject({
+            roomId: ROOM_PUBLIC_ID,
+            status: 'active',
+          });
+          expect(await store.spaces.find([ROOM_PUBLIC_ID, ROOM_UUID])).toMatchObject({ status: 'active' });
+        },
+      );
+    });
+
+    describe('conversations', () => {
+      const record = (key: string, extra: Partial<ConversationRecord> = {}): ConversationRecord => ({
+        key,
+        roomId: ROOM_PUBLIC_ID,
+        contextId: `ctx-${key}`,
+        taskId: `task-${key}`,
+        traceId: `trace-${key}`,
+        lastAnswerMessageId: `msg-${key}`,
+        updatedAt: clock.now(),
+        ...extra,
+      });
+
+      it('stores, reads, replaces and deletes a conversation', async () => {
+        expect(await store.conversations.get('thread-1')).toBeUndefined();
+        await store.conversations.put(record('thread-1'));
+        expect(await store.conversations.get('thread-1')).toEqual(record('thread-1'));
+
+        clock.advance(10);
+        const replaced = record('thread-1', { contextId: 'ctx-new', taskId: undefined });
+        delete replaced.taskId;
+        await store.conversations.put(replaced);
+        expect(await store.conversations.get('thread-1')).toEqual(replaced);
+
+        await store.conversations.delete('thread-1');
+        expect(await store.conversations.get('thread-1')).toBeUndefined();
+        await store.conversations.delete('never-there');
+      });
+
+      it('keeps nested fields the conversation adds (forms, cards)', async () => {
+        const withCards = {
+          ...record('thread-2'),
+          feedbackCards: [{ cardId: 'c1', cardMessageId: 'm1', traceId: 't1' }],
+          pendingForm: { cardId: 'f1', deadlineAt: clock.now() + 1000, form: { fields: [{ name: 'env' }] } },
+        } as ConversationRecord;
+        await store.conversations.put(withCards);
+        expect(await store.conversations.get('thread-2')).toEqual(withCards);
+      });
+
+      it('keeps conversations apart by key', async () => {
+        await store.conversations.put(record('a'));
+        await store.conversations.put(record('b'));
+        await store.conversations.delete('a');
+        expect(await store.conversations.get('b')).toEqual(record('b'));
+      });
+
+      const retention = options.conversationRetentionMs;
+      it.skipIf(retention === undefined)(
+        'forgets a conversation untouched for the retention period',
+        async () => {
+          await store.conversations.put(record('old'));
+          clock.advance((retention ?? 0) - 1);
+          expect(await store.conversations.get('old')).toBeDefined();
+          clock.advance(1);
+          expect(await store.conversations.get('old')).toBeUndefined();
+        },
+      );
+    });
+
+    describe('event claims', () => {
+      it('grants a claim once within its TTL', async () => {
+        expect(await store.claims.claim('activity-1', 60_000)).toBe(true);
+        expect(await store.claims.claim('activity-1', 60_000)).toBe(false);
+        expect(await store.claims.claim('activity-2', 60_000)).toBe(true);
+      });
+
+      it('grants exactly one of many concurrent claims', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 8 }, () => store.claims.claim('activity-race', 60_000)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+
+      it.skipIf(!options.claimsFollowClock)('grants the claim again after it expired, once', async () => {
+        expect(await store.claims.claim('activity-3', 60_000)).toBe(true);
+        clock.advance(59_999);
+        expect(await store.claims.claim('activity-3', 60_000)).toBe(false);
+        clock.advance(1);
+        expect(await store.claims.claim('activity-3', 60_000)).toBe(true);
+        expect(await store.claims.claim('activity-3', 60_000)).toBe(false);
+      });
+    });
+  });
+}

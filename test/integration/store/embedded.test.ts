@@ -1,0 +1,247 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EMBEDDED_FILE_NAME, EmbeddedStores } from '../../../src/adapters/store/embedded.js';
+import { openStores } from '../../../src/adapters/store/index.js';
+import { CONVERSATION_RETENTION_MS } from '../../../src/adapters/store/records.js';
+import { roomIdForms } from '../../../src/adapters/store/spaceAuthorization.js';
+import { encodeHydraId } from '../../../src/adapters/webex/ids.js';
+import { createLogger, silentLogger } from '../../../src/logger.js';
+import { captureLog } from '../../helpers/capture.js';
+import { ManualClock } from '../../simulator/manual-clock.js';
+import { describeStoreContract, ROOM_PUBLIC_ID, ROOM_UUID } from './contract.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const tempDirs: string[] = [];
+
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'webex-bot-store-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+afterEach(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describeStoreContract(
+  'embedded',
+  async ({ clock }) =>
+    new EmbeddedStores({ dataDir: tempDir(), log: silentLogger(), clock, purgeIntervalMs: 0 }),
+  {
+    claimsFollowClock: true,
+    prefersActiveAcrossForms: true,
+    conversationRetentionMs: CONVERSATION_RETENTION_MS,
+  },
+);
+
+describe('embedded store on disk', () => {
+  let clock: ManualClock;
+  let dataDir: string;
+  const open: EmbeddedStores[] = [];
+
+  const openStore = (options: { purgeIntervalMs?: number } = {}) => {
+    const store = new EmbeddedStores({ dataDir, log: silentLogger(), clock, purgeIntervalMs: 0, ...options });
+    open.push(store);
+    return store;
+  };
+
+  beforeEach(() => {
+    clock = new ManualClock();
+    dataDir = path.join(tempDir(), 'nested', 'data');
+  });
+
+  afterEach(async () => {
+    for (const store of open.splice(0)) await store.close();
+  });
+
+  it('creates DATA_DIR and keeps spaces, conversations and claims across close and reopen', async () => {
+    const first = openStore();
+    expect(first.file).toBe(path.join(dataDir, EMBEDDED_FILE_NAME));
+    await first.spaces.authorize({ roomId: ROOM_PUBLIC_ID, spaceName: 'Ops', authorizedBy: 'admin-api' });
+    await first.spaces.authorize({
+      roomId: '11111111-2222-4333-8444-555555555555',
+      authorizedBy: 'admin-api',
+    });
+    await first.spaces.revoke(['11111111-2222-4333-8444-555555555555'], 'admin-api');
+    await first.conversations.put({
+      key: 'thread-1',
+      roomId: ROOM_PUBLIC_ID,
+      contextId: 'ctx-1',
+      updatedAt: clock.now(),
+    });
+    expect(await first.claims.claim('activity-1', 3_600_000)).toBe(true);
+    await first.close();
+
+    const second = openStore();
+    expect(await second.spaces.find(roomIdForms(ROOM_UUID))).toMatchObject({
+      status: 'active',
+      spaceName: 'Ops',
+    });
+    expect(await second.spaces.find(['11111111-2222-4333-8444-555555555555'])).toMatchObject({
+      status: 'revoked',
+      revokedBy: 'admin-api',
+    });
+    expect((await second.conversations.get('thread-1'))?.contextId).toBe('ctx-1');
+    expect(await second.claims.claim('activity-1', 3_600_000)).toBe(false);
+  });
+
+  it('purges expired claims and conversations on its interval', async () => {
+    const store = openStore({ purgeIntervalMs: 86_400_000 });
+    await store.claims.claim('short', 1_000);
+    await store.claims.claim('long', 2 * CONVERSATION_RETENTION_MS);
+    await store.conversations.put({ key: 'old', roomId: ROOM_UUID, updatedAt: clock.now() });
+    clock.advance(CONVERSATION_RETENTION_MS);
+
+    const raw = new Database(store.file, { readonly: true });
+    try {
+      const count = (table: string) =>
+        (raw.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+      expect(count('event_claims')).toBe(1);
+      expect(count('conversations')).toBe(0);
+      expect(clock.pendingTimers()).toBe(1);
+    } finally {
+      raw.close();
+    }
+    await store.close();
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('treats an unreadable conversation row as absent and logs it', async () => {
+    const capture = captureLog();
+    const store = new EmbeddedStores({
+      dataDir,
+      clock,
+      purgeIntervalMs: 0,
+      log: createLogger({ level: 'warn', destination: capture.destination }),
+    });
+    open.push(store);
+    const raw = new Database(store.file);
+    raw
+      .prepare(
+        'INSERT INTO conversations (key, room_id, record, updated_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run('broken', ROOM_UUID, '{"key": "brok', clock.now(), clock.now() + 1_000_000);
+    raw.close();
+    expect(await store.conversations.get('broken')).toBeUndefined();
+    expect(capture.records().some((r) => r.msg === 'unreadable conversation record ignored')).toBe(true);
+  });
+
+  it('refuses a file written by a newer schema with a clear error', async () => {
+    openStore();
+    await open[0]?.close();
+    const raw = new Database(path.join(dataDir, EMBEDDED_FILE_NAME));
+    raw.pragma('user_version = 99');
+    raw.close();
+    expect(() => openStore()).toThrow(/newer version of the bot \(schema 99/);
+  });
+
+  it('uses WAL with synchronous=NORMAL between space changes', async () => {
+    const store = openStore();
+    await store.spaces.authorize({ roomId: ROOM_UUID, authorizedBy: 'admin-api' });
+    const raw = new Database(store.file, { readonly: true });
+    try {
+      expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    } finally {
+      raw.close();
+    }
+    // synchronous is per connection: read the store's own (FULL only while a space change commits).
+    const db = (store as unknown as { spaces: { db: Database.Database } }).spaces.db;
+    expect(db.pragma('synchronous', { simple: true })).toBe(1);
+  });
+
+  it('survives a writer killed mid-write: opens, and holds only whole records', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/integration/store/crash-writer.ts', dataDir],
+      {
+        cwd: repoRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+      child.once('exit', (code, signal) => resolve(signal ?? code)),
+    );
+
+    // Kill it once it has committed plenty of iterations, while it is writing the next ones.
+    let acknowledged = -1;
+    for await (const line of createInterface({ input: child.stdout })) {
+      acknowledged = Number(line);
+      if (acknowledged >= 150) {
+        child.kill('SIGKILL');
+        break;
+      }
+    }
+    expect(await exited, stderr).toBe('SIGKILL');
+    expect(acknowledged).toBeGreaterThanOrEqual(150);
+
+    const store = openStore();
+    const raw = new Database(store.file, { readonly: true });
+    try {
+      expect(raw.pragma('integrity_check', { simple: true })).toBe('ok');
+      const rows = raw.prepare('SELECT key, record FROM conversations').all() as {
+        key: string;
+        record: string;
+      }[];
+      expect(rows.length).toBeGreaterThan(acknowledged);
+      for (const row of rows) {
+        const i = Number(row.key.slice('thread-'.length));
+        const record = JSON.parse(row.record) as { contextId: string; traceId: string };
+        expect(record.contextId).toBe(`ctx-${i}`);
+        expect(record.traceId).toBe(String(i % 10).repeat(12_000));
+      }
+      // Every acknowledged iteration is there in full.
+      for (let i = 0; i <= acknowledged; i++) {
+        expect((await store.conversations.get(`thread-${i}`))?.contextId).toBe(`ctx-${i}`);
+        expect(await store.claims.claim(`activity-${i}`, 3_600_000)).toBe(false);
+        const uuid = `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+        expect(await store.spaces.find([uuid])).toMatchObject({ status: 'revoked' });
+      }
+      // The revocation of a room's two entries is one transaction: never one revoked, one active.
+      const spaces = raw.prepare('SELECT room_id, status FROM authorized_webex_spaces').all() as {
+        room_id: string;
+        status: string;
+      }[];
+      const byUuid = new Map<string, string[]>();
+      for (const space of spaces) {
+        const uuid = roomIdForms(space.room_id).find((form) => /^[0-9a-f-]{36}$/.test(form)) ?? space.room_id;
+        byUuid.set(uuid, [...(byUuid.get(uuid) ?? []), space.status]);
+      }
+      for (const [uuid, statuses] of byUuid) {
+        if (statuses.length === 2) expect(new Set(statuses).size, uuid).toBe(1);
+      }
+      expect(encodeHydraId('ROOM', [...byUuid.keys()][0] ?? '')).toMatch(/^Y2lz/);
+    } finally {
+      raw.close();
+    }
+  }, 60_000);
+});
+
+describe('openStores without MONGODB_URI', () => {
+  it('opens the embedded store under DATA_DIR, answers ping, and warns that only the admin API authorizes', async () => {
+    const capture = captureLog();
+    const stores = await openStores(
+      { mongodbUri: undefined, mongodbDatabase: 'caipe', dataDir: tempDir() },
+      { log: createLogger({ level: 'info', destination: capture.destination }), clock: new ManualClock() },
+    );
+    try {
+      expect(stores.kind).toBe('embedded');
+      await expect(stores.ping()).resolves.toBeUndefined();
+      await stores.spaces.authorize({ roomId: ROOM_PUBLIC_ID, authorizedBy: 'admin-api' });
+      expect((await stores.spaces.list()).map((s) => s.roomId)).toEqual([ROOM_PUBLIC_ID]);
+      const warning = capture.records().find((r) => r.level === 'warn');
+      expect(String(warning?.msg)).toMatch(/admin API/);
+    } finally {
+      await stores.close();
+    }
+  });
+});
