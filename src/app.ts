@@ -4,7 +4,7 @@
  * the integration tests all build the bot through `createBot`, so what they run is the same.
  */
 import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
-import { runTurn, type TurnHooks, type TurnRendering } from './actors/turn.js';
+import { runTurn, type TurnCards, type TurnHooks, type TurnRendering } from './actors/turn.js';
 import type { AgentClient } from './adapters/agent/index.js';
 import type {
   ConversationRecord,
@@ -22,7 +22,7 @@ import type { Logger } from './logger.js';
 import { botMachine } from './machines/bot.js';
 import { conversationMachine, type SpaceCheckInput, type TurnInput } from './machines/conversation.js';
 import { roomMachine } from './machines/room.js';
-import type { Notice, ReplyTarget, RoomType } from './machines/types.js';
+import type { CardAction, Notice, ReplyTarget, RoomType } from './machines/types.js';
 import type { BotMetrics } from './metrics.js';
 
 export interface BotIdentity {
@@ -52,8 +52,21 @@ export interface BotDeps {
   clock: Clock;
   log: Logger;
   metrics?: BotMetrics;
-  /** Extensions: thread context, feedback and form cards. */
+  /** Extensions: thread context. */
   turnHooks?: TurnHooks;
+  /** Form and feedback cards; without them the bot posts no cards. */
+  cards?: TurnCards;
+  /** Reads the bot's `_caipe` data from a card submission; undefined when it is not one of ours. */
+  parseCard?: (inputs: Record<string, unknown>) => Omit<CardAction, 'submission'> | undefined;
+  /** A person's email from their id (a card action carries only the id). */
+  lookupEmail?: (personId: string, signal?: AbortSignal) => Promise<string | undefined>;
+  /** Scores a feedback click (Langfuse); never throws. */
+  scoreFeedback?: (input: {
+    traceId: string;
+    personId: string;
+    email?: string;
+    positive: boolean;
+  }) => Promise<void>;
   /** Posts the authorize card or the operator instructions; defaults to the `authorize` notice. */
   replyAuthorize?: (target: ReplyTarget) => Promise<void>;
   inspect?: (event: InspectionEvent) => void;
@@ -125,6 +138,25 @@ export function createBot(deps: BotDeps): Bot {
     },
     actions: {
       notify: (_, { notice, target }) => notify(notice, target),
+      cancelAgentTask: (_, { taskId }) => {
+        deps.agent.cancel(taskId).catch((error: unknown) => {
+          log.info({ err: asCodedError(error), taskId }, 'agent task cancel refused');
+        });
+      },
+      recordFeedback: (_, { action, card, target }) => {
+        const positive = action.value === 'positive';
+        void (async () => {
+          const email = await deps.lookupEmail?.(action.submission.personId).catch(() => undefined);
+          await deps.scoreFeedback?.({
+            traceId: card.traceId,
+            personId: action.submission.personId,
+            ...(email ? { email } : {}),
+            positive,
+          });
+        })();
+        // Thanked at once and whatever Langfuse says: the click was received.
+        notify({ kind: 'feedbackThanks', positive }, target);
+      },
       forgetConversation: (_, { key }) => {
         deps.conversations.delete(key).catch((error: unknown) => {
           metrics?.storeErrors.inc({ store: 'conversations' });
@@ -134,8 +166,14 @@ export function createBot(deps: BotDeps): Bot {
     },
   });
 
+  const conversationWithClock = conversation.provide({
+    delays: {
+      formDeadline: ({ context }) => Math.max(0, (context.pendingForm?.deadlineAt ?? 0) - clock.now()),
+    },
+  });
+
   const room = roomMachine.provide({
-    actors: { conversation },
+    actors: { conversation: conversationWithClock },
     actions: {
       notify: (_, { notice, target }) => notify(notice, target),
       replyAuthorize: (_, { target }) => {
@@ -144,11 +182,6 @@ export function createBot(deps: BotDeps): Bot {
         else notify({ kind: 'authorize' }, target);
       },
       greet: (_, { roomId, roomType }) => void greet(roomId, roomType),
-      handleCard: (_, { submission }) => {
-        // Forms and feedback cards come with the cards feature; until then no card is ours.
-        log.info({ roomId: submission.roomId }, 'card submission for an unknown card');
-        notify({ kind: 'unknownCard' }, { roomId: submission.roomId });
-      },
       reportConversationFailure: (_, { key, error }) => {
         log.error({ err: asCodedError(error), threadKey: key }, 'conversation failed; it was stopped');
       },
@@ -192,20 +225,20 @@ export function createBot(deps: BotDeps): Bot {
         case 'botAdded':
           actor.send({ type: 'BOT_ADDED', roomId: event.roomId, roomType: event.roomType });
           break;
-        case 'cardAction':
-          actor.send({
-            type: 'CARD',
-            submission: {
-              activityId: event.activityId,
-              roomId: event.roomId,
-              roomType: event.roomType,
-              cardMessageId: event.messageId,
-              personId: event.person.id,
-              inputs: event.inputs,
-              receivedAt: event.receivedAt,
-            },
-          });
+        case 'cardAction': {
+          const submission = {
+            activityId: event.activityId,
+            roomId: event.roomId,
+            roomType: event.roomType,
+            cardMessageId: event.messageId,
+            personId: event.person.id,
+            inputs: event.inputs,
+            receivedAt: event.receivedAt,
+          };
+          const parsed = deps.parseCard?.(event.inputs);
+          actor.send({ type: 'CARD', submission, ...(parsed ? { action: { ...parsed, submission } } : {}) });
           break;
+        }
         case 'message': {
           const group = event.roomType === 'group';
           if (group && deps.settings.listenMode === 'mention' && !isMentioned(event.mentionedPeople)) {

@@ -83,5 +83,13 @@ export function noticeText(notice: Notice, context: { botName: string }): string
       return messages.internalError;
     case 'shuttingDown':
       return messages.shuttingDown;
+    case 'formExpired':
+      return messages.formExpired;
+    case 'formAlreadySubmitted':
+      return messages.formAlreadySubmitted;
+    case 'formCancelled':
+      return messages.formCancelled;
+    case 'feedbackThanks':
+      return messages.feedbackThanks(notice.positive);
   }
 }

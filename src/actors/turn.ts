@@ -8,7 +8,7 @@
  * conversation carries on. An aborted signal (cancel, reset, shutdown) cancels the agent task and
  * removes the working message, so nothing is left showing progress.
  */
-import type { AgentClient, TurnState } from '../adapters/agent/index.js';
+import type { AgentClient, AgentForm, TurnPart, TurnState } from '../adapters/agent/index.js';
 import { finalText, initialTurnState, reduceTurn } from '../adapters/agent/index.js';
 import type { ProgressStream, WebexSender } from '../adapters/webex/sender/index.js';
 import { createProgressStream } from '../adapters/webex/sender/index.js';
@@ -32,6 +32,28 @@ export interface TurnRendering {
   emptyAnswer(): string;
 }
 
+/** A card ready to post: fallback markdown plus the Adaptive Card attachment. */
+export interface CardPost {
+  markdown: string;
+  attachments: ReadonlyArray<{ contentType: string; content: unknown }>;
+}
+
+/** Cards around a turn: the HITL form and the feedback buttons (bound to `src/render/cards`). */
+export interface TurnCards {
+  form(options: { form: AgentForm; conversationKey: string; cardId: string; question?: string }): CardPost;
+  /** Only when scoring is enabled; undefined otherwise. */
+  feedback?(options: { traceId: string; conversationKey: string; cardId: string }): CardPost;
+  /** The text and `resume` data part answering a form. */
+  formAnswer(
+    form: AgentForm,
+    fields: Record<string, unknown>,
+  ): { text: string; resume: Record<string, unknown> };
+  /** A fresh card id. */
+  newCardId(): string;
+  /** `HITL_TIMEOUT_S` in ms. */
+  formTimeoutMs: number;
+}
+
 export interface TurnHooks {
   /** The working message is up: time from the inbound event, for `first_reply_seconds`. */
   onFirstReply?(seconds: number): void;
@@ -50,8 +72,11 @@ export interface TurnDeps {
   clock: Clock;
   log: Logger;
   rendering: TurnRendering;
+  cards?: TurnCards;
   updateIntervalMs: number;
   hooks?: TurnHooks;
+  /** A card action names only the person: their email (for `metadata.user_email`) is looked up. */
+  lookupEmail?(personId: string, signal: AbortSignal): Promise<string | undefined>;
 }
 
 export async function runTurn(input: TurnInput, deps: TurnDeps, signal: AbortSignal): Promise<TurnOutcome> {
@@ -81,11 +106,8 @@ export async function runTurn(input: TurnInput, deps: TurnDeps, signal: AbortSig
   const post = (markdown: string) => sender.post({ roomId, parentId, markdown });
 
   try {
-    const text = hooks.prompt ? await hooks.prompt(input, signal) : input.message.text;
-    const stream = agent.streamTurn(
-      { text, contextId: input.contextId, taskId: input.taskId, userEmail: input.message.personEmail },
-      { signal },
-    );
+    const request = await turnRequest(input, deps, signal);
+    const stream = agent.streamTurn(request, { signal });
     for await (const event of stream) {
       state = reduceTurn(state, event);
       progress.update();
@@ -120,11 +142,47 @@ export async function runTurn(input: TurnInput, deps: TurnDeps, signal: AbortSig
   let last: string | undefined;
   for (const part of parts) last = (await post(part)).id;
   result.answerMessageId = last;
+  const cards = deps.cards;
+  if (waiting && state.form && cards) {
+    const cardId = cards.newCardId();
+    const card = cards.form({ form: state.form, conversationKey: input.key, cardId });
+    const sent = await sender.post({ roomId, parentId, ...card });
+    result.pendingForm = {
+      cardId,
+      cardMessageId: sent.id,
+      deadlineAt: clock.now() + cards.formTimeoutMs,
+      form: state.form,
+    };
+  }
+  if (!waiting && state.traceId && cards?.feedback) {
+    const cardId = cards.newCardId();
+    const card = cards.feedback({ traceId: state.traceId, conversationKey: input.key, cardId });
+    const sent = await sender.post({ roomId, parentId, ...card }).catch((error: unknown) => {
+      log.warn({ err: asCodedError(error) }, 'feedback card not posted');
+      return undefined;
+    });
+    if (sent) result.feedbackCard = { cardId, cardMessageId: sent.id, traceId: state.traceId };
+  }
   await progress.finish();
   hooks.onAnswered?.((clock.now() - startedAt) / 1000);
   hooks.onStreamEnded?.(result.status);
   await hooks.afterAnswer?.(input, state, result);
   return result;
+}
+
+/** What goes to the agent: the prompt (with thread context), or a form's answer with its `resume` part. */
+async function turnRequest(input: TurnInput, deps: TurnDeps, signal: AbortSignal) {
+  let userEmail = input.message.personEmail;
+  if (!userEmail && deps.lookupEmail)
+    userEmail = (await deps.lookupEmail(input.message.personId, signal)) ?? '';
+  const base = { contextId: input.contextId, taskId: input.taskId, userEmail };
+  if (input.formAnswer && deps.cards) {
+    const answer = deps.cards.formAnswer(input.formAnswer.form, input.formAnswer.fields);
+    const parts: TurnPart[] = [{ kind: 'data', data: { resume: answer.resume } }];
+    return { ...base, text: answer.text, parts };
+  }
+  const text = deps.hooks?.prompt ? await deps.hooks.prompt(input, signal) : input.message.text;
+  return { ...base, text };
 }
 
 function outcome(status: TurnOutcome['status'], state: TurnState): TurnOutcome {

@@ -5,7 +5,7 @@
  */
 import { assign, type DoneActorEvent, type EventObject, enqueueActions, setup, stopChild } from 'xstate';
 import { roomMachine } from './room.js';
-import type { CardSubmission, RoomType, UserMessage } from './types.js';
+import type { CardAction, CardSubmission, RoomType, UserMessage } from './types.js';
 
 export interface BotInput {
   maxQueuedPerConversation: number;
@@ -18,7 +18,7 @@ export interface BotContext extends BotInput {
 
 export type BotEvent =
   | { type: 'MESSAGE'; message: UserMessage }
-  | { type: 'CARD'; submission: CardSubmission }
+  | { type: 'CARD'; submission: CardSubmission; action?: CardAction }
   | { type: 'BOT_ADDED'; roomId: string; roomType: RoomType }
   | { type: 'SHUTDOWN' }
   /** After the grace period: cancel the answers still running. */

@@ -5,15 +5,25 @@
  * `maxQueued`; more get a "busy" notice). Commands (`cancel`, `reset`) act at once.
  *
  *   restoring → idle → authorizing → answering → saving → idle
- *                          │             │ └──────→ waitingForInput (agent asked) → answering
- *                          └→ denied     └ cancel → idle
+ *                          │             │ └──────→ waitingForInput ─ text / form → answering
+ *                          └→ denied     └ cancel → idle              └ cancel / expiry → saving
  *
- * Pure: effects are named here and provided by `src/actors/conversation.ts`. Durable state is ids
- * only (`contextId`, `taskId`, `traceId`), saved at quiescent points through the store.
+ * Pure: effects are named here and provided by `src/app.ts`. Durable state is ids and deadlines
+ * (`contextId`, `taskId`, the open form's `deadlineAt`), saved through the store at quiescent
+ * points (after an answer, while waiting for input), never timers.
  */
-import { assign, fromPromise, setup } from 'xstate';
-import type { ConversationRecord } from '../adapters/store/ports.js';
-import type { Notice, ReplyTarget, RoomType, TurnOutcome, UserMessage } from './types.js';
+import { and, assign, type EventObject, enqueueActions, fromPromise, setup } from 'xstate';
+import type {
+  ClosedForm,
+  ConversationRecord,
+  FeedbackCardRecord,
+  PendingForm,
+} from '../adapters/store/ports.js';
+import type { CardAction, Notice, ReplyTarget, RoomType, TurnOutcome, UserMessage } from './types.js';
+
+/** Feedback cards remembered per conversation: older ones fall out (their clicks get a notice). */
+const MAX_FEEDBACK_CARDS = 20;
+const MAX_CLOSED_FORMS = 20;
 
 export interface ConversationInput {
   key: string;
@@ -28,9 +38,16 @@ export interface ConversationContext extends ConversationInput {
   taskId?: string;
   traceId?: string;
   lastAnswerMessageId?: string;
+  pendingForm?: PendingForm;
+  feedbackCards: FeedbackCardRecord[];
+  closedForms: ClosedForm[];
   /** The message being answered (or checked). */
   current?: UserMessage;
+  /** A submitted form being answered (instead of `current`'s text). */
+  currentForm?: { form: PendingForm['form']; fields: Record<string, unknown> };
   queue: UserMessage[];
+  /** A card action that arrived while the conversation was being restored. */
+  deferredCard?: CardAction;
   /** An unauthorized thread is told once, not on every message. */
   deniedNoticeSent: boolean;
 }
@@ -39,7 +56,8 @@ export type ConversationEvent =
   | { type: 'USER_MESSAGE'; message: UserMessage }
   /** `shutdown`: the process is stopping; a running answer is cancelled, a waiting form is kept. */
   | { type: 'CANCEL'; reason?: 'user' | 'shutdown' }
-  | { type: 'RESET' };
+  | { type: 'RESET' }
+  | { type: 'CARD_ACTION'; action: CardAction };
 
 export interface TurnInput {
   key: string;
@@ -50,11 +68,26 @@ export interface TurnInput {
   /** Set only when the message answers a task that asked for input. */
   taskId?: string;
   lastAnswerMessageId?: string;
+  /** The message answers a form: its values are sent as text lines and a `resume` part. */
+  formAnswer?: { form: PendingForm['form']; fields: Record<string, unknown> };
 }
 
 export interface SpaceCheckInput {
   roomId: string;
   roomType: RoomType;
+}
+
+function cardActionOf(event: EventObject): CardAction | undefined {
+  return event.type === 'CARD_ACTION'
+    ? (event as { type: 'CARD_ACTION'; action: CardAction }).action
+    : undefined;
+}
+
+function closedFormNotice(context: ConversationContext, cardId: string): Notice {
+  const closed = context.closedForms.find((f) => f.cardId === cardId);
+  if (closed?.reason === 'expired') return { kind: 'formExpired' };
+  if (closed) return { kind: 'formAlreadySubmitted' };
+  return { kind: 'unknownCard' };
 }
 
 const conversationSetup = setup({
@@ -64,7 +97,7 @@ const conversationSetup = setup({
     input: {} as ConversationInput,
   },
   actors: {
-    // Placeholders so the machine is complete on its own; `provideConversationEffects` replaces them.
+    // Placeholders so the machine is complete on its own; `src/app.ts` provides the real ones.
     loadConversation: fromPromise<ConversationRecord | undefined, { key: string }>(async () => undefined),
     checkSpace: fromPromise<{ allowed: boolean }, SpaceCheckInput>(async () => ({ allowed: false })),
     runTurn: fromPromise<TurnOutcome, TurnInput>(async () => ({ status: 'failed' })),
@@ -73,27 +106,73 @@ const conversationSetup = setup({
   actions: {
     notify: (_, _params: { notice: Notice; target: ReplyTarget }) => {},
     forgetConversation: (_, _params: { key: string }) => {},
+    /** Asks the agent to cancel a task nobody will answer any more. */
+    cancelAgentTask: (_, _params: { taskId: string }) => {},
+    /** Scores a feedback click (and thanks the user). */
+    recordFeedback: (_, _params: { action: CardAction; card: FeedbackCardRecord; target: ReplyTarget }) => {},
     enqueueMessage: assign({
       queue: ({ context, event }) =>
         event.type === 'USER_MESSAGE' ? [...context.queue, event.message] : context.queue,
     }),
     takeCurrent: assign({
       current: ({ event }) => (event.type === 'USER_MESSAGE' ? event.message : undefined),
+      currentForm: undefined,
     }),
     takeNextFromQueue: assign({
       current: ({ context }) => context.queue[0],
+      currentForm: undefined,
       queue: ({ context }) => context.queue.slice(1),
     }),
     clearAgentIds: assign({ contextId: undefined, taskId: undefined, traceId: undefined }),
     recordOutcome: assign(({ context, event }) => {
       const outcome = (event as unknown as { output: TurnOutcome }).output;
+      const feedbackCards = outcome.feedbackCard
+        ? [...context.feedbackCards, outcome.feedbackCard].slice(-MAX_FEEDBACK_CARDS)
+        : context.feedbackCards;
       return {
         contextId: outcome.contextId ?? context.contextId,
         // Only a task that waits for input stays open; any other ending closes it.
         taskId: outcome.status === 'input-required' ? outcome.taskId : undefined,
         traceId: outcome.traceId ?? context.traceId,
         lastAnswerMessageId: outcome.answerMessageId ?? context.lastAnswerMessageId,
+        pendingForm: outcome.status === 'input-required' ? outcome.pendingForm : undefined,
+        feedbackCards,
+        currentForm: undefined,
       };
+    }),
+    /** The open form is over: remember how, so a late submission gets the right notice. */
+    closeForm: assign(({ context }, params: { reason: ClosedForm['reason'] }) => ({
+      pendingForm: undefined,
+      closedForms: context.pendingForm
+        ? [...context.closedForms, { cardId: context.pendingForm.cardId, reason: params.reason }].slice(
+            -MAX_CLOSED_FORMS,
+          )
+        : context.closedForms,
+    })),
+    takeFormAnswer: assign(({ context, event }) => {
+      const action = cardActionOf(event)!;
+      return {
+        currentForm: { form: context.pendingForm!.form, fields: action.fields },
+        current: {
+          activityId: action.submission.activityId,
+          roomId: action.submission.roomId,
+          roomType: action.submission.roomType,
+          messageId: action.submission.cardMessageId,
+          personId: action.submission.personId,
+          // Looked up by the turn runner: a card action carries only the person id.
+          personEmail: '',
+          text: '',
+          hasFiles: false,
+          receivedAt: action.submission.receivedAt,
+        },
+      };
+    }),
+    deferCard: assign({ deferredCard: ({ event }) => cardActionOf(event) }),
+    /** Handles a card action that arrived during the restore, now that the conversation knows its cards. */
+    replayDeferredCard: enqueueActions(({ context, enqueue }) => {
+      if (!context.deferredCard) return;
+      enqueue.raise({ type: 'CARD_ACTION', action: context.deferredCard });
+      enqueue.assign({ deferredCard: undefined });
     }),
   },
   guards: {
@@ -104,10 +183,42 @@ const conversationSetup = setup({
     hasOpenTask: ({ context }) => context.taskId !== undefined,
     cancelledByUser: ({ event }) => event.type === 'CANCEL' && event.reason !== 'shutdown',
     waitingForInput: (_, params: { status: TurnOutcome['status'] }) => params.status === 'input-required',
+    /** A feedback click on a card this conversation posted (the Webex message id must match). */
+    isKnownFeedback: ({ context, event }) => {
+      const action = cardActionOf(event);
+      return (
+        action?.kind === 'feedback' &&
+        context.feedbackCards.some(
+          (c) => c.cardId === action.cardId && c.cardMessageId === action.submission.cardMessageId,
+        )
+      );
+    },
+    /** A submission of the form card that is open right now (the Webex message id must match). */
+    isOpenForm: ({ context, event }) => {
+      const action = cardActionOf(event);
+      const form = context.pendingForm;
+      return (
+        (action?.kind === 'form' || action?.kind === 'formCancel') &&
+        form !== undefined &&
+        form.cardId === action.cardId &&
+        form.cardMessageId === action.submission.cardMessageId
+      );
+    },
+    isPastDeadline: ({ context, event }) => {
+      const action = cardActionOf(event);
+      return (
+        action !== undefined &&
+        context.pendingForm !== undefined &&
+        action.submission.receivedAt > context.pendingForm.deadlineAt
+      );
+    },
+    isFormCancel: ({ event }) => cardActionOf(event)?.kind === 'formCancel',
   },
   delays: {
     /** An idle conversation stops; its ids live on in the store. */
     idleTimeout: 10 * 60_000,
+    /** Until the open form's deadline; provided with the real clock by `src/app.ts`. */
+    formDeadline: 24 * 60 * 60_000,
   },
 });
 
@@ -126,24 +237,62 @@ const waitInQueue = [
   { actions: 'enqueueMessage' },
 ] as const;
 
+/** Card actions outside of a waiting form: feedback is scored; a form submission gets a notice. */
+const handleCardAction = [
+  {
+    guard: 'isKnownFeedback',
+    actions: {
+      type: 'recordFeedback',
+      params: ({ context, event }: { context: ConversationContext; event: EventObject }) => {
+        const action = cardActionOf(event)!;
+        const card = context.feedbackCards.find((c) => c.cardId === action.cardId)!;
+        return { action, card, target: context.target };
+      },
+    },
+  },
+  {
+    actions: {
+      type: 'notify',
+      params: ({ context, event }: { context: ConversationContext; event: EventObject }) => {
+        const action = cardActionOf(event)!;
+        return {
+          notice:
+            action.kind === 'feedback'
+              ? ({ kind: 'unknownCard' } as Notice)
+              : closedFormNotice(context, action.cardId),
+          target: context.target,
+        };
+      },
+    },
+  },
+] as const;
+
 export const conversationMachine = conversationSetup.createMachine({
   id: 'conversation',
-  context: ({ input }) => ({ ...input, queue: [], deniedNoticeSent: false }),
+  context: ({ input }) => ({
+    ...input,
+    queue: [],
+    feedbackCards: [],
+    closedForms: [],
+    deniedNoticeSent: false,
+  }),
   initial: 'restoring',
   on: {
     RESET: {
       target: '.idle',
       actions: [
         'clearAgentIds',
+        { type: 'closeForm', params: { reason: 'cancelled' } },
         assign({ queue: [] }),
         { type: 'forgetConversation', params: ({ context }) => ({ key: context.key }) },
         { type: 'notify', params: ({ context }) => ({ notice: { kind: 'reset' }, target: context.target }) },
       ],
     },
+    CARD_ACTION: handleCardAction,
   },
   states: {
     restoring: {
-      on: { USER_MESSAGE: waitInQueue },
+      on: { USER_MESSAGE: waitInQueue, CARD_ACTION: { actions: 'deferCard' } },
       invoke: {
         src: 'loadConversation',
         input: ({ context }) => ({ key: context.key }),
@@ -154,14 +303,18 @@ export const conversationMachine = conversationSetup.createMachine({
             taskId: event.output?.taskId,
             traceId: event.output?.traceId,
             lastAnswerMessageId: event.output?.lastAnswerMessageId,
+            pendingForm: event.output?.pendingForm,
+            feedbackCards: event.output?.feedbackCards ?? [],
+            closedForms: event.output?.closedForms ?? [],
           })),
         },
         // A store that cannot be read must not keep the user waiting: start a fresh context.
-        onError: { target: 'next' },
+        onError: { target: 'restored' },
       },
     },
-    /** A task that asked for input before a restart still waits for it. */
+    /** A task that asked for input before a restart still waits for it; a deferred card is handled now. */
     restored: {
+      entry: 'replayDeferredCard',
       always: [{ guard: 'hasOpenTask', target: 'waitingForInput' }, { target: 'next' }],
     },
     idle: {
@@ -213,10 +366,13 @@ export const conversationMachine = conversationSetup.createMachine({
         CANCEL: {
           target: 'next',
           actions: [
-            assign({ taskId: undefined }),
+            assign({ taskId: undefined, currentForm: undefined }),
             {
               type: 'notify',
-              params: ({ context }) => ({ notice: { kind: 'cancelled' }, target: context.target }),
+              params: ({ context, event }) => ({
+                notice: { kind: event.reason === 'shutdown' ? 'shuttingDown' : 'cancelled' },
+                target: context.target,
+              }),
             },
           ],
         },
@@ -231,6 +387,7 @@ export const conversationMachine = conversationSetup.createMachine({
           contextId: context.contextId,
           taskId: context.taskId,
           lastAnswerMessageId: context.lastAnswerMessageId,
+          ...(context.currentForm ? { formAnswer: context.currentForm } : {}),
         }),
         onDone: [
           {
@@ -244,10 +401,13 @@ export const conversationMachine = conversationSetup.createMachine({
         // our code, so say something generic and keep the conversation usable.
         onError: {
           target: 'next',
-          actions: {
-            type: 'notify',
-            params: ({ context }) => ({ notice: { kind: 'internalError' }, target: context.target }),
-          },
+          actions: [
+            assign({ taskId: undefined, currentForm: undefined }),
+            {
+              type: 'notify',
+              params: ({ context }) => ({ notice: { kind: 'internalError' }, target: context.target }),
+            },
+          ],
         },
       },
     },
@@ -269,15 +429,78 @@ export const conversationMachine = conversationSetup.createMachine({
         onError: 'waitingForInput',
       },
     },
-    /** The agent asked for input: the next message in the thread answers the open task. */
+    /**
+     * The agent asked for input. The next message in the thread, or a submission of the open form,
+     * answers the open task. The form expires at its deadline (a delay computed from `deadlineAt`,
+     * so it is re-armed after a restart).
+     */
     waitingForInput: {
-      always: { guard: 'hasQueued', target: 'answering', actions: 'takeNextFromQueue' },
+      always: {
+        guard: 'hasQueued',
+        target: 'answering',
+        actions: [{ type: 'closeForm', params: { reason: 'superseded' } }, 'takeNextFromQueue'],
+      },
+      after: {
+        formDeadline: {
+          guard: ({ context }) => context.pendingForm !== undefined,
+          target: 'saving',
+          actions: [
+            { type: 'closeForm', params: { reason: 'expired' } },
+            { type: 'cancelAgentTask', params: ({ context }) => ({ taskId: context.taskId! }) },
+            assign({ taskId: undefined }),
+            {
+              type: 'notify',
+              params: ({ context }) => ({ notice: { kind: 'formExpired' }, target: context.target }),
+            },
+          ],
+        },
+      },
       on: {
-        USER_MESSAGE: { target: 'answering', actions: 'takeCurrent' },
+        USER_MESSAGE: {
+          target: 'answering',
+          actions: [{ type: 'closeForm', params: { reason: 'superseded' } }, 'takeCurrent'],
+        },
+        CARD_ACTION: [
+          {
+            // Past the deadline (the timer may have been lost in a restart): the form is over.
+            guard: and(['isOpenForm', 'isPastDeadline']),
+            target: 'saving',
+            actions: [
+              { type: 'closeForm', params: { reason: 'expired' } },
+              { type: 'cancelAgentTask', params: ({ context }) => ({ taskId: context.taskId! }) },
+              assign({ taskId: undefined }),
+              {
+                type: 'notify',
+                params: ({ context }) => ({ notice: { kind: 'formExpired' }, target: context.target }),
+              },
+            ],
+          },
+          {
+            guard: and(['isOpenForm', 'isFormCancel']),
+            target: 'saving',
+            actions: [
+              { type: 'closeForm', params: { reason: 'cancelled' } },
+              { type: 'cancelAgentTask', params: ({ context }) => ({ taskId: context.taskId! }) },
+              assign({ taskId: undefined }),
+              {
+                type: 'notify',
+                params: ({ context }) => ({ notice: { kind: 'formCancelled' }, target: context.target }),
+              },
+            ],
+          },
+          {
+            guard: 'isOpenForm',
+            target: 'answering',
+            actions: ['takeFormAnswer', { type: 'closeForm', params: { reason: 'submitted' } }],
+          },
+          ...handleCardAction,
+        ],
         CANCEL: {
           guard: 'cancelledByUser',
           target: 'saving',
           actions: [
+            { type: 'closeForm', params: { reason: 'cancelled' } },
+            { type: 'cancelAgentTask', params: ({ context }) => ({ taskId: context.taskId! }) },
             assign({ taskId: undefined }),
             {
               type: 'notify',
@@ -305,6 +528,9 @@ function recordOf(context: ConversationContext): ConversationRecord {
     taskId: context.taskId,
     traceId: context.traceId,
     lastAnswerMessageId: context.lastAnswerMessageId,
+    pendingForm: context.pendingForm,
+    feedbackCards: context.feedbackCards,
+    closedForms: context.closedForms,
     updatedAt: context.current?.receivedAt ?? 0,
   };
 }

@@ -31,3 +31,12 @@ export function replyTargetOf(message: KeyedMessage): ReplyTarget {
   const parentId = threadRootOf(message);
   return parentId ? { roomId: message.roomId, parentId } : { roomId: message.roomId };
 }
+
+/** The room and reply target a conversation key stands for (the inverse of `conversationKeyOf`). */
+export function targetOfKey(key: string): ReplyTarget | undefined {
+  const slash = key.lastIndexOf('/');
+  if (slash <= 0 || slash === key.length - 1) return undefined;
+  const roomId = key.slice(0, slash);
+  const root = key.slice(slash + 1);
+  return root === MAIN_THREAD ? { roomId } : { roomId, parentId: root };
+}

@@ -6,8 +6,8 @@
 import { assign, type EventObject, enqueueActions, setup, stopChild } from 'xstate';
 import { parseCommand } from './commands.js';
 import { conversationMachine } from './conversation.js';
-import { conversationKeyOf, replyTargetOf } from './conversationKey.js';
-import type { CardSubmission, Notice, ReplyTarget, RoomType, UserMessage } from './types.js';
+import { conversationKeyOf, replyTargetOf, targetOfKey } from './conversationKey.js';
+import type { CardAction, CardSubmission, Notice, ReplyTarget, RoomType, UserMessage } from './types.js';
 
 export interface RoomInput {
   roomId: string;
@@ -22,7 +22,8 @@ export interface RoomContext extends RoomInput {
 
 export type RoomEvent =
   | { type: 'MESSAGE'; message: UserMessage }
-  | { type: 'CARD'; submission: CardSubmission }
+  /** `action` is undefined when the card's data is not one of ours. */
+  | { type: 'CARD'; submission: CardSubmission; action?: CardAction }
   | { type: 'BOT_ADDED' }
   /** Shutdown: cancel every running answer. */
   | { type: 'CANCEL_ALL' };
@@ -40,8 +41,6 @@ export const roomMachine = setup({
     replyAuthorize: (_, _params: { target: ReplyTarget }) => {},
     /** Says hello when the bot joins a space. */
     greet: (_, _params: { roomId: string; roomType: RoomType }) => {},
-    /** Hands a card submission to whoever handles cards (forms, feedback). */
-    handleCard: (_, _params: { submission: CardSubmission }) => {},
     reportConversationFailure: (_, _params: { key: string; error: unknown }) => {},
   },
   guards: {
@@ -108,7 +107,34 @@ export const roomMachine = setup({
       }),
     },
     CARD: {
-      actions: { type: 'handleCard', params: ({ event }) => ({ submission: event.submission }) },
+      target: '.active',
+      actions: enqueueActions(({ context, event, enqueue }) => {
+        const { action, submission } = event;
+        const target = action ? targetOfKey(action.key) : undefined;
+        // Only the conversation a card belongs to can vouch for it, and never across rooms.
+        if (!action || !target || target.roomId !== submission.roomId) {
+          enqueue({
+            type: 'notify',
+            params: { notice: { kind: 'unknownCard' }, target: { roomId: submission.roomId } },
+          });
+          return;
+        }
+        if (!context.conversations.includes(action.key)) {
+          enqueue.spawnChild('conversation', {
+            id: action.key,
+            systemId: `conversation:${action.key}`,
+            input: {
+              key: action.key,
+              roomId: context.roomId,
+              roomType: context.roomType,
+              target,
+              maxQueued: context.maxQueuedPerConversation,
+            },
+          });
+          enqueue.assign({ conversations: [...context.conversations, action.key] });
+        }
+        enqueue.sendTo(action.key, { type: 'CARD_ACTION', action });
+      }),
     },
     BOT_ADDED: {
       actions: {

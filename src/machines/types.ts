@@ -3,6 +3,7 @@
  * connection's normalised inbound events by the bot root (see `src/actors/inbound.ts`), so the
  * machines never see Webex frames.
  */
+import type { FeedbackCardRecord, PendingForm } from '../adapters/store/ports.js';
 
 export type RoomType = 'direct' | 'group';
 
@@ -36,6 +37,19 @@ export interface CardSubmission {
   receivedAt: number;
 }
 
+/** A submission of one of the bot's cards, as read from its `Action.Submit` data. */
+export interface CardAction {
+  submission: CardSubmission;
+  kind: 'form' | 'formCancel' | 'feedback';
+  /** Conversation the card says it belongs to (verified against the cards the bot sent there). */
+  key: string;
+  cardId: string;
+  /** Form inputs by field name. */
+  fields: Record<string, unknown>;
+  value?: 'positive' | 'negative';
+  traceId?: string;
+}
+
 /** Short things the bot says outside of an answer; `src/actors/notices.ts` turns them into text. */
 export type Notice =
   | { kind: 'help'; group: boolean }
@@ -48,6 +62,10 @@ export type Notice =
   | { kind: 'authorize' }
   | { kind: 'hello'; authorized: boolean }
   | { kind: 'unknownCard' }
+  | { kind: 'formExpired' }
+  | { kind: 'formAlreadySubmitted' }
+  | { kind: 'formCancelled' }
+  | { kind: 'feedbackThanks'; positive: boolean }
   | { kind: 'internalError' }
   | { kind: 'shuttingDown' };
 
@@ -65,4 +83,8 @@ export interface TurnOutcome {
   traceId?: string;
   /** The last message of the posted answer. */
   answerMessageId?: string;
+  /** The agent asked through a form: the card that waits for the user. */
+  pendingForm?: PendingForm;
+  /** A feedback card was posted under the answer. */
+  feedbackCard?: FeedbackCardRecord;
 }

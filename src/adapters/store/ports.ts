@@ -5,6 +5,8 @@
  * the CAIPE UI and across replicas).
  */
 
+import type { AgentForm } from '../agent/port.js';
+
 export type SpaceStatus = 'active' | 'revoked';
 export type ListenMode = 'mention' | 'message' | 'all';
 
@@ -45,7 +47,34 @@ export interface ConversationRecord {
   traceId?: string;
   /** Id of the bot's last answer message; thread context after it is what the agent lacks. */
   lastAnswerMessageId?: string;
+  /** The form card waiting for the user, so a restart does not lose it. */
+  pendingForm?: PendingForm;
+  /** Feedback cards posted in this conversation (newest last, bounded). */
+  feedbackCards?: FeedbackCardRecord[];
+  /** Form cards that are no longer open, so a late submission gets the right notice. */
+  closedForms?: ClosedForm[];
   updatedAt: number;
+}
+
+export interface PendingForm {
+  cardId: string;
+  /** The Webex message that carries the card: only submissions of this message are trusted. */
+  cardMessageId: string;
+  /** Epoch ms after which the form has expired (`HITL_TIMEOUT_S`). */
+  deadlineAt: number;
+  /** The agent's form, as parsed (needed to build the answer). */
+  form: AgentForm;
+}
+
+export interface FeedbackCardRecord {
+  cardId: string;
+  cardMessageId: string;
+  traceId: string;
+}
+
+export interface ClosedForm {
+  cardId: string;
+  reason: 'submitted' | 'expired' | 'cancelled' | 'superseded';
 }
 
 export interface ConversationStore {
