@@ -164,6 +164,16 @@ export const messages = {
   /** The agent itself cancelled the task. */
   agentCancelled: (agentName: string): string =>
     `🛑 ${plainName(agentName, 'The agent')} cancelled this task. Ask again if you still need it.`,
+  /** Title of a form card when the agent gave none. */
+  formTitle: 'The agent needs your input',
+  /** Shown under an input the user left empty although the agent requires it. */
+  formFieldRequired: (label: string): string => `Please fill in ${plainName(label, 'this field')}.`,
+  formFieldInvalidUrl: 'Please enter a web address starting with http:// or https://.',
+  formFieldInvalidEmail: 'Please enter an email address like name@example.com.',
+  formFieldInvalidNumber: 'Please enter a number.',
+  /** Field descriptions and choices were shortened so the card fits Webex's size limit. */
+  formShortened:
+    'Some details of this form were shortened to fit Webex; reply in the thread if something is unclear.',
   formSubmitButton: 'Submit',
   formCancelButton: 'Cancel',
   formFallback:
