@@ -23,6 +23,8 @@ export interface Stores {
 export interface OpenStoresDeps {
   log: Logger;
   clock?: Clock;
+  /** MongoDB server-selection timeout; 5 s by default (tests shorten it). */
+  mongoServerSelectionTimeoutMS?: number;
 }
 
 const PING_TIMEOUT_MS = 2_000;
@@ -44,6 +46,7 @@ export async function openStores(
       database: config.mongodbDatabase,
       log: deps.log,
       clock,
+      serverSelectionTimeoutMS: deps.mongoServerSelectionTimeoutMS,
     });
     stores.startIndexing();
     log.info({ database: config.mongodbDatabase }, 'using the MongoDB store');

@@ -75,6 +75,8 @@ export class MongoConnection {
   #client: MongoClient | undefined;
   #db: Db | undefined;
   #connecting: Promise<Db> | undefined;
+  /** The client of the attempt under way, so `close` can cut it short. */
+  #pendingClient: MongoClient | undefined;
   #closed = false;
 
   constructor(
@@ -94,6 +96,7 @@ export class MongoConnection {
 
   async close(): Promise<void> {
     this.#closed = true;
+    await this.#pendingClient?.close().catch(() => undefined);
     await this.#connecting?.catch(() => undefined);
     const client = this.#client;
     this.#client = undefined;
@@ -110,11 +113,14 @@ export class MongoConnection {
       ignoreUndefined: true,
       appName: 'caipe-webex-bot',
     });
+    this.#pendingClient = client;
     try {
       await client.connect();
     } catch (error) {
       await client.close().catch(() => undefined);
       throw error;
+    } finally {
+      this.#pendingClient = undefined;
     }
     if (this.#closed) {
       await client.close();
@@ -245,8 +251,9 @@ export class MongoConversationStore implements ConversationStore {
   async get(key: string): Promise<ConversationRecord | undefined> {
     const doc = await (await this.collection()).findOne({ _id: key });
     // MongoDB's TTL monitor runs about once a minute; an expired record is already gone for us.
-    if (!doc || doc.expiresAt.getTime() <= this.clock.now()) return undefined;
-    const { _id, expiresAt, ...record } = doc;
+    const expiresAt = toDate(doc?.expiresAt)?.getTime() ?? Number.POSITIVE_INFINITY;
+    if (!doc || expiresAt <= this.clock.now()) return undefined;
+    const { _id, expiresAt: _expiresAt, ...record } = doc;
     return record;
   }
 
