@@ -140,6 +140,12 @@ export function createProgressStream(sender: ProgressSender, options: ProgressSt
     timer = clock.setTimeout(
       () => {
         timer = undefined;
+        // Node measures a timer from the event loop's cached time, so it can fire a few ms early
+        // by the wall clock; the gap is a promise to Webex, so wait out the rest.
+        if (clock.now() < due) {
+          schedule();
+          return;
+        }
         flushing = flush().finally(() => {
           flushing = undefined;
           schedule();
