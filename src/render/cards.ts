@@ -434,7 +434,8 @@ export function parseCardSubmission(inputs: Record<string, unknown>): ParsedSubm
       const name = id.slice(FIELD_ID_PREFIX.length);
       const value = readFieldValue(raw);
       if (!name || value === undefined) continue;
-      fields[name] = value;
+      // defineProperty: a field named `__proto__` is stored as data, never as the object's prototype.
+      Object.defineProperty(fields, name, { value, enumerable: true, writable: true, configurable: true });
       count++;
     }
   }
