@@ -39,11 +39,15 @@ export function parentIdOf(record: RequestRecord): string | undefined {
   return bodyField(record, 'parentId');
 }
 
-/** The bot's writes (posts, edits, deletes of messages), in the order the simulator answered them. */
+/**
+ * The bot's writes (posts, edits, deletes of messages), in the order the simulator answered them.
+ * An injected fault answers before the caller is identified (no `callerUuid`); users in these tests
+ * post through the driver, so every write over HTTP is the bot's.
+ */
 export function botWrites(sim: WebexSimulator): RequestRecord[] {
   return sim.log.requests.filter(
     (r) =>
-      r.callerUuid === sim.bot.uuid &&
+      (r.callerUuid === sim.bot.uuid || r.callerUuid === undefined) &&
       r.path.startsWith('/v1/messages') &&
       (r.method === 'POST' || r.method === 'PUT' || r.method === 'DELETE'),
   );
