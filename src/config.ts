@@ -368,6 +368,8 @@ function rawValue(env: Env, key: keyof Settings): { name: string; value: string 
 export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
+  /** Settings already reported as bad (under their own name or a fallback): never also "missing". */
+  const invalid = new Set<keyof Settings>();
 
   for (const key of Object.keys(settings) as (keyof Settings)[]) {
     const spec: SettingSpec<z.ZodType<unknown, string>> = settings[key];
@@ -380,12 +382,15 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     }
     const result = spec.schema.safeParse(raw.value);
     if (result.success) out[key] = result.data;
-    else problems.push(`${raw.name}: ${result.error.issues.map((issue) => issue.message).join('; ')}`);
+    else {
+      invalid.add(key);
+      problems.push(`${raw.name}: ${result.error.issues.map((issue) => issue.message).join('; ')}`);
+    }
   }
 
   const config = out as Config;
   const missing = (key: keyof Settings, because: string) => {
-    if (config[key] === undefined && !problems.some((p) => p.startsWith(`${settings[key].env}:`))) {
+    if (config[key] === undefined && !invalid.has(key)) {
       problems.push(`${settings[key].env}: required ${because}`);
     }
   };

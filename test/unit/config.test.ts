@@ -122,6 +122,17 @@ describe('loadConfig', () => {
     expect(config.a2aAuthScope).toBe('agents');
   });
 
+  it('reports a bad fallback value once, under the name it was given', () => {
+    const problems = problemsOf({
+      ...base,
+      WEBEX_INTEGRATION_ENABLE_AUTH: 'true',
+      OAUTH2_TOKEN_URL: 'ftp://idp',
+      OAUTH2_CLIENT_ID: 'id',
+      OAUTH2_CLIENT_SECRET: 'secret',
+    });
+    expect(problems).toEqual([expect.stringMatching(/^OAUTH2_TOKEN_URL: expected an http\(s\) URL/)]);
+  });
+
   it('requires Langfuse keys when scoring is on and accepts LANGFUSE_BASE_URL as the host', () => {
     expect(problemsOf({ ...base, LANGFUSE_SCORING_ENABLED: 'yes' })).toHaveLength(3);
     const config = loadConfig({
