@@ -78,6 +78,23 @@ export function waitForBotPost(
   );
 }
 
+/** Resolves once the bot has posted `count` messages in the room whose markdown passes the test. */
+export async function untilBotPosts(
+  sim: WebexSimulator,
+  roomId: string,
+  test: (markdown: string) => boolean,
+  count: number,
+): Promise<void> {
+  // The count and the listener are taken in one synchronous step, so no post slips between them.
+  while (botPostsIn(sim, roomId).filter((r) => test(markdownOf(r))).length < count) {
+    await sim.waitFor(
+      'request',
+      (r) => r.method === 'POST' && r.status === 200 && roomIdOf(r) === roomId && test(markdownOf(r)),
+      { futureOnly: true, timeoutMs: 10_000 },
+    );
+  }
+}
+
 export function waitForBotPostContaining(
   sim: WebexSimulator,
   text: string,
