@@ -114,13 +114,13 @@ export function createFeedbackScorer(
       log.debug({ traceId: input.traceId, scoreId: id, value }, 'feedback scored in Langfuse');
     } catch (error) {
       log.warn(
-        { traceId: input.traceId, scoreId: id, value, err: describeFailure(error, secrets) },
+        { traceId: input.traceId, scoreId: id, value, failure: describeFailure(error, secrets) },
         'feedback score did not reach Langfuse',
       );
       try {
         onFailure?.();
       } catch (hookError) {
-        log.warn({ err: describeFailure(hookError, secrets) }, 'feedback failure hook threw');
+        log.warn({ failure: describeFailure(hookError, secrets) }, 'feedback failure hook threw');
       }
     }
   }
