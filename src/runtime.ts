@@ -15,7 +15,7 @@ import { SpaceAuthorization } from './adapters/store/spaceAuthorization.js';
 import type { ConnectionMetrics } from './adapters/webex/connectionMetrics.js';
 import { WebexRestClient } from './adapters/webex/rest.js';
 import { createWebexSender, restWriteTransport, type SenderMetrics } from './adapters/webex/sender/index.js';
-import { type Bot, createBot } from './app.js';
+import { type Bot, type BotDeps, createBot } from './app.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import {
@@ -54,6 +54,8 @@ export interface RuntimeOptions {
   routes?: ReadonlyArray<{ prefix: string; handler: RouteHandler }>;
   /** Host for the HTTP server; all interfaces by default. */
   httpHost?: string;
+  /** XState inspection of the actor system (the demo's actor-tree panel). */
+  inspect?: BotDeps['inspect'];
 }
 
 export interface Runtime {
@@ -146,6 +148,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     clock,
     log,
     metrics,
+    ...(options.inspect ? { inspect: options.inspect } : {}),
     ...(options.turnHooks ? { turnHooks: options.turnHooks } : {}),
   });
 
