@@ -306,19 +306,21 @@ function snippet(text, max = 32) {
   return plain.length > max ? `${plain.slice(0, max - 1)}…` : plain;
 }
 
+/** A readable name: the space of a room, the thread of a conversation (keys are `roomId/root`). */
 function actorLabel(node) {
+  if (node.kind === 'bot') return 'bot';
   if (node.kind === 'room') {
     const space = state.spaces.find((s) => s.id === node.id || s.id === node.roomId);
     return space ? space.title : `${node.id.slice(0, 12)}…`;
   }
   if (node.kind === 'conversation') {
-    const root = state.messages.get(node.id);
-    if (root) return `thread “${snippet(root.markdown)}”`;
-    const space = state.spaces.find((s) => s.id === node.id);
-    if (space) return `${space.title} main conversation`;
-    return `${node.id.slice(0, 12)}…`;
+    const root = node.id.slice(node.id.lastIndexOf('/') + 1);
+    if (root === 'main') return 'main conversation';
+    const message = state.messages.get(root);
+    return message ? `thread “${snippet(message.markdown)}”` : `thread ${root.slice(-8)}`;
   }
-  return node.id.length > 24 ? `${node.id.slice(0, 24)}…` : node.id;
+  // Invoked actors (the turn, store reads) are named by their kind already.
+  return '';
 }
 
 function drawActors() {
@@ -341,7 +343,7 @@ function drawActors() {
         el('span', { class: 'label', text: actorLabel(node) }),
         ' ',
         el('span', { class: `state state-${node.state.replace(/[^\w-]/g, '')}`, text: node.state }),
-        details ? el('div', { class: 'subtle', style: 'padding-left:82px', text: details }) : '',
+        details ? el('div', { class: 'subtle', style: 'padding-left:96px', text: details }) : '',
       ],
     );
     list.append(item);
