@@ -18,6 +18,7 @@ export interface BotMetrics {
   answerSeconds: Histogram;
   storeErrors: Counter<'store'>;
   sequenceGaps: Counter;
+  feedbackFailures: Counter;
 }
 
 export function createBotMetrics(registry: Registry): BotMetrics {
@@ -78,6 +79,11 @@ export function createBotMetrics(registry: Registry): BotMetrics {
       name: 'webex_bot_store_errors_total',
       help: 'Store operations that failed.',
       labelNames: ['store'],
+      registers,
+    }),
+    feedbackFailures: new Counter({
+      name: 'webex_bot_feedback_failures_total',
+      help: 'Feedback scores Langfuse did not take.',
       registers,
     }),
     sequenceGaps: new Counter({

@@ -5,12 +5,16 @@
  * the simulator and test agents.
  */
 
+import { randomUUID } from 'node:crypto';
 import { createTurnRendering, noticeText } from './actors/rendering.js';
+import { buildPromptWithContext, fetchThreadContext } from './actors/threadContext.js';
 import type { TurnHooks } from './actors/turn.js';
 import { startWebexConnection, type WebexConnection } from './actors/webexConnection.js';
 import { A2aAgentClient, type AgentAuth, type AgentClient } from './adapters/agent/index.js';
+import { createOAuth2TokenSource, oauth2OptionsFromConfig } from './adapters/agent/oauth2.js';
+import { createFeedbackScorer } from './adapters/langfuse/feedback.js';
+import { type Stores as OpenedStores, openStores } from './adapters/store/index.js';
 import { MemoryConversationStore, MemoryEventClaims, MemorySpaceRegistry } from './adapters/store/memory.js';
-import type { ConversationStore, EventClaims, SpaceRegistry } from './adapters/store/ports.js';
 import { SpaceAuthorization } from './adapters/store/spaceAuthorization.js';
 import type { ConnectionMetrics } from './adapters/webex/connectionMetrics.js';
 import { WebexRestClient } from './adapters/webex/rest.js';
@@ -18,6 +22,7 @@ import { createWebexSender, restWriteTransport, type SenderMetrics } from './ada
 import { type Bot, type BotDeps, createBot } from './app.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
+import { adminRoutes } from './http/admin.js';
 import {
   createMetricsRegistry,
   type RouteHandler,
@@ -25,26 +30,29 @@ import {
   startHttpServer,
 } from './http/server.js';
 import type { Logger } from './logger.js';
+import type { TurnInput } from './machines/conversation.js';
 import { type BotMetrics, createBotMetrics } from './metrics.js';
+import {
+  buildAuthorizeCard,
+  buildFeedbackCard,
+  buildFormCard,
+  formAnswer,
+  type ParsedSubmission,
+  parseCardSubmission,
+} from './render/cards.js';
+import { messages } from './render/messages.js';
 
 /** The agent named in footers when the stream names none. */
 const DEFAULT_AGENT_NAME = 'CAIPE';
 
-export interface Stores {
-  spaces: SpaceRegistry;
-  conversations: ConversationStore;
-  claims: EventClaims;
-  kind: 'memory' | 'embedded' | 'mongodb';
-  /** Throws when the store does not answer (for /readyz). */
-  ping(): Promise<void>;
-  close(): Promise<void>;
-}
+/** The stores the runtime uses: MongoDB or embedded from `openStores`, or in-memory ones for tests. */
+export type Stores = Omit<OpenedStores, 'kind'> & { kind: OpenedStores['kind'] | 'memory' };
 
 export interface RuntimeOptions {
   config: Config;
   log: Logger;
   clock?: Clock;
-  /** Defaults to in-memory stores. */
+  /** Defaults to `openStores(config)`: MongoDB when configured, else the embedded store. */
   stores?: Stores;
   /** Defaults to the A2A client for `CAIPE_URL`. */
   agent?: AgentClient;
@@ -87,7 +95,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   const registry = createMetricsRegistry();
   const metrics = createBotMetrics(registry);
-  const stores = options.stores ?? memoryStores(clock);
+  const stores: Stores = options.stores ?? (await openStores(config, { log, clock }));
   const spaces = new SpaceAuthorization({
     registry: stores.spaces,
     cacheTtlMs: config.spaceAuthCacheTtlS * 1000,
@@ -103,6 +111,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     logger: log,
     metrics: senderMetrics(metrics),
   });
+  const oauth2 = oauth2OptionsFromConfig(config);
+  const agentAuth =
+    options.agentAuth ?? (oauth2 ? createOAuth2TokenSource({ ...oauth2, logger: log, clock }) : undefined);
   const agent =
     options.agent ??
     new A2aAgentClient({
@@ -110,8 +121,22 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       idleTimeoutMs: config.a2aIdleTimeoutS * 1000,
       logger: log,
       clock,
-      ...(options.agentAuth ? { auth: options.agentAuth } : {}),
+      ...(agentAuth ? { auth: agentAuth } : {}),
     });
+
+  const feedback =
+    config.langfuseScoringEnabled &&
+    config.langfusePublicKey &&
+    config.langfuseSecretKey &&
+    config.langfuseHost
+      ? createFeedbackScorer({
+          publicKey: config.langfusePublicKey,
+          secretKey: config.langfuseSecretKey,
+          baseUrl: config.langfuseHost,
+          log,
+          onFailure: () => metrics.feedbackFailures.inc(),
+        })
+      : undefined;
 
   let connection: WebexConnection | undefined;
   const identity = () => {
@@ -145,11 +170,59 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       idleTimeoutMs: config.a2aIdleTimeoutS * 1000,
     }),
     noticeText: (notice) => noticeText(notice, { botName: identity().displayName }),
+    cards: {
+      form: buildFormCard,
+      ...(feedback ? { feedback: buildFeedbackCard } : {}),
+      formAnswer: (form, fields) => formAnswer(form, fields as ParsedSubmission['fields']),
+      newCardId: () => randomUUID(),
+      formTimeoutMs: config.hitlTimeoutS * 1000,
+    },
+    parseCard: (inputs) => {
+      const parsed = parseCardSubmission(inputs);
+      if (!parsed) return undefined;
+      const { data, fields } = parsed;
+      return {
+        kind: data.kind,
+        key: data.key,
+        cardId: data.cardId,
+        fields,
+        ...(data.value ? { value: data.value } : {}),
+        ...(data.traceId ? { traceId: data.traceId } : {}),
+      };
+    },
+    lookupEmail: (personId, signal) => lookupEmail(rest, personId, signal),
+    ...(feedback ? { scoreFeedback: (input) => feedback.score(input) } : {}),
+    replyAuthorize: async (target) => {
+      const decision = await spaces.check(target.roomId, 'group');
+      if (decision.allowed) {
+        await sender.post({ ...target, markdown: messages.alreadyAuthorized });
+      } else if (stores.kind === 'mongodb') {
+        const url = `${config.caipeUiBaseUrl}/api/admin/integrations/webex/authorize?roomId=${encodeURIComponent(target.roomId)}`;
+        await sender.post({ ...target, ...buildAuthorizeCard({ url }) });
+      } else {
+        await sender.post({
+          ...target,
+          markdown: messages.authorizeWithAdminApi({
+            roomId: target.roomId,
+            adminBaseUrl: `http://<bot-host>:${config.httpPort}`,
+            adminApiEnabled: config.adminApiToken !== undefined,
+          }),
+        });
+      }
+    },
     clock,
     log,
     metrics,
     ...(options.inspect ? { inspect: options.inspect } : {}),
-    ...(options.turnHooks ? { turnHooks: options.turnHooks } : {}),
+    turnHooks: {
+      ...(config.threadContextEnabled
+        ? {
+            prompt: (input, signal) =>
+              promptWithThreadContext(input, signal, rest, config, identity().personId, log),
+          }
+        : {}),
+      ...options.turnHooks,
+    },
   });
 
   connection = startWebexConnection({
@@ -173,7 +246,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     ...(options.httpHost ? { host: options.httpHost } : {}),
     log,
     registry,
-    routes: options.routes ?? [],
+    routes: [
+      ...adminRoutes({
+        token: config.adminApiToken,
+        registry: stores.spaces,
+        invalidate: (roomId) => spaces.invalidate(roomId),
+        log,
+      }),
+      ...(options.routes ?? []),
+    ],
     readiness: async () => {
       if (shuttingDown) return { ready: false, reason: 'shutting down' };
       const socket = connection?.readiness();
@@ -206,12 +287,72 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await connection?.stop();
       await http.close();
       await stores.close();
+      await feedback?.shutdown();
       log.info('shut down');
     })();
     return stopping;
   };
 
   return { bot, connection, http, metrics, stores, shutdown };
+}
+
+/**
+ * The text sent to the agent: for a thread reply, the thread so far (bounded, the bot's own replies
+ * left out, only what came after the bot's last answer once the agent holds the context) and then
+ * the request. A failed fetch is not worth failing the answer for: the request goes alone.
+ */
+async function promptWithThreadContext(
+  input: TurnInput,
+  signal: AbortSignal,
+  rest: WebexRestClient,
+  config: Config,
+  botPersonId: string,
+  log: Logger,
+): Promise<string> {
+  const rootId = input.target.parentId;
+  const text = input.message.text;
+  if (!rootId || rootId === input.message.messageId) return text;
+  try {
+    const context = await fetchThreadContext(
+      rest,
+      {
+        roomId: input.target.roomId,
+        rootId,
+        currentMessageId: input.message.messageId,
+        roomType: input.roomType,
+        ...(input.contextId && input.lastAnswerMessageId
+          ? { afterMessageId: input.lastAnswerMessageId }
+          : {}),
+      },
+      {
+        maxMessages: config.threadContextMaxMessages,
+        maxChars: config.threadContextMaxChars,
+        botPersonId,
+      },
+      signal,
+    );
+    return buildPromptWithContext(context, text, { maxChars: config.threadContextMaxChars });
+  } catch (error) {
+    if (signal.aborted) throw error;
+    log.warn(
+      { err: error, roomId: input.target.roomId },
+      'thread context not fetched; sending the request alone',
+    );
+    return text;
+  }
+}
+
+/** A person's primary email; a card action names only the person id. */
+async function lookupEmail(
+  rest: WebexRestClient,
+  personId: string,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  const person = await rest.get<{ emails?: string[] }>(`/people/${encodeURIComponent(personId)}`, {
+    route: 'GET /people/{id}',
+    ...(signal ? { signal } : {}),
+  });
+  return person.emails?.[0];
 }
 
 function senderMetrics(metrics: BotMetrics): SenderMetrics {
