@@ -7,7 +7,7 @@ import { waitFor } from 'xstate';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { readinessOf } from '../../src/machines/webexConnection.js';
-import { type Runtime, type Stores, startRuntime } from '../../src/runtime.js';
+import { memoryStores, type Runtime, type Stores, startRuntime } from '../../src/runtime.js';
 import {
   type StoredMessage,
   startWebexSimulator,
@@ -56,7 +56,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     config,
     log: createLogger({ level: 'debug', destination: log.destination, secrets: [BOT_TOKEN] }),
     httpHost: '127.0.0.1',
-    ...(options.stores ? { stores: options.stores } : {}),
+    stores: options.stores ?? memoryStores(),
   });
   await waitFor(runtime.connection.actor, (snapshot) => readinessOf(snapshot).ready, { timeout: 10_000 });
   const botUuid = sim.bot.uuid;
