@@ -6,6 +6,8 @@
  * The browser test starts this in-process; `main.ts` starts it for people.
  */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { waitFor } from 'xstate';
 import { loadConfig } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -115,6 +117,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       [user.uuid, user],
     ]);
     const spaces: DemoSpace[] = [];
+    const adminToken = randomBytes(16).toString('hex');
+    let botUrl = '';
     const rooms = new Map<string, SimRoom>();
     const scores: PageScore[] = [];
     const seen = new Map<string, string>();
@@ -167,6 +171,20 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         });
         return { id: message.id };
       },
+      authorizeSpace: async ({ spaceId }) => {
+        const space = spaces.find((s) => s.id === spaceId);
+        if (space?.type !== 'group') throw Object.assign(new Error('not a group space'), { status: 404 });
+        // Through the bot's real admin API, as an operator would: it also drops the cached denial.
+        const response = await fetch(`${botUrl}/admin/spaces/${encodeURIComponent(spaceId)}`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ spaceName: space.title }),
+        });
+        if (!response.ok) throw new Error(`admin API answered ${response.status}`);
+        space.authorized = true;
+        server.broadcast({ name: 'snapshot', data: api.snapshot() });
+        return { authorized: true };
+      },
       submitCard: ({ messageId, inputs }) => {
         const action = sim.submitCard(user, messageId, inputs);
         return { id: action.id };
@@ -193,7 +211,6 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     const server = await startDemoServer({ port: options.port ?? 0, api, log });
     cleanups.push(() => server.close());
 
-    const adminToken = randomBytes(16).toString('hex');
     const fakeLangfuse = env.LANGFUSE_SCORING_ENABLED === undefined;
     const config = loadConfig({
       ...env,
@@ -201,7 +218,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       WEBEX_U2C_URL: sim.urls.u2c,
       WEBEX_API_BASE_URL: sim.urls.hydra,
       CAIPE_URL: agentUrl,
-      HTTP_PORT: '0',
+      // A fixed free port rather than 0: the bot names its port in the admin API instructions.
+      HTTP_PORT: String(await freePort()),
       ADMIN_API_TOKEN: adminToken,
       WEBEX_UPDATE_INTERVAL_MS: env.WEBEX_UPDATE_INTERVAL_MS ?? '1000',
       // Stopping the demo should not wait out a slow answer.
@@ -225,6 +243,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       inspect: (event) => tracker.inspect(event),
     });
     cleanups.push(() => runtime.shutdown());
+    botUrl = `http://127.0.0.1:${runtime.http.port}`;
     await waitFor(runtime.connection.actor, (snapshot) => readinessOf(snapshot).ready, { timeout: 10_000 });
 
     // Live updates: any Webex write or user activity may change what a space shows.
@@ -276,7 +295,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     return {
       url: server.url,
       agentUrl,
-      botUrl: `http://127.0.0.1:${runtime.http.port}`,
+      botUrl,
       adminToken,
       spaces,
       sim,
@@ -287,4 +306,15 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     await close();
     throw error;
   }
+}
+
+/** A port nobody listens on right now (the bot's HTTP server takes it a moment later). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const address = probe.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }

@@ -27,6 +27,8 @@ export interface DemoApi {
   snapshot(): unknown;
   postMessage(input: { spaceId: string; text: string; parentId?: string; mention?: boolean }): { id: string };
   submitCard(input: { messageId: string; inputs: Record<string, unknown> }): { id: string };
+  /** Authorizes a group space through the bot's admin API. */
+  authorizeSpace(input: { spaceId: string }): Promise<{ authorized: boolean }>;
   /** Langfuse ingestion batch (already parsed JSON). */
   ingest(batch: unknown[]): void;
 }
@@ -179,6 +181,11 @@ export async function startDemoServer(options: {
           mention: body.mention === true,
         }),
       );
+    }
+    if (req.method === 'POST' && path === '/api/authorize') {
+      const body = await readJson(req);
+      if (!isObject(body)) throw new HttpProblem(400, 'body must be an object');
+      return sendJson(res, 200, await api.authorizeSpace({ spaceId: requireString(body, 'spaceId', 500) }));
     }
     if (req.method === 'POST' && path === '/api/cards') {
       const body = await readJson(req);

@@ -144,6 +144,20 @@ describe.skipIf(!hasChromium)('npm run demo in chromium', () => {
     await page.locator('#actors li[data-kind="conversation"]').first().waitFor();
     await shot(page, '6-feedback');
 
+    // A group space nobody authorized: authorized from the page (the bot's admin API), then a
+    // message that mentions the bot is answered in its thread.
+    const closed = demo.spaces.find((space) => space.type === 'group' && !space.authorized);
+    if (!closed) throw new Error('the demo has no unauthorized group space');
+    await page.click(`#spaces button[data-space-id="${closed.id}"]`);
+    await page.click('#authorize');
+    await page.locator('#authorize').waitFor({ state: 'hidden' });
+    await send(page, 'hello group');
+    const group = page.locator(`.space-view[data-space-id="${closed.id}"]`);
+    await group
+      .locator('.replies .message[data-author="bot"]', { hasText: 'Hello from the demo agent' })
+      .waitFor();
+    await shot(page, '7-group-thread');
+
     expect(pageErrors).toEqual([]);
   });
 });

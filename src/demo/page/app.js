@@ -110,6 +110,7 @@ function selectSpace(spaceId) {
         ? 'group space'
         : 'group space · not authorized';
   $('mention-toggle').hidden = space?.type !== 'group';
+  $('authorize').hidden = !(space?.type === 'group' && !space.authorized);
   drawSpaces();
   scrollToEnd();
 }
@@ -287,6 +288,13 @@ $('composer').addEventListener('submit', (event) => {
   send({ spaceId: state.selected, text }).then(() => {
     box.value = '';
   });
+});
+
+$('authorize').addEventListener('click', () => {
+  if (!state.selected) return;
+  call('/api/authorize', { spaceId: state.selected }).catch((error) =>
+    showError(`Not authorized: ${error.message}`),
+  );
 });
 
 $('composer-text').addEventListener('keydown', (event) => {
