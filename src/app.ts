@@ -82,6 +82,8 @@ export interface Bot {
   busyConversations(): number;
   /** Cancels every running answer (telling each user why) and resolves once they have cleaned up. */
   cancelAll(): Promise<void>;
+  /** Resolves when no answer is running (including answers that start while waiting). */
+  settled(): Promise<void>;
   stop(): void;
 }
 
@@ -272,6 +274,10 @@ export function createBot(deps: BotDeps): Bot {
     }
   }
 
+  async function settled(): Promise<void> {
+    while (running.size > 0) await Promise.allSettled([...running]);
+  }
+
   return {
     actor,
     handleInbound,
@@ -279,8 +285,9 @@ export function createBot(deps: BotDeps): Bot {
     busyConversations: () => running.size,
     cancelAll: async () => {
       actor.send({ type: 'CANCEL_ALL' });
-      await Promise.allSettled([...running]);
+      await settled();
     },
+    settled,
     stop: () => actor.stop(),
   };
 }

@@ -20,7 +20,7 @@ import type { ConnectionMetrics } from './adapters/webex/connectionMetrics.js';
 import { WebexRestClient } from './adapters/webex/rest.js';
 import { createWebexSender, restWriteTransport, type SenderMetrics } from './adapters/webex/sender/index.js';
 import { type Bot, type BotDeps, createBot } from './app.js';
-import { type Clock, systemClock } from './clock.js';
+import { type Clock, delay, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { adminRoutes } from './http/admin.js';
 import {
@@ -274,10 +274,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       shuttingDown = true;
       log.info({ graceS: config.shutdownGraceS }, 'shutting down: no new conversations');
       bot.drain();
-      const deadline = clock.now() + config.shutdownGraceS * 1000;
-      while (bot.busyConversations() > 0 && clock.now() < deadline) {
-        await new Promise<void>((resolve) => clock.setTimeout(resolve, 100));
-      }
+      const grace = new AbortController();
+      await Promise.race([
+        bot.settled(),
+        delay(clock, config.shutdownGraceS * 1000, grace.signal).catch(() => {}),
+      ]);
+      grace.abort();
       const unfinished = bot.busyConversations();
       if (unfinished > 0) log.warn({ unfinished }, 'grace period over: cancelling the answers still running');
       await bot.cancelAll();

@@ -366,7 +366,13 @@ export const conversationMachine = conversationSetup.createMachine({
         CANCEL: {
           target: 'next',
           actions: [
-            assign({ taskId: undefined, currentForm: undefined }),
+            assign({
+              taskId: undefined,
+              currentForm: undefined,
+              // Shutting down: messages waiting behind this answer would start new turns; drop them
+              // (the shutdown notice tells the thread to ask again).
+              queue: ({ context, event }) => (event.reason === 'shutdown' ? [] : context.queue),
+            }),
             {
               type: 'notify',
               params: ({ context, event }) => ({
