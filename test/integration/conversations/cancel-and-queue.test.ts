@@ -14,6 +14,7 @@ import {
   botPostsIn,
   CaipeTurn,
   echo,
+  echoRequests,
   isProgressMarkdown,
   markdownOf,
   parentIdOf,
@@ -55,6 +56,7 @@ describe('cancel mid-stream', () => {
         turn.status(TaskState.TASK_STATE_CANCELED);
         turn.finish();
       });
+      echoRequests(peer);
       world = await startWorld({ agentUrl: peer.url });
       const { sim } = world;
       const alice = sim.createUser({ displayName: 'Alice', email: 'alice@example.com' });

@@ -9,6 +9,7 @@ import type { SdkPeer } from '../../helpers/a2a/sdk-peer.js';
 import { startSdkPeer, startWorld, type World } from '../../helpers/world.js';
 import {
   botPostsIn,
+  echoRequests,
   isProgressMarkdown,
   markdownOf,
   parentIdOf,
@@ -34,7 +35,7 @@ const asked = (p: SdkPeer) =>
 
 describe('help', () => {
   it('lists the commands in a 1:1 space, whatever the case, without asking the agent', async () => {
-    peer = await startSdkPeer();
+    peer = echoRequests(await startSdkPeer());
     world = await startWorld({ agentUrl: peer.url });
     const { sim } = world;
     const alice = sim.createUser({ displayName: 'Alice', email: 'alice@example.com' });
@@ -61,7 +62,7 @@ describe('help', () => {
 
 describe('reset / new', () => {
   it('starts the next turn without a contextId; other turns keep theirs', async () => {
-    peer = await startSdkPeer();
+    peer = echoRequests(await startSdkPeer());
     world = await startWorld({ agentUrl: peer.url });
     const { sim } = world;
     const bob = sim.createUser({ displayName: 'Bob', email: 'bob@example.com' });
@@ -105,7 +106,7 @@ describe('reset / new', () => {
 
 describe('mentions', () => {
   it('removes a two-word bot name (and its short form) before the agent sees the text or a command is parsed', async () => {
-    peer = await startSdkPeer();
+    peer = echoRequests(await startSdkPeer());
     world = await startWorld({ agentUrl: peer.url, botDisplayName: 'CAIPE Assistant' });
     const { sim } = world;
     const alice = sim.createUser({ displayName: 'Alice', email: 'alice@example.com' });

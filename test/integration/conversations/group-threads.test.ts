@@ -11,6 +11,7 @@ import { startEmulator, startSdkPeer, startWorld, type World } from '../../helpe
 import {
   botPostsIn,
   CaipeTurn,
+  echoRequests,
   isProgressMarkdown,
   markdownOf,
   parentIdOf,
@@ -44,7 +45,7 @@ function groupRoom(w: World, title: string) {
 
 describe('group spaces', () => {
   it('answers a top-level message under it, and a reply in that thread under the same root with the same context', async () => {
-    peer = await startSdkPeer();
+    peer = echoRequests(await startSdkPeer());
     world = await startWorld({ agentUrl: peer.url });
     const { sim } = world;
     const { alice, bob, room } = groupRoom(world, 'Platform team');
@@ -78,7 +79,7 @@ describe('group spaces', () => {
   });
 
   it('answers only messages that mention the bot', async () => {
-    peer = await startSdkPeer();
+    peer = echoRequests(await startSdkPeer());
     world = await startWorld({ agentUrl: peer.url });
     const { sim } = world;
     const { alice, room } = groupRoom(world, 'Mentions');
@@ -103,7 +104,7 @@ describe('group spaces', () => {
   });
 
   it('gives an unauthorized space one short notice per thread and never calls the agent', async () => {
-    peer = await startSdkPeer();
+    peer = echoRequests(await startSdkPeer());
     const spaces = new WatchedSpaceRegistry();
     // No caching, so every message reads the registry and the test can tell when it was checked.
     world = await startWorld({

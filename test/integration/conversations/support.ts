@@ -4,11 +4,13 @@
  * request log and message store only.
  */
 
+import { TaskState } from '@a2a-js/sdk';
 import { MemorySpaceRegistry } from '../../../src/adapters/store/memory.js';
 import type { SpaceRecord, SpaceRegistry } from '../../../src/adapters/store/ports.js';
 import { messages } from '../../../src/render/messages.js';
 import { memoryStores, type Stores } from '../../../src/runtime.js';
 import type { RequestRecord, WebexSimulator } from '../../../src/simulator/webex/index.js';
+import type { PeerScript, SdkPeer } from '../../helpers/a2a/sdk-peer.js';
 import type { SseExchange } from '../../helpers/a2a/sse-emulator.js';
 
 // ── What Webex shows ────────────────────────────────────────────────────────────────────────────
@@ -123,7 +125,10 @@ export async function untilNoWorkingMessage(sim: WebexSimulator, roomId: string)
 // ── What the agent received ─────────────────────────────────────────────────────────────────────
 
 interface SentMessage {
+  /** The user's own request (the prompt's last line). */
   text: string;
+  /** Everything sent as text: thread context, if any, then the request. */
+  prompt: string;
   contextId?: string;
   taskId?: string;
 }
@@ -133,14 +138,39 @@ interface SentMessage {
 export function sentMessage(json: any): SentMessage {
   const message = json?.params?.message ?? {};
   const parts = (message.parts ?? []) as Array<{ kind?: string; text?: string }>;
+  const prompt = parts
+    .filter((p) => p.kind === 'text')
+    .map((p) => p.text ?? '')
+    .join('');
   return {
-    text: parts
-      .filter((p) => p.kind === 'text')
-      .map((p) => p.text ?? '')
-      .join(''),
+    text: currentRequest(prompt),
+    prompt,
     ...(message.contextId ? { contextId: message.contextId as string } : {}),
     ...(message.taskId ? { taskId: message.taskId as string } : {}),
   };
+}
+
+/**
+ * The user's own request in a prompt: its last line. A thread reply may reach the agent with the
+ * thread's earlier messages first (SPEC §4 "Thread context"), and the request always comes last.
+ */
+export function currentRequest(text: string): string {
+  return text.split('\n').at(-1) ?? '';
+}
+
+/** The SDK peer's echo, answering only the user's own request (not the thread context before it). */
+export const echoRequest: PeerScript = (turn) => {
+  const request = currentRequest(turn.userText);
+  turn.task();
+  turn.status(TaskState.TASK_STATE_WORKING);
+  turn.artifact('final_result', [`You said: ${request}`], { lastChunk: true });
+  turn.status(TaskState.TASK_STATE_COMPLETED);
+  turn.finish();
+};
+
+/** Queues `echoRequest` for the peer's next turns (after whatever the test queued before). */
+export function echoRequests(peer: SdkPeer, turns = 20): SdkPeer {
+  return peer.enqueue(...Array.from({ length: turns }, () => echoRequest));
 }
 
 // ── CAIPE-shaped results for the raw emulator ───────────────────────────────────────────────────
@@ -314,7 +344,7 @@ export function answerScript(reply: (userText: string) => string) {
   };
 }
 
-export const echo = answerScript((text) => `Echo: ${text}`);
+export const echo = answerScript((text) => `Echo: ${currentRequest(text)}`);
 
 // ── A space registry the test can watch ─────────────────────────────────────────────────────────
 
