@@ -118,15 +118,13 @@ export async function runTurn(input: TurnInput, deps: TurnDeps, signal: AbortSig
     if (!agentError) log.error({ err: asCodedError(error) }, 'turn failed');
     else log.warn({ kind: agentError.kind, status: agentError.status, err: agentError }, 'agent turn failed');
     hooks.onStreamEnded?.('error');
-    await post(rendering.failure(agentError, state));
-    await progress.finish();
+    await finishingProgress(progress, log, () => post(rendering.failure(agentError, state)));
     return outcome('failed', state);
   }
 
   if (state.status === 'failed' || state.status === 'rejected' || state.status === 'canceled') {
     hooks.onStreamEnded?.(state.status === 'canceled' ? 'canceled' : 'failed');
-    await post(rendering.failure(undefined, state));
-    await progress.finish();
+    await finishingProgress(progress, log, () => post(rendering.failure(undefined, state)));
     return outcome(state.status === 'canceled' ? 'canceled' : 'failed', state);
   }
 
@@ -139,9 +137,46 @@ export async function runTurn(input: TurnInput, deps: TurnDeps, signal: AbortSig
       ? rendering.answer(answer.text, { agent: answer.agent, inThread: parentId !== undefined })
       : [rendering.emptyAnswer()];
 
-  let last: string | undefined;
-  for (const part of parts) last = (await post(part)).id;
-  result.answerMessageId = last;
+  await finishingProgress(progress, log, async () => {
+    let last: string | undefined;
+    for (const part of parts) last = (await post(part)).id;
+    result.answerMessageId = last;
+    await postCards(input, deps, state, result, waiting, log);
+  });
+  hooks.onAnswered?.((clock.now() - startedAt) / 1000);
+  hooks.onStreamEnded?.(result.status);
+  await hooks.afterAnswer?.(input, state, result);
+  return result;
+}
+
+/**
+ * Runs the final posts of a turn, then takes the working message down — also when Webex refused a
+ * post (the error still reaches the conversation, which tells the user): a refused answer must not
+ * leave "Working on it" showing forever.
+ */
+async function finishingProgress(progress: ProgressStream, log: Logger, posts: () => Promise<unknown>) {
+  try {
+    await posts();
+  } catch (error) {
+    await progress.finish().catch((finishError: unknown) => {
+      log.warn({ err: asCodedError(finishError) }, 'working message not removed');
+    });
+    throw error;
+  }
+  await progress.finish();
+}
+
+/** The form card of a turn waiting for input, or the feedback card of an answer with a trace id. */
+async function postCards(
+  input: TurnInput,
+  deps: TurnDeps,
+  state: TurnState,
+  result: TurnOutcome,
+  waiting: boolean,
+  log: Logger,
+): Promise<void> {
+  const { sender, clock } = deps;
+  const { roomId, parentId } = input.target;
   const cards = deps.cards;
   if (waiting && state.form && cards) {
     const cardId = cards.newCardId();
@@ -163,11 +198,6 @@ export async function runTurn(input: TurnInput, deps: TurnDeps, signal: AbortSig
     });
     if (sent) result.feedbackCard = { cardId, cardMessageId: sent.id, traceId: state.traceId };
   }
-  await progress.finish();
-  hooks.onAnswered?.((clock.now() - startedAt) / 1000);
-  hooks.onStreamEnded?.(result.status);
-  await hooks.afterAnswer?.(input, state, result);
-  return result;
 }
 
 /** What goes to the agent: the prompt (with thread context), or a form's answer with its `resume` part. */
