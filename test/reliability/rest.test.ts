@@ -63,7 +63,7 @@ describe('Webex REST faults under the running bot', () => {
       // The next 8 calls of any kind (message reads, posts, edits, deletes) are refused.
       sim.faults.rateLimit({ times: 8, ...rule });
       const questions = rooms.map((_, i) => `rate limited question ${i}.`);
-      rooms.forEach((room, i) => sim.post(people[i]!, room, { text: questions[i]! }));
+      for (const [i, room] of rooms.entries()) sim.post(people[i]!, room, { text: questions[i]! });
       for (const [i, room] of rooms.entries()) await untilAnswered(rig.world, room.id, questions[i]!, 20_000);
       for (const [i, room] of rooms.entries()) {
         await untilNoWorking(rig.world, room.id);
@@ -83,7 +83,7 @@ describe('Webex REST faults under the running bot', () => {
     sim.faults.failNext({ method: 'PUT', route: '/v1/messages/{id}', status: 500, times: 2 });
     sim.faults.failNext({ method: 'DELETE', route: '/v1/messages/{id}', status: 503, times: 2 });
     const questions = rooms.map((_, i) => `question through 5xx ${i}.`);
-    rooms.forEach((room, i) => sim.post(people[i]!, room, { text: questions[i]! }));
+    for (const [i, room] of rooms.entries()) sim.post(people[i]!, room, { text: questions[i]! });
     for (const [i, room] of rooms.entries()) {
       await untilAnswered(rig.world, room.id, questions[i]!, 20_000);
       await untilNoWorking(rig.world, room.id);
