@@ -118,6 +118,8 @@ export function createBot(deps: BotDeps): Bot {
             clock,
             log,
             rendering: deps.rendering,
+            ...(deps.cards ? { cards: deps.cards } : {}),
+            ...(deps.lookupEmail ? { lookupEmail: deps.lookupEmail } : {}),
             updateIntervalMs: deps.settings.updateIntervalMs,
             hooks: withMetrics(deps.turnHooks, metrics),
           },
