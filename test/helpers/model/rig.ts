@@ -10,11 +10,13 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type Socket } from 'node:net';
 import { expect } from 'vitest';
 import { waitFor } from 'xstate';
+import type { Clock } from '../../../src/clock.js';
 import { readinessOf } from '../../../src/machines/webexConnection.js';
 import type { SimPerson, SimRoom, StoredMessage } from '../../../src/simulator/webex/index.js';
 import { answerScript, sentMessage } from '../../integration/conversations/support.js';
 import { type Script, SseEmulator, type SseExchange } from '../a2a/sse-emulator.js';
 import { startWorld, type World, type WorldOptions } from '../world.js';
+import { startScaledWorld } from './scaled-world.js';
 
 /** Answers every question with `Echo: <question>`, streamed in a few chunks, with a trace id. */
 export const echoScript = answerScript((text) => `Echo: ${text}`);
@@ -45,6 +47,9 @@ export interface RigOptions {
   /** The agent URL the bot uses; the emulator's own by default (a proxy may stand in front). */
   agentUrl?: (emulatorUrl: string) => Promise<string> | string;
   stores?: WorldOptions['stores'];
+  /** Runs the bot on this clock (see `scaled-world.ts`); the wall clock by default. */
+  clock?: Clock;
+  logLevel?: 'debug' | 'info' | 'warn';
 }
 
 export async function startRig(options: RigOptions = {}): Promise<Rig> {
@@ -75,11 +80,19 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
   };
   const agent = await SseEmulator.start({ defaultScript: dispatch });
   const agentUrl = options.agentUrl ? await options.agentUrl(agent.url) : agent.url;
-  const world = await startWorld({
+  const worldOptions: WorldOptions = {
     agentUrl,
     env: { WEBEX_RETRY_AFTER_DEFAULT_S: '1', ...options.env },
     ...(options.stores ? { stores: options.stores } : {}),
-  });
+  };
+  const world = options.clock
+    ? await startScaledWorld({
+        ...worldOptions,
+        env: { WEBEX_UPDATE_INTERVAL_MS: '100', ...worldOptions.env },
+        clock: options.clock,
+        ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+      })
+    : await startWorld(worldOptions);
   return {
     world,
     agent,
