@@ -179,6 +179,8 @@ const conversationSetup = setup({
     allowed: (_, params: { allowed: boolean }) => params.allowed,
     hasQueued: ({ context }) => context.queue.length > 0,
     queueFull: ({ context }) => context.queue.length >= context.maxQueued,
+    /** While loading, the first message is the one about to be answered, not one waiting behind it. */
+    queueFullWhileRestoring: ({ context }) => context.queue.length >= context.maxQueued + 1,
     deniedNoticeSent: ({ context }) => context.deniedNoticeSent,
     hasOpenTask: ({ context }) => context.taskId !== undefined,
     cancelledByUser: ({ event }) => event.type === 'CANCEL' && event.reason !== 'shutdown',
@@ -213,6 +215,14 @@ const conversationSetup = setup({
       );
     },
     isFormCancel: ({ event }) => cardActionOf(event)?.kind === 'formCancel',
+    isClosedForm: ({ context, event }) => {
+      const action = cardActionOf(event);
+      return action !== undefined && context.closedForms.some((f) => f.cardId === action.cardId);
+    },
+    isFormAction: ({ event }) => {
+      const kind = cardActionOf(event)?.kind;
+      return kind === 'form' || kind === 'formCancel';
+    },
   },
   delays: {
     /** An idle conversation stops; its ids live on in the store. */
@@ -267,6 +277,17 @@ const handleCardAction = [
   },
 ] as const;
 
+/**
+ * While an answer is still being posted, the user may already click the card it carries (a form,
+ * or the feedback buttons) before the conversation has recorded it. Keep such a click until the
+ * turn is recorded, then handle it; clicks on cards already known or closed are handled at once.
+ */
+const cardDuringAnswer = [
+  handleCardAction[0],
+  { guard: 'isClosedForm', actions: handleCardAction[1].actions },
+  { actions: 'deferCard' },
+] as const;
+
 export const conversationMachine = conversationSetup.createMachine({
   id: 'conversation',
   context: ({ input }) => ({
@@ -292,7 +313,10 @@ export const conversationMachine = conversationSetup.createMachine({
   },
   states: {
     restoring: {
-      on: { USER_MESSAGE: waitInQueue, CARD_ACTION: { actions: 'deferCard' } },
+      on: {
+        USER_MESSAGE: [{ ...waitInQueue[0], guard: 'queueFullWhileRestoring' }, waitInQueue[1]],
+        CARD_ACTION: { actions: 'deferCard' },
+      },
       invoke: {
         src: 'loadConversation',
         input: ({ context }) => ({ key: context.key }),
@@ -361,6 +385,7 @@ export const conversationMachine = conversationSetup.createMachine({
     answering: {
       on: {
         USER_MESSAGE: waitInQueue,
+        CARD_ACTION: cardDuringAnswer,
         // Leaving the state stops the turn: its signal aborts the stream, and the turn runner
         // cancels the agent task and removes its working message.
         CANCEL: {
@@ -418,7 +443,7 @@ export const conversationMachine = conversationSetup.createMachine({
       },
     },
     saving: {
-      on: { USER_MESSAGE: waitInQueue },
+      on: { USER_MESSAGE: waitInQueue, CARD_ACTION: cardDuringAnswer },
       invoke: {
         src: 'saveConversation',
         input: ({ context }) => recordOf(context),
@@ -427,7 +452,7 @@ export const conversationMachine = conversationSetup.createMachine({
       },
     },
     savingWaiting: {
-      on: { USER_MESSAGE: waitInQueue },
+      on: { USER_MESSAGE: waitInQueue, CARD_ACTION: cardDuringAnswer },
       invoke: {
         src: 'saveConversation',
         input: ({ context }) => recordOf(context),
@@ -441,6 +466,7 @@ export const conversationMachine = conversationSetup.createMachine({
      * so it is re-armed after a restart).
      */
     waitingForInput: {
+      entry: 'replayDeferredCard',
       always: {
         guard: 'hasQueued',
         target: 'answering',
@@ -517,6 +543,7 @@ export const conversationMachine = conversationSetup.createMachine({
       },
     },
     next: {
+      entry: 'replayDeferredCard',
       always: [
         { guard: 'hasQueued', target: 'authorizing', actions: 'takeNextFromQueue' },
         { target: 'idle', actions: assign({ current: undefined }) },

@@ -221,6 +221,15 @@ describe('room supervisor and conversation machines', () => {
     expect(bot.getSnapshot().context.rooms).toEqual([]);
   });
 
+  it('answers the first message of a new conversation even with MAX_QUEUED_PER_CONVERSATION=0', async () => {
+    const h = harness();
+    actor = createActor(h.bot, { input: { maxQueuedPerConversation: 0 }, systemId: 'bot' }).start();
+    actor.send({ type: 'MESSAGE', message: message() });
+    await nextTurn(h, 1);
+    actor.send({ type: 'MESSAGE', message: message() });
+    expect(h.notices.map((n) => n.notice.kind)).toEqual(['busy']);
+  });
+
   it('takes no new work while draining for shutdown', async () => {
     const h = harness();
     const bot = start(h);
