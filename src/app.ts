@@ -161,6 +161,9 @@ export function createBot(deps: BotDeps): Bot {
         // Thanked at once and whatever Langfuse says: the click was received.
         notify({ kind: 'feedbackThanks', positive }, target);
       },
+      turnAway: (_, { messageId }) => {
+        log.info({ messageId }, 'conversation queue full: message not queued (the thread was told)');
+      },
       forgetConversation: (_, { key }) => {
         deps.conversations.delete(key).catch((error: unknown) => {
           metrics?.storeErrors.inc({ store: 'conversations' });

@@ -50,6 +50,8 @@ export interface ConversationContext extends ConversationInput {
   deferredCard?: CardAction;
   /** An unauthorized thread is told once, not on every message. */
   deniedNoticeSent: boolean;
+  /** The thread was told the queue is full; reset once a queued message is taken. */
+  busyNoticeSent: boolean;
 }
 
 export type ConversationEvent =
@@ -118,7 +120,11 @@ const conversationSetup = setup({
       current: ({ event }) => (event.type === 'USER_MESSAGE' ? event.message : undefined),
       currentForm: undefined,
     }),
+    markBusyNoticeSent: assign({ busyNoticeSent: true }),
+    /** A message dropped because the queue is full and the thread was already told. */
+    turnAway: (_, _params: { messageId: string }) => {},
     takeNextFromQueue: assign({
+      busyNoticeSent: false,
       current: ({ context }) => context.queue[0],
       currentForm: undefined,
       queue: ({ context }) => context.queue.slice(1),
@@ -182,6 +188,7 @@ const conversationSetup = setup({
     /** While loading, the first message is the one about to be answered, not one waiting behind it. */
     queueFullWhileRestoring: ({ context }) => context.queue.length >= context.maxQueued + 1,
     deniedNoticeSent: ({ context }) => context.deniedNoticeSent,
+    busyNoticeSent: ({ context }) => context.busyNoticeSent,
     hasOpenTask: ({ context }) => context.taskId !== undefined,
     cancelledByUser: ({ event }) => event.type === 'CANCEL' && event.reason !== 'shutdown',
     waitingForInput: (_, params: { status: TurnOutcome['status'] }) => params.status === 'input-required',
@@ -232,20 +239,38 @@ const conversationSetup = setup({
   },
 });
 
-/** A message that arrives while the conversation is busy waits its turn, or is turned away. */
-const waitInQueue = [
-  {
-    guard: 'queueFull',
-    actions: {
-      type: 'notify',
-      params: ({ context }: { context: ConversationContext }) => ({
-        notice: { kind: 'busy' } as Notice,
-        target: context.target,
-      }),
+/**
+ * A message that arrives while the conversation is busy waits its turn, or is turned away. The
+ * thread is told once per full-queue episode, not once per message: a flood must not become a
+ * flood of notices.
+ */
+function waitInQueue(full: 'queueFull' | 'queueFullWhileRestoring') {
+  return [
+    {
+      guard: and([full, 'busyNoticeSent']),
+      actions: {
+        type: 'turnAway',
+        params: ({ event }: { event: EventObject }) => ({
+          messageId: (event as { message?: UserMessage }).message?.messageId ?? '',
+        }),
+      },
     },
-  },
-  { actions: 'enqueueMessage' },
-] as const;
+    {
+      guard: full,
+      actions: [
+        {
+          type: 'notify',
+          params: ({ context }: { context: ConversationContext }) => ({
+            notice: { kind: 'busy' } as Notice,
+            target: context.target,
+          }),
+        },
+        'markBusyNoticeSent',
+      ],
+    },
+    { actions: 'enqueueMessage' },
+  ] as const;
+}
 
 /** Card actions outside of a waiting form: feedback is scored; a form submission gets a notice. */
 const handleCardAction = [
@@ -296,6 +321,7 @@ export const conversationMachine = conversationSetup.createMachine({
     feedbackCards: [],
     closedForms: [],
     deniedNoticeSent: false,
+    busyNoticeSent: false,
   }),
   initial: 'restoring',
   on: {
@@ -314,7 +340,7 @@ export const conversationMachine = conversationSetup.createMachine({
   states: {
     restoring: {
       on: {
-        USER_MESSAGE: [{ ...waitInQueue[0], guard: 'queueFullWhileRestoring' }, waitInQueue[1]],
+        USER_MESSAGE: waitInQueue('queueFullWhileRestoring'),
         CARD_ACTION: { actions: 'deferCard' },
       },
       invoke: {
@@ -355,7 +381,7 @@ export const conversationMachine = conversationSetup.createMachine({
       after: { idleTimeout: 'stopped' },
     },
     authorizing: {
-      on: { USER_MESSAGE: waitInQueue, CANCEL: { target: 'next' } },
+      on: { USER_MESSAGE: waitInQueue('queueFull'), CANCEL: { target: 'next' } },
       invoke: {
         src: 'checkSpace',
         input: ({ context }) => ({ roomId: context.roomId, roomType: context.roomType }),
@@ -384,7 +410,7 @@ export const conversationMachine = conversationSetup.createMachine({
     },
     answering: {
       on: {
-        USER_MESSAGE: waitInQueue,
+        USER_MESSAGE: waitInQueue('queueFull'),
         CARD_ACTION: cardDuringAnswer,
         // Leaving the state stops the turn: its signal aborts the stream, and the turn runner
         // cancels the agent task and removes its working message.
@@ -443,7 +469,7 @@ export const conversationMachine = conversationSetup.createMachine({
       },
     },
     saving: {
-      on: { USER_MESSAGE: waitInQueue, CARD_ACTION: cardDuringAnswer },
+      on: { USER_MESSAGE: waitInQueue('queueFull'), CARD_ACTION: cardDuringAnswer },
       invoke: {
         src: 'saveConversation',
         input: ({ context }) => recordOf(context),
@@ -452,7 +478,7 @@ export const conversationMachine = conversationSetup.createMachine({
       },
     },
     savingWaiting: {
-      on: { USER_MESSAGE: waitInQueue, CARD_ACTION: cardDuringAnswer },
+      on: { USER_MESSAGE: waitInQueue('queueFull'), CARD_ACTION: cardDuringAnswer },
       invoke: {
         src: 'saveConversation',
         input: ({ context }) => recordOf(context),

@@ -113,6 +113,8 @@ describe('room supervisor and conversation machines', () => {
     const waiting = [message(), message()];
     for (const m of waiting) bot.send({ type: 'MESSAGE', message: m });
     bot.send({ type: 'MESSAGE', message: message() });
+    bot.send({ type: 'MESSAGE', message: message() });
+    // Told once per full-queue episode, not once per message.
     expect(h.notices.map((n) => n.notice.kind)).toEqual(['busy']);
     expect(h.turns).toHaveLength(1);
 
