@@ -17,6 +17,7 @@ import { type Stores as OpenedStores, openStores } from './adapters/store/index.
 import { MemoryConversationStore, MemoryEventClaims, MemorySpaceRegistry } from './adapters/store/memory.js';
 import { SpaceAuthorization } from './adapters/store/spaceAuthorization.js';
 import type { ConnectionMetrics } from './adapters/webex/connectionMetrics.js';
+import { stripBotMention } from './adapters/webex/normalize.js';
 import { WebexRestClient } from './adapters/webex/rest.js';
 import { createWebexSender, restWriteTransport, type SenderMetrics } from './adapters/webex/sender/index.js';
 import { type Bot, type BotDeps, createBot } from './app.js';
@@ -217,8 +218,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     turnHooks: {
       ...(config.threadContextEnabled
         ? {
-            prompt: (input, signal) =>
-              promptWithThreadContext(input, signal, rest, config, identity().personId, log),
+            prompt: (input, signal) => promptWithThreadContext(input, signal, rest, config, identity(), log),
           }
         : {}),
       ...options.turnHooks,
@@ -308,7 +308,7 @@ async function promptWithThreadContext(
   signal: AbortSignal,
   rest: WebexRestClient,
   config: Config,
-  botPersonId: string,
+  bot: { personId: string; displayName: string },
   log: Logger,
 ): Promise<string> {
   const rootId = input.target.parentId;
@@ -329,11 +329,19 @@ async function promptWithThreadContext(
       {
         maxMessages: config.threadContextMaxMessages,
         maxChars: config.threadContextMaxChars,
-        botPersonId,
+        botPersonId: bot.personId,
       },
       signal,
     );
-    return buildPromptWithContext(context, text, { maxChars: config.threadContextMaxChars });
+    // In a group space every message the bot can read mentions it: the mention is not context.
+    const cleaned =
+      input.roomType === 'group'
+        ? context.map((m) => ({
+            ...m,
+            text: stripBotMention(m.text ?? m.markdown ?? '', undefined, bot.displayName),
+          }))
+        : context;
+    return buildPromptWithContext(cleaned, text, { maxChars: config.threadContextMaxChars });
   } catch (error) {
     if (signal.aborted) throw error;
     log.warn(
