@@ -222,6 +222,17 @@ export function createBot(deps: BotDeps): Bot {
   const isMentioned = (mentionedPeople: readonly string[]) =>
     mentionedPeople.includes(deps.identity.personId) || mentionedPeople.includes('all');
 
+  /**
+   * Whether a group message that does not mention the bot is for it: only in an authorized space
+   * whose listen mode (its registry entry, else WEBEX_LISTEN_MODE) is `message` or `all`. An
+   * unauthorized space stays silent here: only a mention earns the "not connected" notice.
+   */
+  async function listensWithoutMention(roomId: string): Promise<boolean> {
+    const decision = await deps.spaces.check(roomId, 'group');
+    const mode = decision.listenMode ?? deps.settings.listenMode;
+    return decision.allowed && mode !== 'mention';
+  }
+
   async function handleInbound(event: InboundEvent): Promise<void> {
     try {
       if (!(await deps.claims.claim(event.activityId, deps.settings.dedupeTtlMs))) {
@@ -248,7 +259,7 @@ export function createBot(deps: BotDeps): Bot {
         }
         case 'message': {
           const group = event.roomType === 'group';
-          if (group && deps.settings.listenMode === 'mention' && !isMentioned(event.mentionedPeople)) {
+          if (group && !isMentioned(event.mentionedPeople) && !(await listensWithoutMention(event.roomId))) {
             metrics?.events.inc({ kind: 'message', outcome: 'ignored' });
             return;
           }
