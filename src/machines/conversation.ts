@@ -130,6 +130,7 @@ const conversationSetup = setup({
       queue: ({ context }) => context.queue.slice(1),
     }),
     clearAgentIds: assign({ contextId: undefined, taskId: undefined, traceId: undefined }),
+    forgetTask: assign({ taskId: undefined }),
     recordOutcome: assign(({ context, event }) => {
       const outcome = (event as unknown as { output: TurnOutcome }).output;
       const feedbackCards = outcome.feedbackCard
@@ -301,6 +302,28 @@ const handleCardAction = [
     },
   },
 ] as const;
+
+/**
+ * The open task will not be answered (expired, cancelled): close its form, ask the agent to cancel
+ * the task, forget it, and tell the thread why.
+ */
+function closeOpenTask(reason: ClosedForm['reason'], notice: 'formExpired' | 'formCancelled' | 'cancelled') {
+  return [
+    { type: 'closeForm', params: { reason } },
+    {
+      type: 'cancelAgentTask',
+      params: ({ context }: { context: ConversationContext }) => ({ taskId: context.taskId! }),
+    },
+    'forgetTask',
+    {
+      type: 'notify',
+      params: ({ context }: { context: ConversationContext }) => ({
+        notice: { kind: notice } as Notice,
+        target: context.target,
+      }),
+    },
+  ] as const;
+}
 
 /**
  * While an answer is still being posted, the user may already click the card it carries (a form,
@@ -502,15 +525,7 @@ export const conversationMachine = conversationSetup.createMachine({
         formDeadline: {
           guard: ({ context }) => context.pendingForm !== undefined,
           target: 'saving',
-          actions: [
-            { type: 'closeForm', params: { reason: 'expired' } },
-            { type: 'cancelAgentTask', params: ({ context }) => ({ taskId: context.taskId! }) },
-            assign({ taskId: undefined }),
-            {
-              type: 'notify',
-              params: ({ context }) => ({ notice: { kind: 'formExpired' }, target: context.target }),
-            },
-          ],
+          actions: closeOpenTask('expired', 'formExpired'),
         },
       },
       on: {
@@ -523,28 +538,12 @@ export const conversationMachine = conversationSetup.createMachine({
             // Past the deadline (the timer may have been lost in a restart): the form is over.
             guard: and(['isOpenForm', 'isPastDeadline']),
             target: 'saving',
-            actions: [
-              { type: 'closeForm', params: { reason: 'expired' } },
-              { type: 'cancelAgentTask', params: ({ context }) => ({ taskId: context.taskId! }) },
-              assign({ taskId: undefined }),
-              {
-                type: 'notify',
-                params: ({ context }) => ({ notice: { kind: 'formExpired' }, target: context.target }),
-              },
-            ],
+            actions: closeOpenTask('expired', 'formExpired'),
           },
           {
             guard: and(['isOpenForm', 'isFormCancel']),
             target: 'saving',
-            actions: [
-              { type: 'closeForm', params: { reason: 'cancelled' } },
-              { type: 'cancelAgentTask', params: ({ context }) => ({ taskId: context.taskId! }) },
-              assign({ taskId: undefined }),
-              {
-                type: 'notify',
-                params: ({ context }) => ({ notice: { kind: 'formCancelled' }, target: context.target }),
-              },
-            ],
+            actions: closeOpenTask('cancelled', 'formCancelled'),
           },
           {
             guard: 'isOpenForm',
@@ -556,15 +555,7 @@ export const conversationMachine = conversationSetup.createMachine({
         CANCEL: {
           guard: 'cancelledByUser',
           target: 'saving',
-          actions: [
-            { type: 'closeForm', params: { reason: 'cancelled' } },
-            { type: 'cancelAgentTask', params: ({ context }) => ({ taskId: context.taskId! }) },
-            assign({ taskId: undefined }),
-            {
-              type: 'notify',
-              params: ({ context }) => ({ notice: { kind: 'cancelled' }, target: context.target }),
-            },
-          ],
+          actions: closeOpenTask('cancelled', 'cancelled'),
         },
       },
     },
