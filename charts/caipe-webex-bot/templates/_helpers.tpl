@@ -3,22 +3,20 @@
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* Release-qualified name, at most 63 characters (a DNS label). */}}
+{{/* Release-qualified name, at most 63 characters (a DNS label); just the release name when it already is the chart's name. */}}
 {{- define "caipe-webex-bot.fullname" -}}
 {{- if .Values.fullnameOverride }}
 {{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
-{{- else }}
-{{- $name := default .Chart.Name .Values.nameOverride }}
-{{- if contains $name .Release.Name }}
+{{- else if eq .Release.Name (include "caipe-webex-bot.name" .) }}
 {{- .Release.Name | trunc 63 | trimSuffix "-" }}
 {{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
-{{- end }}
+{{- printf "%s-%s" .Release.Name (include "caipe-webex-bot.name" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 {{- end }}
 
+{{/* Chart.yaml's version is plain semver (no "+build"), so no character needs replacing in the label. */}}
 {{- define "caipe-webex-bot.chart" -}}
-{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
 {{- define "caipe-webex-bot.selectorLabels" -}}
