@@ -3,6 +3,7 @@ import { WEBEX_MAX_MESSAGE_BYTES } from '../../../src/adapters/webex/sender/limi
 import {
   createProgressStream,
   defaultProgressGap,
+  type ProgressSender,
   type ProgressStream,
   type ProgressStreamOptions,
 } from '../../../src/adapters/webex/sender/progress-stream.js';
@@ -117,6 +118,33 @@ describe('progress stream', () => {
       markdown: '⏳ starting (0s, part 1)',
     });
     expect(h.stream.state).toBe('active');
+  });
+
+  it('asks for its working message as a first reply; a rollover post is a normal one', async () => {
+    const h = setup();
+    const priorities: Array<string | undefined> = [];
+    const recording: ProgressSender = {
+      post: (message, options) => {
+        priorities.push(options?.priority);
+        return h.sender.post(message, options);
+      },
+      edit: (message, options) => h.sender.edit(message, options),
+      delete: (message, options) => h.sender.delete(message, options),
+      editsLeft: (messageId) => h.sender.editsLeft(messageId),
+    };
+    const stream = createProgressStream(recording, {
+      roomId: 'room',
+      intervalMs: INTERVAL,
+      clock: h.clock,
+      logger: silentLogger(),
+      render: ({ elapsedMs }) => `⏳ ${h.state.step} (${Math.round(elapsedMs / 1000)}s)`,
+    });
+    await stream.start();
+    await run({ ...h, stream }, 90_000, 500);
+    await stream.finish();
+    expect(priorities[0]).toBe('first-reply');
+    expect(priorities.length).toBeGreaterThan(1); // it rolled over at least once
+    expect(priorities.slice(1).every((priority) => priority !== 'first-reply')).toBe(true);
   });
 
   it('coalesces: many updates inside one interval give one edit built from the latest state', async () => {

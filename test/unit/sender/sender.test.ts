@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SenderRejectedError } from '../../../src/adapters/webex/sender/errors.js';
 import type { SenderMetrics } from '../../../src/adapters/webex/sender/metrics.js';
@@ -8,7 +9,15 @@ import {
 } from '../../../src/adapters/webex/sender/sender.js';
 import { TransportError, WebexApiError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/logger.js';
-import { apiError, deferred, FakeTransport, ManualClock, settle, type TransportHandler } from './fakes.js';
+import {
+  apiError,
+  deferred,
+  FakeTransport,
+  ManualClock,
+  type RecordedCall,
+  settle,
+  type TransportHandler,
+} from './fakes.js';
 
 interface Harness {
   clock: ManualClock;
@@ -502,5 +511,210 @@ describe('webexSender: token bucket', () => {
     await clock.advance(10_000);
     await Promise.all(edits);
     expect(transport.calls).toHaveLength(9);
+  });
+});
+
+describe('webexSender: first replies', () => {
+  const roomOf = (call: RecordedCall) => (call.req.body as { roomId?: string } | undefined)?.roomId;
+
+  it('first replies spend the reserve that answers, deletes and edits must leave', async () => {
+    const { sender, transport, clock } = setup({
+      limits: { bucketCapacity: 10, refillPerSecond: 1, firstReplyReserve: 6, editReserve: 2 },
+    });
+    const first = sender.post({ roomId: 'q0', markdown: 'working q0' }, { priority: 'first-reply' });
+    const answers = Array.from({ length: 5 }, (_, i) =>
+      sender.post({ roomId: `a${i}`, markdown: `answer ${i}` }),
+    );
+    const deletes = [sender.delete({ messageId: 'w', roomId: 'd0' })];
+    const edits = [sender.edit({ messageId: 'p', roomId: 'e0', markdown: 'progress' })];
+    await settle();
+    // 10 tokens: the first reply takes one, answers stop when 6 (+1) are left.
+    expect(transport.markdowns()).toEqual(['working q0', 'answer 0', 'answer 1', 'answer 2']);
+
+    const later = Array.from({ length: 6 }, (_, i) =>
+      sender.post({ roomId: `q${i + 1}`, markdown: `working q${i + 1}` }, { priority: 'first-reply' }),
+    );
+    await settle();
+    // All six from the reserve, at once.
+    expect(transport.calls.slice(4).map((c) => [roomOf(c), c.at])).toEqual(
+      [1, 2, 3, 4, 5, 6].map((i) => [`q${i}`, 0]),
+    );
+    expect(sender.stats().queued).toBe(4); // answers 3 and 4, the delete, the edit
+
+    await Promise.all([first, ...later]);
+    await clock.advance(1999);
+    expect(transport.calls).toHaveLength(10); // still held: a first reply was asked for at 0
+    await clock.advance(10_000);
+    await Promise.all([...answers, ...deletes, ...edits]);
+    expect(transport.calls).toHaveLength(14);
+  });
+
+  it('releases the reserve once no first reply was asked for during firstReplyHoldMs', async () => {
+    const { sender, transport, clock } = setup({
+      limits: { bucketCapacity: 4, refillPerSecond: 1, firstReplyReserve: 3, firstReplyHoldMs: 2000 },
+    });
+    const first = sender.post({ roomId: 'q', markdown: 'working' }, { priority: 'first-reply' });
+    await settle();
+    await first;
+    const answers = Array.from({ length: 3 }, (_, i) =>
+      sender.post({ roomId: `a${i}`, markdown: `answer ${i}` }),
+    );
+    await settle();
+    expect(transport.calls).toHaveLength(1); // 3 tokens left, all reserved
+    await clock.advance(1000);
+    expect(transport.markdowns().at(-1)).toBe('answer 0'); // the refill above the reserve
+    await clock.advance(1000);
+    await Promise.all(answers); // at 2000 the hold ends and the answers spend the reserve
+    expect(transport.calls.map((c) => c.at)).toEqual([0, 1000, 2000, 2000]);
+  });
+
+  it('keeps the reserve always with firstReplyHoldMs Infinity', async () => {
+    const { sender, transport, clock } = setup({
+      limits: { bucketCapacity: 4, refillPerSecond: 1, firstReplyReserve: 3, firstReplyHoldMs: Infinity },
+    });
+    const answers = Array.from({ length: 3 }, (_, i) =>
+      sender.post({ roomId: `a${i}`, markdown: `answer ${i}` }),
+    );
+    await settle();
+    expect(transport.calls).toHaveLength(1);
+    await clock.advance(10_000);
+    await Promise.all(answers);
+    expect(transport.calls.map((c) => c.at)).toEqual([0, 1000, 2000]);
+  });
+
+  it("a room's first reply goes before other rooms' earlier heads when tokens are short", async () => {
+    const { sender, transport, clock } = setup({
+      limits: { bucketCapacity: 1, refillPerSecond: 1, firstReplyReserve: 0, editReserve: 0 },
+    });
+    const work = [
+      sender.post({ roomId: 'a', markdown: 'answer a' }),
+      sender.delete({ messageId: 'w', roomId: 'b' }),
+      sender.edit({ messageId: 'p', roomId: 'c', markdown: 'progress c' }),
+      sender.post({ roomId: 'd', markdown: 'answer d' }),
+      sender.post({ roomId: 'q', markdown: 'working q' }, { priority: 'first-reply' }),
+    ];
+    await settle();
+    await clock.advance(4000);
+    await Promise.all(work);
+    expect(transport.calls.map((c) => [roomOf(c) ?? c.req.path, c.at])).toEqual([
+      ['a', 0],
+      ['q', 1000],
+      ['/messages/w', 2000],
+      ['d', 3000],
+      ['c', 4000], // edits last, as before
+    ]);
+  });
+
+  it('goes first for an in-flight slot too', async () => {
+    const gate = deferred();
+    const { sender, transport } = setup({
+      limits: { maxInFlight: 1 },
+      handler: async (_req, _call, index) => {
+        if (index === 0) await gate.promise;
+      },
+    });
+    const work = [
+      sender.post({ roomId: 'a', markdown: 'answer a' }),
+      sender.post({ roomId: 'b', markdown: 'answer b' }),
+      sender.post({ roomId: 'q', markdown: 'working q' }, { priority: 'first-reply' }),
+    ];
+    await settle();
+    gate.resolve(undefined);
+    await Promise.all(work);
+    expect(transport.markdowns()).toEqual(['answer a', 'working q', 'answer b']);
+  });
+
+  it("never overtakes its own room: the requests ahead of it go first, lent the first reply's class", async () => {
+    const { sender, transport, clock } = setup({
+      limits: { bucketCapacity: 10, refillPerSecond: 1, firstReplyReserve: 9, editReserve: 9 },
+    });
+    sender.post({ roomId: 'warm', markdown: 'working warm' }, { priority: 'first-reply' });
+    await settle();
+    // 9 tokens left, all reserved: another room's answer waits.
+    const busyElsewhere = sender.post({ roomId: 'x', markdown: 'answer x' });
+    // Room r: an earlier turn's answer, its delete, an edit, then a new question's working message.
+    const roomR = [
+      sender.post({ roomId: 'r', markdown: 'answer r' }),
+      sender.delete({ messageId: 'old', roomId: 'r' }),
+      sender.edit({ messageId: 'other', roomId: 'r', markdown: 'progress r' }),
+      sender.post({ roomId: 'r', markdown: 'working r' }, { priority: 'first-reply' }),
+    ];
+    const after = sender.post({ roomId: 'r', markdown: 'answer r2' });
+    await settle();
+    expect(transport.markdowns()).toEqual([
+      'working warm',
+      'answer r',
+      'DELETE /messages/old',
+      'progress r',
+      'working r',
+    ]);
+    expect(transport.calls.every((c) => c.at === 0)).toBe(true);
+    await Promise.all(roomR);
+    // With no first reply left in room r, its next request is normal again and waits with 'x'.
+    expect(sender.stats().queued).toBe(2);
+    await clock.advance(2000); // the hold ends two seconds after the last first reply was asked for
+    await Promise.all([busyElsewhere, after]);
+    expect(transport.markdowns().slice(5)).toEqual(['answer x', 'answer r2']);
+    expect(transport.calls.slice(5).map((c) => c.at)).toEqual([2000, 2000]);
+  });
+});
+
+describe('webexSender: first replies keep every room in order (property)', () => {
+  it('sends each room a subsequence of what it asked, in order, under random priorities and token shortage', async () => {
+    const request = fc.record({
+      room: fc.integer({ min: 0, max: 3 }),
+      kind: fc.constantFrom('first-reply', 'post', 'delete', 'edit'),
+      message: fc.integer({ min: 0, max: 2 }),
+      afterMs: fc.constantFrom(0, 0, 50, 400),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(request, { minLength: 1, maxLength: 40 }), async (requests) => {
+        const { sender, transport, clock } = setup({
+          limits: {
+            bucketCapacity: 4,
+            refillPerSecond: 2,
+            firstReplyReserve: 2,
+            editReserve: 1,
+            firstReplyHoldMs: 500,
+            maxInFlight: 2,
+          },
+        });
+        const asked = new Map<string, string[]>();
+        const outcomes: Array<Promise<unknown>> = [];
+        const superseded = new Set<string>();
+        const roomOfDelete = new Map<string, string>();
+        for (const [i, r] of requests.entries()) {
+          const roomId = `room-${r.room}`;
+          const label = `${r.kind}-${i}`;
+          asked.set(roomId, [...(asked.get(roomId) ?? []), label]);
+          if (r.kind === 'edit') {
+            const edit = sender.edit({ messageId: `${roomId}-m${r.message}`, roomId, markdown: label });
+            // Replaced by a newer edit, or over the budget: never sent, by design.
+            outcomes.push(edit.then((outcome) => outcome !== 'sent' && superseded.add(label)));
+          } else if (r.kind === 'delete') {
+            roomOfDelete.set(label, roomId);
+            outcomes.push(sender.delete({ messageId: label, roomId }));
+          } else {
+            const priority = r.kind === 'first-reply' ? 'first-reply' : 'normal';
+            outcomes.push(sender.post({ roomId, markdown: label }, { priority }));
+          }
+          await clock.advance(r.afterMs);
+        }
+        await clock.advance(60_000);
+        await Promise.all(outcomes);
+        const sent = new Map<string, string[]>();
+        for (const call of transport.calls) {
+          const body = call.req.body as { roomId?: string; markdown?: string } | undefined;
+          const label = body?.markdown ?? decodeURIComponent(call.req.path.split('/')[2] ?? '');
+          const roomId = body?.roomId ?? roomOfDelete.get(label) ?? 'unknown';
+          sent.set(roomId, [...(sent.get(roomId) ?? []), label]);
+        }
+        for (const [roomId, labels] of asked) {
+          expect(sent.get(roomId) ?? []).toEqual(labels.filter((label) => !superseded.has(label)));
+        }
+        sender.stop();
+      }),
+      { numRuns: 150 },
+    );
   });
 });

@@ -27,6 +27,8 @@ export {
   type EditMessage,
   type EditOutcome,
   type PostMessage,
+  type PostOptions,
+  type PostPriority,
   type RequestOptions,
   type SenderLimits,
   type SenderStats,

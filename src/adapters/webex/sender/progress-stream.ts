@@ -2,7 +2,8 @@
  * The working message of one answer, as a small protocol object (after teams-ai's
  * `StreamingResponse`): `start()` → `update()`* → `finish()` | `abandon()`.
  *
- * - `start()` posts the working message at once (the first reply must be fast).
+ * - `start()` posts the working message at once, as a `first-reply` post (the first reply must be
+ *   fast, also when many people ask at once).
  * - `update()` says "the state changed". It never sends by itself: a trailing-edge throttle sends one
  *   edit per gap, and the text is rendered at send time from the caller's latest state, so any
  *   number of updates inside a gap cost one edit (coalescing).
@@ -239,7 +240,8 @@ export function createProgressStream(sender: ProgressSender, options: ProgressSt
       state = 'starting';
       startedAt = options.startedAt ?? clock.now();
       const text = renderNow();
-      starting = sender.post(postBody(text)).then(
+      // The first thing the user sees of their answer: it may spend the tokens kept for first replies.
+      starting = sender.post(postBody(text), { priority: 'first-reply' }).then(
         (posted) => {
           messageId = posted.id;
           lastText = text;

@@ -5,10 +5,12 @@
  * - Per-room FIFO: a room has at most one request in flight, and its requests go out in the order
  *   they were made (a coalesced edit moves to the back, so what goes out is always a subsequence of
  *   what was asked, in order). Different rooms run in parallel up to `maxInFlight`.
- * - A global token bucket (see `DEFAULT_SENDER_LIMITS` for the numbers and why).
- * - Posts and deletes before edits: when tokens are short, progress edits wait, and they may only
- *   spend tokens above `editReserve`, so a burst of new questions always finds tokens for the
- *   first "Working on it" reply.
+ * - A global token bucket (see `DEFAULT_SENDER_LIMITS` for the numbers and why), spent in three
+ *   classes: first replies (the "Working on it" of a new question, `priority: 'first-reply'`), then
+ *   other posts and deletes, then edits. When tokens are short, the room heads of the first class
+ *   go first; other posts and deletes leave `firstReplyReserve` tokens while new questions are
+ *   arriving, and edits always leave `editReserve`, so a burst of new questions finds tokens for
+ *   its first replies even while earlier questions' answers are going out.
  * - A 429 pauses that endpoint (method + route) for every room until `Retry-After` has passed;
  *   then the waiting requests go out oldest first. Nothing is dropped or sent twice.
  * - Bounded retries with jitter on 5xx and transport errors; never a blind repeat of a POST that
@@ -84,8 +86,21 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * - `first-reply`: the first thing the bot says to a new question (the working message). It may
+ *   spend the tokens kept back from everything else, and its room's head request goes before the
+ *   heads of rooms without one. It never overtakes an earlier request of its own room.
+ * - `normal`: everything else.
+ */
+export type PostPriority = 'first-reply' | 'normal';
+
+export interface PostOptions extends RequestOptions {
+  /** `normal` unless given. */
+  priority?: PostPriority;
+}
+
 export interface WebexSender {
-  post(message: PostMessage, options?: RequestOptions): Promise<SentMessage>;
+  post(message: PostMessage, options?: PostOptions): Promise<SentMessage>;
   edit(message: EditMessage, options?: RequestOptions): Promise<EditOutcome>;
   delete(message: DeleteMessage, options?: RequestOptions): Promise<DeleteOutcome>;
   /** Edits this message may still receive (10 for a message the sender has never edited). */
@@ -111,8 +126,18 @@ export interface SenderLimits {
   bucketCapacity: number;
   /** Sustained requests per second across all rooms. */
   refillPerSecond: number;
-  /** Tokens edits may not spend, kept for posts and deletes. */
+  /** Tokens edits may not spend, kept for posts and deletes (and never less than the first-reply reserve). */
   editReserve: number;
+  /**
+   * Tokens only first replies may spend while new questions are arriving (a first reply was asked
+   * for within the last `firstReplyHoldMs`).
+   */
+  firstReplyReserve: number;
+  /**
+   * How long after the last first reply was asked for the first-reply reserve is kept. Afterwards the
+   * burst is over and answers and deletes may use those tokens too (`Infinity`: always kept).
+   */
+  firstReplyHoldMs: number;
   /** Requests in flight at once (different rooms). */
   maxInFlight: number;
   /** Retries after 5xx/transport errors (so at most `maxRetries + 1` attempts). */
@@ -135,9 +160,16 @@ export interface SenderLimits {
  * - `bucketCapacity: 200`: 200 people asking at once get their "Working on it" within the first
  *   second (the SPEC's 1 s first reply) instead of 40 s at 5/s. If Webex disagrees it answers 429,
  *   which pauses the endpoint and loses nothing.
- * - `editReserve: 50`: progress edits only use tokens above 50, so even while hundreds of progress
- *   messages tick, 50 new first replies can go out at once. Edits are coalesced, so slowing them
- *   only thins the progress updates, it never builds a backlog.
+ * - `firstReplyReserve: 150`, `firstReplyHoldMs: 2000`: while new questions keep arriving (one asked
+ *   within the last 2 s), answers and deletes only use tokens above 150, so the early questions of a
+ *   burst, answered fast, cannot spend the tokens the later ones need for their first reply (without
+ *   it, 200 questions answered at once got their first replies at p99 29 s; with it, within about a
+ *   second). Two seconds after the last new question the burst is over and the answers may spend
+ *   the reserve, so they are not held back for a refill that no first reply needs.
+ * - `editReserve: 50`: progress edits only use tokens above 50 (above 150 while the first-reply
+ *   reserve is held), so even while hundreds of progress messages tick, 50 new first replies can
+ *   go out at once. Edits are coalesced, so slowing them only thins the progress updates, it never
+ *   builds a backlog.
  * - `maxInFlight: 100`: enough that 200 posts at ~200 ms latency finish well within a second.
  * - Retries: 3 after 5xx/transport errors, 0.5 s → 1 s → 2 s (equal jitter, at most 8 s).
  * - 429s: up to 20 pauses per request; with Retry-After of 10 s that is minutes of patience.
@@ -146,6 +178,8 @@ export const DEFAULT_SENDER_LIMITS: SenderLimits = {
   bucketCapacity: 200,
   refillPerSecond: 5,
   editReserve: 50,
+  firstReplyReserve: 150,
+  firstReplyHoldMs: 2000,
   maxInFlight: 100,
   maxRetries: 3,
   maxRateLimitRetries: 20,
@@ -168,8 +202,12 @@ export interface WebexSenderOptions {
 
 type OpKind = 'post' | 'edit' | 'delete';
 
+/** Spending classes, in the order the bucket serves them: 0 first replies, 1 posts and deletes, 2 edits. */
+type TokenClass = 0 | 1 | 2;
+
 interface Op {
   readonly kind: OpKind;
+  readonly firstReply: boolean;
   readonly seq: number;
   readonly roomId: string;
   readonly method: WebexWriteMethod;
@@ -221,6 +259,8 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
   let stopped = false;
   let wakeTimer: unknown;
   let wakeAt = Number.POSITIVE_INFINITY;
+  /** Clock time the last first reply was asked for: the first-reply reserve is held until `+ firstReplyHoldMs`. */
+  let lastFirstReplyAt = Number.NEGATIVE_INFINITY;
 
   function endpointOf(op: Op): string {
     return `${op.method} ${op.route}`;
@@ -265,7 +305,7 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
   }
 
   function enqueue<T>(
-    spec: Pick<Op, 'kind' | 'roomId' | 'method' | 'path' | 'route' | 'body' | 'messageId'>,
+    spec: Pick<Op, 'kind' | 'firstReply' | 'roomId' | 'method' | 'path' | 'route' | 'body' | 'messageId'>,
     signal: AbortSignal | undefined,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -299,6 +339,7 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
       }
       room.ops.push(op);
       queued += 1;
+      if (op.firstReply) lastFirstReplyAt = clock.now();
       pump();
     });
   }
@@ -338,8 +379,22 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
     else op.reject(outcome.error);
   }
 
-  function priorityOf(op: Op): number {
-    return op.kind === 'edit' ? 1 : 0;
+  /**
+   * The class a room's head spends from. A room with a first reply queued lends it to its head
+   * (and so to every request ahead of the first reply, one at a time): the first reply cannot go
+   * before them, and it must not wait behind the reserve meant to speed it up.
+   */
+  function tokenClassOf(room: RoomQueue, head: Op): TokenClass {
+    if (room.ops.some((op) => op.firstReply)) return 0;
+    return head.kind === 'edit' ? 2 : 1;
+  }
+
+  /** Tokens a class must leave in the bucket. Non-decreasing by class, which `pump()` relies on. */
+  function reserveOf(tokenClass: TokenClass, firstReplyHeld: boolean): number {
+    const firstReplyReserve = firstReplyHeld ? limits.firstReplyReserve : 0;
+    if (tokenClass === 0) return 0;
+    if (tokenClass === 1) return firstReplyReserve;
+    return Math.max(limits.editReserve, firstReplyReserve);
   }
 
   /**
@@ -350,7 +405,12 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
     if (stopped) return;
     const now = clock.now();
     let nextWake = Number.POSITIVE_INFINITY;
-    const ready: Op[] = [];
+    const holdEnd =
+      limits.firstReplyHoldMs === Number.POSITIVE_INFINITY
+        ? Number.POSITIVE_INFINITY
+        : lastFirstReplyAt + limits.firstReplyHoldMs;
+    const firstReplyHeld = now < holdEnd;
+    const ready: Array<{ op: Op; tokenClass: TokenClass }> = [];
     for (const [roomId, room] of rooms) {
       if (room.busy) continue;
       // Edits over budget are answered here, without a request, so the room moves on at once.
@@ -366,17 +426,18 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
         nextWake = Math.min(nextWake, readyAt);
         continue;
       }
-      ready.push(head);
+      ready.push({ op: head, tokenClass: tokenClassOf(room, head) });
     }
-    ready.sort((a, b) => priorityOf(a) - priorityOf(b) || a.seq - b.seq);
-    for (const op of ready) {
+    ready.sort((a, b) => a.tokenClass - b.tokenClass || a.op.seq - b.op.seq);
+    for (const { op, tokenClass } of ready) {
       if (inFlight >= limits.maxInFlight) break; // a finishing request pumps again
-      const reserve = op.kind === 'edit' ? limits.editReserve : 0;
+      const reserve = reserveOf(tokenClass, firstReplyHeld);
       if (!bucket.tryTake(reserve)) {
         nextWake = Math.min(nextWake, now + Math.max(1, bucket.msUntil(reserve)));
-        // Posts sort first and need fewer tokens: if this one is refused, the rest are too.
-        if (op.kind !== 'edit') break;
-        continue;
+        // The reserve releases when the hold ends; look again then rather than wait for a refill.
+        if (firstReplyHeld && reserveOf(tokenClass, false) < reserve) nextWake = Math.min(nextWake, holdEnd);
+        // Later heads are of the same or a later class, so they need at least as many tokens.
+        break;
       }
       dispatch(op);
     }
@@ -565,7 +626,7 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
   }
 
   return {
-    post(message, requestOptions = {}) {
+    post(message, requestOptions: PostOptions = {}) {
       try {
         if (message.markdown.length === 0) throw new SenderRejectedError('empty', 'a message needs markdown');
         checkBytes('markdown', message.markdown);
@@ -583,6 +644,7 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
       return enqueue<SentMessage>(
         {
           kind: 'post',
+          firstReply: requestOptions.priority === 'first-reply',
           roomId: message.roomId,
           method: 'POST',
           path: '/messages',
@@ -619,6 +681,7 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
       return enqueue<EditOutcome>(
         {
           kind: 'edit',
+          firstReply: false,
           roomId: message.roomId,
           method: 'PUT',
           path: messagePath(message.messageId),
@@ -634,6 +697,7 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
       return enqueue<DeleteOutcome>(
         {
           kind: 'delete',
+          firstReply: false,
           roomId: message.roomId,
           method: 'DELETE',
           path: messagePath(message.messageId),
