@@ -163,9 +163,11 @@ export interface SenderLimits {
  * - `firstReplyReserve: 150`, `firstReplyHoldMs: 2000`: while new questions keep arriving (one asked
  *   within the last 2 s), answers and deletes only use tokens above 150, so the early questions of a
  *   burst, answered fast, cannot spend the tokens the later ones need for their first reply (without
- *   it, 200 questions answered at once got their first replies at p99 29 s; with it, within about a
- *   second). Two seconds after the last new question the burst is over and the answers may spend
- *   the reserve, so they are not held back for a refill that no first reply needs.
+ *   it, 200 questions answered at once got their first replies at p90 25 s, p99 29 s; with it, p90
+ *   0.5 s, p99 2 s: docs/sender.md). Two seconds after the last new question the burst is over and
+ *   the answers may spend the reserve, so they are not held back 30 s for a refill that no first
+ *   reply needs. The price: while questions keep trickling in after a burst emptied the bucket,
+ *   answers wait for it to refill above 150.
  * - `editReserve: 50`: progress edits only use tokens above 50 (above 150 while the first-reply
  *   reserve is held), so even while hundreds of progress messages tick, 50 new first replies can
  *   go out at once. Edits are coalesced, so slowing them only thins the progress updates, it never
