@@ -92,10 +92,14 @@ export function createBot(deps: BotDeps): Bot {
   /** Turns in progress, including cancelled ones still removing their working message. */
   const running = new Set<Promise<unknown>>();
 
+  // A notice is the bot's first (and only) reply to what the person just did: it goes out at the
+  // same priority as a working message, ahead of answers and progress edits of other rooms.
   const post = (target: ReplyTarget, markdown: string) =>
-    sender.post({ roomId: target.roomId, parentId: target.parentId, markdown }).catch((error: unknown) => {
-      log.warn({ err: asCodedError(error), roomId: target.roomId }, 'could not post a notice');
-    });
+    sender
+      .post({ roomId: target.roomId, parentId: target.parentId, markdown }, { priority: 'first-reply' })
+      .catch((error: unknown) => {
+        log.warn({ err: asCodedError(error), roomId: target.roomId }, 'could not post a notice');
+      });
   const notify = (notice: Notice, target: ReplyTarget) => void post(target, deps.noticeText(notice));
 
   const conversation = conversationMachine.provide({
