@@ -59,6 +59,49 @@ describe('inspection', () => {
     expect(text).not.toContain('deploy');
   });
 
+  it('stately: a viewer connected to the relay receives sanitized events', async () => {
+    const { createServer } = await import('node:net');
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address() as { port: number };
+        probe.close(() => resolve(free));
+      });
+    });
+    const inspection = await startInspection({
+      mode: 'stately',
+      port,
+      dataDir: tmpdir(),
+      log: silentLogger(),
+    });
+    const { WebSocket } = await import('ws');
+    const viewer = new WebSocket(`ws://127.0.0.1:${port}`);
+    try {
+      await new Promise((resolve, reject) => viewer.once('open', resolve).once('error', reject));
+      const received: string[] = [];
+      const sawAnswering = new Promise<void>((resolve) => {
+        viewer.on('message', (data) => {
+          received.push(String(data));
+          if (String(data).includes('answering')) resolve();
+        });
+      });
+      const actor = createActor(machine, { inspect: inspection.inspect }).start();
+      actor.send({
+        type: 'USER_MESSAGE',
+        personEmail: 'alice@example.com',
+        text: 'token=s3cr3t please deploy',
+      });
+      await sawAnswering;
+      actor.stop();
+      const all = received.join('\n');
+      expect(all).toContain('USER_MESSAGE');
+      expect(all).not.toContain('alice@example.com');
+      expect(all).not.toContain('s3cr3t');
+    } finally {
+      viewer.close();
+      await inspection.close();
+    }
+  });
+
   it('the Stately relay gets only ids and counts from context', () => {
     expect(
       sanitizeContext({
