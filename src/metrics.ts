@@ -18,6 +18,7 @@ export interface BotMetrics {
   answerSeconds: Histogram;
   storeErrors: Counter<'store'>;
   sequenceGaps: Counter;
+  catchUpEvents: Counter<'outcome'>;
   feedbackFailures: Counter;
 }
 
@@ -89,6 +90,12 @@ export function createBotMetrics(registry: Registry): BotMetrics {
     sequenceGaps: new Counter({
       name: 'webex_bot_socket_sequence_gaps_total',
       help: 'Gaps in Mercury sequence numbers.',
+      registers,
+    }),
+    catchUpEvents: new Counter({
+      name: 'webex_bot_catchup_events_total',
+      help: 'Messages the REST catch-up listed after a reconnect or a sequence gap, by outcome (recovered = the socket had not delivered it).',
+      labelNames: ['outcome'],
       registers,
     }),
   };

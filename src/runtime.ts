@@ -382,5 +382,6 @@ function connectionMetrics(metrics: BotMetrics): ConnectionMetrics {
       if (outcome !== 'accepted') metrics.events.inc({ kind, outcome: outcome === 'bot' ? 'own' : outcome });
     },
     malformedFrame: () => metrics.events.inc({ kind: 'frame', outcome: 'ignored' }),
+    catchUp: (outcome) => metrics.catchUpEvents.inc({ outcome }),
   };
 }

@@ -18,6 +18,7 @@ import {
   waitFor,
 } from 'xstate';
 import { fetchCatalog, type ServiceCatalog } from '../adapters/webex/catalog.js';
+import { type CatchUpSettings, catchUpSettings } from '../adapters/webex/catchUp.js';
 import { backoffDelayMs, classifyClose, notReadyExplanation } from '../adapters/webex/closePolicy.js';
 import { type ConnectionMetrics, noopConnectionMetrics } from '../adapters/webex/connectionMetrics.js';
 import { ActivityDedupe } from '../adapters/webex/dedupe.js';
@@ -29,9 +30,12 @@ import { WebexApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
   type BotIdentity,
+  DEVICE_REFRESH_DELAYS,
+  deviceRefreshMachine,
   type EnsureDeviceInput,
   type InboundCommand,
   type Readiness,
+  type RefreshDeviceInput,
   type ReleaseDeviceInput,
   readinessOf,
   type SocketCommand,
@@ -67,6 +71,12 @@ export interface WebexConnectionDeps {
   requestTimeoutMs?: number;
   dispatcher?: Dispatcher;
   webSocketOptions?: ClientOptions;
+  /** `PUT {deviceUrl}` this often while online (12 h by default). */
+  deviceRefreshMs?: number;
+  /** After a refresh that failed for another reason than 404 (5 minutes by default). */
+  deviceRefreshRetryMs?: number;
+  /** Bounds of the REST catch-up after reconnects and sequence gaps. */
+  catchUp?: Partial<CatchUpSettings>;
 }
 
 /** XState's scheduler clock (`SimulatedClock` in tests). */
@@ -89,6 +99,18 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
       ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
     });
   const dedupe = new ActivityDedupe({ ttlMs: deps.dedupeTtlS * 1000, clock });
+  const catchUp = catchUpSettings(deps.dedupeTtlS * 1000, deps.catchUp);
+  const deviceRefresher = deviceRefreshMachine.provide({
+    actors: {
+      refreshDevice: fromPromise<WdmDevice, RefreshDeviceInput>(async ({ input, signal }) =>
+        new WdmDevices(rest, input.wdmUrl).refresh(input.device.url, deps.deviceName, signal),
+      ),
+    },
+    delays: {
+      deviceRefresh: deps.deviceRefreshMs ?? DEVICE_REFRESH_DELAYS.deviceRefresh,
+      deviceRefreshRetry: deps.deviceRefreshRetryMs ?? DEVICE_REFRESH_DELAYS.deviceRefreshRetry,
+    },
+  });
 
   return webexConnectionMachine.provide({
     actors: {
@@ -167,12 +189,14 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
             logger: log,
             metrics,
             clock,
+            catchUp,
             ...(deps.retryAfterDefaultS ? { retryAfterDefaultS: deps.retryAfterDefaultS } : {}),
           },
           sendBack,
           receive,
         ),
       ),
+      deviceRefresher,
     },
     delays: {
       backoff: ({ context }) => backoffDelayMs(context.attempt, random),
@@ -241,6 +265,21 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
       },
       reportShutdown: () => {
         log.info('webex connection shutting down');
+      },
+      reportDeviceRefreshed: ({ event }) => {
+        if (event.type === 'DEVICE.REFRESHED') log.info({ device: event.device.url }, 'bot device refreshed');
+      },
+      reportDeviceRefreshFailed: ({ event }) => {
+        if (event.type !== 'DEVICE.REFRESH_FAILED') return;
+        const status = event.error instanceof WebexApiError ? event.error.status : undefined;
+        log.warn({ status, err: messageOf(event.error) }, 'bot device refresh failed; trying again later');
+      },
+      reportDeviceGone: ({ context }) => {
+        log.warn(
+          { device: context.device?.url },
+          'the bot device is gone (refresh answered 404); registering a new device',
+        );
+        metrics.reconnect('stale-device');
       },
     },
   });

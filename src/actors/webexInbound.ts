@@ -6,8 +6,22 @@
  * Fetches run concurrently (the socket never waits on them), but events of one room are delivered
  * in the order their activities arrived, so a conversation sees its messages in order even when a
  * later fetch finishes first.
+ *
+ * It also runs the REST catch-up (`CATCH_UP`, after a reconnect or a sequence gap): for the rooms
+ * it delivered events in recently, it lists the messages created since the room's last event and
+ * delivers the ones no one has claimed yet, through the same dedupe and the same per-room order.
+ * One catch-up runs at a time (a request meanwhile runs once more afterwards), room by room, so it
+ * never floods REST and never touches the socket.
  */
 
+import {
+  CATCH_UP_DEFAULTS,
+  type CatchUpSettings,
+  catchUpEvent,
+  listMissedMessages,
+  RecentRooms,
+  type TrackedRoom,
+} from '../adapters/webex/catchUp.js';
 import type {
   ConnectionMetrics,
   InboundKindLabel,
@@ -28,7 +42,12 @@ import type { WebexRestClient } from '../adapters/webex/rest.js';
 import { type Clock, delay } from '../clock.js';
 import { TransportError, WebexApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { InboundCommand, WebexConnectionEvent } from '../machines/webexConnection.js';
+import type {
+  InboundActivityCommand,
+  InboundCatchUpCommand,
+  InboundCommand,
+  WebexConnectionEvent,
+} from '../machines/webexConnection.js';
 
 export interface InboundProcessorDeps {
   rest: WebexRestClient;
@@ -42,6 +61,8 @@ export interface InboundProcessorDeps {
   retryAfterDefaultS?: number;
   /** REST fetches in flight at once; a burst queues instead of opening hundreds of requests. */
   maxConcurrentFetches?: number;
+  /** Bounds of the REST catch-up (see `catchUpSettings`, which ties the room TTL to the dedupe TTL). */
+  catchUp?: CatchUpSettings;
 }
 
 type Resolution =
@@ -65,8 +86,31 @@ export function runInboundProcessor(
   const slots = new Semaphore(deps.maxConcurrentFetches ?? 16);
 
   const count = (kind: InboundKindLabel, outcome: InboundOutcome) => deps.metrics.inbound(kind, outcome);
+  const catchUp = deps.catchUp ?? CATCH_UP_DEFAULTS;
+  const rooms = new RecentRooms(catchUp, deps.clock);
+  let catchUpRunning = false;
+  let catchUpAgain: InboundCatchUpCommand | undefined;
+
+  /** Queues a resolution behind the room's earlier events, so each room's events keep their order. */
+  const deliverInOrder = (
+    route: FetchRoute | CatchUpRoute,
+    kind: InboundKindLabel,
+    resolution: Promise<Resolution>,
+  ) => {
+    const previous = roomTails.get(route.roomId) ?? Promise.resolve();
+    const tail = previous.then(() => resolution).then((result) => finish(route, kind, result));
+    roomTails.set(route.roomId, tail);
+    void tail.finally(() => {
+      if (roomTails.get(route.roomId) === tail) roomTails.delete(route.roomId);
+    });
+  };
 
   receive((command) => {
+    if (command.type === 'CATCH_UP') requestCatchUp(command);
+    else onActivity(command);
+  });
+
+  const onActivity = (command: InboundActivityCommand) => {
     let route: ActivityRoute;
     try {
       route = routeActivity(command.activity, {
@@ -95,18 +139,15 @@ export function runInboundProcessor(
     const resolution = slots
       .run(() => resolve(route, command.receivedAt))
       .catch((error: unknown): Resolution => ({ drop: 'failed', detail: messageOf(error), level: 'warn' }));
-    const previous = roomTails.get(route.roomId) ?? Promise.resolve();
-    const tail = previous.then(() => resolution).then((result) => finish(route, kind, result));
-    roomTails.set(route.roomId, tail);
-    void tail.finally(() => {
-      if (roomTails.get(route.roomId) === tail) roomTails.delete(route.roomId);
-    });
-  });
+    deliverInOrder(route, kind, resolution);
+  };
 
-  const finish = (route: FetchRoute, kind: InboundKindLabel, result: Resolution) => {
+  const finish = (route: FetchRoute | CatchUpRoute, kind: InboundKindLabel, result: Resolution) => {
     if (aborter.signal.aborted) return;
     if ('event' in result) {
       count(result.event.kind, 'accepted');
+      // The room becomes (or stays) a catch-up candidate from the time its event arrived.
+      rooms.touch(result.event.roomId, result.event.roomType, result.event.receivedAt);
       log.debug({ activityId: route.activityId, kind: result.event.kind }, 'inbound event');
       sendBack({ type: 'INBOUND.EVENT', event: result.event });
       return;
@@ -191,9 +232,124 @@ export function runInboundProcessor(
     }
   };
 
+  const requestCatchUp = (command: InboundCatchUpCommand) => {
+    if (aborter.signal.aborted) return;
+    if (catchUpRunning) {
+      // Whatever was lost after the running catch-up listed a room is found by one more run.
+      catchUpAgain = command;
+      return;
+    }
+    catchUpRunning = true;
+    void runCatchUp(command).finally(() => {
+      catchUpRunning = false;
+      const again = catchUpAgain;
+      catchUpAgain = undefined;
+      if (again) requestCatchUp(again);
+    });
+  };
+
+  const runCatchUp = async (command: InboundCatchUpCommand) => {
+    const startedAt = deps.clock.now();
+    const candidates = rooms.recent(catchUp.maxRooms);
+    const skipped = Math.max(0, rooms.size - candidates.length);
+    const totals = {
+      rooms: candidates.length,
+      listed: 0,
+      recovered: 0,
+      duplicate: 0,
+      own: 0,
+      failedRooms: 0,
+    };
+    for (const room of candidates) {
+      if (aborter.signal.aborted) return;
+      try {
+        const found = await catchUpRoom(room, command);
+        totals.listed += found.listed;
+        totals.recovered += found.recovered;
+        totals.duplicate += found.duplicate;
+        totals.own += found.own;
+      } catch (error) {
+        if (aborter.signal.aborted) return;
+        totals.failedRooms += 1;
+        deps.metrics.catchUp('failed');
+        if (error instanceof WebexApiError && (error.status === 403 || error.status === 404)) {
+          // The bot left the room, or the room is gone: nothing to catch up there any more.
+          rooms.forget(room.roomId);
+          log.info({ roomId: room.roomId, status: error.status }, 'catch-up: room no longer readable');
+        } else {
+          log.warn({ roomId: room.roomId, err: messageOf(error) }, 'catch-up: could not list a room');
+        }
+      }
+    }
+    const line = {
+      reason: command.reason,
+      ...totals,
+      skippedRooms: skipped,
+      ms: deps.clock.now() - startedAt,
+    };
+    if (totals.recovered > 0) log.info(line, 'catch-up recovered messages the socket had not delivered');
+    else log.info(line, 'catch-up found nothing missed');
+  };
+
+  const catchUpRoom = async (room: TrackedRoom, command: InboundCatchUpCommand) => {
+    const found = await slots.run(() =>
+      withRetries(() =>
+        listMissedMessages(deps.rest, room, {
+          since: room.lastEventAt - catchUp.skewMs,
+          max: catchUp.maxMessagesPerRoom,
+          signal: aborter.signal,
+        }),
+      ),
+    );
+    if (found.truncated) {
+      log.warn(
+        { roomId: room.roomId, listed: found.listed },
+        'catch-up: more messages than one listing holds; older ones are not read',
+      );
+    }
+    const result = { listed: found.listed, recovered: 0, duplicate: 0, own: 0 };
+    const receivedAt = deps.clock.now();
+    for (const message of found.messages) {
+      const item = catchUpEvent(message, room, command.self, receivedAt);
+      if ('skip' in item) {
+        if (item.skip === 'own') {
+          result.own += 1;
+          deps.metrics.catchUp('own');
+        } else {
+          log.warn({ roomId: room.roomId }, 'catch-up: a listed message without a readable id; skipped');
+        }
+        continue;
+      }
+      // Same key as the socket's activity id: whichever path claims first handles the message.
+      if (!deps.dedupe.claim(item.event.activityId)) {
+        result.duplicate += 1;
+        deps.metrics.catchUp('duplicate');
+        continue;
+      }
+      result.recovered += 1;
+      deps.metrics.catchUp('recovered');
+      log.info(
+        { activityId: item.event.activityId, roomId: room.roomId, reason: command.reason },
+        'catch-up: message the socket had not delivered',
+      );
+      deliverInOrder(
+        { activityId: item.event.activityId, roomId: item.event.roomId },
+        'message',
+        Promise.resolve({ event: item.event }),
+      );
+    }
+    return result;
+  };
+
   return () => {
     aborter.abort(new Error('webex connection stopped'));
   };
+}
+
+/** What `finish` needs of a caught-up message (it has no socket route). */
+interface CatchUpRoute {
+  activityId: string;
+  roomId: string;
 }
 
 /** At most `limit` tasks at once; the rest wait in arrival order. */

@@ -10,7 +10,16 @@
  * Readiness: the state carries the tag `online` exactly while the socket is authorized and has
  * seen `mercury.buffer_state`; `context.notReadyReason` says why it is not (see `readinessOf`).
  */
-import { assign, emit, fromCallback, fromPromise, type SnapshotFrom, sendTo, setup } from 'xstate';
+import {
+  assign,
+  emit,
+  fromCallback,
+  fromPromise,
+  type SnapshotFrom,
+  sendParent,
+  sendTo,
+  setup,
+} from 'xstate';
 import type { ServiceCatalog } from '../adapters/webex/catalog.js';
 import {
   backoffDelayMs,
@@ -47,7 +56,7 @@ export type SocketEvent =
 export type SocketCommand = { type: 'PING' } | { type: 'CLOSE'; code: number; reason: string };
 
 /** What the machine hands the inbound processor for each activity. */
-export interface InboundCommand {
+export interface InboundActivityCommand {
   type: 'ACTIVITY';
   activity: RawActivity;
   receivedAt: number;
@@ -55,8 +64,34 @@ export interface InboundCommand {
   hostClusters: Record<string, string>;
 }
 
+/** Why events may have been lost, so REST is asked for what the socket did not bring. */
+export type CatchUpReason = 'reconnect' | 'sequenceGap';
+
+/** Asks the inbound processor to list recently active rooms' missed messages over REST. */
+export interface InboundCatchUpCommand {
+  type: 'CATCH_UP';
+  reason: CatchUpReason;
+  self: BotSelf;
+}
+
+export type InboundCommand = InboundActivityCommand | InboundCatchUpCommand;
+
+/** What the device refresher needs: the device to `PUT` and the WDM it belongs to. */
+export interface RefreshDeviceInput {
+  device: WdmDevice;
+  wdmUrl: string;
+}
+
+/** Events the device refresher sends to the connection machine. */
+export type DeviceRefreshEvent =
+  | { type: 'DEVICE.REFRESHED'; device: WdmDevice }
+  | { type: 'DEVICE.REFRESH_FAILED'; error: unknown }
+  /** WDM answered 404: the registration is gone and a new device is needed. */
+  | { type: 'DEVICE.GONE' };
+
 export type WebexConnectionEvent =
   | SocketEvent
+  | DeviceRefreshEvent
   | { type: 'INBOUND.EVENT'; event: InboundEvent }
   /** Another part of the bot got a REST 401: the token is revoked, so the connection is not ready either. */
   | { type: 'TOKEN.REJECTED' }
@@ -80,6 +115,10 @@ export interface WebexConnectionContext {
   lastReaction: CloseReaction | undefined;
   reconnects: number;
   sequenceGaps: number;
+  /** True once the connection has been online: later onlines are reconnects, which catch up. */
+  wasOnline: boolean;
+  /** REST catch-ups requested (after reconnects and sequence gaps). */
+  catchUps: number;
 }
 
 export interface EnsureDeviceInput {
@@ -104,15 +143,68 @@ export const CONNECTION_DELAYS = {
   notReadyRetry: 300_000,
 } as const;
 
+/** The device refresher's delays, in ms. */
+export const DEVICE_REFRESH_DELAYS = {
+  /** `PUT {deviceUrl}` this long after coming online and after each refresh. */
+  deviceRefresh: 12 * 3_600_000,
+  /** After a refresh failed for another reason than 404 (network, 5xx, 429). */
+  deviceRefreshRetry: 300_000,
+} as const;
+
+const errorStatus = (error: unknown): number | undefined =>
+  error instanceof WebexApiError ? error.status : undefined;
+
+/**
+ * Keeps the WDM registration fresh while the socket is online, like the Webex SDK: a `PUT` every
+ * `deviceRefresh`. A 404 means Webex dropped the device; the connection is told (`DEVICE.GONE`) and
+ * registers a new one. Invoked by `connected.online`, so its timers run on the connection's clock.
+ */
+export const deviceRefreshMachine = setup({
+  types: {
+    context: {} as RefreshDeviceInput,
+    input: {} as RefreshDeviceInput,
+  },
+  actors: {
+    refreshDevice: fromPromise<WdmDevice, RefreshDeviceInput>(async () => notProvided('refreshDevice')),
+  },
+  delays: DEVICE_REFRESH_DELAYS,
+  guards: {
+    deviceGone: ({ event }) => errorStatus((event as unknown as { error?: unknown }).error) === 404,
+  },
+}).createMachine({
+  id: 'deviceRefresh',
+  context: ({ input }) => ({ device: input.device, wdmUrl: input.wdmUrl }),
+  initial: 'waiting',
+  states: {
+    waiting: { after: { deviceRefresh: 'refreshing' } },
+    refreshing: {
+      invoke: {
+        src: 'refreshDevice',
+        input: ({ context }) => ({ device: context.device, wdmUrl: context.wdmUrl }),
+        onDone: {
+          target: 'waiting',
+          actions: sendParent(({ event }) => ({ type: 'DEVICE.REFRESHED', device: event.output })),
+        },
+        onError: [
+          { guard: 'deviceGone', target: 'gone', actions: sendParent({ type: 'DEVICE.GONE' }) },
+          {
+            target: 'retrying',
+            actions: sendParent(({ event }) => ({ type: 'DEVICE.REFRESH_FAILED', error: event.error })),
+          },
+        ],
+      },
+    },
+    retrying: { after: { deviceRefreshRetry: 'refreshing' } },
+    gone: { type: 'final' },
+  },
+});
+
 function notProvided(name: string): never {
   throw new Error(`webexConnection: actor '${name}' is not provided (use createWebexConnectionLogic)`);
 }
 
 const closeInfoOf = (event: WebexConnectionEvent): SocketCloseInfo | undefined =>
   event.type === 'SOCKET.CLOSED' ? event : undefined;
-
-const errorStatus = (error: unknown): number | undefined =>
-  error instanceof WebexApiError ? error.status : undefined;
 
 export const webexConnectionMachine = setup({
   types: {
@@ -132,6 +224,7 @@ export const webexConnectionMachine = setup({
     inboundProcessor: fromCallback<InboundCommand, void, WebexConnectionEvent>(() =>
       notProvided('inboundProcessor'),
     ),
+    deviceRefresher: deviceRefreshMachine,
   },
   guards: {
     closeIs: ({ event }, params: { action: CloseReaction['action'] }) => {
@@ -143,6 +236,7 @@ export const webexConnectionMachine = setup({
     hasDevice: ({ context }) => context.device !== undefined,
     hasCatalog: ({ context }) => context.catalog !== undefined,
     hasIdentity: ({ context }) => context.identity !== undefined,
+    wasOnline: ({ context }) => context.wasOnline,
     canRouteActivities: ({ context }) =>
       context.identity !== undefined && context.catalog !== undefined && context.device !== undefined,
   },
@@ -166,7 +260,19 @@ export const webexConnectionMachine = setup({
       staleDeviceUrl: ({ context }) => context.device?.url,
       device: undefined,
     }),
-    markOnline: assign({ attempt: 0, notReadyReason: undefined }),
+    markOnline: assign({ attempt: 0, notReadyReason: undefined, wasOnline: true }),
+    /** The device is gone (refresh 404): go register another; the old socket goes with `connected`. */
+    markReregistering: assign({
+      notReadyReason: 'reconnecting',
+      reconnects: ({ context }) => context.reconnects + 1,
+    }),
+    keepRefreshedDevice: assign({
+      device: ({ context, event }) => {
+        if (event.type !== 'DEVICE.REFRESHED') return context.device;
+        // The socket keeps its URL; a device that changed identity would be a WDM surprise.
+        return context.device && event.device.url === context.device.url ? event.device : context.device;
+      },
+    }),
     markReconnecting: assign({
       notReadyReason: 'reconnecting',
       reconnects: ({ context }) => context.reconnects + 1,
@@ -194,6 +300,20 @@ export const webexConnectionMachine = setup({
       type: 'inbound' as const,
       event: (event as Extract<WebexConnectionEvent, { type: 'INBOUND.EVENT' }>).event,
     })),
+    /**
+     * A sequence gap, or online again after having been online (not the first connect): what the
+     * socket lost is listed over REST by the inbound processor.
+     */
+    requestCatchUp: sendTo(
+      'inbound',
+      ({ context, event }) =>
+        ({
+          type: 'CATCH_UP',
+          reason: event.type === 'SOCKET.GAP' ? 'sequenceGap' : 'reconnect',
+          self: { userId: context.device!.userId, personId: context.identity!.personId },
+        }) satisfies InboundCatchUpCommand,
+    ),
+    countCatchUp: assign({ catchUps: ({ context }) => context.catchUps + 1 }),
     emitGap: emit(({ event }) => {
       const gap = event as Extract<WebexConnectionEvent, { type: 'SOCKET.GAP' }>;
       return { type: 'sequenceGap' as const, expected: gap.expected, received: gap.received };
@@ -209,6 +329,9 @@ export const webexConnectionMachine = setup({
     reportGap: () => {},
     reportSwitch: () => {},
     reportShutdown: () => {},
+    reportDeviceRefreshed: () => {},
+    reportDeviceRefreshFailed: () => {},
+    reportDeviceGone: () => {},
   },
 }).createMachine({
   id: 'webexConnection',
@@ -222,6 +345,8 @@ export const webexConnectionMachine = setup({
     lastReaction: undefined,
     reconnects: 0,
     sequenceGaps: 0,
+    wasOnline: false,
+    catchUps: 0,
   },
   // The inbound processor outlives sockets: an activity acked on one socket is still fetched and
   // delivered if that socket drops meanwhile.
@@ -233,7 +358,13 @@ export const webexConnectionMachine = setup({
       actions: [{ type: 'setNotReady', params: { reason: 'unauthorized' } }, 'reportNotReady'],
     },
     'SOCKET.ACTIVITY': { guard: 'canRouteActivities', actions: 'forwardActivity' },
-    'SOCKET.GAP': { actions: ['countGap', 'reportGap', 'emitGap'] },
+    'SOCKET.GAP': [
+      {
+        guard: 'canRouteActivities',
+        actions: ['countGap', 'reportGap', 'emitGap', 'countCatchUp', 'requestCatchUp'],
+      },
+      { actions: ['countGap', 'reportGap', 'emitGap'] },
+    ],
     'INBOUND.EVENT': { actions: 'deliverInbound' },
   },
   initial: 'setup',
@@ -349,11 +480,32 @@ export const webexConnectionMachine = setup({
               actions: 'reportReadyTimeout',
             },
           },
-          on: { 'SOCKET.READY': 'online' },
+          on: {
+            'SOCKET.READY': [
+              // Online again after having been online (not the first connect): what the socket
+              // lost meanwhile is listed over REST.
+              { guard: 'wasOnline', target: 'online', actions: ['countCatchUp', 'requestCatchUp'] },
+              { target: 'online' },
+            ],
+          },
         },
         online: {
           tags: ['online'],
           entry: ['markOnline', 'reportOnline'],
+          invoke: {
+            id: 'deviceRefresher',
+            src: 'deviceRefresher',
+            input: ({ context }) => ({ device: context.device!, wdmUrl: context.catalog!.wdmUrl }),
+          },
+          on: {
+            'DEVICE.REFRESHED': { actions: ['keepRefreshedDevice', 'reportDeviceRefreshed'] },
+            'DEVICE.REFRESH_FAILED': { actions: 'reportDeviceRefreshFailed' },
+            // The socket of a deleted device gets no more events: leaving `connected` closes it.
+            'DEVICE.GONE': {
+              target: '#webexConnection.setup.device',
+              actions: ['reportDeviceGone', 'markDeviceStale', 'markReregistering'],
+            },
+          },
           initial: 'awaitingPong',
           states: {
             // The first ping goes out right at readiness, then one per interval after each pong.

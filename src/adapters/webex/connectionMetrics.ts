@@ -18,6 +18,15 @@ export type InboundKindLabel = 'message' | 'cardAction' | 'botAdded' | 'activity
  */
 export type InboundOutcome = 'accepted' | 'duplicate' | 'own' | 'bot' | 'ignored' | 'malformed' | 'failed';
 
+/**
+ * What became of a message the REST catch-up listed:
+ * - `recovered`: the socket had not delivered it; handed to the bot now.
+ * - `duplicate`: already handled (or being handled) from the socket.
+ * - `own`: written by the bot.
+ * - `failed`: a room whose listing failed (counted once per room, not per message).
+ */
+export type CatchUpOutcome = 'recovered' | 'duplicate' | 'own' | 'failed';
+
 export type ReconnectReason = CloseReason | 'ready-timeout' | 'setup-failed';
 
 export interface ConnectionMetrics {
@@ -25,6 +34,7 @@ export interface ConnectionMetrics {
   sequenceGap(missing: number): void;
   inbound(kind: InboundKindLabel, outcome: InboundOutcome): void;
   malformedFrame(): void;
+  catchUp(outcome: CatchUpOutcome): void;
 }
 
 export const noopConnectionMetrics: ConnectionMetrics = {
@@ -32,4 +42,5 @@ export const noopConnectionMetrics: ConnectionMetrics = {
   sequenceGap: () => {},
   inbound: () => {},
   malformedFrame: () => {},
+  catchUp: () => {},
 };

@@ -67,6 +67,21 @@ export class WdmDevices {
     return body;
   }
 
+  /**
+   * Refreshes a device's registration (`PUT {deviceUrl}`), as the Webex SDK does periodically, so
+   * WDM keeps it and a device removed server-side is noticed. A 404 (`WebexApiError`) means the
+   * device is gone and a new one must be registered.
+   */
+  async refresh(deviceUrl: string, name: string, signal?: AbortSignal): Promise<WdmDevice> {
+    const body = await this.rest.put<unknown>(deviceUrl, deviceRegistration(name), {
+      route: 'PUT /wdm/devices/{id}',
+      ...(signal ? { signal } : {}),
+    });
+    if (!isDevice(body))
+      throw new Error('WDM answered PUT /devices/{id} without url, webSocketUrl and userId');
+    return body;
+  }
+
   /** Deletes one device; a device that is already gone (404) counts as deleted. */
   async delete(deviceUrl: string, signal?: AbortSignal): Promise<void> {
     try {

@@ -129,6 +129,8 @@ export interface HydraMessage {
   personEmail?: string;
   mentionedPeople?: string[];
   mentionedGroups?: string[];
+  /** ISO 8601 creation time (Webex's clock); the REST catch-up compares it with its window. */
+  created?: string;
 }
 
 /** `GET /attachment/actions/{id}` fields the bot reads. */

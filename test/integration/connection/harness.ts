@@ -9,7 +9,11 @@ import {
   startWebexConnection,
   type WebexConnection,
 } from '../../../src/actors/webexConnection.js';
-import type { ConnectionMetrics, InboundOutcome } from '../../../src/adapters/webex/connectionMetrics.js';
+import type {
+  CatchUpOutcome,
+  ConnectionMetrics,
+  InboundOutcome,
+} from '../../../src/adapters/webex/connectionMetrics.js';
 import type { InboundEvent } from '../../../src/adapters/webex/inboundEvent.js';
 import { createLogger } from '../../../src/logger.js';
 import type { WebexConnectionSnapshot } from '../../../src/machines/webexConnection.js';
@@ -28,6 +32,7 @@ export interface RecordingMetrics extends ConnectionMetrics {
   gaps: number[];
   inboundOutcomes: Array<{ kind: string; outcome: InboundOutcome }>;
   malformed: number;
+  catchUps: CatchUpOutcome[];
 }
 
 export function recordingMetrics(): RecordingMetrics {
@@ -36,12 +41,14 @@ export function recordingMetrics(): RecordingMetrics {
     gaps: [],
     inboundOutcomes: [],
     malformed: 0,
+    catchUps: [],
     reconnect: (reason) => void metrics.reconnects.push(reason),
     sequenceGap: (missing) => void metrics.gaps.push(missing),
     inbound: (kind, outcome) => void metrics.inboundOutcomes.push({ kind, outcome }),
     malformedFrame: () => {
       metrics.malformed += 1;
     },
+    catchUp: (outcome) => void metrics.catchUps.push(outcome),
   };
   return metrics;
 }
