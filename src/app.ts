@@ -21,6 +21,7 @@ import { asCodedError } from './errors.js';
 import type { Logger } from './logger.js';
 import { botMachine } from './machines/bot.js';
 import { conversationMachine, type SpaceCheckInput, type TurnInput } from './machines/conversation.js';
+import { replyTargetOf } from './machines/conversationKey.js';
 import { roomMachine } from './machines/room.js';
 import type { CardAction, Notice, ReplyTarget, RoomType } from './machines/types.js';
 import type { BotMetrics } from './metrics.js';
@@ -68,7 +69,7 @@ export interface BotDeps {
     positive: boolean;
   }) => Promise<void>;
   /** Posts the authorize card or the operator instructions; defaults to the `authorize` notice. */
-  replyAuthorize?: (target: ReplyTarget) => Promise<void>;
+  replyAuthorize?: (target: ReplyTarget, roomType: RoomType) => Promise<void>;
   inspect?: (event: InspectionEvent) => void;
 }
 
@@ -187,10 +188,15 @@ export function createBot(deps: BotDeps): Bot {
     actors: { conversation: conversationWithClock },
     actions: {
       notify: (_, { notice, target }) => notify(notice, target),
-      replyAuthorize: (_, { target }) => {
+      replyAuthorize: (_, { target, roomType }) => {
         deps.spaces.invalidate(target.roomId);
-        if (deps.replyAuthorize) void deps.replyAuthorize(target);
-        else notify({ kind: 'authorize' }, target);
+        if (!deps.replyAuthorize) return notify({ kind: 'authorize' }, target);
+        deps.replyAuthorize(target, roomType).catch((error: unknown) => {
+          log.warn(
+            { err: asCodedError(error), roomId: target.roomId },
+            'could not answer the authorize command',
+          );
+        });
       },
       greet: (_, { roomId, roomType }) => void greet(roomId, roomType),
       reportConversationFailure: (_, { key, error }) => {
@@ -209,6 +215,11 @@ export function createBot(deps: BotDeps): Bot {
     actions: {
       refuseDuringShutdown: (_, { event }) => {
         log.info({ type: event.type }, 'shutting down: event not taken');
+        // The person would otherwise wait for an answer that never comes: ask them to resend.
+        if (event.type === 'MESSAGE') notify({ kind: 'shuttingDown' }, replyTargetOf(event.message));
+      },
+      reportRoomFailure: (_, { roomId, error }) => {
+        log.error({ err: asCodedError(error), roomId }, 'room supervisor failed; it was stopped');
       },
     },
   });
@@ -237,9 +248,39 @@ export function createBot(deps: BotDeps): Bot {
     return decision.allowed && mode !== 'mention';
   }
 
-  async function handleInbound(event: InboundEvent): Promise<void> {
+  /**
+   * Events of one room reach the bot in order; checks before dispatch (the claim, a space lookup)
+   * are asynchronous, so they are chained per room to keep that order ("do X" then "cancel").
+   */
+  const roomTails = new Map<string, Promise<void>>();
+
+  function handleInbound(event: InboundEvent): Promise<void> {
+    const previous = roomTails.get(event.roomId) ?? Promise.resolve();
+    const next = previous.then(() => dispatch(event));
+    roomTails.set(event.roomId, next);
+    void next.finally(() => {
+      if (roomTails.get(event.roomId) === next) roomTails.delete(event.roomId);
+    });
+    return next;
+  }
+
+  /** Once per activity, also across replicas; a store that cannot say is not a reason to go mute. */
+  async function firstTime(activityId: string): Promise<boolean> {
     try {
-      if (!(await deps.claims.claim(event.activityId, deps.settings.dedupeTtlMs))) {
+      return await deps.claims.claim(activityId, deps.settings.dedupeTtlMs);
+    } catch (error) {
+      metrics?.storeErrors.inc({ store: 'claims' });
+      log.warn(
+        { err: asCodedError(error), activityId },
+        'event claim failed; handling it (the socket dedupes too)',
+      );
+      return true;
+    }
+  }
+
+  async function dispatch(event: InboundEvent): Promise<void> {
+    try {
+      if (!(await firstTime(event.activityId))) {
         metrics?.events.inc({ kind: event.kind, outcome: 'duplicate' });
         return;
       }

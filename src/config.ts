@@ -256,8 +256,9 @@ export const settings = {
   hitlTimeoutS: setting({
     env: 'HITL_TIMEOUT_S',
     default: '86400',
-    doc: 'An unanswered form expires after this many seconds; the user is told.',
-    schema: integerValue(1, 30 * 86_400),
+    doc: 'An unanswered form expires after this many seconds (at most 24 days); the user is told.',
+    // The expiry is a timer: Node's timers hold at most 2^31-1 ms (24.8 days).
+    schema: integerValue(1, 24 * 86_400),
   }),
   a2aIdleTimeoutS: setting({
     env: 'A2A_IDLE_TIMEOUT_S',

@@ -43,6 +43,9 @@ import {
 } from './render/cards.js';
 import { messages } from './render/messages.js';
 
+/** How long cancelled answers get to clean up at shutdown (agent cancel, working message removed). */
+const CANCEL_CLEANUP_MS = 10_000;
+
 /** The agent named in footers when the stream names none. */
 const DEFAULT_AGENT_NAME = 'CAIPE';
 
@@ -105,6 +108,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   });
 
   const rest = new WebexRestClient({ baseUrl: config.webexApiBaseUrl, token });
+  // Writes are counted by the sender (per attempt); reads here. A 401 anywhere means the token was
+  // revoked: readiness must fail with that reason, not only the socket's view.
+  rest.observe(({ method, route, status }) => {
+    // Same route form as the sender's writes (`messages/{id}`); never a path with ids in it.
+    if (method === 'GET')
+      metrics.webexRequests.inc({ method, route: route.replace(/^\w+ \/?/, ''), status: String(status) });
+    if (status === 401) connection?.actor.send({ type: 'TOKEN.REJECTED' });
+  });
   const sender = createWebexSender({
     transport: restWriteTransport(rest),
     clock,
@@ -193,8 +204,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
     lookupEmail: (personId, signal) => lookupEmail(rest, personId, signal),
     ...(feedback ? { scoreFeedback: (input) => feedback.score(input) } : {}),
-    replyAuthorize: async (target) => {
-      const decision = await spaces.check(target.roomId, 'group');
+    replyAuthorize: async (target, roomType) => {
+      const decision = await spaces.check(target.roomId, roomType);
       if (decision.allowed) {
         await sender.post({ ...target, markdown: messages.alreadyAuthorized });
       } else if (stores.kind === 'mongodb') {
@@ -246,6 +257,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     ...(options.httpHost ? { host: options.httpHost } : {}),
     log,
     registry,
+    liveness: () => bot.actor.getSnapshot().status === 'active',
     routes: [
       ...adminRoutes({
         token: config.adminApiToken,
@@ -282,7 +294,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       grace.abort();
       const unfinished = bot.busyConversations();
       if (unfinished > 0) log.warn({ unfinished }, 'grace period over: cancelling the answers still running');
-      await bot.cancelAll();
+      // Cancelled turns ask the agent to cancel and take their working message down; bounded, so a
+      // stuck agent cannot hold the pod past its termination grace.
+      const cleanup = new AbortController();
+      await Promise.race([bot.cancelAll(), delay(clock, CANCEL_CLEANUP_MS, cleanup.signal).catch(() => {})]);
+      cleanup.abort();
       await sender.idle();
       bot.stop();
       sender.stop();

@@ -79,6 +79,9 @@ export interface TurnDeps {
   lookupEmail?(personId: string, signal: AbortSignal): Promise<string | undefined>;
 }
 
+/** How long `tasks/cancel` may take when a turn is stopped. */
+const AGENT_CANCEL_TIMEOUT_MS = 5_000;
+
 export async function runTurn(input: TurnInput, deps: TurnDeps, signal: AbortSignal): Promise<TurnOutcome> {
   const { agent, sender, clock, rendering, hooks = {} } = deps;
   const log = deps.log.child({
@@ -127,6 +130,10 @@ export async function runTurn(input: TurnInput, deps: TurnDeps, signal: AbortSig
     await finishingProgress(progress, log, () => post(rendering.failure(undefined, state)));
     return outcome(state.status === 'canceled' ? 'canceled' : 'failed', state);
   }
+
+  // Cancelled (or shut down) after the stream ended but before anything was posted: post nothing,
+  // so no answer appears next to "Stopped".
+  if (signal.aborted) return abandon(state, progress, deps, log);
 
   const waiting = state.status === 'input-required' || state.status === 'auth-required';
   const result = outcome(waiting ? 'input-required' : 'completed', state);
@@ -204,7 +211,13 @@ async function postCards(
 async function turnRequest(input: TurnInput, deps: TurnDeps, signal: AbortSignal) {
   let userEmail = input.message.personEmail;
   if (!userEmail && deps.lookupEmail)
-    userEmail = (await deps.lookupEmail(input.message.personId, signal)) ?? '';
+    // A failed lookup only costs the metadata, never the user's answer to a form.
+    userEmail =
+      (await deps.lookupEmail(input.message.personId, signal).catch((error: unknown) => {
+        if (signal.aborted) throw error;
+        deps.log.warn({ err: asCodedError(error) }, 'email of the person not looked up');
+        return undefined;
+      })) ?? '';
   const base = { contextId: input.contextId, taskId: input.taskId, userEmail };
   if (input.formAnswer && deps.cards) {
     const answer = deps.cards.formAnswer(input.formAnswer.form, input.formAnswer.fields);
@@ -228,9 +241,10 @@ async function abandon(
 ): Promise<TurnOutcome> {
   deps.hooks?.onStreamEnded?.('canceled');
   if (state.taskId) {
-    // A fresh signal: the turn's own is aborted, and the cancel must still reach the agent.
+    // A fresh signal: the turn's own is aborted, and the cancel must still reach the agent — but
+    // briefly: a stuck agent must not hold shutdown (the idle timeout would be minutes).
     await deps.agent
-      .cancel(state.taskId)
+      .cancel(state.taskId, { signal: AbortSignal.timeout(AGENT_CANCEL_TIMEOUT_MS) })
       .catch((error: unknown) => log.info({ err: error, taskId: state.taskId }, 'agent task cancel refused'));
   }
   await progress.finish().catch((error: unknown) => log.warn({ err: error }, 'working message not removed'));

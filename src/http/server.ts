@@ -20,6 +20,8 @@ export interface HttpServerOptions {
   host?: string;
   log: Logger;
   readiness: () => Readiness | Promise<Readiness>;
+  /** False when the actor system has failed: `/healthz` answers 503 so Kubernetes restarts the pod. */
+  liveness?: () => boolean;
   /** Defaults to a fresh registry with Node's process metrics. */
   registry?: Registry;
   /** Extra routes by path prefix (e.g. `/admin/`), tried after the built-in ones. */
@@ -53,7 +55,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (req.method === 'GET' && url.pathname === '/healthz') {
+      return options.liveness?.() === false
+        ? sendJson(res, 503, { status: 'failed' })
+        : sendJson(res, 200, { status: 'ok' });
+    }
     if (req.method === 'GET' && url.pathname === '/readyz') {
       const readiness = await options.readiness();
       return readiness.ready

@@ -3,7 +3,15 @@
  * spawning supervisors on demand and stopping them when they finish. While shutting down it takes
  * no new conversations (SPEC §4 "Connection": SIGTERM stops intake).
  */
-import { assign, type DoneActorEvent, type EventObject, enqueueActions, setup, stopChild } from 'xstate';
+import {
+  assign,
+  type DoneActorEvent,
+  type ErrorActorEvent,
+  type EventObject,
+  enqueueActions,
+  setup,
+  stopChild,
+} from 'xstate';
 import { roomMachine } from './room.js';
 import type { CardAction, CardSubmission, RoomType, UserMessage } from './types.js';
 
@@ -47,13 +55,14 @@ const refuse = {
 export const botMachine = setup({
   types: {
     context: {} as BotContext,
-    events: {} as BotEvent | DoneActorEvent,
+    events: {} as BotEvent | DoneActorEvent | ErrorActorEvent,
     input: {} as BotInput,
   },
   actors: { room: roomMachine },
   actions: {
     /** Counted and logged by the composition root: an event that arrived while shutting down. */
     refuseDuringShutdown: (_, _params: { event: BotEvent }) => {},
+    reportRoomFailure: (_, _params: { roomId: string; error: unknown }) => {},
     route: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'MESSAGE' && event.type !== 'CARD' && event.type !== 'BOT_ADDED') return;
       const { roomId, roomType } = roomOf(event);
@@ -75,6 +84,17 @@ export const botMachine = setup({
   on: {
     'xstate.done.actor.*': {
       actions: [
+        stopChild(({ event }) => childIdOf(event)),
+        assign({ rooms: ({ context, event }) => context.rooms.filter((id) => id !== childIdOf(event)) }),
+      ],
+    },
+    // A room supervisor that failed is forgotten: the next event for that room spawns a fresh one.
+    'xstate.error.actor.*': {
+      actions: [
+        {
+          type: 'reportRoomFailure',
+          params: ({ event }) => ({ roomId: childIdOf(event), error: (event as { error?: unknown }).error }),
+        },
         stopChild(({ event }) => childIdOf(event)),
         assign({ rooms: ({ context, event }) => context.rooms.filter((id) => id !== childIdOf(event)) }),
       ],

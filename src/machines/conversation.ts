@@ -59,6 +59,8 @@ export type ConversationEvent =
   /** `shutdown`: the process is stopping; a running answer is cancelled, a waiting form is kept. */
   | { type: 'CANCEL'; reason?: 'user' | 'shutdown' }
   | { type: 'RESET' }
+  /** Shutdown: nothing queued starts any more (sent before the shutdown CANCEL). */
+  | { type: 'DRAIN' }
   | { type: 'CARD_ACTION'; action: CardAction };
 
 export interface TurnInput {
@@ -359,6 +361,7 @@ export const conversationMachine = conversationSetup.createMachine({
       ],
     },
     CARD_ACTION: handleCardAction,
+    DRAIN: { actions: assign({ queue: [] }) },
   },
   states: {
     restoring: {
@@ -516,9 +519,11 @@ export const conversationMachine = conversationSetup.createMachine({
      */
     waitingForInput: {
       entry: 'replayDeferredCard',
+      // Answers to the open task go through the space check too: a space revoked while the agent
+      // waited must not reach the agent.
       always: {
         guard: 'hasQueued',
-        target: 'answering',
+        target: 'authorizing',
         actions: [{ type: 'closeForm', params: { reason: 'superseded' } }, 'takeNextFromQueue'],
       },
       after: {
@@ -527,10 +532,13 @@ export const conversationMachine = conversationSetup.createMachine({
           target: 'saving',
           actions: closeOpenTask('expired', 'formExpired'),
         },
+        // A question without a form has no deadline: the conversation stops when idle and is
+        // restored (still waiting) by the next message; the task id is in the store.
+        idleTimeout: { guard: ({ context }) => context.pendingForm === undefined, target: 'stopped' },
       },
       on: {
         USER_MESSAGE: {
-          target: 'answering',
+          target: 'authorizing',
           actions: [{ type: 'closeForm', params: { reason: 'superseded' } }, 'takeCurrent'],
         },
         CARD_ACTION: [
@@ -547,7 +555,7 @@ export const conversationMachine = conversationSetup.createMachine({
           },
           {
             guard: 'isOpenForm',
-            target: 'answering',
+            target: 'authorizing',
             actions: ['takeFormAnswer', { type: 'closeForm', params: { reason: 'submitted' } }],
           },
           ...handleCardAction,

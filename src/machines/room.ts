@@ -38,7 +38,7 @@ export const roomMachine = setup({
   actions: {
     notify: (_, _params: { notice: Notice; target: ReplyTarget }) => {},
     /** Posts the "Connect to CAIPE" card or the operator instructions, and drops the cached decision. */
-    replyAuthorize: (_, _params: { target: ReplyTarget }) => {},
+    replyAuthorize: (_, _params: { target: ReplyTarget; roomType: RoomType }) => {},
     /** Says hello when the bot joins a space. */
     greet: (_, _params: { roomId: string; roomType: RoomType }) => {},
     reportConversationFailure: (_, _params: { key: string; error: unknown }) => {},
@@ -56,7 +56,8 @@ export const roomMachine = setup({
   initial: 'idle',
   on: {
     MESSAGE: {
-      target: '.active',
+      // `settling` goes back to idle when the message spawned nothing (a command, an unknown card).
+      target: '.settling',
       actions: enqueueActions(({ context, event, enqueue }) => {
         const { message } = event;
         const target = replyTargetOf(message);
@@ -75,7 +76,7 @@ export const roomMachine = setup({
         }
         if (message.text === '') return;
         if (command === 'authorize') {
-          enqueue({ type: 'replyAuthorize', params: { target } });
+          enqueue({ type: 'replyAuthorize', params: { target, roomType: context.roomType } });
           return;
         }
         if (command === 'cancel' && !live) {
@@ -103,11 +104,14 @@ export const roomMachine = setup({
     },
     CANCEL_ALL: {
       actions: enqueueActions(({ context, enqueue }) => {
-        for (const key of context.conversations) enqueue.sendTo(key, { type: 'CANCEL', reason: 'shutdown' });
+        for (const key of context.conversations) {
+          enqueue.sendTo(key, { type: 'DRAIN' });
+          enqueue.sendTo(key, { type: 'CANCEL', reason: 'shutdown' });
+        }
       }),
     },
     CARD: {
-      target: '.active',
+      target: '.settling',
       actions: enqueueActions(({ context, event, enqueue }) => {
         const { action, submission } = event;
         const target = action ? targetOfKey(action.key) : undefined;

@@ -26,7 +26,9 @@ function message(overrides: Partial<UserMessage> = {}): UserMessage {
 }
 
 /** A world of fake effects the machines are provided with; every call is recorded. */
-function harness(options: { allowed?: boolean; stored?: ConversationRecord } = {}) {
+function harness(
+  options: { allowed?: boolean; allowedNow?: () => boolean; stored?: ConversationRecord } = {},
+) {
   const turns: Array<{ input: TurnInput; done: Deferred<TurnOutcome>; signal: AbortSignal }> = [];
   const notices: Array<{ notice: Notice; target: ReplyTarget }> = [];
   const saved: ConversationRecord[] = [];
@@ -39,7 +41,7 @@ function harness(options: { allowed?: boolean; stored?: ConversationRecord } = {
       loadConversation: fromPromise(async () => options.stored),
       checkSpace: fromPromise(async ({ input }: { input: SpaceCheckInput }) => {
         checks.push(input);
-        return { allowed: options.allowed ?? true };
+        return { allowed: options.allowedNow ? options.allowedNow() : (options.allowed ?? true) };
       }),
       runTurn: fromPromise(async ({ input, signal }: { input: TurnInput; signal: AbortSignal }) => {
         const done = deferred<TurnOutcome>();
@@ -193,7 +195,8 @@ describe('room supervisor and conversation machines', () => {
     bot.send({ type: 'MESSAGE', message: message({ text: 'prod-cluster' }) });
     const answer = await nextTurn(h, 2);
     expect(answer.input.taskId).toBe('task-9');
-    expect(h.checks).toHaveLength(1);
+    // The answer to the open task passes the space check again (a space may be revoked meanwhile).
+    expect(h.checks).toHaveLength(2);
   });
 
   it('a conversation whose turn fails unexpectedly stays usable and the room carries on', async () => {
@@ -230,6 +233,62 @@ describe('room supervisor and conversation machines', () => {
     await nextTurn(h, 1);
     actor.send({ type: 'MESSAGE', message: message() });
     expect(h.notices.map((n) => n.notice.kind)).toEqual(['busy']);
+  });
+
+  it('never reaches the agent with an answer to an open task once the space is no longer allowed', async () => {
+    let allowed = true;
+    const h = harness({ allowedNow: () => allowed });
+    const bot = start(h);
+    const root = message({ roomType: 'group', roomId: 'room-R' });
+    bot.send({ type: 'MESSAGE', message: root });
+    (await nextTurn(h, 1)).done.resolve({ status: 'input-required', contextId: 'ctx', taskId: 'task-1' });
+    await vi.waitUntil(() => h.saved.length === 1);
+    allowed = false;
+    bot.send({
+      type: 'MESSAGE',
+      message: message({ roomType: 'group', roomId: 'room-R', parentId: root.messageId }),
+    });
+    await vi.waitUntil(() => h.notices.length === 1);
+    expect(h.notices[0]!.notice.kind).toBe('unauthorized');
+    expect(h.turns).toHaveLength(1);
+  });
+
+  it('a question without a form lets the conversation stop when idle (the task id stays in the store)', async () => {
+    vi.useFakeTimers();
+    const h = harness();
+    const bot = start(h);
+    bot.send({ type: 'MESSAGE', message: message() });
+    await vi.waitUntil(() => h.turns.length === 1);
+    h.turns[0]!.done.resolve({ status: 'input-required', contextId: 'ctx', taskId: 'task-2' });
+    await vi.waitUntil(() => h.saved.length === 1);
+    expect(h.saved[0]!.taskId).toBe('task-2');
+    await vi.advanceTimersByTimeAsync(1_000);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(Object.keys(bot.getSnapshot().children)).toHaveLength(0);
+  });
+
+  it('a room that only answered a command goes idle and stops', async () => {
+    vi.useFakeTimers();
+    const h = harness();
+    const bot = start(h);
+    bot.send({ type: 'MESSAGE', message: message({ text: 'help' }) });
+    expect(h.notices.map((n) => n.notice.kind)).toEqual(['help']);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(Object.keys(bot.getSnapshot().children)).toHaveLength(0);
+  });
+
+  it('on shutdown, messages waiting behind an answer do not start new turns', async () => {
+    const h = harness();
+    const bot = start(h);
+    bot.send({ type: 'MESSAGE', message: message() });
+    const turn = await nextTurn(h, 1);
+    bot.send({ type: 'MESSAGE', message: message() });
+    bot.send({ type: 'SHUTDOWN' });
+    bot.send({ type: 'CANCEL_ALL' });
+    expect(turn.signal.aborted).toBe(true);
+    expect(h.notices.map((n) => n.notice.kind)).toEqual(['shuttingDown']);
+    await Promise.resolve();
+    expect(h.turns).toHaveLength(1);
   });
 
   it('takes no new work while draining for shutdown', async () => {

@@ -97,6 +97,8 @@ describe('loadConfig', () => {
       /WEBEX_MAX_MESSAGE_CHARS: .*200 to 7439/,
     );
     expect(problemsOf({ ...base, MAX_QUEUED_PER_CONVERSATION: '1.5' })[0]).toMatch(/whole number/);
+    // Longer than a Node timer can wait: the form would expire at once.
+    expect(problemsOf({ ...base, HITL_TIMEOUT_S: String(25 * 86_400) })[0]).toMatch(/^HITL_TIMEOUT_S/);
   });
 
   it('requires the OAuth2 settings when A2A auth is on, accepting the OAUTH2_* fallbacks', () => {
