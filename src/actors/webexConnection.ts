@@ -3,8 +3,9 @@
  * machine's actors (REST identity, U2C catalog, WDM device, Mercury socket, inbound processor),
  * its reports (pino lines + `ConnectionMetrics`) and its random backoff jitter.
  *
- * `startWebexConnection(options)` runs it standalone (tests, tools); the bot's root actor instead
- * spawns the logic as a child with systemId `webex.connection` (see docs/connection.md).
+ * `startWebexConnection(options)` runs it as its own actor system with systemId `webex.connection`;
+ * that is how the runtime runs it (it must outlive the bot's drain to delete the device last).
+ * The logic can also be spawned as a child of another actor (see docs/connection.md).
  */
 import type { Dispatcher } from 'undici';
 import type { ClientOptions } from 'ws';

@@ -96,13 +96,14 @@ export function runInboundProcessor(
     route: FetchRoute | CatchUpRoute,
     kind: InboundKindLabel,
     resolution: Promise<Resolution>,
-  ) => {
+  ): Promise<void> => {
     const previous = roomTails.get(route.roomId) ?? Promise.resolve();
     const tail = previous.then(() => resolution).then((result) => finish(route, kind, result));
     roomTails.set(route.roomId, tail);
     void tail.finally(() => {
       if (roomTails.get(route.roomId) === tail) roomTails.delete(route.roomId);
     });
+    return tail;
   };
 
   receive((command) => {
@@ -139,7 +140,7 @@ export function runInboundProcessor(
     const resolution = slots
       .run(() => resolve(route, command.receivedAt))
       .catch((error: unknown): Resolution => ({ drop: 'failed', detail: messageOf(error), level: 'warn' }));
-    deliverInOrder(route, kind, resolution);
+    void deliverInOrder(route, kind, resolution);
   };
 
   const finish = (route: FetchRoute | CatchUpRoute, kind: InboundKindLabel, result: Resolution) => {
@@ -308,6 +309,7 @@ export function runInboundProcessor(
       );
     }
     const result = { listed: found.listed, recovered: 0, duplicate: 0, own: 0 };
+    const delivered: Array<Promise<void>> = [];
     const receivedAt = deps.clock.now();
     for (const message of found.messages) {
       const item = catchUpEvent(message, room, command.self, receivedAt);
@@ -332,12 +334,17 @@ export function runInboundProcessor(
         { activityId: item.event.activityId, roomId: room.roomId, reason: command.reason },
         'catch-up: message the socket had not delivered',
       );
-      deliverInOrder(
-        { activityId: item.event.activityId, roomId: item.event.roomId },
-        'message',
-        Promise.resolve({ event: item.event }),
+      delivered.push(
+        deliverInOrder(
+          { activityId: item.event.activityId, roomId: item.event.roomId },
+          'message',
+          Promise.resolve({ event: item.event }),
+        ),
       );
     }
+    // The room counts as caught up once its recovered events are delivered (behind any socket
+    // events of the room still being fetched).
+    await Promise.allSettled(delivered);
     return result;
   };
 

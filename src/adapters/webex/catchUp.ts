@@ -133,7 +133,9 @@ export async function listMissedMessages(
   });
   const items = (Array.isArray(body?.items) ? body.items : []).filter(isMessage);
   // A message without a readable `created` is kept: the dedupe decides, not the window.
-  const inWindow = items.filter((m) => !(createdAt(m) < options.since));
+  // Webex lists newest first: reversed, then a stable sort by time keeps Webex's order for
+  // messages created within the same millisecond.
+  const inWindow = items.filter((m) => !(createdAt(m) < options.since)).reverse();
   inWindow.sort((a, b) => (createdAt(a) || 0) - (createdAt(b) || 0));
   return {
     messages: inWindow,

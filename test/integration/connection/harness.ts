@@ -67,6 +67,11 @@ export interface Harness {
     timeoutMs?: number,
   ): Promise<WebexConnectionSnapshot>;
   online(): Promise<WebexConnectionSnapshot>;
+  /** Resolves with the first log record (past or future) whose `msg` matches. */
+  logged(
+    predicate: (record: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
@@ -90,13 +95,22 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const listeners = new Set<(event: InboundEvent) => void>();
   const metrics = recordingMetrics();
   const log = captureLog();
+  const logListeners = new Set<(record: Record<string, unknown>) => void>();
+  const destination = {
+    write: (line: string) => {
+      log.destination.write(line);
+      if (logListeners.size === 0) return;
+      const record = JSON.parse(line) as Record<string, unknown>;
+      for (const listener of logListeners) listener(record);
+    },
+  };
   const conn = startWebexConnection({
     token: BOT_TOKEN,
     apiBaseUrl: sim.urls.hydra,
     u2cUrl: sim.urls.u2c,
     deviceName: DEVICE_NAME,
     dedupeTtlS: 3600,
-    logger: createLogger({ level: 'debug', destination: log.destination, secrets: [BOT_TOKEN] }),
+    logger: createLogger({ level: 'debug', destination, secrets: [BOT_TOKEN] }),
     metrics,
     xstateClock: clock,
     // No jitter: backoff delays are exactly 1 s, 2 s, 4 s …
@@ -138,6 +152,23 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     until,
     online: () => until((s) => s.hasTag('online')),
+    logged: (predicate, timeoutMs = 5_000) => {
+      const found = log.records().find(predicate);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          logListeners.delete(listener);
+          reject(new Error(`no matching log line within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const listener = (record: Record<string, unknown>) => {
+          if (!predicate(record)) return;
+          clearTimeout(timer);
+          logListeners.delete(listener);
+          resolve(record);
+        };
+        logListeners.add(listener);
+      });
+    },
     close: async () => {
       await conn.stop({ timeoutMs: 5_000 });
       await sim.close();

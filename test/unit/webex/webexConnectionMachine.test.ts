@@ -6,8 +6,10 @@ import type { InboundEvent } from '../../../src/adapters/webex/inboundEvent.js';
 import { WebexApiError } from '../../../src/errors.js';
 import {
   type BotIdentity,
+  deviceRefreshMachine,
   type EnsureDeviceInput,
   type InboundCommand,
+  type RefreshDeviceInput,
   readinessOf,
   type SocketCommand,
   type SocketEvent,
@@ -29,7 +31,7 @@ const device = (n: number): WdmDevice => ({
 });
 
 /** A fake world around the pure machine: every effect is recorded and driven by the test. */
-function harness(options: { identityError?: unknown } = {}) {
+function harness(options: { identityError?: unknown; refreshError?: () => unknown } = {}) {
   const clock = new SimulatedClock();
   const sockets: Array<{
     url: string;
@@ -43,6 +45,7 @@ function harness(options: { identityError?: unknown } = {}) {
   const released: Array<WdmDevice | undefined> = [];
   let deviceCount = 0;
   const reports: string[] = [];
+  const refreshCalls: RefreshDeviceInput[] = [];
 
   const machine = webexConnectionMachine.provide({
     actors: {
@@ -78,6 +81,16 @@ function harness(options: { identityError?: unknown } = {}) {
         receive((command) => inboundCommands.push(command));
         return () => {};
       }),
+      deviceRefresher: deviceRefreshMachine.provide({
+        actors: {
+          refreshDevice: fromPromise<WdmDevice, RefreshDeviceInput>(async ({ input }) => {
+            refreshCalls.push(input);
+            const error = options.refreshError?.();
+            if (error) throw error;
+            return input.device;
+          }),
+        },
+      }),
     },
     delays: { backoff: ({ context }) => 1000 * 2 ** Math.min(context.attempt, 5) },
     actions: {
@@ -98,6 +111,7 @@ function harness(options: { identityError?: unknown } = {}) {
     emitted,
     released,
     reports,
+    refreshCalls,
     lastSocket: () => sockets.at(-1)!,
     inbound: (event: WebexConnectionEvent) => inboundSendBack?.(event),
   };
@@ -345,5 +359,118 @@ describe('webexConnection machine', () => {
     expect(h.sockets[0]!.stopped).toBe(true);
     expect(h.released).toEqual([device(1)]);
     expect(h.actor.getSnapshot().status).toBe('done');
+  });
+});
+
+/** Advances the clock in ping intervals, answering every ping, so the socket stays online. */
+function keepOnline(h: ReturnType<typeof harness>, ms: number): void {
+  for (let left = ms; left > 0; left -= 15_000) {
+    const commands = h.lastSocket().commands;
+    if (commands.at(-1)?.type === 'PING') h.lastSocket().send({ type: 'SOCKET.PONG' });
+    h.clock.increment(Math.min(15_000, left));
+  }
+}
+
+const twelveHours = 12 * 3_600_000;
+
+describe('webexConnection machine: device refresh', () => {
+  it('refreshes the device every 12 h while online', async () => {
+    const h = harness();
+    running = h.actor;
+    await bringOnline(h);
+    keepOnline(h, twelveHours - 15_000);
+    h.lastSocket().send({ type: 'SOCKET.PONG' });
+    h.clock.increment(14_999);
+    await settle();
+    expect(h.refreshCalls).toEqual([]);
+    h.clock.increment(1);
+    await settle();
+    expect(h.refreshCalls).toEqual([{ device: device(1), wdmUrl: catalog.wdmUrl }]);
+    expect(h.actor.getSnapshot().hasTag('online')).toBe(true);
+    h.lastSocket().send({ type: 'SOCKET.PONG' });
+    keepOnline(h, twelveHours);
+    await settle();
+    expect(h.refreshCalls).toHaveLength(2);
+    expect(h.sockets).toHaveLength(1);
+  });
+
+  it('registers a new device when the refresh answers 404, and catches up once online again', async () => {
+    const h = harness({
+      refreshError: () => new WebexApiError({ status: 404, method: 'PUT', route: 'PUT /wdm/devices/{id}' }),
+    });
+    running = h.actor;
+    await bringOnline(h);
+    keepOnline(h, twelveHours);
+    await settle();
+    expect(h.refreshCalls).toHaveLength(1);
+    // The old socket is closed with `connected`; the stale device is replaced, not reused.
+    expect(h.sockets[0]!.stopped).toBe(true);
+    expect(h.ensureCalls.at(-1)).toEqual({ catalog, avoid: 'http://wdm/devices/1' });
+    expect(readinessOf(h.actor.getSnapshot())).toEqual({ ready: false, reason: 'reconnecting' });
+    expect(h.lastSocket().url).toBe('ws://mercury/2');
+    h.lastSocket().send({ type: 'SOCKET.READY' });
+    expect(h.actor.getSnapshot().hasTag('online')).toBe(true);
+    expect(h.inboundCommands.filter((c) => c.type === 'CATCH_UP')).toEqual([
+      { type: 'CATCH_UP', reason: 'reconnect', self: { userId: 'bot-uuid', personId: identity.personId } },
+    ]);
+  });
+
+  it('tries a failed refresh again after 5 minutes without leaving online', async () => {
+    let failures = 1;
+    const h = harness({
+      refreshError: () =>
+        failures-- > 0
+          ? new WebexApiError({ status: 503, method: 'PUT', route: 'PUT /wdm/devices/{id}' })
+          : undefined,
+    });
+    running = h.actor;
+    await bringOnline(h);
+    keepOnline(h, twelveHours);
+    await settle();
+    expect(h.refreshCalls).toHaveLength(1);
+    expect(h.actor.getSnapshot().hasTag('online')).toBe(true);
+    keepOnline(h, 300_000);
+    await settle();
+    expect(h.refreshCalls).toHaveLength(2);
+    expect(h.ensureCalls).toHaveLength(1);
+  });
+
+  it('does not refresh while offline: the timer starts again when online', async () => {
+    const h = harness();
+    running = h.actor;
+    await bringOnline(h);
+    keepOnline(h, twelveHours / 2);
+    h.lastSocket().send({ type: 'SOCKET.CLOSED', phase: 'open', code: 1006, reason: '' });
+    h.clock.increment(1_000);
+    h.lastSocket().send({ type: 'SOCKET.READY' });
+    keepOnline(h, twelveHours / 2 + 15_000);
+    await settle();
+    expect(h.refreshCalls).toEqual([]);
+  });
+});
+
+describe('webexConnection machine: catch-up requests', () => {
+  const self = { userId: 'bot-uuid', personId: identity.personId };
+  const catchUps = (h: ReturnType<typeof harness>) => h.inboundCommands.filter((c) => c.type === 'CATCH_UP');
+
+  it('asks for none at the first connect, one per reconnect', async () => {
+    const h = harness();
+    running = h.actor;
+    await bringOnline(h);
+    expect(catchUps(h)).toEqual([]);
+    h.lastSocket().send({ type: 'SOCKET.CLOSED', phase: 'open', code: 1006, reason: '' });
+    h.clock.increment(1_000);
+    expect(catchUps(h)).toEqual([]);
+    h.lastSocket().send({ type: 'SOCKET.READY' });
+    expect(catchUps(h)).toEqual([{ type: 'CATCH_UP', reason: 'reconnect', self }]);
+    expect(h.actor.getSnapshot().context.catchUps).toBe(1);
+  });
+
+  it('asks for one on a sequence gap', async () => {
+    const h = harness();
+    running = h.actor;
+    await bringOnline(h);
+    h.lastSocket().send({ type: 'SOCKET.GAP', expected: 4, received: 6 });
+    expect(catchUps(h)).toEqual([{ type: 'CATCH_UP', reason: 'sequenceGap', self }]);
   });
 });

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CATCH_UP_DEFAULTS,
+  catchUpEvent,
+  catchUpSettings,
+  RecentRooms,
+} from '../../../src/adapters/webex/catchUp.js';
+import { encodeHydraId } from '../../../src/adapters/webex/ids.js';
+
+const botUuid = '0b0b0b0b-0000-4000-8000-000000000001';
+const self = { userId: botUuid, personId: encodeHydraId('PEOPLE', botUuid) };
+const adaUuid = 'ada00000-0000-4000-8000-000000000002';
+const messageUuid = 'a1a1a1a1-0000-4000-8000-000000000003';
+const cluster = 'urn:TEAM:eu-central-1_k';
+
+function manualClock(start = 1_000_000) {
+  let now = start;
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+describe('RecentRooms', () => {
+  it('lists rooms newest activity first and forgets them after the TTL', () => {
+    const clock = manualClock();
+    const rooms = new RecentRooms({ roomTtlMs: 60_000, maxTrackedRooms: 10 }, clock);
+    rooms.touch('r1', 'direct', clock.now());
+    clock.advance(10_000);
+    rooms.touch('r2', 'group', clock.now());
+    clock.advance(10_000);
+    rooms.touch('r1', 'direct', clock.now());
+    expect(rooms.recent(10).map((r) => r.roomId)).toEqual(['r1', 'r2']);
+    expect(rooms.recent(1).map((r) => r.roomId)).toEqual(['r1']);
+    clock.advance(50_001);
+    expect(rooms.recent(10).map((r) => r.roomId)).toEqual(['r1']);
+    clock.advance(10_000);
+    expect(rooms.recent(10)).toEqual([]);
+    expect(rooms.size).toBe(0);
+  });
+
+  it('keeps at most maxTrackedRooms, dropping the least recently active', () => {
+    const clock = manualClock();
+    const rooms = new RecentRooms({ roomTtlMs: 60_000, maxTrackedRooms: 2 }, clock);
+    const t = clock.now();
+    rooms.touch('r1', 'direct', t + 1);
+    rooms.touch('r2', 'direct', t + 2);
+    rooms.touch('r1', 'direct', t + 3);
+    rooms.touch('r3', 'direct', t + 4);
+    expect(rooms.size).toBe(2);
+    expect(rooms.recent(10).map((r) => r.roomId)).toEqual(['r3', 'r1']);
+  });
+
+  it('never moves a room back in time', () => {
+    const clock = manualClock(100);
+    const rooms = new RecentRooms({ roomTtlMs: 1_000, maxTrackedRooms: 2 }, clock);
+    rooms.touch('r1', 'direct', 90);
+    rooms.touch('r1', 'direct', 50);
+    expect(rooms.recent(1)[0]?.lastEventAt).toBe(90);
+  });
+});
+
+describe('catchUpSettings', () => {
+  it('keeps rooms no longer than the dedupe remembers what the window can list', () => {
+    expect(catchUpSettings(3_600_000).roomTtlMs).toBe(3_600_000 - CATCH_UP_DEFAULTS.skewMs);
+    expect(catchUpSettings(86_400_000).roomTtlMs).toBe(CATCH_UP_DEFAULTS.roomTtlMs);
+    expect(catchUpSettings(3_600_000, { maxRooms: 3 }).maxRooms).toBe(3);
+  });
+});
+
+describe('catchUpEvent', () => {
+  const room = { roomId: encodeHydraId('ROOM', 'room-uuid', cluster), roomType: 'group' as const };
+
+  it('gives a listed message the socket activity id (the UUID inside its Hydra id)', () => {
+    const item = catchUpEvent(
+      {
+        id: encodeHydraId('MESSAGE', messageUuid, cluster),
+        roomId: room.roomId,
+        roomType: 'group',
+        text: 'CAIPE status?',
+        html: '<p><spark-mention>CAIPE</spark-mention> status?</p>',
+        personId: encodeHydraId('PEOPLE', adaUuid),
+        personEmail: 'ada@example.com',
+        mentionedPeople: [self.personId],
+        mentionedGroups: ['all'],
+        created: '2026-01-01T00:00:00.000Z',
+      },
+      room,
+      self,
+      42,
+    );
+    expect(item).toEqual({
+      event: {
+        kind: 'message',
+        activityId: messageUuid,
+        roomId: room.roomId,
+        roomType: 'group',
+        messageId: encodeHydraId('MESSAGE', messageUuid, cluster),
+        person: { id: encodeHydraId('PEOPLE', adaUuid), email: 'ada@example.com' },
+        text: 'CAIPE status?',
+        html: '<p><spark-mention>CAIPE</spark-mention> status?</p>',
+        mentionedPeople: [self.personId, 'all'],
+        files: false,
+        receivedAt: 42,
+      },
+    });
+  });
+
+  it('keeps thread replies and files', () => {
+    const parentId = encodeHydraId('MESSAGE', 'root-uuid', cluster);
+    const item = catchUpEvent(
+      {
+        id: encodeHydraId('MESSAGE', messageUuid, cluster),
+        parentId,
+        text: 'see file',
+        files: ['https://example.com/f'],
+        personId: encodeHydraId('PEOPLE', adaUuid),
+      },
+      room,
+      self,
+      1,
+    );
+    expect(item).toMatchObject({ event: { parentId, files: true } });
+  });
+
+  it('skips the bot’s own messages, by person id or by device user id', () => {
+    const own = { id: encodeHydraId('MESSAGE', messageUuid, cluster), text: 'answer' };
+    expect(catchUpEvent({ ...own, personId: self.personId }, room, self, 1)).toMatchObject({ skip: 'own' });
+    expect(
+      catchUpEvent({ ...own, personId: encodeHydraId('PEOPLE', botUuid, cluster) }, room, self, 1),
+    ).toMatchObject({ skip: 'own' });
+  });
+
+  it('skips ids that are not Hydra MESSAGE ids', () => {
+    expect(catchUpEvent({ id: messageUuid }, room, self, 1)).toMatchObject({ skip: 'malformed' });
+    expect(catchUpEvent({ id: encodeHydraId('ROOM', messageUuid) }, room, self, 1)).toMatchObject({
+      skip: 'malformed',
+    });
+  });
+});
