@@ -18,6 +18,7 @@ import { stripBotMention } from './adapters/webex/normalize.js';
 import type { WebexSender } from './adapters/webex/sender/index.js';
 import type { Clock } from './clock.js';
 import { asCodedError } from './errors.js';
+import { createKeyedQueue } from './keyedQueue.js';
 import type { Logger } from './logger.js';
 import { botMachine } from './machines/bot.js';
 import { conversationMachine, type SpaceCheckInput, type TurnInput } from './machines/conversation.js';
@@ -90,6 +91,7 @@ export interface Bot {
 
 export function createBot(deps: BotDeps): Bot {
   const { log, sender, clock, metrics } = deps;
+  const perConversation = createKeyedQueue();
   /** Turns in progress, including cancelled ones still removing their working message. */
   const running = new Set<Promise<unknown>>();
 
@@ -110,7 +112,6 @@ export function createBot(deps: BotDeps): Bot {
       ),
       checkSpace: fromPromise(async ({ input }: { input: SpaceCheckInput }) => {
         const decision = await deps.spaces.check(input.roomId, input.roomType);
-        if (!decision.allowed) metrics?.events.inc({ kind: 'message', outcome: 'unauthorized' });
         return { allowed: decision.allowed };
       }),
       runTurn: fromPromise(async ({ input, signal }: { input: TurnInput; signal: AbortSignal }) => {
@@ -139,10 +140,14 @@ export function createBot(deps: BotDeps): Bot {
         }
       }),
       saveConversation: fromPromise(async ({ input }: { input: ConversationRecord }) => {
-        await deps.conversations.put({ ...input, updatedAt: clock.now() }).catch((error: unknown) => {
-          metrics?.storeErrors.inc({ store: 'conversations' });
-          log.warn({ err: error, threadKey: input.key }, 'conversation not saved');
-        });
+        // Writes of one conversation stay in order: a `reset` (delete) must not be undone by a save
+        // that was still in flight.
+        await perConversation
+          .run(input.key, () => deps.conversations.put({ ...input, updatedAt: clock.now() }))
+          .catch((error: unknown) => {
+            metrics?.storeErrors.inc({ store: 'conversations' });
+            log.warn({ err: error, threadKey: input.key }, 'conversation not saved');
+          });
       }),
     },
     actions: {
@@ -170,10 +175,12 @@ export function createBot(deps: BotDeps): Bot {
         log.info({ messageId }, 'conversation queue full: message not queued (the thread was told)');
       },
       forgetConversation: (_, { key }) => {
-        deps.conversations.delete(key).catch((error: unknown) => {
-          metrics?.storeErrors.inc({ store: 'conversations' });
-          log.warn({ err: error, threadKey: key }, 'conversation not forgotten');
-        });
+        perConversation
+          .run(key, () => deps.conversations.delete(key))
+          .catch((error: unknown) => {
+            metrics?.storeErrors.inc({ store: 'conversations' });
+            log.warn({ err: error, threadKey: key }, 'conversation not forgotten');
+          });
       },
     },
   });
@@ -238,30 +245,26 @@ export function createBot(deps: BotDeps): Bot {
     mentionedPeople.includes(deps.identity.personId) || mentionedPeople.includes('all');
 
   /**
-   * Whether a group message that does not mention the bot is for it: only in an authorized space
-   * whose listen mode (its registry entry, else WEBEX_LISTEN_MODE) is `message` or `all`. An
-   * unauthorized space stays silent here: only a mention earns the "not connected" notice.
+   * Whether a group message is for the bot, and whether its space may use the agent. A mention is
+   * always for the bot (an unauthorized space then gets its notice); without one, only in an
+   * authorized space whose listen mode (its registry entry, else WEBEX_LISTEN_MODE) is `message` or
+   * `all` — an unauthorized space stays silent.
    */
-  async function listensWithoutMention(roomId: string): Promise<boolean> {
-    const decision = await deps.spaces.check(roomId, 'group');
+  async function groupOutcome(event: { roomId: string; mentionedPeople: readonly string[] }) {
+    const decision = await deps.spaces.check(event.roomId, 'group');
+    if (isMentioned(event.mentionedPeople)) return decision.allowed ? 'handled' : 'unauthorized';
     const mode = decision.listenMode ?? deps.settings.listenMode;
-    return decision.allowed && mode !== 'mention';
+    return decision.allowed && mode !== 'mention' ? 'handled' : 'ignored';
   }
 
   /**
    * Events of one room reach the bot in order; checks before dispatch (the claim, a space lookup)
    * are asynchronous, so they are chained per room to keep that order ("do X" then "cancel").
    */
-  const roomTails = new Map<string, Promise<void>>();
+  const perRoom = createKeyedQueue();
 
   function handleInbound(event: InboundEvent): Promise<void> {
-    const previous = roomTails.get(event.roomId) ?? Promise.resolve();
-    const next = previous.then(() => dispatch(event));
-    roomTails.set(event.roomId, next);
-    void next.finally(() => {
-      if (roomTails.get(event.roomId) === next) roomTails.delete(event.roomId);
-    });
-    return next;
+    return perRoom.run(event.roomId, () => dispatch(event));
   }
 
   /** Once per activity, also across replicas; a store that cannot say is not a reason to go mute. */
@@ -304,10 +307,9 @@ export function createBot(deps: BotDeps): Bot {
         }
         case 'message': {
           const group = event.roomType === 'group';
-          if (group && !isMentioned(event.mentionedPeople) && !(await listensWithoutMention(event.roomId))) {
-            metrics?.events.inc({ kind: 'message', outcome: 'ignored' });
-            return;
-          }
+          const outcome = group ? await groupOutcome(event) : 'handled';
+          metrics?.events.inc({ kind: 'message', outcome });
+          if (outcome === 'ignored') return;
           const text = group
             ? stripBotMention(event.text, event.html, deps.identity.displayName, deps.identity.personId)
             : event.text.trim();
@@ -326,7 +328,7 @@ export function createBot(deps: BotDeps): Bot {
               receivedAt: event.receivedAt,
             },
           });
-          break;
+          return;
         }
       }
       metrics?.events.inc({ kind: event.kind, outcome: 'handled' });

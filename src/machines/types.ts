@@ -1,6 +1,6 @@
 /**
  * The domain events the room and conversation machines understand. They are built from the
- * connection's normalised inbound events by the bot root (see `src/actors/inbound.ts`), so the
+ * connection's normalised inbound events by `createBot().handleInbound` (`src/app.ts`), so the
  * machines never see Webex frames.
  */
 import type { FeedbackCardRecord, PendingForm } from '../adapters/store/ports.js';
@@ -50,7 +50,7 @@ export interface CardAction {
   traceId?: string;
 }
 
-/** Short things the bot says outside of an answer; `src/actors/notices.ts` turns them into text. */
+/** Short things the bot says outside of an answer; `noticeText` (`src/actors/rendering.ts`) words them. */
 export type Notice =
   | { kind: 'help'; group: boolean }
   | { kind: 'unauthorized' }

@@ -20,8 +20,8 @@
  *
  * It is a plain object with a promise API: the state (queues, waiters, timers, resolvers) is
  * mutable and private, and one synchronous `pump()` makes every scheduling decision, which keeps the
- * invariants in one place and easy to test with an injected clock. `src/actors/sender.ts` wraps it
- * as the `webex.sender` actor.
+ * invariants in one place and easy to test with an injected clock. Turns and notices call it
+ * directly (`src/app.ts`); it is the only writer to Webex.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../../clock.js';
