@@ -53,6 +53,7 @@ export function createTurnRendering(options: RenderingOptions): TurnRendering {
       return messages.agentFailed(agentName, state.statusMessage);
     },
     emptyAnswer: () => messages.noResponse,
+    filesNotRead: () => messages.filesNotRead,
   };
 }
 
@@ -71,8 +72,8 @@ export function noticeText(notice: Notice, context: { botName: string }): string
       return messages.nothingToCancel;
     case 'reset':
       return messages.resetDone;
-    case 'filesNotRead':
-      return messages.filesNotRead;
+    case 'filesOnly':
+      return messages.filesOnly;
     case 'authorize':
       return messages.unauthorizedSpace(context.botName);
     case 'hello':

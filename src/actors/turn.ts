@@ -30,6 +30,8 @@ export interface TurnRendering {
   failure(error: AgentError | undefined, state: TurnState): string;
   /** The agent finished without any text. */
   emptyAnswer(): string;
+  /** The question came with files the bot does not read. */
+  filesNotRead(): string;
 }
 
 /** A card ready to post: fallback markdown plus the Adaptive Card attachment. */
@@ -107,6 +109,7 @@ export async function runTurn(input: TurnInput, deps: TurnDeps, signal: AbortSig
   hooks.onFirstReply?.((clock.now() - startedAt) / 1000);
 
   const post = (markdown: string) => sender.post({ roomId, parentId, markdown });
+  if (input.message.hasFiles) await post(rendering.filesNotRead());
 
   try {
     const request = await turnRequest(input, deps, signal);

@@ -65,16 +65,19 @@ export const roomMachine = setup({
         const command = parseCommand(message.text);
         const live = context.conversations.includes(key);
 
-        if (message.hasFiles)
-          enqueue({ type: 'notify', params: { notice: { kind: 'filesNotRead' }, target } });
-        if (command === 'help' || (message.text === '' && !message.hasFiles)) {
+        // Files with no text: nothing to answer, and the person should know why. Files with text:
+        // the answer says it was given from the text (see the turn), after the space check.
+        if (message.hasFiles && message.text === '') {
+          enqueue({ type: 'notify', params: { notice: { kind: 'filesOnly' }, target } });
+          return;
+        }
+        if (command === 'help' || message.text === '') {
           enqueue({
             type: 'notify',
             params: { notice: { kind: 'help', group: context.roomType === 'group' }, target },
           });
           return;
         }
-        if (message.text === '') return;
         if (command === 'authorize') {
           enqueue({ type: 'replyAuthorize', params: { target, roomType: context.roomType } });
           return;

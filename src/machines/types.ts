@@ -58,7 +58,7 @@ export type Notice =
   | { kind: 'cancelled' }
   | { kind: 'nothingToCancel' }
   | { kind: 'reset' }
-  | { kind: 'filesNotRead' }
+  | { kind: 'filesOnly' }
   | { kind: 'authorize' }
   | { kind: 'hello'; authorized: boolean }
   | { kind: 'unknownCard' }

@@ -153,6 +153,7 @@ export const messages = {
 
   // ── Shares ───────────────────────────────────────────────────────────────────────────────────
   filesNotRead: '📎 I cannot read attached files, so I answered from your message text only.',
+  filesOnly: '📎 I cannot read attached files. Tell me in words what you need and I will pass it on.',
 
   // ── Forms (human in the loop) ────────────────────────────────────────────────────────────────
   formSubmitted: '✅ Thanks, I passed your answers to the agent.',
