@@ -368,6 +368,16 @@ export const conversationMachine = conversationSetup.createMachine({
       on: {
         USER_MESSAGE: waitInQueue('queueFullWhileRestoring'),
         CARD_ACTION: { actions: 'deferCard' },
+        CANCEL: {
+          guard: 'cancelledByUser',
+          actions: [
+            assign({ queue: [] }),
+            {
+              type: 'notify',
+              params: ({ context }) => ({ notice: { kind: 'cancelled' }, target: context.target }),
+            },
+          ],
+        },
       },
       invoke: {
         src: 'loadConversation',
@@ -407,7 +417,23 @@ export const conversationMachine = conversationSetup.createMachine({
       after: { idleTimeout: 'stopped' },
     },
     authorizing: {
-      on: { USER_MESSAGE: waitInQueue('queueFull'), CANCEL: { target: 'next' } },
+      on: {
+        USER_MESSAGE: waitInQueue('queueFull'),
+        // The question had not reached the agent yet: drop it (and what waits behind it).
+        CANCEL: {
+          target: 'next',
+          actions: [
+            assign({ queue: [] }),
+            {
+              type: 'notify',
+              params: ({ context, event }) => ({
+                notice: { kind: event.reason === 'shutdown' ? 'shuttingDown' : 'cancelled' },
+                target: context.target,
+              }),
+            },
+          ],
+        },
+      },
       invoke: {
         src: 'checkSpace',
         input: ({ context }) => ({ roomId: context.roomId, roomType: context.roomType }),
@@ -495,7 +521,21 @@ export const conversationMachine = conversationSetup.createMachine({
       },
     },
     saving: {
-      on: { USER_MESSAGE: waitInQueue('queueFull'), CARD_ACTION: cardDuringAnswer },
+      on: {
+        USER_MESSAGE: waitInQueue('queueFull'),
+        CARD_ACTION: cardDuringAnswer,
+        // The answer is already out; what waits behind it is dropped.
+        CANCEL: {
+          guard: 'cancelledByUser',
+          actions: [
+            assign({ queue: [] }),
+            {
+              type: 'notify',
+              params: ({ context }) => ({ notice: { kind: 'nothingToCancel' }, target: context.target }),
+            },
+          ],
+        },
+      },
       invoke: {
         src: 'saveConversation',
         input: ({ context }) => recordOf(context),
@@ -504,7 +544,21 @@ export const conversationMachine = conversationSetup.createMachine({
       },
     },
     savingWaiting: {
-      on: { USER_MESSAGE: waitInQueue('queueFull'), CARD_ACTION: cardDuringAnswer },
+      on: {
+        USER_MESSAGE: waitInQueue('queueFull'),
+        CARD_ACTION: cardDuringAnswer,
+        // The answer is already out; what waits behind it is dropped.
+        CANCEL: {
+          guard: 'cancelledByUser',
+          actions: [
+            assign({ queue: [] }),
+            {
+              type: 'notify',
+              params: ({ context }) => ({ notice: { kind: 'nothingToCancel' }, target: context.target }),
+            },
+          ],
+        },
+      },
       invoke: {
         src: 'saveConversation',
         input: ({ context }) => recordOf(context),
