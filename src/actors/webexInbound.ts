@@ -41,6 +41,7 @@ import {
 import type { WebexRestClient } from '../adapters/webex/rest.js';
 import { type Clock, delay } from '../clock.js';
 import { TransportError, WebexApiError } from '../errors.js';
+import { createKeyedQueue } from '../keyedQueue.js';
 import type { Logger } from '../logger.js';
 import type {
   InboundActivityCommand,
@@ -81,7 +82,7 @@ export function runInboundProcessor(
 ): () => void {
   const log = deps.logger.child({ component: 'inbound' });
   const aborter = new AbortController();
-  const roomTails = new Map<string, Promise<void>>();
+  const perRoom = createKeyedQueue();
   const maxAttempts = deps.maxAttempts ?? 3;
   const slots = new Semaphore(deps.maxConcurrentFetches ?? 16);
 
@@ -97,13 +98,8 @@ export function runInboundProcessor(
     kind: InboundKindLabel,
     resolution: Promise<Resolution>,
   ): Promise<void> => {
-    const previous = roomTails.get(route.roomId) ?? Promise.resolve();
-    const tail = previous.then(() => resolution).then((result) => finish(route, kind, result));
-    roomTails.set(route.roomId, tail);
-    void tail.finally(() => {
-      if (roomTails.get(route.roomId) === tail) roomTails.delete(route.roomId);
-    });
-    return tail;
+    // The fetch is already running; only the hand-over waits for the room's earlier events.
+    return perRoom.run(route.roomId, async () => finish(route, kind, await resolution));
   };
 
   receive((command) => {
