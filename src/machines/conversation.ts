@@ -133,6 +133,7 @@ const conversationSetup = setup({
     }),
     clearAgentIds: assign({ contextId: undefined, taskId: undefined, traceId: undefined }),
     forgetTask: assign({ taskId: undefined }),
+    dropQueue: assign({ queue: [] }),
     recordOutcome: assign(({ context, event }) => {
       const outcome = (event as unknown as { output: TurnOutcome }).output;
       const feedbackCards = outcome.feedbackCard
@@ -338,6 +339,25 @@ const cardDuringAnswer = [
   { actions: 'deferCard' },
 ] as const;
 
+/** After an answer, while its ids are saved: the answer is out, so `cancel` only drops the queue. */
+const whileSaving = {
+  USER_MESSAGE: waitInQueue('queueFull'),
+  CARD_ACTION: cardDuringAnswer,
+  CANCEL: {
+    guard: 'cancelledByUser',
+    actions: [
+      'dropQueue',
+      {
+        type: 'notify',
+        params: ({ context }: { context: ConversationContext }) => ({
+          notice: { kind: 'nothingToCancel' } as Notice,
+          target: context.target,
+        }),
+      },
+    ],
+  },
+} as const;
+
 export const conversationMachine = conversationSetup.createMachine({
   id: 'conversation',
   context: ({ input }) => ({
@@ -521,21 +541,7 @@ export const conversationMachine = conversationSetup.createMachine({
       },
     },
     saving: {
-      on: {
-        USER_MESSAGE: waitInQueue('queueFull'),
-        CARD_ACTION: cardDuringAnswer,
-        // The answer is already out; what waits behind it is dropped.
-        CANCEL: {
-          guard: 'cancelledByUser',
-          actions: [
-            assign({ queue: [] }),
-            {
-              type: 'notify',
-              params: ({ context }) => ({ notice: { kind: 'nothingToCancel' }, target: context.target }),
-            },
-          ],
-        },
-      },
+      on: whileSaving,
       invoke: {
         src: 'saveConversation',
         input: ({ context }) => recordOf(context),
@@ -544,21 +550,7 @@ export const conversationMachine = conversationSetup.createMachine({
       },
     },
     savingWaiting: {
-      on: {
-        USER_MESSAGE: waitInQueue('queueFull'),
-        CARD_ACTION: cardDuringAnswer,
-        // The answer is already out; what waits behind it is dropped.
-        CANCEL: {
-          guard: 'cancelledByUser',
-          actions: [
-            assign({ queue: [] }),
-            {
-              type: 'notify',
-              params: ({ context }) => ({ notice: { kind: 'nothingToCancel' }, target: context.target }),
-            },
-          ],
-        },
-      },
+      on: whileSaving,
       invoke: {
         src: 'saveConversation',
         input: ({ context }) => recordOf(context),
