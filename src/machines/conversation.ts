@@ -52,6 +52,8 @@ export interface ConversationContext extends ConversationInput {
   deniedNoticeSent: boolean;
   /** The thread was told the queue is full; reset once a queued message is taken. */
   busyNoticeSent: boolean;
+  /** Failed reads of the stored record so far. */
+  restoreAttempts: number;
 }
 
 export type ConversationEvent =
@@ -133,6 +135,7 @@ const conversationSetup = setup({
     }),
     clearAgentIds: assign({ contextId: undefined, taskId: undefined, traceId: undefined }),
     forgetTask: assign({ taskId: undefined }),
+    countRestoreAttempt: assign({ restoreAttempts: ({ context }) => context.restoreAttempts + 1 }),
     dropQueue: assign({ queue: [] }),
     recordOutcome: assign(({ context, event }) => {
       const outcome = (event as unknown as { output: TurnOutcome }).output;
@@ -194,6 +197,7 @@ const conversationSetup = setup({
     deniedNoticeSent: ({ context }) => context.deniedNoticeSent,
     busyNoticeSent: ({ context }) => context.busyNoticeSent,
     hasOpenTask: ({ context }) => context.taskId !== undefined,
+    mayRetryRestore: ({ context }) => context.restoreAttempts < 1,
     cancelledByUser: ({ event }) => event.type === 'CANCEL' && event.reason !== 'shutdown',
     waitingForInput: (_, params: { status: TurnOutcome['status'] }) => params.status === 'input-required',
     /** A feedback click on a card this conversation posted (the Webex message id must match). */
@@ -238,6 +242,7 @@ const conversationSetup = setup({
   delays: {
     /** An idle conversation stops; its ids live on in the store. */
     idleTimeout: 10 * 60_000,
+    restoreRetryDelay: 1_000,
     /** Until the open form's deadline; provided with the real clock by `src/app.ts`. */
     formDeadline: 24 * 60 * 60_000,
   },
@@ -367,6 +372,7 @@ export const conversationMachine = conversationSetup.createMachine({
     closedForms: [],
     deniedNoticeSent: false,
     busyNoticeSent: false,
+    restoreAttempts: 0,
   }),
   initial: 'restoring',
   on: {
@@ -414,9 +420,21 @@ export const conversationMachine = conversationSetup.createMachine({
             closedForms: event.output?.closedForms ?? [],
           })),
         },
-        // A store that cannot be read must not keep the user waiting: start a fresh context.
-        onError: { target: 'restored' },
+        // A store error is often brief: try once more before starting a fresh agent context
+        // (which the next save would write over the stored one).
+        onError: [
+          { guard: 'mayRetryRestore', target: 'restoreRetry', actions: 'countRestoreAttempt' },
+          { target: 'restored' },
+        ],
       },
+    },
+    /** A short pause before reading the store again; messages keep queueing meanwhile. */
+    restoreRetry: {
+      on: {
+        USER_MESSAGE: waitInQueue('queueFullWhileRestoring'),
+        CARD_ACTION: { actions: 'deferCard' },
+      },
+      after: { restoreRetryDelay: 'restoring' },
     },
     /** A task that asked for input before a restart still waits for it; a deferred card is handled now. */
     restored: {

@@ -76,6 +76,7 @@ const AFTER_A_TURN: readonly ModelState[] = ['answered', 'feedback', 'failed', '
 /** Every state of the real conversation machine and the model states it can stand for. */
 const REAL_TO_MODEL: Record<string, readonly ModelState[]> = {
   restoring: ['idle', 'working'],
+  restoreRetry: ['idle', 'working'],
   restored: ['working'],
   idle: ['idle', ...AFTER_A_TURN],
   authorizing: ['working'],

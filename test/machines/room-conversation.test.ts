@@ -27,8 +27,14 @@ function message(overrides: Partial<UserMessage> = {}): UserMessage {
 
 /** A world of fake effects the machines are provided with; every call is recorded. */
 function harness(
-  options: { allowed?: boolean; allowedNow?: () => boolean; stored?: ConversationRecord } = {},
+  options: {
+    allowed?: boolean;
+    allowedNow?: () => boolean;
+    stored?: ConversationRecord;
+    loadFailures?: number;
+  } = {},
 ) {
+  let loadFailures = options.loadFailures ?? 0;
   const turns: Array<{ input: TurnInput; done: Deferred<TurnOutcome>; signal: AbortSignal }> = [];
   const notices: Array<{ notice: Notice; target: ReplyTarget }> = [];
   const saved: ConversationRecord[] = [];
@@ -38,7 +44,13 @@ function harness(
 
   const conversation = conversationMachine.provide({
     actors: {
-      loadConversation: fromPromise(async () => options.stored),
+      loadConversation: fromPromise(async () => {
+        if (loadFailures > 0) {
+          loadFailures -= 1;
+          throw new Error('store briefly unavailable');
+        }
+        return options.stored;
+      }),
       checkSpace: fromPromise(async ({ input }: { input: SpaceCheckInput }) => {
         checks.push(input);
         return { allowed: options.allowedNow ? options.allowedNow() : (options.allowed ?? true) };
@@ -56,7 +68,7 @@ function harness(
       notify: (_, params) => void notices.push(params),
       forgetConversation: (_, params) => void forgotten.push(params.key),
     },
-    delays: { idleTimeout: 1_000 },
+    delays: { idleTimeout: 1_000, restoreRetryDelay: 10 },
   });
   const room = roomMachine.provide({
     actors: { conversation },
@@ -289,6 +301,16 @@ describe('room supervisor and conversation machines', () => {
     expect(h.notices.map((n) => n.notice.kind)).toEqual(['shuttingDown']);
     await Promise.resolve();
     expect(h.turns).toHaveLength(1);
+  });
+
+  it('reads the store once more after a failed read, keeping the agent context', async () => {
+    const h = harness({
+      loadFailures: 1,
+      stored: { key: 'room-A/main', roomId: 'room-A', contextId: 'kept', updatedAt: 1 },
+    });
+    const bot = start(h);
+    bot.send({ type: 'MESSAGE', message: message() });
+    expect((await nextTurn(h, 1)).input.contextId).toBe('kept');
   });
 
   it('takes no new work while draining for shutdown', async () => {
