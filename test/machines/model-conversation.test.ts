@@ -79,7 +79,8 @@ const REAL_TO_MODEL: Record<string, readonly ModelState[]> = {
   restoreRetry: ['idle', 'working'],
   restored: ['working'],
   idle: ['idle', ...AFTER_A_TURN],
-  authorizing: ['working'],
+  // Also after a form submission or a reply to an open task: the space is checked again.
+  authorizing: ['working', 'submitted'],
   // An unauthorized space: the user is told, as with a failure.
   denied: ['failed'],
   answering: ['working', 'progress', 'submitted'],
