@@ -164,6 +164,7 @@ describe.skipIf(!hasChromium)('npm run demo in chromium', () => {
 
 if (!hasChromium) {
   describe('npm run demo in chromium', () => {
+    // .ci/run installs Debian's chromium; where it could not, the browser test says so.
     it.skip(`skipped: ${CHROMIUM} not installed`, () => {});
   });
 }
