@@ -4,6 +4,7 @@
  * simulator and read what Webex would show from its state and logs.
  */
 import { waitFor } from 'xstate';
+import type { Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { readinessOf } from '../../src/machines/webexConnection.js';
@@ -34,6 +35,10 @@ export interface WorldOptions {
   botDisplayName?: string;
   /** In-memory stores by default; a test may pass its own to watch what the bot reads. */
   stores?: Stores;
+  /** The bot's clock (the simulator and the network stay real); the system clock by default. */
+  clock?: Clock;
+  /** Level of the captured bot log (debug lines cost real time under load). */
+  logLevel?: 'debug' | 'info' | 'warn';
 }
 
 export async function startWorld(options: WorldOptions): Promise<World> {
@@ -42,6 +47,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     botDisplayName: options.botDisplayName ?? 'CAIPE Bot',
   });
   const log = captureLog();
+  const level = options.logLevel ?? 'debug';
   const config = loadConfig({
     WEBEX_INTEGRATION_BOT_ACCESS_TOKEN: BOT_TOKEN,
     WEBEX_U2C_URL: sim.urls.u2c,
@@ -49,14 +55,15 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     CAIPE_URL: options.agentUrl,
     HTTP_PORT: '0',
     WEBEX_UPDATE_INTERVAL_MS: '100',
-    LOG_LEVEL: 'debug',
+    LOG_LEVEL: level,
     ...options.env,
   });
   const runtime = await startRuntime({
     config,
-    log: createLogger({ level: 'debug', destination: log.destination, secrets: [BOT_TOKEN] }),
+    log: createLogger({ level, destination: log.destination, secrets: [BOT_TOKEN] }),
     httpHost: '127.0.0.1',
-    stores: options.stores ?? memoryStores(),
+    ...(options.clock ? { clock: options.clock } : {}),
+    stores: options.stores ?? memoryStores(options.clock),
   });
   await waitFor(runtime.connection.actor, (snapshot) => readinessOf(snapshot).ready, { timeout: 10_000 });
   const botUuid = sim.bot.uuid;
