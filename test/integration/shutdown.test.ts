@@ -3,9 +3,11 @@
  * get SHUTDOWN_GRACE_S to finish or are cancelled with a notice (no working message left), the
  * device is deleted.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+
+import { describe, expect, it } from 'vitest';
 import { messages } from '../../src/render/messages.js';
 import type { SseEmulator } from '../helpers/a2a/sse-emulator.js';
+import { closeAfterEach } from '../helpers/cleanup.js';
 import { deferred } from '../helpers/deferred.js';
 import { startEmulator, startWorld, type World } from '../helpers/world.js';
 import { botPostsIn, CaipeTurn, markdownOf, waitForBotPost } from './conversations/support.js';
@@ -13,16 +15,11 @@ import { botPostsIn, CaipeTurn, markdownOf, waitForBotPost } from './conversatio
 let world: World | undefined;
 let emulator: SseEmulator | undefined;
 
-afterEach(async () => {
-  await world?.close();
-  await emulator?.close();
-  world = undefined;
-  emulator = undefined;
-});
+const track = closeAfterEach();
 
 async function setUp(graceS: string) {
-  emulator = await startEmulator();
-  world = await startWorld({ agentUrl: emulator.url, env: { SHUTDOWN_GRACE_S: graceS } });
+  emulator = track(await startEmulator());
+  world = track(await startWorld({ agentUrl: emulator.url, env: { SHUTDOWN_GRACE_S: graceS } }));
   const user = world.sim.createUser({ displayName: 'Dana', email: 'dana@example.com' });
   const room = world.sim.createDirectRoom(user);
   return { sim: world.sim, runtime: world.runtime, user, room };

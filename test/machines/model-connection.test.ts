@@ -8,13 +8,12 @@
  * In every state the test checks the real machine is in a state the mapping table ties to the model
  * state, and what Webex shows: sockets, devices, readiness, messages delivered exactly once.
  */
-import { createTestModel } from '@xstate/graph';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMachine } from 'xstate';
 import { backoffDelayMs } from '../../src/adapters/webex/closePolicy.js';
 import { readinessOf, webexConnectionMachine } from '../../src/machines/webexConnection.js';
 import type { SimMessage, SimPerson, SimRoom } from '../../src/simulator/webex/index.js';
-import { activeLeafPaths, mappingProblems } from '../helpers/model/state-paths.js';
+import { activeLeafPaths, mappingProblems, modelPaths } from '../helpers/model/state-paths.js';
 import {
   botRequests,
   type Harness,
@@ -343,14 +342,7 @@ function deviceUuidOf(r: PathRun): string | undefined {
   return r.h.conn.actor.getSnapshot().context.device?.url.split('/').at(-1);
 }
 
-// States are the graph's nodes (not transitions), so "simple" means no model state twice.
-const model = createTestModel(connectionModel, { serializeTransition: () => '' });
-const shortest = model.getShortestPaths();
-const simple = model.getSimplePaths();
-const paths = [
-  ...shortest.map((p) => ['shortest', p] as const),
-  ...simple.map((p) => ['simple', p] as const),
-];
+const { shortest, simple, paths } = modelPaths(connectionModel);
 let ran = 0;
 
 describe('connection model', () => {

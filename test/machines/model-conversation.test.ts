@@ -10,7 +10,6 @@
  * Expiry runs with HITL_TIMEOUT_S=1 (only on paths that expire) and is awaited as the notice, not
  * slept for. Feedback cards are on (LANGFUSE_SCORING_ENABLED with a local fake Langfuse).
  */
-import { createTestModel } from '@xstate/graph';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AnyActorRef, createMachine, waitFor } from 'xstate';
 import { conversationMachine } from '../../src/machines/conversation.js';
@@ -26,7 +25,7 @@ import {
   untilNoWorking,
   visibleWorkingMessages,
 } from '../helpers/model/rig.js';
-import { activeLeafPaths, mappingProblems } from '../helpers/model/state-paths.js';
+import { activeLeafPaths, mappingProblems, modelPaths } from '../helpers/model/state-paths.js';
 import { CaipeTurn, markdownOf, sentMessage } from '../integration/conversations/support.js';
 import { type FakeLangfuse, startFakeLangfuse } from '../integration/langfuse/fake-langfuse.js';
 
@@ -388,14 +387,7 @@ const states: Record<ModelState, () => Promise<void>> = {
   },
 };
 
-// States are the graph's nodes (not transitions), so "simple" means no model state twice.
-const model = createTestModel(conversationModel, { serializeTransition: () => '' });
-const shortest = model.getShortestPaths();
-const simple = model.getSimplePaths();
-const paths = [
-  ...shortest.map((p) => ['shortest', p] as const),
-  ...simple.map((p) => ['simple', p] as const),
-];
+const { shortest, simple, paths } = modelPaths(conversationModel);
 let ran = 0;
 
 describe('conversation model', () => {

@@ -16,7 +16,11 @@ import {
   untilBotMessage,
   untilNoWorking,
 } from '../helpers/model/rig.js';
-import { CaipeTurn } from '../integration/conversations/support.js';
+import {
+  CaipeTurn,
+  cutMidAnswerScript,
+  silentWithPingsScript,
+} from '../integration/conversations/support.js';
 
 let rig: Rig | undefined;
 let port: SwitchableAgentPort | undefined;
@@ -45,24 +49,13 @@ const cases: Array<{ name: string; env?: Record<string, string>; script: Script;
   },
   {
     name: 'stream cut mid-answer',
-    script: async (exchange) => {
-      const turn = new CaipeTurn(exchange);
-      await turn.open();
-      await turn.stream('half of the answer and then', 2);
-      exchange.cut();
-    },
+    script: cutMidAnswerScript('half of the answer and then'),
     notice: messages.streamCut('CAIPE'),
   },
   {
     name: 'idle past the timeout (pings only)',
     env: { A2A_IDLE_TIMEOUT_S: '1' },
-    script: async (exchange) => {
-      const turn = new CaipeTurn(exchange);
-      await turn.open();
-      const pinger = setInterval(() => void exchange.ping().catch(() => undefined), 200);
-      await exchange.clientClosed();
-      clearInterval(pinger);
-    },
+    script: silentWithPingsScript(),
     notice: messages.idleTimeout('CAIPE', '1s'),
   },
   {

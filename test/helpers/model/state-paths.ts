@@ -2,6 +2,7 @@
  * Reading a real machine's state tree as dotted paths, so a model test can keep an explicit table
  * from every real state to the model states it stands for, and check which one the SUT is in.
  */
+import { createTestModel } from '@xstate/graph';
 import type { AnyStateMachine, StateValue } from 'xstate';
 
 interface StateNodeLike {
@@ -55,4 +56,19 @@ export function mappingProblems(
     if (!realStates.has(path)) problems.push(`mapping names "${path}", which the real machine no longer has`);
   }
   return problems;
+}
+
+/**
+ * Every shortest and every simple path of an abstract model, labelled by kind. Model states are the
+ * graph's nodes (transitions are not serialized), so "simple" means no model state twice.
+ */
+export function modelPaths(model: AnyStateMachine) {
+  const testModel = createTestModel(model, { serializeTransition: () => '' });
+  const shortest = testModel.getShortestPaths();
+  const simple = testModel.getSimplePaths();
+  const paths = [
+    ...shortest.map((p) => ['shortest', p] as const),
+    ...simple.map((p) => ['simple', p] as const),
+  ];
+  return { shortest, simple, paths };
 }

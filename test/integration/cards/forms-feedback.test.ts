@@ -3,10 +3,11 @@
  * submission resumes the task (same context, open task id, values and a `resume` part), a second
  * submission gets a notice; a feedback click scores the answer in Langfuse with the clicker's email.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { messages } from '../../../src/render/messages.js';
 import type { StoredMessage } from '../../../src/simulator/webex/index.js';
 import type { SseEmulator } from '../../helpers/a2a/sse-emulator.js';
+import { closeAfterEach } from '../../helpers/cleanup.js';
 import { startEmulator, startWorld, type World } from '../../helpers/world.js';
 import { CaipeTurn, sentMessage, waitForBotPost } from '../conversations/support.js';
 import { type FakeLangfuse, startFakeLangfuse } from '../langfuse/fake-langfuse.js';
@@ -15,14 +16,7 @@ let world: World | undefined;
 let emulator: SseEmulator | undefined;
 let langfuse: FakeLangfuse | undefined;
 
-afterEach(async () => {
-  await world?.close();
-  await emulator?.close();
-  await langfuse?.close();
-  world = undefined;
-  emulator = undefined;
-  langfuse = undefined;
-});
+const track = closeAfterEach();
 
 const FORM_ARTIFACT = {
   kind: 'data',
@@ -68,7 +62,7 @@ async function cardPost(w: World, roomId: string): Promise<StoredMessage> {
 
 describe('forms and feedback end to end', () => {
   it('posts the form as a card; a submission resumes the open task; a second one is refused', async () => {
-    emulator = await startEmulator();
+    emulator = track(await startEmulator());
     let firstTurn: CaipeTurn | undefined;
     emulator.enqueue(
       async (exchange) => {
@@ -84,7 +78,7 @@ describe('forms and feedback end to end', () => {
         await turn.answer(`Deployed. You said: ${turn.userText}`);
       },
     );
-    world = await startWorld({ agentUrl: emulator.url });
+    world = track(await startWorld({ agentUrl: emulator.url }));
     const { sim } = world;
     const user = sim.createUser({ displayName: 'Fay', email: 'fay@example.com' });
     const room = sim.createDirectRoom(user);
@@ -114,22 +108,24 @@ describe('forms and feedback end to end', () => {
   });
 
   it("posts a feedback card under an answer with a trace id; a click scores it with the clicker's email", async () => {
-    langfuse = await startFakeLangfuse({ publicKey: 'pk-lf-test', secretKey: 'sk-lf-test' });
-    emulator = await startEmulator();
+    langfuse = track(await startFakeLangfuse({ publicKey: 'pk-lf-test', secretKey: 'sk-lf-test' }));
+    emulator = track(await startEmulator());
     emulator.enqueue(async (exchange) => {
       const turn = new CaipeTurn(exchange);
       await turn.open();
       await turn.answer('Here you go.');
     });
-    world = await startWorld({
-      agentUrl: emulator.url,
-      env: {
-        LANGFUSE_SCORING_ENABLED: 'true',
-        LANGFUSE_PUBLIC_KEY: 'pk-lf-test',
-        LANGFUSE_SECRET_KEY: 'sk-lf-test',
-        LANGFUSE_HOST: langfuse.baseUrl,
-      },
-    });
+    world = track(
+      await startWorld({
+        agentUrl: emulator.url,
+        env: {
+          LANGFUSE_SCORING_ENABLED: 'true',
+          LANGFUSE_PUBLIC_KEY: 'pk-lf-test',
+          LANGFUSE_SECRET_KEY: 'sk-lf-test',
+          LANGFUSE_HOST: langfuse.baseUrl,
+        },
+      }),
+    );
     const { sim } = world;
     const asker = sim.createUser({ displayName: 'Gil', email: 'gil@example.com' });
     const room = sim.createDirectRoom(asker);

@@ -11,10 +11,12 @@ import { startWorld, type World } from '../../helpers/world.js';
 import {
   botPostsIn,
   CaipeTurn,
+  cutMidAnswerScript,
   echo,
   isProgressMarkdown,
   markdownOf,
   sentMessage,
+  silentWithPingsScript,
   untilNoWorkingMessage,
   waitForBotPostContaining,
   workingMessages,
@@ -57,25 +59,13 @@ const failures: Array<{ name: string; env?: Record<string, string>; script: Scri
   },
   {
     name: 'the stream is cut mid-answer',
-    script: async (exchange) => {
-      const turn = new CaipeTurn(exchange);
-      await turn.open();
-      await turn.stream('The first half of the answer, and then', 2);
-      exchange.cut();
-    },
+    script: cutMidAnswerScript('The first half of the answer, and then'),
     expected: messages.streamCut('CAIPE'),
   },
   {
     name: 'the agent goes silent (pings only) past the idle timeout',
     env: { A2A_IDLE_TIMEOUT_S: '1' },
-    script: async (exchange) => {
-      const turn = new CaipeTurn(exchange);
-      await turn.open();
-      // sse-starlette keeps pinging a stuck stream; pings are not activity.
-      const pinger = setInterval(() => void exchange.ping().catch(() => undefined), 200);
-      await exchange.clientClosed();
-      clearInterval(pinger);
-    },
+    script: silentWithPingsScript(),
     expected: messages.idleTimeout('CAIPE', '1s'),
   },
 ];

@@ -3,22 +3,18 @@
  * `authorize` command answering with the "Connect to CAIPE" card (MongoDB shared with the CAIPE UI)
  * or the admin-API instructions (embedded store), or saying the space is already connected.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { messages } from '../../../src/render/messages.js';
 import { memoryStores } from '../../../src/runtime.js';
 import type { SdkPeer } from '../../helpers/a2a/sdk-peer.js';
+import { closeAfterEach } from '../../helpers/cleanup.js';
 import { startSdkPeer, startWorld, type World } from '../../helpers/world.js';
 import { waitForBotPost } from './support.js';
 
 let world: World | undefined;
 let peer: SdkPeer | undefined;
 
-afterEach(async () => {
-  await world?.close();
-  await peer?.close();
-  world = undefined;
-  peer = undefined;
-});
+const track = closeAfterEach();
 
 async function groupWithBot(w: World) {
   const alice = w.sim.createUser({ displayName: 'Alice', email: 'alice@example.com' });
@@ -29,8 +25,8 @@ async function groupWithBot(w: World) {
 
 describe('joining and authorizing group spaces', () => {
   it('says hello when added, with how to authorize; `authorize` gives the operator instructions with the embedded store', async () => {
-    peer = await startSdkPeer();
-    world = await startWorld({ agentUrl: peer.url });
+    peer = track(await startSdkPeer());
+    world = track(await startWorld({ agentUrl: peer.url }));
     const { sim } = world;
     const { alice, room } = await groupWithBot(world);
     await waitForBotPost(
@@ -45,12 +41,14 @@ describe('joining and authorizing group spaces', () => {
   });
 
   it('`auth` with the MongoDB store posts the Connect to CAIPE card linking to the CAIPE UI', async () => {
-    peer = await startSdkPeer();
-    world = await startWorld({
-      agentUrl: peer.url,
-      stores: { ...memoryStores(), kind: 'mongodb' },
-      env: { CAIPE_UI_BASE_URL: 'https://caipe.example.com' },
-    });
+    peer = track(await startSdkPeer());
+    world = track(
+      await startWorld({
+        agentUrl: peer.url,
+        stores: { ...memoryStores(), kind: 'mongodb' },
+        env: { CAIPE_UI_BASE_URL: 'https://caipe.example.com' },
+      }),
+    );
     const { sim } = world;
     const { alice, room } = await groupWithBot(world);
     sim.post(alice, room, { text: 'Auth', mentionBot: true });
@@ -71,8 +69,8 @@ describe('joining and authorizing group spaces', () => {
   });
 
   it('says the space is already connected when it is', async () => {
-    peer = await startSdkPeer();
-    world = await startWorld({ agentUrl: peer.url });
+    peer = track(await startSdkPeer());
+    world = track(await startWorld({ agentUrl: peer.url }));
     const { sim } = world;
     const { alice, room } = await groupWithBot(world);
     await world.runtime.stores.spaces.authorize({ roomId: room.id, authorizedBy: 'test' });

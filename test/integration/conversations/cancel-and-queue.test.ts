@@ -4,10 +4,11 @@
  * than `MAX_QUEUED_PER_CONVERSATION` waiting get a "busy" notice.
  */
 import { TaskState } from '@a2a-js/sdk';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { messages } from '../../../src/render/messages.js';
 import type { SdkPeer } from '../../helpers/a2a/sdk-peer.js';
 import { SseEmulator, type SseExchange } from '../../helpers/a2a/sse-emulator.js';
+import { closeAfterEach } from '../../helpers/cleanup.js';
 import { deferred } from '../../helpers/deferred.js';
 import { startSdkPeer, startWorld, type World } from '../../helpers/world.js';
 import {
@@ -29,20 +30,13 @@ let world: World | undefined;
 let peer: SdkPeer | undefined;
 let emulator: SseEmulator | undefined;
 
-afterEach(async () => {
-  await world?.close();
-  await peer?.close();
-  await emulator?.close();
-  world = undefined;
-  peer = undefined;
-  emulator = undefined;
-});
+const track = closeAfterEach();
 
 describe('cancel mid-stream', () => {
   it.each(['cancel', 'Stop!'])(
     '"%s" in the thread cancels the agent task, tells the user, removes the working message',
     async (command) => {
-      peer = await startSdkPeer();
+      peer = track(await startSdkPeer());
       const cancelled = deferred<string>();
       peer.enqueue(async (turn) => {
         turn.task();
@@ -57,7 +51,7 @@ describe('cancel mid-stream', () => {
         turn.finish();
       });
       echoRequests(peer);
-      world = await startWorld({ agentUrl: peer.url });
+      world = track(await startWorld({ agentUrl: peer.url }));
       const { sim } = world;
       const alice = sim.createUser({ displayName: 'Alice', email: 'alice@example.com' });
       const room = sim.createRoom({ type: 'group', title: 'Ops', members: [alice, sim.bot], creator: alice });
@@ -116,7 +110,7 @@ describe('messages that arrive while an answer runs', () => {
     emulator = await SseEmulator.start({ defaultScript: echo });
     const first = heldFirstTurn();
     emulator.enqueue(first.script);
-    world = await startWorld({ agentUrl: emulator.url, env: { MAX_QUEUED_PER_CONVERSATION: '1' } });
+    world = track(await startWorld({ agentUrl: emulator.url, env: { MAX_QUEUED_PER_CONVERSATION: '1' } }));
     const { sim } = world;
     const bob = sim.createUser({ displayName: 'Bob', email: 'bob@example.com' });
     const room = sim.createDirectRoom(bob);
@@ -146,7 +140,7 @@ describe('messages that arrive while an answer runs', () => {
     emulator = await SseEmulator.start({ defaultScript: echo });
     const first = heldFirstTurn();
     emulator.enqueue(first.script);
-    world = await startWorld({ agentUrl: emulator.url });
+    world = track(await startWorld({ agentUrl: emulator.url }));
     const { sim } = world;
     const carol = sim.createUser({ displayName: 'Carol', email: 'carol@example.com' });
     const room = sim.createDirectRoom(carol);

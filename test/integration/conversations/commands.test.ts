@@ -3,9 +3,10 @@
  * `contextId`), and the bot's mention removed before commands are parsed and before the text goes
  * to the agent, with a two-word display name.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { messages } from '../../../src/render/messages.js';
 import type { SdkPeer } from '../../helpers/a2a/sdk-peer.js';
+import { closeAfterEach } from '../../helpers/cleanup.js';
 import { startSdkPeer, startWorld, type World } from '../../helpers/world.js';
 import {
   botPostsIn,
@@ -23,20 +24,15 @@ import {
 let world: World | undefined;
 let peer: SdkPeer | undefined;
 
-afterEach(async () => {
-  await world?.close();
-  await peer?.close();
-  world = undefined;
-  peer = undefined;
-});
+const track = closeAfterEach();
 
 const asked = (p: SdkPeer) =>
   p.requests.filter((r) => r.json?.method === 'message/stream').map((r) => sentMessage(r.json));
 
 describe('help', () => {
   it('lists the commands in a 1:1 space, whatever the case, without asking the agent', async () => {
-    peer = echoRequests(await startSdkPeer());
-    world = await startWorld({ agentUrl: peer.url });
+    peer = track(echoRequests(await startSdkPeer()));
+    world = track(await startWorld({ agentUrl: peer.url }));
     const { sim } = world;
     const alice = sim.createUser({ displayName: 'Alice', email: 'alice@example.com' });
     const room = sim.createDirectRoom(alice);
@@ -62,8 +58,8 @@ describe('help', () => {
 
 describe('reset / new', () => {
   it('starts the next turn without a contextId; other turns keep theirs', async () => {
-    peer = echoRequests(await startSdkPeer());
-    world = await startWorld({ agentUrl: peer.url });
+    peer = track(echoRequests(await startSdkPeer()));
+    world = track(await startWorld({ agentUrl: peer.url }));
     const { sim } = world;
     const bob = sim.createUser({ displayName: 'Bob', email: 'bob@example.com' });
     const room = sim.createDirectRoom(bob);
@@ -106,8 +102,8 @@ describe('reset / new', () => {
 
 describe('mentions', () => {
   it('removes a two-word bot name (and its short form) before the agent sees the text or a command is parsed', async () => {
-    peer = echoRequests(await startSdkPeer());
-    world = await startWorld({ agentUrl: peer.url, botDisplayName: 'CAIPE Assistant' });
+    peer = track(echoRequests(await startSdkPeer()));
+    world = track(await startWorld({ agentUrl: peer.url, botDisplayName: 'CAIPE Assistant' }));
     const { sim } = world;
     const alice = sim.createUser({ displayName: 'Alice', email: 'alice@example.com' });
     const room = sim.createRoom({ type: 'group', title: 'SRE', members: [alice, sim.bot], creator: alice });

@@ -1,22 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { echoScript, type SdkPeer } from '../../helpers/a2a/sdk-peer.js';
+import { closeAfterEach } from '../../helpers/cleanup.js';
 import { startSdkPeer, startWorld, type World } from '../../helpers/world.js';
 
 let world: World | undefined;
 let peer: SdkPeer | undefined;
 
-afterEach(async () => {
-  await world?.close();
-  await peer?.close();
-  world = undefined;
-  peer = undefined;
-});
+const track = closeAfterEach();
 
 describe('a 1:1 conversation end to end', () => {
   it('answers top-level with a working message first, then the answer, and removes the working message', async () => {
-    peer = await startSdkPeer();
+    peer = track(await startSdkPeer());
     peer.enqueue(echoScript);
-    world = await startWorld({ agentUrl: peer.url });
+    world = track(await startWorld({ agentUrl: peer.url }));
     const { sim } = world;
     const alice = sim.createUser({ displayName: 'Alice', email: 'alice@example.com' });
     const room = sim.createDirectRoom(alice);
@@ -49,9 +45,9 @@ describe('a 1:1 conversation end to end', () => {
   });
 
   it('keeps the agent context across turns of the same space', async () => {
-    peer = await startSdkPeer();
+    peer = track(await startSdkPeer());
     peer.enqueue(echoScript, echoScript);
-    world = await startWorld({ agentUrl: peer.url });
+    world = track(await startWorld({ agentUrl: peer.url }));
     const { sim } = world;
     const bob = sim.createUser({ displayName: 'Bob', email: 'bob@example.com' });
     const room = sim.createDirectRoom(bob);

@@ -2,10 +2,11 @@
  * Group spaces end to end: answers go under the thread root, a thread is one conversation, the
  * bot only answers when mentioned, and a space that is not authorized gets one notice per thread.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { messages } from '../../../src/render/messages.js';
 import type { SdkPeer } from '../../helpers/a2a/sdk-peer.js';
 import type { SseEmulator } from '../../helpers/a2a/sse-emulator.js';
+import { closeAfterEach } from '../../helpers/cleanup.js';
 import { deferred } from '../../helpers/deferred.js';
 import { startEmulator, startSdkPeer, startWorld, type World } from '../../helpers/world.js';
 import {
@@ -27,14 +28,7 @@ let world: World | undefined;
 let peer: SdkPeer | undefined;
 let emulator: SseEmulator | undefined;
 
-afterEach(async () => {
-  await world?.close();
-  await peer?.close();
-  await emulator?.close();
-  world = undefined;
-  peer = undefined;
-  emulator = undefined;
-});
+const track = closeAfterEach();
 
 function groupRoom(w: World, title: string) {
   const alice = w.sim.createUser({ displayName: 'Alice', email: 'alice@example.com' });
@@ -45,8 +39,8 @@ function groupRoom(w: World, title: string) {
 
 describe('group spaces', () => {
   it('answers a top-level message under it, and a reply in that thread under the same root with the same context', async () => {
-    peer = echoRequests(await startSdkPeer());
-    world = await startWorld({ agentUrl: peer.url });
+    peer = track(echoRequests(await startSdkPeer()));
+    world = track(await startWorld({ agentUrl: peer.url }));
     const { sim } = world;
     const { alice, bob, room } = groupRoom(world, 'Platform team');
     await world.runtime.stores.spaces.authorize({ roomId: room.id, authorizedBy: 'test' });
@@ -79,8 +73,8 @@ describe('group spaces', () => {
   });
 
   it('answers only messages that mention the bot', async () => {
-    peer = echoRequests(await startSdkPeer());
-    world = await startWorld({ agentUrl: peer.url });
+    peer = track(echoRequests(await startSdkPeer()));
+    world = track(await startWorld({ agentUrl: peer.url }));
     const { sim } = world;
     const { alice, room } = groupRoom(world, 'Mentions');
     await world.runtime.stores.spaces.authorize({ roomId: room.id, authorizedBy: 'test' });
@@ -104,14 +98,16 @@ describe('group spaces', () => {
   });
 
   it('gives an unauthorized space one short notice per thread and never calls the agent', async () => {
-    peer = echoRequests(await startSdkPeer());
+    peer = track(echoRequests(await startSdkPeer()));
     const spaces = new WatchedSpaceRegistry();
     // No caching, so every message reads the registry and the test can tell when it was checked.
-    world = await startWorld({
-      agentUrl: peer.url,
-      stores: storesWithSpaces(spaces),
-      env: { WEBEX_SPACE_AUTH_CACHE_TTL: '0' },
-    });
+    world = track(
+      await startWorld({
+        agentUrl: peer.url,
+        stores: storesWithSpaces(spaces),
+        env: { WEBEX_SPACE_AUTH_CACHE_TTL: '0' },
+      }),
+    );
     const { sim } = world;
     const { alice, bob, room } = groupRoom(world, 'Not connected');
     const notice = messages.unauthorizedSpace('CAIPE Bot');
@@ -146,8 +142,8 @@ describe('group spaces', () => {
 
 describe('two threads at once', () => {
   it('answers both in parallel, each with its own agent context', async () => {
-    emulator = await startEmulator();
-    world = await startWorld({ agentUrl: emulator.url });
+    emulator = track(await startEmulator());
+    world = track(await startWorld({ agentUrl: emulator.url }));
     const { sim } = world;
     const { alice, bob, room } = groupRoom(world, 'Two topics');
     await world.runtime.stores.spaces.authorize({ roomId: room.id, authorizedBy: 'test' });

@@ -3,8 +3,9 @@
  * posted as several messages that Webex accepts, each within the character and byte limits, code
  * fences closed and reopened across the cut, the footer on the last, the working message gone.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SseEmulator, SseExchange } from '../../helpers/a2a/sse-emulator.js';
+import { closeAfterEach } from '../../helpers/cleanup.js';
 import { startEmulator, startWorld, type World } from '../../helpers/world.js';
 import {
   botPostsIn,
@@ -20,12 +21,7 @@ import {
 let world: World | undefined;
 let emulator: SseEmulator | undefined;
 
-afterEach(async () => {
-  await world?.close();
-  await emulator?.close();
-  world = undefined;
-  emulator = undefined;
-});
+const track = closeAfterEach();
 
 const WEBEX_MAX_BYTES = 7439;
 
@@ -58,8 +54,8 @@ function fenceLines(markdown: string): string[] {
 
 describe('a long answer', () => {
   it('is split into messages within the limits, fences balanced, footer on the last, working message deleted', async () => {
-    emulator = await startEmulator();
-    world = await startWorld({ agentUrl: emulator.url });
+    emulator = track(await startEmulator());
+    world = track(await startWorld({ agentUrl: emulator.url }));
     const { sim } = world;
     const { text, codeLines, paragraphs } = longAnswer();
     expect(text.length).toBeGreaterThanOrEqual(19_990);

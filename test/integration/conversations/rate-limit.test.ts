@@ -3,9 +3,10 @@
  * and delete still reaches Webex exactly once and in each room's order, counted from the
  * simulator's log and message store.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SimPerson, SimRoom } from '../../../src/simulator/webex/index.js';
 import { SseEmulator } from '../../helpers/a2a/sse-emulator.js';
+import { closeAfterEach } from '../../helpers/cleanup.js';
 import { startWorld, type World } from '../../helpers/world.js';
 import {
   botPostsIn,
@@ -21,12 +22,7 @@ import {
 let world: World | undefined;
 let emulator: SseEmulator | undefined;
 
-afterEach(async () => {
-  await world?.close();
-  await emulator?.close();
-  world = undefined;
-  emulator = undefined;
-});
+const track = closeAfterEach();
 
 const cases = [
   { name: 'with Retry-After', retryAfterS: 1 as number | undefined },
@@ -38,7 +34,7 @@ describe('a 429 storm on posts', () => {
     '$name: nothing lost, duplicated or reordered',
     async ({ retryAfterS }) => {
       emulator = await SseEmulator.start({ defaultScript: echo });
-      world = await startWorld({ agentUrl: emulator.url, env: { WEBEX_RETRY_AFTER_DEFAULT_S: '1' } });
+      world = track(await startWorld({ agentUrl: emulator.url, env: { WEBEX_RETRY_AFTER_DEFAULT_S: '1' } }));
       const { sim } = world;
       const storm = 4;
       sim.faults.rateLimit({

@@ -2,27 +2,23 @@
  * Messages with files (`share`): answered from their text with a note that files are not read; a
  * message with only files gets a short explanation and no agent call.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { messages } from '../../../src/render/messages.js';
 import { echoScript, type SdkPeer } from '../../helpers/a2a/sdk-peer.js';
+import { closeAfterEach } from '../../helpers/cleanup.js';
 import { startSdkPeer, startWorld, type World } from '../../helpers/world.js';
 import { botPostsIn, markdownOf, waitForBotPost, waitForBotPostContaining } from './support.js';
 
 let world: World | undefined;
 let peer: SdkPeer | undefined;
 
-afterEach(async () => {
-  await world?.close();
-  await peer?.close();
-  world = undefined;
-  peer = undefined;
-});
+const track = closeAfterEach();
 
 describe('messages with files', () => {
   it('answers the text and says the files were not read; files alone get an explanation only', async () => {
-    peer = await startSdkPeer();
+    peer = track(await startSdkPeer());
     peer.enqueue(echoScript);
-    world = await startWorld({ agentUrl: peer.url });
+    world = track(await startWorld({ agentUrl: peer.url }));
     const { sim } = world;
     const user = sim.createUser({ displayName: 'Ivy', email: 'ivy@example.com' });
     const room = sim.createDirectRoom(user);

@@ -391,3 +391,27 @@ export class WatchedSpaceRegistry implements SpaceRegistry {
 export function storesWithSpaces(spaces: SpaceRegistry): Stores {
   return { ...memoryStores(), spaces };
 }
+
+/** An agent fault: the task opens, part of an answer streams, then the connection drops. */
+export function cutMidAnswerScript(partial: string) {
+  return async (exchange: SseExchange): Promise<void> => {
+    const turn = new CaipeTurn(exchange);
+    await turn.open();
+    await turn.stream(partial, 2);
+    exchange.cut();
+  };
+}
+
+/**
+ * An agent fault: the task opens, then only keep-alive pings follow (sse-starlette keeps pinging a
+ * stuck stream; pings are not activity) until the bot gives up and closes the connection.
+ */
+export function silentWithPingsScript(pingEveryMs = 200) {
+  return async (exchange: SseExchange): Promise<void> => {
+    const turn = new CaipeTurn(exchange);
+    await turn.open();
+    const pinger = setInterval(() => void exchange.ping().catch(() => undefined), pingEveryMs);
+    await exchange.clientClosed();
+    clearInterval(pinger);
+  };
+}

@@ -2,27 +2,23 @@
  * Thread context through the running bot: a reply in a thread whose agent context was reset carries
  * the thread so far, oldest first, with the bot's own answers and its mention left out.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { messages } from '../../../src/render/messages.js';
 import { echoScript, type SdkPeer } from '../../helpers/a2a/sdk-peer.js';
+import { closeAfterEach } from '../../helpers/cleanup.js';
 import { startSdkPeer, startWorld, type World } from '../../helpers/world.js';
 import { sentMessage, waitForBotPost, waitForBotPostContaining } from './support.js';
 
 let world: World | undefined;
 let peer: SdkPeer | undefined;
 
-afterEach(async () => {
-  await world?.close();
-  await peer?.close();
-  world = undefined;
-  peer = undefined;
-});
+const track = closeAfterEach();
 
 describe('thread context', () => {
   it('sends the earlier thread (bot answers and mentions removed) with a reply that starts a fresh context', async () => {
-    peer = await startSdkPeer();
+    peer = track(await startSdkPeer());
     peer.enqueue(echoScript, echoScript);
-    world = await startWorld({ agentUrl: peer.url });
+    world = track(await startWorld({ agentUrl: peer.url }));
     const { sim } = world;
     const alice = sim.createUser({ displayName: 'Alice', email: 'alice@example.com' });
     const bob = sim.createUser({ displayName: 'Bob', email: 'bob@example.com' });

@@ -2,38 +2,36 @@
  * The operator's view: /healthz, /readyz following the socket and the store, /metrics with the
  * names and low-cardinality labels of SPEC §3.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from 'xstate';
 import { readinessOf } from '../../../src/machines/webexConnection.js';
 import { memoryStores } from '../../../src/runtime.js';
 import { echoScript, type SdkPeer } from '../../helpers/a2a/sdk-peer.js';
+import { closeAfterEach } from '../../helpers/cleanup.js';
 import { startSdkPeer, startWorld, type World } from '../../helpers/world.js';
 
 let world: World | undefined;
 let peer: SdkPeer | undefined;
 
-afterEach(async () => {
-  await world?.close();
-  await peer?.close();
-  world = undefined;
-  peer = undefined;
-});
+const track = closeAfterEach();
 
 const get = (path: string) => fetch(`http://127.0.0.1:${world!.runtime.http.port}${path}`);
 
 describe('operator endpoints', () => {
   it('readiness follows the store: 503 with a reason while it does not answer', async () => {
-    peer = await startSdkPeer();
+    peer = track(await startSdkPeer());
     let storeDown = false;
-    world = await startWorld({
-      agentUrl: peer.url,
-      stores: {
-        ...memoryStores(),
-        ping: async () => {
-          if (storeDown) throw new Error('store unreachable');
+    world = track(
+      await startWorld({
+        agentUrl: peer.url,
+        stores: {
+          ...memoryStores(),
+          ping: async () => {
+            if (storeDown) throw new Error('store unreachable');
+          },
         },
-      },
-    });
+      }),
+    );
     expect((await get('/healthz')).status).toBe(200);
     expect((await get('/readyz')).status).toBe(200);
     storeDown = true;
@@ -45,8 +43,8 @@ describe('operator endpoints', () => {
   });
 
   it('readiness follows the socket: a revoked token (4401) makes it fail with a clear reason', async () => {
-    peer = await startSdkPeer();
-    world = await startWorld({ agentUrl: peer.url });
+    peer = track(await startSdkPeer());
+    world = track(await startWorld({ agentUrl: peer.url }));
     world.sim.faults.close(4401, 'token revoked');
     await waitFor(world.runtime.connection.actor, (s) => !readinessOf(s).ready, { timeout: 5_000 });
     const response = await get('/readyz');
@@ -56,9 +54,9 @@ describe('operator endpoints', () => {
   });
 
   it('exposes the SPEC metrics with low-cardinality labels only', async () => {
-    peer = await startSdkPeer();
+    peer = track(await startSdkPeer());
     peer.enqueue(echoScript);
-    world = await startWorld({ agentUrl: peer.url });
+    world = track(await startWorld({ agentUrl: peer.url }));
     const { sim } = world;
     const user = sim.createUser({ displayName: 'Eve', email: 'eve@example.com' });
     const room = sim.createDirectRoom(user);
