@@ -26,7 +26,12 @@ import {
   visibleWorkingMessages,
 } from '../helpers/model/rig.js';
 import { activeLeafPaths, mappingProblems, modelPaths } from '../helpers/model/state-paths.js';
-import { CaipeTurn, markdownOf, sentMessage } from '../integration/conversations/support.js';
+import {
+  CaipeTurn,
+  DEPLOY_FORM_PART,
+  markdownOf,
+  sentMessage,
+} from '../integration/conversations/support.js';
 import { type FakeLangfuse, startFakeLangfuse } from '../integration/langfuse/fake-langfuse.js';
 
 const conversationModel = createMachine({
@@ -89,24 +94,6 @@ const REAL_TO_MODEL: Record<string, readonly ModelState[]> = {
   next: AFTER_A_TURN,
   // Stopped after the idle timeout: the conversation lives on in the store.
   stopped: ['idle', ...AFTER_A_TURN],
-};
-
-const FORM_ARTIFACT = {
-  kind: 'data',
-  data: {
-    user_input: true,
-    input_title: 'Deploy',
-    input_description: 'Which environment?',
-    input_fields: [
-      {
-        field_name: 'env',
-        field_label: 'Environment',
-        field_type: 'select',
-        field_values: ['staging', 'prod'],
-        required: true,
-      },
-    ],
-  },
 };
 
 interface CardAction {
@@ -221,7 +208,7 @@ const events: Record<string, () => Promise<void>> = {
   },
   ASK_INPUT: async () => {
     const r = current();
-    await r.turn!.artifact('UserInputMetaData', [FORM_ARTIFACT]);
+    await r.turn!.artifact('UserInputMetaData', [DEPLOY_FORM_PART]);
     await r.turn!.status('input-required', 'Which environment?', undefined, true);
     await r.turn!.exchange.end();
     r.inputTaskId = r.turn!.taskId;

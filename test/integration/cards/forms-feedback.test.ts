@@ -9,7 +9,7 @@ import type { StoredMessage } from '../../../src/simulator/webex/index.js';
 import type { SseEmulator } from '../../helpers/a2a/sse-emulator.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';
 import { startEmulator, startWorld, type World } from '../../helpers/world.js';
-import { CaipeTurn, sentMessage, waitForBotPost } from '../conversations/support.js';
+import { CaipeTurn, DEPLOY_FORM_PART, sentMessage, waitForBotPost } from '../conversations/support.js';
 import { type FakeLangfuse, startFakeLangfuse } from '../langfuse/fake-langfuse.js';
 
 let world: World | undefined;
@@ -17,25 +17,6 @@ let emulator: SseEmulator | undefined;
 let langfuse: FakeLangfuse | undefined;
 
 const track = closeAfterEach();
-
-const FORM_ARTIFACT = {
-  kind: 'data',
-  data: {
-    user_input: true,
-    input_title: 'Deploy',
-    input_description: 'Which environment?',
-    input_fields: [
-      {
-        field_name: 'env',
-        field_label: 'Environment',
-        field_type: 'select',
-        field_values: ['staging', 'prod'],
-        required: true,
-      },
-      { field_name: 'reason', field_label: 'Reason', field_type: 'text', required: false },
-    ],
-  },
-};
 
 interface CardAction {
   type: string;
@@ -68,7 +49,7 @@ describe('forms and feedback end to end', () => {
       async (exchange) => {
         firstTurn = new CaipeTurn(exchange);
         await firstTurn.open();
-        await firstTurn.artifact('UserInputMetaData', [FORM_ARTIFACT]);
+        await firstTurn.artifact('UserInputMetaData', [DEPLOY_FORM_PART]);
         await firstTurn.status('input-required', 'Which environment?', undefined, true);
         await exchange.end();
       },

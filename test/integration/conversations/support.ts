@@ -415,3 +415,23 @@ export function silentWithPingsScript(pingEveryMs = 200) {
     clearInterval(pinger);
   };
 }
+
+/** A CAIPE `UserInputMetaData` data part: a required select and an optional text field. */
+export const DEPLOY_FORM_PART = {
+  kind: 'data',
+  data: {
+    user_input: true,
+    input_title: 'Deploy',
+    input_description: 'Which environment?',
+    input_fields: [
+      {
+        field_name: 'env',
+        field_label: 'Environment',
+        field_type: 'select',
+        field_values: ['staging', 'prod'],
+        required: true,
+      },
+      { field_name: 'reason', field_label: 'Reason', field_type: 'text', required: false },
+    ],
+  },
+};
