@@ -183,16 +183,14 @@ export function createBot(deps: BotDeps): Bot {
           });
       },
     },
-  });
-
-  const conversationWithClock = conversation.provide({
     delays: {
+      // The deadline is stored; the timer is derived from it, so a restored form expires on time.
       formDeadline: ({ context }) => Math.max(0, (context.pendingForm?.deadlineAt ?? 0) - clock.now()),
     },
   });
 
   const room = roomMachine.provide({
-    actors: { conversation: conversationWithClock },
+    actors: { conversation },
     actions: {
       notify: (_, { notice, target }) => notify(notice, target),
       replyAuthorize: (_, { target, roomType }) => {
