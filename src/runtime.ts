@@ -126,15 +126,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const oauth2 = oauth2OptionsFromConfig(config);
   const agentAuth =
     options.agentAuth ?? (oauth2 ? createOAuth2TokenSource({ ...oauth2, logger: log, clock }) : undefined);
-  const agent =
-    options.agent ??
-    new A2aAgentClient({
-      url: config.caipeUrl,
-      idleTimeoutMs: config.a2aIdleTimeoutS * 1000,
-      logger: log,
-      clock,
-      ...(agentAuth ? { auth: agentAuth } : {}),
-    });
+  // Built here, closed here (its connection pool); an agent passed in belongs to the caller.
+  const ownAgent = options.agent
+    ? undefined
+    : new A2aAgentClient({
+        url: config.caipeUrl,
+        idleTimeoutMs: config.a2aIdleTimeoutS * 1000,
+        logger: log,
+        clock,
+        ...(agentAuth ? { auth: agentAuth } : {}),
+      });
+  const agent: AgentClient = options.agent ?? ownAgent!;
 
   const feedback =
     config.langfuseScoringEnabled &&
@@ -305,6 +307,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await connection?.stop();
       await http.close();
       await stores.close();
+      await ownAgent?.close();
       await feedback?.shutdown();
       log.info('shut down');
     })();
