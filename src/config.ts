@@ -317,14 +317,20 @@ export const settings = {
   xstateInspect: setting({
     env: 'XSTATE_INSPECT',
     default: 'false',
-    doc: '`false` / `stately` (relay for the Stately inspector) / `jsonl` (sanitized events under `DATA_DIR`).',
+    doc: '`false` / `stately` (relay for the Stately inspector) / `jsonl` (allow-listed events under `DATA_DIR`).',
     schema: oneOf(['false', 'stately', 'jsonl']),
   }),
   xstateInspectPort: setting({
     env: 'XSTATE_INSPECT_PORT',
     default: '8081',
-    doc: 'Port of the Stately relay (never the same as `HTTP_PORT`).',
-    schema: integerValue(1, 65_535),
+    doc: 'Port of the Stately relay (never the same as `HTTP_PORT`; 0 = any free port).',
+    schema: integerValue(0, 65_535),
+  }),
+  xstateInspectHost: setting({
+    env: 'XSTATE_INSPECT_HOST',
+    default: '127.0.0.1',
+    doc: 'Interface of the Stately relay (loopback unless an operator opens it on purpose).',
+    schema: textValue,
   }),
 } as const;
 
@@ -407,7 +413,11 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     missing('langfuseSecretKey', 'when LANGFUSE_SCORING_ENABLED is on');
     missing('langfuseHost', 'when LANGFUSE_SCORING_ENABLED is on (or LANGFUSE_BASE_URL)');
   }
-  if (config.xstateInspect === 'stately' && config.xstateInspectPort === config.httpPort) {
+  if (
+    config.xstateInspect === 'stately' &&
+    config.xstateInspectPort === config.httpPort &&
+    config.httpPort !== 0
+  ) {
     problems.push('XSTATE_INSPECT_PORT: must differ from HTTP_PORT');
   }
 

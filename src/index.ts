@@ -22,7 +22,7 @@ export {
   TransportError,
   WebexApiError,
 } from './errors.js';
-export { type Inspection, startInspection } from './inspection.js';
+export { type Inspection, startInspection } from './inspection/index.js';
 export { createLogger, type Logger, silentLogger } from './logger.js';
 export { botMachine } from './machines/bot.js';
 export { conversationMachine } from './machines/conversation.js';

@@ -5,7 +5,6 @@
 import 'dotenv/config';
 import { type Config, loadConfig, secretValues } from './config.js';
 import { ConfigError } from './errors.js';
-import { startInspection } from './inspection.js';
 import { createLogger } from './logger.js';
 import { startRuntime } from './runtime.js';
 
@@ -28,17 +27,7 @@ function readConfig(): Config {
 async function main(): Promise<void> {
   const config = readConfig();
   const log = createLogger({ level: config.logLevel, secrets: secretValues(config) });
-  const inspection = await startInspection({
-    mode: config.xstateInspect,
-    port: config.xstateInspectPort,
-    dataDir: config.dataDir,
-    log,
-  });
-  const runtime = await startRuntime({
-    config,
-    log,
-    ...(inspection.inspect ? { inspect: inspection.inspect } : {}),
-  });
+  const runtime = await startRuntime({ config, log });
   log.info({ port: runtime.http.port, store: runtime.stores.kind }, 'caipe-webex-bot started');
 
   let signals = 0;
@@ -49,16 +38,13 @@ async function main(): Promise<void> {
       log.warn({ signal }, 'second signal: exiting at once');
       process.exit(1);
     }
-    runtime
-      .shutdown()
-      .then(() => inspection.close())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          log.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
+    runtime.shutdown().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

@@ -30,6 +30,7 @@ import {
   type RunningHttpServer,
   startHttpServer,
 } from './http/server.js';
+import { type Inspection, startInspection } from './inspection/index.js';
 import type { Logger } from './logger.js';
 import type { TurnInput } from './machines/conversation.js';
 import { type BotMetrics, createBotMetrics } from './metrics.js';
@@ -66,7 +67,7 @@ export interface RuntimeOptions {
   routes?: ReadonlyArray<{ prefix: string; handler: RouteHandler }>;
   /** Host for the HTTP server; all interfaces by default. */
   httpHost?: string;
-  /** XState inspection of the actor system (the demo's actor-tree panel). */
+  /** Another observer of the actor system besides `XSTATE_INSPECT` (the demo's actor-tree panel). */
   inspect?: BotDeps['inspect'];
 }
 
@@ -76,6 +77,8 @@ export interface Runtime {
   http: RunningHttpServer;
   metrics: BotMetrics;
   stores: Stores;
+  /** `XSTATE_INSPECT`: where its relay listens, when it has one. */
+  inspection: Inspection;
   /** SIGTERM: stop intake, let answers finish within the grace period, cancel the rest, clean up. */
   shutdown(): Promise<void>;
 }
@@ -96,6 +99,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const clock = options.clock ?? systemClock;
   const token = config.webexToken;
   if (!token) throw new Error('startRuntime needs WEBEX_INTEGRATION_BOT_ACCESS_TOKEN');
+
+  const inspection = await startInspection({
+    mode: config.xstateInspect,
+    host: config.xstateInspectHost,
+    port: config.xstateInspectPort,
+    dataDir: config.dataDir,
+    log,
+  });
+  const inspect = combineInspectors(inspection.inspect, options.inspect);
 
   const registry = createMetricsRegistry();
   const metrics = createBotMetrics(registry);
@@ -227,7 +239,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     clock,
     log,
     metrics,
-    ...(options.inspect ? { inspect: options.inspect } : {}),
+    ...(inspect ? { inspect } : {}),
     turnHooks: {
       ...(config.threadContextEnabled
         ? {
@@ -309,12 +321,23 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await stores.close();
       await ownAgent?.close();
       await feedback?.shutdown();
+      await inspection.close();
       log.info('shut down');
     })();
     return stopping;
   };
 
-  return { bot, connection, http, metrics, stores, shutdown };
+  return { bot, connection, http, metrics, stores, inspection, shutdown };
+}
+
+function combineInspectors(
+  ...inspectors: Array<BotDeps['inspect'] | undefined>
+): BotDeps['inspect'] | undefined {
+  const present = inspectors.filter((inspect) => inspect !== undefined);
+  if (present.length <= 1) return present[0];
+  return (event) => {
+    for (const inspect of present) inspect(event);
+  };
 }
 
 /**
