@@ -21,6 +21,7 @@ import { type MessagingLimits, WEBEX_LIMITS, WebexService } from './service.js';
 import { u2cRoutes } from './u2c.js';
 import { actionView, messageView } from './views.js';
 import { wdmRoutes } from './wdm.js';
+import { WriteLimit, type WriteLimitOptions } from './writeLimit.js';
 
 /**
  * The in-process driver: starts the fake Webex cloud on 127.0.0.1, plays users, injects faults
@@ -53,6 +54,8 @@ export interface WebexSimulatorOptions {
   controlPlane?: boolean;
   /** For the simulator's own internal errors; silent by default. */
   logger?: Logger;
+  /** A server-side limit on the bot's (and every caller's) Hydra writes; unlimited by default. */
+  writeLimit?: WriteLimitOptions;
 }
 
 /** A person as tests see it: raw UUID, Hydra id and credentials. */
@@ -228,6 +231,7 @@ export async function startWebexSimulator(options: WebexSimulatorOptions): Promi
     withholdBufferState: false,
   };
   const restFaults = new RestFaultPlan();
+  const writeLimit = options.writeLimit ? new WriteLimit(options.writeLimit, clock) : undefined;
   const router = new Router();
   const server: Server = createServer();
 
@@ -478,6 +482,7 @@ export async function startWebexSimulator(options: WebexSimulatorOptions): Promi
     faults: restFaults,
     recorder,
     clock,
+    ...(writeLimit ? { writeLimit } : {}),
     onInternalError: (error) => logger.error({ err: error }, 'webex simulator: internal error'),
   });
   server.on('request', (req, res) => {
