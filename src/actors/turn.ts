@@ -105,11 +105,14 @@ export async function runTurn(input: TurnInput, deps: TurnDeps, signal: AbortSig
     keepAliveMs: Math.max(deps.updateIntervalMs, 15_000),
     render: ({ elapsedMs }) => rendering.progress(state, elapsedMs),
   });
-  await progress.start();
-  hooks.onFirstReply?.((clock.now() - startedAt) / 1000);
+  // Not awaited: an answer ready before the working message leaves the send queue takes its place.
+  progress.start().then(
+    () => hooks.onFirstReply?.((clock.now() - startedAt) / 1000),
+    () => {},
+  );
 
-  const post = (markdown: string) => sender.post({ roomId, parentId, markdown });
-  if (input.message.hasFiles) await post(rendering.filesNotRead());
+  const post = (markdown: string) => progress.reply(markdown);
+  if (input.message.hasFiles) await sender.post({ roomId, parentId, markdown: rendering.filesNotRead() });
 
   try {
     const request = await turnRequest(input, deps, signal);

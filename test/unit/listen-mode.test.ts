@@ -38,12 +38,17 @@ function setUp(options: { configMode: ListenMode; spaceMode?: ListenMode; author
   let n = 0;
   const sender = {
     post: async () => ({ id: `m${++n}` }),
+    postReplaceable: () => ({
+      sent: Promise.resolve({ id: `m${++n}` }),
+      replace: () => false,
+      withdraw: () => false,
+    }),
     edit: async () => 'sent' as const,
     delete: async () => 'deleted' as const,
     editsLeft: () => 10,
     idle: async () => {},
     stop: () => {},
-    stats: () => ({ queued: 0, inFlight: 0, rooms: 0, pausedUntil: {} }),
+    stats: () => ({ queued: 0, inFlight: 0, rooms: 0, pausedUntil: {}, writeRate: 5 }),
   } satisfies WebexSender;
   const registry = new MemorySpaceRegistry();
   if (options.authorized)

@@ -25,12 +25,15 @@ export {
   type DeleteMessage,
   type DeleteOutcome,
   type EditMessage,
+  type EditOptions,
   type EditOutcome,
   type PostMessage,
   type PostOptions,
   type PostPriority,
+  type ReplaceablePost,
   type RequestOptions,
   type SenderLimits,
+  type SenderLimitsOverride,
   type SenderStats,
   type SentMessage,
   type WebexAttachment,
@@ -39,3 +42,4 @@ export {
 } from './sender.js';
 export { TokenBucket, type TokenBucketOptions } from './token-bucket.js';
 export type { WebexWriteMethod, WebexWriteRequest, WebexWriteTransport } from './transport.js';
+export { AdaptiveWriteRate, type WriteRateLimits, type WriteRatePhase } from './write-rate.js';
