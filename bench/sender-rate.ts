@@ -7,6 +7,7 @@
  * behind a transport with a fixed latency.
  *
  *   npx tsx bench/sender-rate.ts [--questions 200] [--agent-ms 30] [--latency-ms 20] [--max 100]
+ *                                [--hold-ms <the progress stream's default>]
  *
  * Fast and deterministic, so it is the place to tune the policy; `bench/conversations.ts` gives
  * the end-to-end figures through the whole bot.
@@ -26,12 +27,14 @@ const { values: args } = parseArgs({
     'agent-ms': { type: 'string', default: '30' },
     'latency-ms': { type: 'string', default: '20' },
     max: { type: 'string', default: '100' },
+    'hold-ms': { type: 'string' },
   },
 });
 const questions = Number(args.questions);
 const agentMs = Number(args['agent-ms']);
 const latencyMs = Number(args['latency-ms']);
 const maxPerSecond = Number(args.max);
+const holdMs = args['hold-ms'] === undefined ? undefined : Number(args['hold-ms']);
 const BURST = 50;
 const CARD = { contentType: 'application/vnd.microsoft.card.adaptive', content: { type: 'AdaptiveCard' } };
 
@@ -89,6 +92,7 @@ async function run(limit: WriteLimitOptions | undefined): Promise<Figures> {
       clock,
       logger: silentLogger(),
       render: () => 'Working on it',
+      ...(holdMs === undefined ? {} : { holdMs }),
     });
     progress.start().catch(() => {});
     await new Promise<void>((resolve) => clock.setTimeout(resolve, agentMs));
@@ -145,7 +149,7 @@ async function run(limit: WriteLimitOptions | undefined): Promise<Figures> {
 const s = (ms: number) => (ms / 1000).toFixed(2);
 console.log(
   `sender-rate: ${questions} questions over 0.6 s, answer after ${agentMs} ms, latency ${latencyMs} ms, ` +
-    `ceiling ${maxPerSecond}/s, server burst ${BURST} (simulated time)`,
+    `ceiling ${maxPerSecond}/s, working message held ${holdMs ?? 'default'} ms, server burst ${BURST} (simulated time)`,
 );
 for (const [name, limit] of [
   ['server 10/s', { ratePerSecond: 10, burst: BURST }],

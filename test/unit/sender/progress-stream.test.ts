@@ -61,6 +61,8 @@ function setup(
     intervalMs: INTERVAL,
     clock,
     logger: silentLogger(),
+    // The hold has its own tests; elsewhere the working message may go at once.
+    holdMs: 0,
     render: ({ elapsedMs, rollovers }) => {
       renders.push(elapsedMs);
       return `⏳ ${state.step} (${Math.round(elapsedMs / 1000)}s, part ${rollovers + 1})`;
@@ -157,6 +159,7 @@ describe('progress stream', () => {
     const stream = createProgressStream(recording, {
       roomId: 'room',
       intervalMs: INTERVAL,
+      holdMs: 0,
       clock: h.clock,
       logger: silentLogger(),
       render: ({ elapsedMs }) => `⏳ ${h.state.step} (${Math.round(elapsedMs / 1000)}s)`,
@@ -300,6 +303,27 @@ describe('progress stream', () => {
   });
 
   describe('the answer and the working message (SPEC, Answering 1)', () => {
+    it('holds the working message 250 ms by default, so that an answer ready by then is the first reply', async () => {
+      const h = setup({ holdMs: undefined });
+      void h.stream.start();
+      await h.clock.advance(200);
+      expect(h.transport.calls).toHaveLength(0);
+      const answer = await h.stream.reply('fast answer'); // goes at once, not at 250 ms
+      expect(h.transport.calls.map((c) => [markdownOf(c), c.at - 1_000_000])).toEqual([['fast answer', 200]]);
+      expect(answer).toEqual({ id: 'msg-1' });
+      await h.stream.finish();
+      await h.clock.advance(60_000);
+      expect(h.transport.calls).toHaveLength(1);
+    });
+
+    it('without an answer by then, the working message goes out when the hold ends', async () => {
+      const h = setup({ holdMs: undefined });
+      const started = h.stream.start();
+      await h.clock.advance(250);
+      await expect(started).resolves.toEqual({ id: 'msg-1' });
+      expect(h.transport.calls.map((c) => c.at - 1_000_000)).toEqual([250]);
+    });
+
     /** One write per second, and the one token of the first second already spent elsewhere. */
     const SLOW = { rate: { initialPerSecond: 1, maxPerSecond: 1 } };
 

@@ -31,6 +31,7 @@ export {
   type PostOptions,
   type PostPriority,
   type ReplaceablePost,
+  type ReplaceablePostOptions,
   type RequestOptions,
   type SenderLimits,
   type SenderLimitsOverride,

@@ -77,7 +77,20 @@ export interface ProgressStreamOptions {
   keepAliveMs?: number;
   /** Spacing policy; `defaultProgressGap` unless given. Never goes below `intervalMs`. */
   gap?: (info: ProgressGapInfo) => number;
+  /**
+   * How long the working message waits in the send queue before it may go out, so that an answer
+   * ready by then is the first reply instead (`DEFAULT_WORKING_HOLD_MS` unless given).
+   */
+  holdMs?: number;
 }
+
+/**
+ * The working message waits this long before it may go out. An agent that answers within it gets
+ * its answer posted as the first reply, with no working message posted and deleted a moment later
+ * (two writes saved, and no flicker); every other answer shows "Working on it" this much later,
+ * still well inside the SPEC's one second.
+ */
+export const DEFAULT_WORKING_HOLD_MS = 250;
 
 export type ProgressStreamState = 'idle' | 'starting' | 'active' | 'ended' | 'failed';
 
@@ -272,7 +285,10 @@ export function createProgressStream(sender: ProgressSender, options: ProgressSt
       startedAt = options.startedAt ?? clock.now();
       const text = renderNow();
       // The first thing the user sees of their answer: it may spend the tokens kept for first replies.
-      pending = sender.postReplaceable(postBody(text), { priority: 'first-reply' });
+      pending = sender.postReplaceable(postBody(text), {
+        priority: 'first-reply',
+        holdMs: options.holdMs ?? DEFAULT_WORKING_HOLD_MS,
+      });
       starting = pending.sent.then(
         (posted) => {
           pending = undefined;

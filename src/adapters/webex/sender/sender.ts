@@ -112,6 +112,15 @@ export interface PostOptions extends RequestOptions {
   priority?: PostPriority;
 }
 
+export interface ReplaceablePostOptions extends PostOptions {
+  /**
+   * The post waits at least this long in the queue (ms), so that a replacement ready by then goes
+   * out instead and the original is never posted (a working message of an answer that comes at
+   * once). A replacement goes out as soon as the rate allows. 0 unless given.
+   */
+  holdMs?: number;
+}
+
 /**
  * A post whose content may still change while it waits in the queue: the working message of an
  * answer, which the answer replaces when it is ready before the working message went out (SPEC,
@@ -137,7 +146,7 @@ export interface ReplaceablePost {
 export interface WebexSender {
   post(message: PostMessage, options?: PostOptions): Promise<SentMessage>;
   /** Like `post`, but the message can be replaced or withdrawn until it leaves the queue. */
-  postReplaceable(message: PostMessage, options?: PostOptions): ReplaceablePost;
+  postReplaceable(message: PostMessage, options?: ReplaceablePostOptions): ReplaceablePost;
   edit(message: EditMessage, options?: EditOptions): Promise<EditOutcome>;
   delete(message: DeleteMessage, options?: RequestOptions): Promise<DeleteOutcome>;
   /** Edits this message may still receive (10 for a message the sender has never edited). */
@@ -783,10 +792,12 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
       return post(message, requestOptions);
     },
 
-    postReplaceable(message, requestOptions: PostOptions = {}) {
+    postReplaceable(message, requestOptions: ReplaceablePostOptions = {}) {
       let slot: Op | undefined;
+      const holdMs = Math.max(0, requestOptions.holdMs ?? 0);
       const sent = post(message, requestOptions, (op) => {
         slot = op;
+        if (holdMs > 0) op.notBefore = clock.now() + holdMs;
       });
       return {
         sent,
@@ -794,6 +805,8 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
           if (!slot || !isWaiting(slot)) return false;
           const { roomId, parentId } = message;
           slot.body = postBody({ ...replacement, roomId, ...(parentId === undefined ? {} : { parentId }) });
+          if (slot.retries === 0) slot.notBefore = 0; // the hold was for the original; a retry keeps its backoff
+          pump();
           return true;
         },
         withdraw() {
