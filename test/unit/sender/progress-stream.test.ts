@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WEBEX_MAX_MESSAGE_BYTES } from '../../../src/adapters/webex/sender/limits.js';
 import {
   createProgressStream,
+  DEFAULT_WORKING_HOLD_MS,
   defaultProgressGap,
   type ProgressSender,
   type ProgressStream,
@@ -303,25 +304,44 @@ describe('progress stream', () => {
   });
 
   describe('the answer and the working message (SPEC, Answering 1)', () => {
-    it('holds the working message 250 ms by default, so that an answer ready by then is the first reply', async () => {
-      const h = setup({ holdMs: undefined });
+    it('during a burst, holds the working message, so that an answer ready by then is the first reply', async () => {
+      const h = setup({ holdMs: undefined, limits: { rate: { initialPerSecond: 1, maxPerSecond: 1 } } });
+      void h.sender.post({ roomId: 'elsewhere', markdown: 'spends the token' });
+      void h.sender.post({ roomId: 'elsewhere-too', markdown: 'waits for the rate' });
       void h.stream.start();
       await h.clock.advance(200);
-      expect(h.transport.calls).toHaveLength(0);
-      const answer = await h.stream.reply('fast answer'); // goes at once, not at 250 ms
-      expect(h.transport.calls.map((c) => [markdownOf(c), c.at - 1_000_000])).toEqual([['fast answer', 200]]);
-      expect(answer).toEqual({ id: 'msg-1' });
+      expect(h.transport.markdowns()).toEqual(['spends the token']);
+      const answer = h.stream.reply('fast answer'); // in the working message's place in the queue
+      await h.clock.advance(1000);
       await h.stream.finish();
       await h.clock.advance(60_000);
-      expect(h.transport.calls).toHaveLength(1);
+      expect(await answer).toEqual({ id: 'msg-2' });
+      expect(h.transport.markdowns()).toEqual(['spends the token', 'fast answer', 'waits for the rate']);
     });
 
-    it('without an answer by then, the working message goes out when the hold ends', async () => {
+    it('an idle sender posts the working message at once, hold or not', async () => {
       const h = setup({ holdMs: undefined });
       const started = h.stream.start();
-      await h.clock.advance(250);
       await expect(started).resolves.toEqual({ id: 'msg-1' });
-      expect(h.transport.calls.map((c) => c.at - 1_000_000)).toEqual([250]);
+      expect(h.transport.calls.map((c) => c.at - 1_000_000)).toEqual([0]);
+    });
+
+    it('during a burst, without an answer by then, the working message goes out when the hold ends', async () => {
+      const gate = deferred();
+      const h = setup({
+        holdMs: undefined,
+        limits: { maxInFlight: 1 },
+        handler: (req) =>
+          (req.body as { roomId?: string } | undefined)?.roomId === 'elsewhere' ? gate.promise : undefined,
+      });
+      void h.sender.post({ roomId: 'elsewhere', markdown: 'holds the slot' });
+      void h.sender.post({ roomId: 'elsewhere-too', markdown: 'waits for the slot' });
+      const started = h.stream.start();
+      gate.resolve({ id: 'x' });
+      await h.clock.advance(DEFAULT_WORKING_HOLD_MS - 1);
+      expect(h.transport.markdowns()).not.toContain('⏳ starting (0s, part 1)');
+      await h.clock.advance(1);
+      await expect(started).resolves.toEqual({ id: 'msg-2' });
     });
 
     /** One write per second, and the one token of the first second already spent elsewhere. */

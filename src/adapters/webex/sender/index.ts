@@ -10,6 +10,7 @@ export type { SenderMetrics } from './metrics.js';
 export { noopSenderMetrics } from './metrics.js';
 export {
   createProgressStream,
+  DEFAULT_WORKING_HOLD_MS,
   defaultProgressGap,
   type ProgressGapInfo,
   type ProgressRenderInfo,

@@ -78,19 +78,21 @@ export interface ProgressStreamOptions {
   /** Spacing policy; `defaultProgressGap` unless given. Never goes below `intervalMs`. */
   gap?: (info: ProgressGapInfo) => number;
   /**
-   * How long the working message waits in the send queue before it may go out, so that an answer
-   * ready by then is the first reply instead (`DEFAULT_WORKING_HOLD_MS` unless given).
+   * While the sender is busy (other writes waiting for the rate), how long the working message
+   * waits in the send queue before it may go out, so that an answer ready by then is the first
+   * reply instead (`DEFAULT_WORKING_HOLD_MS` unless given).
    */
   holdMs?: number;
 }
 
 /**
- * The working message waits this long before it may go out. An agent that answers within it gets
- * its answer posted as the first reply, with no working message posted and deleted a moment later
- * (two writes saved, and no flicker); every other answer shows "Working on it" this much later,
- * still well inside the SPEC's one second.
+ * During a burst (writes already waiting for the rate), the working message waits this long before
+ * it may go out. An agent that answers within it gets its answer posted as the first reply, with
+ * no working message posted and deleted a moment later: two writes saved when every write counts.
+ * Other answers show "Working on it" this much later, still well inside the SPEC's one second. An
+ * idle sender posts the working message at once.
  */
-export const DEFAULT_WORKING_HOLD_MS = 250;
+export const DEFAULT_WORKING_HOLD_MS = 500;
 
 export type ProgressStreamState = 'idle' | 'starting' | 'active' | 'ended' | 'failed';
 

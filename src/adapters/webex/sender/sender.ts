@@ -114,9 +114,10 @@ export interface PostOptions extends RequestOptions {
 
 export interface ReplaceablePostOptions extends PostOptions {
   /**
-   * The post waits at least this long in the queue (ms), so that a replacement ready by then goes
-   * out instead and the original is never posted (a working message of an answer that comes at
-   * once). A replacement goes out as soon as the rate allows. 0 unless given.
+   * When other writes are already waiting for the rate, the post waits at least this long in the
+   * queue (ms), so that a replacement ready by then goes out instead and the original is never
+   * posted (during a burst, the working message of an answer that comes at once). An idle sender
+   * sends it at once. A replacement goes out as soon as the rate allows. 0 unless given.
    */
   holdMs?: number;
 }
@@ -209,8 +210,9 @@ export type SenderLimitsOverride = Partial<Omit<SenderLimits, 'rate'>> & { rate?
  *   minute per bot), so a fresh bot never starts above it.
  * - `rate.maxPerSecond: 100`: `WEBEX_WRITE_RATE_MAX`'s default; the composition root passes the
  *   configured value.
- * - `rate.roundMs: 200`: slow start doubles five times a second, 5 → 100 writes/s in under a
- *   second of demand, so an unlimited Webex is used almost at once.
+ * - `rate.roundMs: 100`: slow start doubles ten times a second, 5 → 100 writes/s in half a second
+ *   of demand, so an unlimited Webex is used almost at once, and the overshoot past a limited one
+ *   (and the 429s it costs) happens within the burst's first second.
  * - `rate.decreaseFactor: 0.5`, `rate.increaseShare: 0.1`: the first 429 halves the rate, later ones
  *   set it just under what Webex accepted; then it rises by a tenth of that per second of waiting
  *   writes (+3 writes/s per second against a 30/s limit).
@@ -233,7 +235,7 @@ export const DEFAULT_SENDER_LIMITS: SenderLimits = {
     maxPerSecond: 100,
     minPerSecond: 0.5,
     burstSeconds: 1,
-    roundMs: 200,
+    roundMs: 100,
     increaseShare: 0.1,
     decreaseFactor: 0.5,
   },
@@ -797,7 +799,8 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
       const holdMs = Math.max(0, requestOptions.holdMs ?? 0);
       const sent = post(message, requestOptions, (op) => {
         slot = op;
-        if (holdMs > 0) op.notBefore = clock.now() + holdMs;
+        const othersWaiting = queued - inFlight - 1;
+        if (holdMs > 0 && othersWaiting > 0) op.notBefore = clock.now() + holdMs;
       });
       return {
         sent,

@@ -1,5 +1,8 @@
 import type { Clock } from '../../../clock.js';
 
+/** Refills add up in small fractions; a token short by less than this is a whole token. */
+const EPSILON = 1e-9;
+
 export interface TokenBucketOptions {
   /** Most tokens the bucket holds: the largest burst that goes out without waiting. */
   capacity: number;
@@ -49,8 +52,8 @@ export class TokenBucket {
    */
   tryTake(reserve = 0): boolean {
     this.#refill();
-    if (this.#tokens < this.#needed(reserve)) return false;
-    this.#tokens -= 1;
+    if (this.#tokens + EPSILON < this.#needed(reserve)) return false;
+    this.#tokens = Math.max(0, this.#tokens - 1);
     return true;
   }
 
@@ -58,7 +61,7 @@ export class TokenBucket {
   msUntil(reserve = 0): number {
     this.#refill();
     const missing = this.#needed(reserve) - this.#tokens;
-    return missing <= 0 ? 0 : Math.ceil((missing * 1000) / this.#refillPerSecond);
+    return missing <= EPSILON ? 0 : Math.ceil((missing * 1000) / this.#refillPerSecond);
   }
 
   /**
