@@ -130,8 +130,12 @@ export class AdaptiveWriteRate {
     this.#starvedThisRound = true;
   }
 
-  /** Clock time the rate may next rise: the sender looks again then while writes are waiting. */
+  /**
+   * Clock time the rate may next rise: the sender looks again then while writes are waiting.
+   * Infinite at the ceiling, where there is nothing to look for.
+   */
   get roundEndsAt(): number {
+    if (this.#rate >= this.#limits.maxPerSecond) return Number.POSITIVE_INFINITY;
     return this.#roundStartedAt + this.#limits.roundMs;
   }
 
