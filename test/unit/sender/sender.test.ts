@@ -257,16 +257,16 @@ describe('webexSender: rate limits', () => {
     await clock.advance(10);
     await Promise.all([...posts, late]);
     const posted = transport.calls.filter((c) => c.req.method === 'POST');
-    // Order is per room: a2 waits for a1's answer, so c1 (another room) may pass it. The 429 halved
-    // the rate (1000 → 500 writes/s) and the restart is paced: one write every 2 ms, no burst.
+    // Order is per room: a2 waits for a1's answer, so c1 (another room) may pass it. The first 429
+    // quartered the rate (1000 → 250 writes/s) and the restart is paced: one write every 4 ms.
     expect(posted.map((c) => [(c.req.body as { markdown: string }).markdown, c.at])).toEqual([
       ['a1', 0],
       ['b1', 0],
       ['a1', 7000],
-      ['c1', 7002],
-      ['a2', 7004],
+      ['c1', 7004],
+      ['a2', 7008],
     ]);
-    expect(sender.stats().writeRate).toBe(500);
+    expect(sender.stats().writeRate).toBe(250);
     expect(metrics.rateLimited).toBe(1);
     expect(metrics.requests.filter((r) => r === 'POST messages 429')).toHaveLength(1);
   });
@@ -556,8 +556,8 @@ describe('webexSender: write rate', () => {
       limits: {
         maxInFlight: 1000,
         rate: {
-          initialPerSecond: 40,
-          maxPerSecond: 40,
+          initialPerSecond: 80,
+          maxPerSecond: 80,
           decreaseFactor: 0.5,
           increaseShare: 0.1,
           roundMs: 200,
@@ -572,14 +572,14 @@ describe('webexSender: write rate', () => {
         return undefined;
       },
     });
-    const posts = Array.from({ length: 400 }, (_, i) =>
+    const posts = Array.from({ length: 2000 }, (_, i) =>
       sender.post({ roomId: `room-${i}`, markdown: `m${i}` }),
     );
     await clock.advance(1000);
     refuse = 1;
     await clock.advance(100);
     expect(metrics.rateLimited).toBe(1);
-    expect(sender.stats().writeRate).toBe(20); // halved
+    expect(sender.stats().writeRate).toBe(20); // the first 429: a quarter
     await clock.advance(1500); // the pause, and half a second after it
     // After the pause: no burst (the sender's bucket did not fill up meanwhile), about 1/20 s apart.
     const afterPause = transport.calls.filter((c) => c.at >= refusedAt + 1000).map((c) => c.at);
@@ -589,8 +589,9 @@ describe('webexSender: write rate', () => {
     await clock.advance(5000);
     expect(sender.stats().writeRate).toBeGreaterThan(28);
     expect(sender.stats().writeRate).toBeLessThanOrEqual(32);
-    await clock.advance(20_000);
-    expect(sender.stats().writeRate).toBe(40);
+    await clock.advance(30_000);
+    expect(sender.stats().writeRate).toBe(80);
+    await clock.advance(30_000);
     await Promise.all(posts);
   });
 

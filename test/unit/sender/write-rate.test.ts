@@ -65,21 +65,33 @@ describe('AdaptiveWriteRate', () => {
     expect(rate.tryTake()).toBe(true);
   });
 
-  it('the first 429 halves the rate, ends slow start, empties the bucket and allows no burst until it rises again', async () => {
+  it('the first 429 quarters the rate, ends slow start, empties the bucket and allows no burst until it rises again', async () => {
     const { rate, clock, changes, takeAll, round } = setup({ initialPerSecond: 80 });
     await clock.advance(100);
     expect(rate.rateLimited(50)).toBe(true);
-    expect(rate.perSecond).toBe(40);
+    expect(rate.perSecond).toBe(20); // slow start doubled past the limit: a halving would still be above it
     expect(rate.phase).toBe('steady');
-    expect(changes).toEqual([40]);
+    expect(changes).toEqual([20]);
     expect(takeAll()).toBe(0);
     // A long pause (Retry-After 10 s) does not fill the bucket beyond one token.
     await clock.advance(10_000);
     expect(takeAll()).toBe(1);
-    // The first round with waiting writes and no 429 lifts the rate and restores the burst.
+    // The first round with waiting writes and no 429 lifts the rate (+10 % of 20 per second, over
+    // the 0.2 s round) and restores the burst.
     await round(true);
-    expect(rate.perSecond).toBeCloseTo(40.8);
-    expect(rate.capacity).toBeCloseTo(40.8);
+    expect(rate.perSecond).toBeCloseTo(20.4);
+    expect(rate.capacity).toBeCloseTo(20.4);
+  });
+
+  it('at the ceiling, slow start is over; later 429s halve the rate', async () => {
+    const { rate, clock } = setup({ initialPerSecond: 100, maxPerSecond: 100 });
+    expect(rate.phase).toBe('steady');
+    await clock.advance(100);
+    rate.rateLimited(50); // the first 429 is still the first sign of the limit
+    expect(rate.perSecond).toBe(25);
+    await clock.advance(10);
+    rate.rateLimited(clock.now() - 1); // too soon for a reading: halved
+    expect(rate.perSecond).toBe(12.5);
   });
 
   it('429s for writes sent before the decrease belong to it and do not lower the rate again', async () => {
@@ -89,15 +101,15 @@ describe('AdaptiveWriteRate', () => {
     await clock.advance(10);
     expect(rate.rateLimited(95)).toBe(false);
     expect(rate.rateLimited(100)).toBe(false); // sent in the same instant as the decrease
-    expect(rate.perSecond).toBe(40);
-    expect(rate.rateLimited(105)).toBe(true);
     expect(rate.perSecond).toBe(20);
+    expect(rate.rateLimited(105)).toBe(true);
+    expect(rate.perSecond).toBe(10);
   });
 
   it('later 429s set the rate just under what Webex accepted since the previous decrease', async () => {
     const { rate, clock } = setup({ initialPerSecond: 80 });
     await clock.advance(100);
-    rate.rateLimited(100); // 80 → 40
+    rate.rateLimited(100); // 80 → 20
     // Webex accepts 30 writes in the next 2 s (15 per second), then refuses one.
     for (let i = 0; i < 30; i++) {
       await clock.advance(2000 / 30);
@@ -110,29 +122,38 @@ describe('AdaptiveWriteRate', () => {
   it('never lowers by more than a quarter on one reading, nor raises on a 429', async () => {
     const { rate, clock } = setup({ initialPerSecond: 80 });
     await clock.advance(100);
-    rate.rateLimited(100); // 80 → 40
+    rate.rateLimited(100); // 80 → 20
     await clock.advance(5000);
     rate.rateLimited(clock.now()); // nothing accepted in 5 s (e.g. idle)
-    expect(rate.perSecond).toBe(10); // a quarter of 40, not 0
+    expect(rate.perSecond).toBe(5); // a quarter of 20, not 0
     await clock.advance(10);
     for (let i = 0; i < 100; i++) rate.accepted(clock.now());
     await clock.advance(1000);
     rate.rateLimited(clock.now()); // 100 accepted in a second: more than the rate, so no change
-    expect(rate.perSecond).toBe(10);
+    expect(rate.perSecond).toBe(5);
   });
 
   it('recovers linearly: each second of waiting writes adds a tenth of the rate the decrease set', async () => {
-    const { rate, clock, round } = setup({ initialPerSecond: 60 });
+    const { rate, clock, round } = setup({ initialPerSecond: 120, maxPerSecond: 200 });
     await clock.advance(100);
-    rate.rateLimited(100); // 60 → 30
+    rate.rateLimited(100); // 120 → 30
     await round(true); // the round of the 429 does not count
     expect(rate.perSecond).toBe(30);
     for (let i = 0; i < 5; i++) await round(true); // one second of rounds
     expect(rate.perSecond).toBeCloseTo(33);
     for (let i = 0; i < 50; i++) await round(true);
     expect(rate.perSecond).toBeCloseTo(63);
-    for (let i = 0; i < 100; i++) await round(true);
-    expect(rate.perSecond).toBe(100); // the ceiling
+    for (let i = 0; i < 500; i++) await round(true);
+    expect(rate.perSecond).toBe(200); // the ceiling
+  });
+
+  it('probes more gently the longer a 429 pauses: ten times slower after a 10 s Retry-After', async () => {
+    const { rate, clock, round } = setup({ initialPerSecond: 120, maxPerSecond: 200 });
+    await clock.advance(100);
+    rate.rateLimited(100, 10_000); // 120 → 30, and each 429 costs ten seconds
+    await round(true);
+    for (let i = 0; i < 50; i++) await round(true); // ten seconds of rounds
+    expect(rate.perSecond).toBeCloseTo(33); // +0.3 writes/s per second instead of +3
   });
 
   it('never falls under the floor, however many 429s', async () => {

@@ -690,7 +690,11 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
       case 'rate-limited': {
         metrics.rateLimited({ method: op.method, route: op.route });
         // A 423 with Retry-After pauses too, but says nothing about the rate.
-        if (error instanceof WebexApiError && error.status === 429 && rate.rateLimited(op.sentAt)) {
+        if (
+          error instanceof WebexApiError &&
+          error.status === 429 &&
+          rate.rateLimited(op.sentAt, decision.pauseMs)
+        ) {
           logger.info({ ...context, writeRate: rate.perSecond }, 'rate limited: write rate lowered');
         }
         op.rateLimits += 1;

@@ -8,7 +8,10 @@
  *   (`roundMs`) in which writes had to wait for it, up to `maxPerSecond` (`WEBEX_WRITE_RATE_MAX`).
  *   A round in which nothing waited for a token leaves it alone: an idle bot learns nothing.
  * - **Decrease on 429.** The first 429 ends slow start and multiplies the rate by
- *   `decreaseFactor`. Later ones set it to 90 % of what Webex accepted since the previous decrease:
+ *   `decreaseFactor`²: Webex's burst hides its limit, so by the time its bucket is empty slow start
+ *   has doubled well past it, often up to the ceiling (a plain halving from there still
+ *   overshoots, and each further 429 costs a Retry-After pause). Later 429s set the rate to 90 %
+ *   of what Webex accepted since the previous decrease:
  *   between two 429s a token-bucket server lets through exactly its refill rate (less when its
  *   bucket was full for a while, e.g. during a long Retry-After), so that figure is a lower bound
  *   of what Webex allows. The result is kept between `decreaseFactor`² × and 1 × the rate, so one
@@ -18,8 +21,10 @@
  *   bucket would otherwise fill up). 429s for writes sent before the decrease are the same event
  *   and do not lower the rate again.
  * - **Additive increase.** After a 429 the rate rises linearly while writes wait for it: each such
- *   second adds `increaseShare` of the rate the last decrease set (at least 0.5 writes/s), probing
- *   gently for more room, more gently the lower Webex's limit turned out to be.
+ *   second adds `increaseShare` of the rate the last decrease set (at least 0.5 writes/s), divided
+ *   by the seconds the last 429 paused for. It probes gently for more room: more gently the lower
+ *   Webex's limit turned out to be, and the more a 429 costs (a `Retry-After: 10` makes each probe
+ *   past the limit cost ten seconds of that endpoint, so the rate approaches it ten times slower).
  *
  * The bucket holds `burstSeconds` of the current rate, so after a quiet spell the sender may send
  * that much at once and no more. The endpoint pause after a 429 is the sender's business (SPEC:
@@ -69,6 +74,8 @@ export class AdaptiveWriteRate {
   #decreasedTo = 0;
   /** Since the last decrease and until the next increase: no bursts, one write per interval. */
   #paced = false;
+  /** Seconds the last 429 paused for: the longer a 429 costs, the more gently the rate probes. */
+  #pauseS = 1;
   /** Writes sent after the last decrease that Webex accepted. */
   #acceptedSinceDecrease = 0;
 
@@ -88,6 +95,7 @@ export class AdaptiveWriteRate {
     this.#clock = clock;
     this.#onChange = onChange;
     this.#rate = this.#clamp(limits.initialPerSecond);
+    if (this.#rate >= limits.maxPerSecond) this.#phase = 'steady';
     this.#bucket = new TokenBucket({
       capacity: this.#capacityFor(this.#rate),
       refillPerSecond: this.#rate,
@@ -148,13 +156,14 @@ export class AdaptiveWriteRate {
    * Webex answered 429 to a write sent at `sentAt`. Returns whether the rate was lowered (a 429 for
    * a write sent before the last decrease belongs to that decrease).
    */
-  rateLimited(sentAt: number): boolean {
+  rateLimited(sentAt: number, pauseMs = 1000): boolean {
     this.#endRound();
     this.#limitedThisRound = true;
     const now = this.#clock.now();
     if (sentAt <= this.#lastDecreaseAt) return false;
     const factor = this.#limits.decreaseFactor;
-    let next = this.#rate * factor;
+    const first = this.#lastDecreaseAt === Number.NEGATIVE_INFINITY;
+    let next = this.#rate * (first ? factor * factor : factor);
     const elapsedS = (now - this.#lastDecreaseAt) / 1000;
     // Over less than a second the count is noise (a write or two either way).
     if (Number.isFinite(elapsedS) && elapsedS >= 1) {
@@ -162,6 +171,7 @@ export class AdaptiveWriteRate {
       next = Math.min(this.#rate, Math.max(this.#rate * factor * factor, estimate));
     }
     this.#phase = 'steady';
+    this.#pauseS = Math.max(1, pauseMs / 1000);
     this.#lastDecreaseAt = now;
     this.#acceptedSinceDecrease = 0;
     this.#paced = true;
@@ -177,12 +187,15 @@ export class AdaptiveWriteRate {
     if (now < this.#roundStartedAt + this.#limits.roundMs) return;
     if (this.#starvedThisRound && !this.#limitedThisRound) {
       const { roundMs, increaseShare } = this.#limits;
-      const perSecond = Math.max(MIN_INCREASE_PER_SECOND, increaseShare * this.#decreasedTo);
+      const perSecond = Math.max(MIN_INCREASE_PER_SECOND, increaseShare * this.#decreasedTo) / this.#pauseS;
       this.#paced = false;
+      const starting = this.#phase === 'slow-start';
       this.#set(
         this.#phase === 'slow-start' ? this.#rate * 2 : this.#rate + (perSecond * roundMs) / 1000,
         true,
       );
+      // At the ceiling there is nothing left to double: later increases are linear.
+      if (starting && this.#rate >= this.#limits.maxPerSecond) this.#phase = 'steady';
     }
     this.#roundStartedAt = now;
     this.#starvedThisRound = false;
