@@ -213,9 +213,10 @@ export type SenderLimitsOverride = Partial<Omit<SenderLimits, 'rate'>> & { rate?
  * - `rate.roundMs: 100`: slow start doubles ten times a second, 5 → 100 writes/s in half a second
  *   of demand, so an unlimited Webex is used almost at once, and the overshoot past a limited one
  *   (and the 429s it costs) happens within the burst's first second.
- * - `rate.decreaseFactor: 0.5`, `rate.increaseShare: 0.1`: the first 429 halves the rate, later ones
- *   set it just under what Webex accepted; then it rises by a tenth of that per second of waiting
- *   writes (+3 writes/s per second against a 30/s limit).
+ * - `rate.decreaseFactor: 0.5`, `rate.increaseShare: 0.1`: the first 429 quarters the rate, later
+ *   ones set it just under what Webex accepted (down to a quarter at most); then it rises by a tenth of
+ *   that per second of waiting writes (+3 writes/s per second against a 30/s limit), divided by
+ *   the seconds a 429 pauses for.
  * - `rate.minPerSecond: 0.5`: a 429 storm never stops the sender altogether.
  * - `rate.burstSeconds: 1`: after a quiet spell a second's worth goes out at once.
  * - `firstReplyReserve: 0.5`, `firstReplyHoldMs: 2000`: while new questions keep arriving (one asked

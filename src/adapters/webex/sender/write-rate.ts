@@ -11,11 +11,12 @@
  *   `decreaseFactor`²: Webex's burst hides its limit, so by the time its bucket is empty slow start
  *   has doubled well past it, often up to the ceiling (a plain halving from there still
  *   overshoots, and each further 429 costs a Retry-After pause). Later 429s set the rate to 90 %
- *   of what Webex accepted since the previous decrease:
- *   between two 429s a token-bucket server lets through exactly its refill rate (less when its
- *   bucket was full for a while, e.g. during a long Retry-After), so that figure is a lower bound
- *   of what Webex allows. The result is kept between `decreaseFactor`² × and 1 × the rate, so one
- *   odd reading can neither stop the sender nor keep it too fast. A decrease also empties the
+ *   of what Webex accepted since the previous decrease: between two 429s a token-bucket server
+ *   lets through exactly its refill rate (less when its bucket was full for a while, e.g. during a
+ *   long Retry-After), so that figure is a lower bound of what Webex allows. The result is kept
+ *   between `decreaseFactor`² × and 1 × the rate, so one odd reading can neither stop the sender
+ *   nor keep it too fast; less than a second after the previous decrease there is no reading yet,
+ *   and the rate is multiplied by `decreaseFactor`. A decrease also empties the
  *   sender's own bucket and shrinks it to one token until the rate rises again: Webex's bucket is
  *   empty, so no burst may follow, not even after the Retry-After pause (during which the sender's
  *   bucket would otherwise fill up). 429s for writes sent before the decrease are the same event
@@ -46,7 +47,10 @@ export interface WriteRateLimits {
   roundMs: number;
   /** After the first 429: share of the rate set by the last decrease added per second of waiting writes. */
   increaseShare: number;
-  /** On a 429 the rate is multiplied by this (at least down to what Webex accepted). */
+  /**
+   * The first 429 multiplies the rate by its square; a later one within a second of the previous
+   * decrease by this; otherwise it is the floor (squared) under what Webex accepted.
+   */
   decreaseFactor: number;
 }
 
