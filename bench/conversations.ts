@@ -188,7 +188,7 @@ async function runBot(scenario: Scenario) {
   await runtime.shutdown();
   await sim.close();
   await agent.close();
-  return { run, ceiling: (config as { webexWriteRateMax?: number }).webexWriteRateMax };
+  return { run, ceiling: config.webexWriteRateMax };
 }
 
 async function runMinimal(maxWritesPerSecond: number) {
@@ -248,7 +248,7 @@ for (const scenario of scenarios) {
   console.log(`\n${scenario.name} (${what}): the bot`);
   console.log(describeRun(run, limit));
   if (!limit) {
-    const max = Number(ceiling ?? configured ?? 5);
+    const max = Number(ceiling ?? configured);
     const minimal = await runMinimal(max);
     console.log(`${scenario.name}: the minimal client (paced at ${max} writes/s)`);
     console.log(describeRun(minimal));
