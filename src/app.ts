@@ -68,6 +68,8 @@ export interface BotDeps {
     personId: string;
     email?: string;
     positive: boolean;
+    /** The room of the answer (CAIPE ≥0.6 feedback names its channel). */
+    roomId?: string;
   }) => Promise<void>;
   /** Posts the authorize card or the operator instructions; defaults to the `authorize` notice. */
   replyAuthorize?: (target: ReplyTarget, roomType: RoomType) => Promise<void>;
@@ -166,6 +168,7 @@ export function createBot(deps: BotDeps): Bot {
             personId: action.submission.personId,
             ...(email ? { email } : {}),
             positive,
+            roomId: target.roomId,
           });
         })();
         // Thanked at once and whatever Langfuse says: the click was received.

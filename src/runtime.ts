@@ -10,7 +10,7 @@ import { createTurnRendering, noticeText } from './actors/rendering.js';
 import { buildPromptWithContext, fetchThreadContext } from './actors/threadContext.js';
 import type { TurnHooks } from './actors/turn.js';
 import { startWebexConnection, type WebexConnection } from './actors/webexConnection.js';
-import { A2aAgentClient, type AgentAuth, type AgentClient } from './adapters/agent/index.js';
+import { type AgentAuth, type AgentClient, createAgentClient } from './adapters/agent/index.js';
 import { createOAuth2TokenSource, oauth2OptionsFromConfig } from './adapters/agent/oauth2.js';
 import { createFeedbackScorer } from './adapters/langfuse/feedback.js';
 import { type Stores as OpenedStores, openStores } from './adapters/store/index.js';
@@ -141,16 +141,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   // Built here, closed here (its connection pool); an agent passed in belongs to the caller.
   const ownAgent = options.agent
     ? undefined
-    : new A2aAgentClient({
-        url: config.caipeUrl,
-        idleTimeoutMs: config.a2aIdleTimeoutS * 1000,
+    : createAgentClient({
+        config,
         logger: log,
         clock,
         ...(agentAuth ? { auth: agentAuth } : {}),
+        sendPrivate: (message) => rest.post('/messages', message, { route: 'POST /messages' }).then(() => {}),
       });
-  const agent: AgentClient = options.agent ?? ownAgent!;
+  const agent: AgentClient = options.agent ?? ownAgent!.client;
+  if (ownAgent) log.info({ backend: ownAgent.backend }, `agent backend: ${ownAgent.label}`);
 
-  const feedback =
+  const langfuse =
     config.langfuseScoringEnabled &&
     config.langfusePublicKey &&
     config.langfuseSecretKey &&
@@ -163,6 +164,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           onFailure: () => metrics.feedbackFailures.inc(),
         })
       : undefined;
+  // A backend with its own feedback route (CAIPE ≥0.6) takes the clicks; otherwise Langfuse.
+  const feedback = ownAgent?.feedback ?? langfuse;
 
   let connection: WebexConnection | undefined;
   const identity = () => {
@@ -222,7 +225,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const decision = await spaces.check(target.roomId, roomType);
       if (decision.allowed) {
         await sender.post({ ...target, markdown: messages.alreadyAuthorized });
-      } else if (stores.kind === 'mongodb') {
+      } else if (stores.kind === 'mongodb' && ownAgent?.uiAuthorizeRoute !== false) {
         const url = `${config.caipeUiBaseUrl}/api/admin/integrations/webex/authorize?roomId=${encodeURIComponent(target.roomId)}`;
         await sender.post({ ...target, ...buildAuthorizeCard({ url }) });
       } else {
@@ -320,7 +323,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await http.close();
       await stores.close();
       await ownAgent?.close();
-      await feedback?.shutdown();
+      await langfuse?.shutdown();
       await inspection.close();
       log.info('shut down');
     })();
