@@ -138,8 +138,8 @@ export class CaipeStream {
 export type CaipeScript = (stream: CaipeStream) => Promise<void>;
 
 export interface FakeCaipeOptions {
-  /** Bearer token → who it is. */
-  tokens: Record<string, Caller>;
+  /** Bearer token → who it is (a map, or a function for tokens minted during the test). */
+  tokens: Record<string, Caller> | ((token: string) => Caller | undefined);
   /** Which subjects may use which agents; absent: everyone may use every agent. */
   agentUse?: (sub: string, agentId: string) => boolean;
   eol?: string;
@@ -217,7 +217,8 @@ export class FakeCaipe {
       return json(200, { success: true });
     }
     const bearer = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
-    const caller = bearer ? this.#options.tokens[bearer] : undefined;
+    const tokens = this.#options.tokens;
+    const caller = !bearer ? undefined : typeof tokens === 'function' ? tokens(bearer) : tokens[bearer];
     if (!caller) return json(401, { success: false, error: 'Not signed in', code: 'NOT_SIGNED_IN' });
     const b = (body ?? {}) as Record<string, unknown>;
     const agentId = typeof b.agent_id === 'string' ? b.agent_id : undefined;
