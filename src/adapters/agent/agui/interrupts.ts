@@ -144,8 +144,10 @@ export function formOfAguiInterrupts(interrupts: readonly unknown[]): InterruptF
   const message = str(first.message);
   const schemaFields = fieldsFromSchema(first.responseSchema);
   if (schemaFields) {
+    const title = isObject(first.responseSchema) ? str(first.responseSchema.title) : undefined;
     return {
       form: {
+        ...(title ? { title } : {}),
         ...(message ? { description: message } : {}),
         fields: schemaFields,
         source: `agui:${reason}`,
