@@ -94,8 +94,14 @@ export class SseDecoder {
         this.#hold(bytes.subarray(start));
         break;
       }
-      this.#hold(bytes.subarray(start, end));
-      this.#line(events);
+      if (this.#partialBytes === 0) {
+        // The whole line is in this chunk: read it in place, no copy.
+        this.#check(end - start);
+        this.#line(events, bytes.subarray(start, end));
+      } else {
+        this.#hold(bytes.subarray(start, end));
+        this.#line(events);
+      }
       if (bytes[end] === CR) {
         if (end + 1 >= bytes.length) {
           this.#afterCr = true;
@@ -117,19 +123,28 @@ export class SseDecoder {
     return events;
   }
 
+  #check(length: number): void {
+    if (this.bufferedBytes + length > this.#maxBytes) throw new SseTooLargeError(this.#maxBytes);
+  }
+
   #hold(segment: Buffer): void {
     if (segment.length === 0) return;
-    if (this.bufferedBytes + segment.length > this.#maxBytes) throw new SseTooLargeError(this.#maxBytes);
+    this.#check(segment.length);
     // A copy: the chunk's memory belongs to the socket layer and may be a slice of a larger buffer.
     this.#partial.push(Buffer.from(segment));
     this.#partialBytes += segment.length;
   }
 
-  #line(events: SseEvent[]): void {
-    const raw = this.#partial.length === 1 ? this.#partial[0]! : Buffer.concat(this.#partial);
-    const bytes = this.#partialBytes;
-    this.#partial = [];
-    this.#partialBytes = 0;
+  /** Handles one complete line: `whole` when it came in one piece, else the held parts. */
+  #line(events: SseEvent[], whole?: Buffer): void {
+    let raw: Buffer;
+    if (whole) raw = whole;
+    else {
+      raw = this.#partial.length === 1 ? this.#partial[0]! : Buffer.concat(this.#partial);
+      this.#partial = [];
+      this.#partialBytes = 0;
+    }
+    const bytes = raw.length;
     let line = raw.length > 0 ? this.#utf8.decode(raw) : '';
     if (this.#firstLine) {
       this.#firstLine = false;
