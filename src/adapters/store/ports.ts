@@ -5,7 +5,7 @@
  * the CAIPE UI and across replicas).
  */
 
-import type { AgentForm } from '../agent/port.js';
+import type { AgentForm, HistoryMessage } from '../agent/port.js';
 
 export type SpaceStatus = 'active' | 'revoked';
 export type ListenMode = 'mention' | 'message' | 'all';
@@ -53,6 +53,13 @@ export interface ConversationRecord {
   feedbackCards?: FeedbackCardRecord[];
   /** Form cards that are no longer open, so a late submission gets the right notice. */
   closedForms?: ClosedForm[];
+  /**
+   * Earlier turns (the person's texts and the final answers, bounded like the thread context), for
+   * backends whose agents hold no memory (AG-UI `messages`). Cleared by `reset`.
+   */
+  history?: HistoryMessage[];
+  /** How many times `reset` started the thread afresh (CAIPE ≥0.6 adds it to its conversation key). */
+  generation?: number;
   updatedAt: number;
 }
 
