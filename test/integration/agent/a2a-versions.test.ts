@@ -257,6 +257,26 @@ describe('A2A_VERSION=auto', () => {
     expect(log.records().filter((r) => r.event === 'agent.version')).toHaveLength(1);
   });
 
+  it('asks for the card once for a burst of turns that start together', async () => {
+    const emulator = track(await SseEmulator.start({ card: { name: 'caipe', protocolVersion: '0.3.0' } }));
+    const reply = async (x: SseExchange) => {
+      await x.sendResult({
+        kind: 'message',
+        role: 'agent',
+        messageId: 'm',
+        parts: [{ kind: 'text', text: 'ok' }],
+      });
+      await x.end();
+    };
+    emulator.enqueue(reply, reply, reply, reply, reply);
+    const a2a = client({ url: emulator.url, idleTimeoutMs: 10_000, version: 'auto' });
+    await Promise.all(
+      Array.from({ length: 5 }, () => collect(a2a.streamTurn({ text: 'hi', userEmail: 'dev@example.com' }))),
+    );
+    expect(emulator.cardRequests).toHaveLength(1);
+    expect(emulator.requests).toHaveLength(5);
+  });
+
   it('speaks v0.3 to an agent whose card says 0.3, and to one without a card', async () => {
     for (const card of [
       { name: 'caipe', protocolVersion: '0.3.0', url: 'http://x/', preferredTransport: 'JSONRPC' },

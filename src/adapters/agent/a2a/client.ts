@@ -82,6 +82,7 @@ export class A2aAgentClient implements AgentClient {
   readonly #sseLimits: SseLimits | undefined;
   readonly #onSseBuffered: ((bytes: number) => void) | undefined;
   #discovered: A2aVersion | undefined;
+  #discovery: Promise<A2aVersion | undefined> | undefined;
   #nextId = 1;
 
   constructor(options: A2aAgentClientOptions) {
@@ -223,7 +224,12 @@ export class A2aAgentClient implements AgentClient {
   async #dialect(signal: AbortSignal | undefined): Promise<A2aDialect> {
     if (this.#version !== 'auto') return dialectOf(this.#version);
     if (this.#discovered) return dialectOf(this.#discovered);
-    const found = await this.#discover(signal);
+    // One card request for every turn that starts before the first answer (a burst at start-up),
+    // bounded by the idle timeout; each turn stops waiting when its own signal aborts.
+    this.#discovery ??= this.#discover(undefined).finally(() => {
+      this.#discovery = undefined;
+    });
+    const found = await untilAborted(this.#discovery, signal);
     return dialectOf(found ?? '0.3');
   }
 
@@ -447,6 +453,26 @@ export class A2aAgentClient implements AgentClient {
       ...(code !== undefined ? { status: code } : {}),
     });
   }
+}
+
+/** The promise's value, or the signal's reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 function parseJson(text: string): unknown {
