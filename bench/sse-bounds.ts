@@ -70,12 +70,18 @@ async function hostileServer(mode: 'endless' | 'drip') {
 type Backend = (url: string, onBuffered: (n: number) => void) => AgentClient & { close(): Promise<void> };
 const common = { idleTimeoutMs: 60_000 };
 const backends: Array<[string, Backend]> = [
-  ['A2A v0.3', (url, onSseBuffered) => new A2aAgentClient({ url, version: '0.3', onSseBuffered, ...common })],
-  ['A2A v1.0', (url, onSseBuffered) => new A2aAgentClient({ url, version: '1.0', onSseBuffered, ...common })],
-  ['AG-UI', (url, onSseBuffered) => new AguiAgentClient({ url, onSseBuffered, ...common })],
+  [
+    'A2A v0.3',
+    (url, onBuffered) => new A2aAgentClient({ url, version: '0.3', sse: { onBuffered }, ...common }),
+  ],
+  [
+    'A2A v1.0',
+    (url, onBuffered) => new A2aAgentClient({ url, version: '1.0', sse: { onBuffered }, ...common }),
+  ],
+  ['AG-UI', (url, onBuffered) => new AguiAgentClient({ url, sse: { onBuffered }, ...common })],
   [
     'CAIPE ≥0.6',
-    (url, onSseBuffered) => new CaipeAgentClient({ url, agentId: 'bench', onSseBuffered, ...common }),
+    (url, onBuffered) => new CaipeAgentClient({ url, agentId: 'bench', sse: { onBuffered }, ...common }),
   ],
 ];
 

@@ -100,9 +100,9 @@ export class Stopper {
     this.#timer = this.#timers.setTimeout(() => this.#stop({ kind }), ms);
   }
 
-  /** A further timer on the same clock, cleared with the call. */
-  timer(): StopTimer {
-    const timers = this.#timers;
+  /** A further timer (on the call's clock, or the one given), cleared with the call. */
+  timer(clock: AgentTimers = this.#timers): StopTimer {
+    const timers = clock;
     let handle: unknown;
     const extra: StopTimer = {
       get armed() {

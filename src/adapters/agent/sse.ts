@@ -10,10 +10,12 @@
  *
  * `readSse` feeds a response body through a decoder and adds the time bound: an event still
  * incomplete `maxEventMs` after its first byte fails the stream, so bytes dripped one at a time
- * cannot hold a turn (pings between events are complete lines and never start that clock).
+ * cannot hold a turn (pings between events are complete lines and never start that clock). That
+ * bound runs on wall time unless a test injects timers for it.
  */
+import { systemClock } from '../../clock.js';
 import { AgentError } from '../../errors.js';
-import type { Stopper } from './http.js';
+import type { AgentTimers, Stopper } from './http.js';
 
 export interface SseEvent {
   /** The `event:` field; undefined when the event named none (the spec's default "message"). */
@@ -204,12 +206,22 @@ function nextLineEnd(bytes: Buffer, from: number): number {
   return Math.min(lf, cr);
 }
 
-export interface ReadSseOptions {
-  /** Aborts the request when the time bound is hit (and carries the caller's signal). */
-  stop: Stopper;
+/** How a client's SSE reader is bounded and observed. */
+export interface SseReaderOptions {
+  /** Per-event bounds; SPEC's 4 MB and 10 s by default. */
   limits?: SseLimits;
+  /**
+   * The clock of the per-event time bound. Wall time by default, whatever clock the bot runs on:
+   * the bound is about bytes crossing the network, which a scaled test clock does not speed up.
+   */
+  timers?: AgentTimers;
   /** Told after every chunk how much is buffered (tests assert the cap; benches print it). */
   onBuffered?(bytes: number): void;
+}
+
+export interface ReadSseOptions extends SseReaderOptions {
+  /** Aborts the request when a bound is hit (and carries the caller's signal). */
+  stop: Stopper;
 }
 
 /**
@@ -223,7 +235,7 @@ export async function* readSse(
 ): AsyncGenerator<SseEvent> {
   const limits = options.limits ?? SSE_LIMITS;
   const decoder = new SseDecoder(limits);
-  const slow = options.stop.timer();
+  const slow = options.stop.timer(options.timers ?? systemClock);
   try {
     for await (const chunk of body) {
       // The body normally fails on the abort a bound causes; a body that does not is stopped here.

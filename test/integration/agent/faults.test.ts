@@ -10,7 +10,7 @@ import { A2aAgentClient } from '../../../src/adapters/agent/a2a/client.js';
 import { AguiAgentClient } from '../../../src/adapters/agent/agui/client.js';
 import { CaipeAgentClient } from '../../../src/adapters/agent/caipe/client.js';
 import type { AgentClient, TurnEvent } from '../../../src/adapters/agent/port.js';
-import type { SseLimits } from '../../../src/adapters/agent/sse.js';
+import type { SseLimits, SseReaderOptions } from '../../../src/adapters/agent/sse.js';
 import { finalText, reduceTurnEvents, type TurnState } from '../../../src/adapters/agent/turn-state.js';
 import { AgentError } from '../../../src/errors.js';
 import { ManualTimers } from '../../helpers/a2a/manual-timers.js';
@@ -39,12 +39,18 @@ interface Backend {
   errorOutcome: 'throws jsonrpc' | 'failed';
 }
 
-const common = (options: ClientOptions) => ({
+const common = (
+  options: ClientOptions,
+): { idleTimeoutMs: number; closeGraceMs: number; clock?: ManualTimers; sse: SseReaderOptions } => ({
   idleTimeoutMs: IDLE_MS,
   closeGraceMs: 100,
   ...(options.timers ? { clock: options.timers } : {}),
-  ...(options.limits ? { sseLimits: options.limits } : {}),
-  ...(options.onBuffered ? { onSseBuffered: options.onBuffered } : {}),
+  sse: {
+    ...(options.limits ? { limits: options.limits } : {}),
+    // The event time bound runs on wall time in the bot; the tests drive it by hand.
+    ...(options.timers ? { timers: options.timers } : {}),
+    ...(options.onBuffered ? { onBuffered: options.onBuffered } : {}),
+  },
 });
 
 function a2a(version: '0.3' | '1.0'): Backend {

@@ -184,6 +184,7 @@ describe('readSse: the time bound', () => {
     const reading = (async () => {
       for await (const event of readSse(feed.body, {
         stop,
+        timers,
         limits: { maxEventBytes: 1024, maxEventMs: 10_000 },
       }))
         seen.push(event);
@@ -215,7 +216,7 @@ describe('readSse: the time bound', () => {
     const seen: SseEvent[] = [];
     const buffered: number[] = [];
     const reading = (async () => {
-      for await (const event of readSse(feed.body, { stop, onBuffered: (n) => buffered.push(n) }))
+      for await (const event of readSse(feed.body, { stop, timers, onBuffered: (n) => buffered.push(n) }))
         seen.push(event);
     })();
     feed.push(': ping\r\n\r\n');
@@ -229,6 +230,29 @@ describe('readSse: the time bound', () => {
     expect(timers.armed).toBe(1);
     expect(timers.pendingDelays()).toEqual([]);
     expect(buffered.at(-1)).toBe(0);
+    stop.dispose();
+  });
+
+  it('runs on wall time by default, whatever clock the call runs on (a scaled test clock does not shrink it)', async () => {
+    const timers = new ManualTimers();
+    const stop = new Stopper(timers, undefined);
+    const feed = handFedBody(stop.signal);
+    const reading = (async () => {
+      for await (const _event of readSse(feed.body, {
+        stop,
+        limits: { maxEventBytes: 1024, maxEventMs: 30 },
+      })) {
+        // nothing completes
+      }
+    })();
+    feed.push('data: {"never":');
+    const error = await reading.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ kind: 'event-too-slow' });
+    // The call's own clock was never asked for the bound.
+    expect(timers.pendingDelays()).not.toContain(30);
     stop.dispose();
   });
 });

@@ -19,7 +19,7 @@ import { AgentError } from '../../../errors.js';
 import { type Logger, silentLogger } from '../../../logger.js';
 import { type AgentAuth, AgentHttp, type AgentTimers, type ResponseBody, Stopper } from '../http.js';
 import { type AgentClient, type CallOptions, endsTurn, type TurnEvent, type TurnRequest } from '../port.js';
-import { readSse, type SseLimits } from '../sse.js';
+import { readSse, type SseReaderOptions } from '../sse.js';
 import { cardUrls, versionFromCard } from './card.js';
 import { classifyA2AResult } from './classify.js';
 import { redactText } from './redact.js';
@@ -50,10 +50,8 @@ export interface A2aAgentClientOptions {
   /** A custom undici dispatcher; by default the client owns one (closed by `close()`). */
   dispatcher?: import('undici').Dispatcher;
   newMessageId?: () => string;
-  /** Per-event bounds of the SSE reader (SPEC: 4 MB, 10 s). */
-  sseLimits?: SseLimits;
-  /** Told the SSE reader's buffered bytes after every chunk (tests, benches). */
-  onSseBuffered?(bytes: number): void;
+  /** The SSE reader's bounds (SPEC: 4 MB, 10 s of wall time) and an observer of what it holds. */
+  sse?: SseReaderOptions;
 }
 
 interface JsonRpcResponse {
@@ -79,8 +77,7 @@ export class A2aAgentClient implements AgentClient {
   readonly #version: A2aVersion | 'auto';
   readonly #userPrefix: boolean;
   readonly #resubscribeAttempts: number;
-  readonly #sseLimits: SseLimits | undefined;
-  readonly #onSseBuffered: ((bytes: number) => void) | undefined;
+  readonly #sse: SseReaderOptions;
   #discovered: A2aVersion | undefined;
   #discovery: Promise<A2aVersion | undefined> | undefined;
   #nextId = 1;
@@ -103,8 +100,7 @@ export class A2aAgentClient implements AgentClient {
     this.#version = options.version ?? '0.3';
     this.#userPrefix = options.userPrefix ?? false;
     this.#resubscribeAttempts = options.resubscribeAttempts ?? 2;
-    this.#sseLimits = options.sseLimits;
-    this.#onSseBuffered = options.onSseBuffered;
+    this.#sse = options.sse ?? {};
   }
 
   /** The wire version in use; for `auto`, known after the first call. */
@@ -392,8 +388,7 @@ export class A2aAgentClient implements AgentClient {
     try {
       for await (const sse of readSse(body as AsyncIterable<Uint8Array>, {
         stop,
-        ...(this.#sseLimits ? { limits: this.#sseLimits } : {}),
-        ...(this.#onSseBuffered ? { onBuffered: this.#onSseBuffered } : {}),
+        ...this.#sse,
       })) {
         const events = handle(sse.data);
         // Any data, even malformed, is activity; comments and pings are not.

@@ -22,7 +22,7 @@ import { redactText } from '../a2a/redact.js';
 import { type AguiHandle, decodeHandle, encodeHandle, type InterruptRef } from '../handle.js';
 import { type AgentAuth, AgentHttp, type AgentTimers, type ResponseBody, Stopper } from '../http.js';
 import type { AgentClient, CallOptions, HistoryMessage, TurnEvent, TurnRequest } from '../port.js';
-import type { SseLimits } from '../sse.js';
+import type { SseReaderOptions } from '../sse.js';
 import { aguiResume, legacyResume, replyOf } from './interrupts.js';
 import { boundHistory, type HistoryLimits, InProcessThreadMemory, type ThreadMemory } from './memory.js';
 import { endingEvents, runEvents } from './stream.js';
@@ -44,8 +44,8 @@ export interface AguiAgentClientOptions {
   /** `WEBEX_THREAD_CONTEXT_MAX_MESSAGES` / `_MAX_CHARS`. */
   historyLimits?: HistoryLimits;
   newId?: () => string;
-  sseLimits?: SseLimits;
-  onSseBuffered?(bytes: number): void;
+  /** The SSE reader's bounds (SPEC: 4 MB, 10 s of wall time) and an observer of what it holds. */
+  sse?: SseReaderOptions;
 }
 
 interface ActiveRun {
@@ -63,8 +63,7 @@ export class AguiAgentClient implements AgentClient {
   readonly #memory: ThreadMemory;
   readonly #limits: HistoryLimits;
   readonly #newId: () => string;
-  readonly #sseLimits: SseLimits | undefined;
-  readonly #onSseBuffered: ((bytes: number) => void) | undefined;
+  readonly #sse: SseReaderOptions;
   readonly #active = new Map<string, ActiveRun>();
 
   constructor(options: AguiAgentClientOptions) {
@@ -84,8 +83,7 @@ export class AguiAgentClient implements AgentClient {
     this.#memory = options.memory ?? new InProcessThreadMemory();
     this.#limits = options.historyLimits ?? { maxMessages: 10, maxChars: 4_000 };
     this.#newId = options.newId ?? randomUUID;
-    this.#sseLimits = options.sseLimits;
-    this.#onSseBuffered = options.onSseBuffered;
+    this.#sse = options.sse ?? {};
   }
 
   async close(): Promise<void> {
@@ -164,8 +162,7 @@ export class AguiAgentClient implements AgentClient {
         logger: this.#logger,
         idleTimeoutMs: this.#idleTimeoutMs,
         closeGraceMs: this.#closeGraceMs,
-        ...(this.#sseLimits ? { sseLimits: this.#sseLimits } : {}),
-        ...(this.#onSseBuffered ? { onSseBuffered: this.#onSseBuffered } : {}),
+        sse: this.#sse,
       });
     } catch (error) {
       if (run.cancelled && !options.signal?.aborted) {

@@ -11,7 +11,7 @@ import { redactText } from '../a2a/redact.js';
 import type { InterruptRef } from '../handle.js';
 import type { AgentHttp, ResponseBody, Stopper } from '../http.js';
 import type { TurnEvent } from '../port.js';
-import { readSse, type SseLimits } from '../sse.js';
+import { readSse, type SseReaderOptions } from '../sse.js';
 import type { AguiRunTranslator } from './translate.js';
 
 export interface RunStreamOptions {
@@ -22,8 +22,7 @@ export interface RunStreamOptions {
   logger: Logger;
   idleTimeoutMs: number;
   closeGraceMs: number;
-  sseLimits?: SseLimits;
-  onSseBuffered?(bytes: number): void;
+  sse?: SseReaderOptions;
 }
 
 /** Frames of the run as turn events; returns once the stream ended (after the terminal frame, or not). */
@@ -32,9 +31,8 @@ export async function* runEvents(options: RunStreamOptions): AsyncGenerator<Turn
   let lastWasBad = false;
   try {
     for await (const sse of readSse(options.body as AsyncIterable<Uint8Array>, {
+      ...options.sse,
       stop,
-      ...(options.sseLimits ? { limits: options.sseLimits } : {}),
-      ...(options.onSseBuffered ? { onBuffered: options.onSseBuffered } : {}),
     })) {
       let frame: unknown;
       try {

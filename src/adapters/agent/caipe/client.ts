@@ -27,7 +27,7 @@ import { AguiRunTranslator } from '../agui/translate.js';
 import { type CaipeHandle, decodeHandle, encodeHandle } from '../handle.js';
 import { type AgentAuth, AgentHttp, type AgentTimers, type ResponseBody, Stopper } from '../http.js';
 import type { AgentClient, CallOptions, TurnEvent, TurnOrigin, TurnRequest } from '../port.js';
-import type { SseLimits } from '../sse.js';
+import type { SseReaderOptions } from '../sse.js';
 
 /** Per-person credentials (`CAIPE_AUTH_MODE=obo`): throws `not-linked` / `identity-unavailable`. */
 export interface PersonCredentials {
@@ -50,8 +50,8 @@ export interface CaipeAgentClientOptions {
   clock?: AgentTimers;
   dispatcher?: import('undici').Dispatcher;
   newId?: () => string;
-  sseLimits?: SseLimits;
-  onSseBuffered?(bytes: number): void;
+  /** The SSE reader's bounds (SPEC: 4 MB, 10 s of wall time) and an observer of what it holds. */
+  sse?: SseReaderOptions;
 }
 
 type Json = Record<string, unknown>;
@@ -135,8 +135,7 @@ export class CaipeAgentClient implements AgentClient {
   readonly #timers: AgentTimers;
   readonly #http: AgentHttp;
   readonly #newId: () => string;
-  readonly #sseLimits: SseLimits | undefined;
-  readonly #onSseBuffered: ((bytes: number) => void) | undefined;
+  readonly #sse: SseReaderOptions;
   /** Conversations the bot asked to cancel whose stream is still open: their end is a cancel, not a cut. */
   readonly #cancelling = new Set<string>();
 
@@ -157,8 +156,7 @@ export class CaipeAgentClient implements AgentClient {
       ...(options.auth ? { auth: options.auth } : {}),
     });
     this.#newId = options.newId ?? randomUUID;
-    this.#sseLimits = options.sseLimits;
-    this.#onSseBuffered = options.onSseBuffered;
+    this.#sse = options.sse ?? {};
   }
 
   async close(): Promise<void> {
@@ -238,8 +236,7 @@ export class CaipeAgentClient implements AgentClient {
         logger: this.#logger,
         idleTimeoutMs: this.#idleTimeoutMs,
         closeGraceMs: this.#closeGraceMs,
-        ...(this.#sseLimits ? { sseLimits: this.#sseLimits } : {}),
-        ...(this.#onSseBuffered ? { onSseBuffered: this.#onSseBuffered } : {}),
+        sse: this.#sse,
       });
     } catch (error) {
       if (conversationId && this.#cancelling.delete(conversationId) && !options.signal?.aborted) {
