@@ -30,7 +30,7 @@ export { createLogger, type Logger, silentLogger } from './logger.js';
 export { botMachine } from './machines/bot.js';
 export { conversationMachine } from './machines/conversation.js';
 export { roomMachine } from './machines/room.js';
-export type { CardAction, Notice, TurnOutcome, UserMessage } from './machines/types.js';
+export type { CardAction, Notice, UserMessage } from './machines/types.js';
 export { webexConnectionMachine } from './machines/webexConnection.js';
 export { memoryStores, type Runtime, type RuntimeOptions, type Stores, startRuntime } from './runtime.js';
 

@@ -7,6 +7,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { InspectionEvent } from 'xstate';
+import type { PromptBuilder } from './actors/answering.js';
 import { createBotLogic } from './actors/bot.js';
 import { createConversationLogic, type Notify } from './actors/conversation.js';
 import { createAdmission } from './actors/intake/admission.js';
@@ -14,7 +15,6 @@ import { createTurnRendering, noticeText } from './actors/rendering.js';
 import { createRoomLogic } from './actors/room.js';
 import { type BotSystem, startBotSystem } from './actors/system.js';
 import { buildPromptWithContext, fetchThreadContext } from './actors/threadContext.js';
-import type { TurnHooks } from './actors/turn.js';
 import { createWebexConnectionLogic, type WebexConnectionDeps } from './actors/webexConnection.js';
 import { A2aAgentClient, type AgentAuth, type AgentClient } from './adapters/agent/index.js';
 import { createOAuth2TokenSource, oauth2OptionsFromConfig } from './adapters/agent/oauth2.js';
@@ -76,7 +76,8 @@ export interface RuntimeOptions {
   /** Defaults to the A2A client for `CAIPE_URL`. */
   agent?: AgentClient;
   agentAuth?: AgentAuth;
-  turnHooks?: TurnHooks;
+  /** Builds the text sent to the agent; thread context (when enabled) by default. */
+  prompt?: PromptBuilder;
   /** Extra HTTP routes (admin API, demo page). */
   routes?: ReadonlyArray<{ prefix: string; handler: RouteHandler }>;
   /** Host for the HTTP server; all interfaces by default. */
@@ -202,12 +203,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
     lookupEmail: (personId, signal) => lookupEmail(rest, personId, signal),
     ...(feedback ? { scoreFeedback: (input) => feedback.score(input) } : {}),
-    turnHooks: {
-      ...(config.threadContextEnabled
-        ? { prompt: (input, signal) => promptWithThreadContext(input, signal, rest, config, facts, log) }
-        : {}),
-      ...options.turnHooks,
-    },
+    prompt:
+      options.prompt ??
+      (config.threadContextEnabled
+        ? (input, signal) => promptWithThreadContext(input, signal, rest, config, facts, log)
+        : undefined),
   });
   const room = createRoomLogic({
     conversation,

@@ -4,12 +4,12 @@
  */
 import type { TurnState } from '../adapters/agent/index.js';
 import { streamedText } from '../adapters/agent/index.js';
-import type { AgentError } from '../errors.js';
-import type { Notice } from '../machines/types.js';
+import type { AgentErrorKind } from '../errors.js';
+import type { Notice, TurnFailure } from '../machines/types.js';
 import { renderAnswer } from '../render/answer.js';
 import { agentFailureMessage, messages } from '../render/messages.js';
 import { formatElapsed, renderProgress } from '../render/progress.js';
-import type { TurnRendering } from './turn.js';
+import type { TurnRendering } from './answering.js';
 
 export interface RenderingOptions {
   /** `WEBEX_MAX_MESSAGE_CHARS`. */
@@ -40,10 +40,11 @@ export function createTurnRendering(options: RenderingOptions): TurnRendering {
         state.lastMessage?.trim() || state.statusMessage?.trim() || state.form?.description?.trim();
       return question ? renderAnswer(question, { maxChars: maxMessageChars })[0]! : messages.inputNeeded;
     },
-    failure: (error: AgentError | undefined, state: TurnState) => {
+    failure: (error: TurnFailure | undefined, state: TurnState) => {
       if (error) {
         return agentFailureMessage(agentName, {
-          kind: error.kind,
+          // Kinds other than the agent's (a bug of ours) fall to the generic message.
+          kind: error.kind as AgentErrorKind,
           ...(error.status !== undefined ? { status: error.status } : {}),
           ...(error.kind === 'jsonrpc' ? { detail: error.message } : {}),
           ...(error.kind === 'idle-timeout' ? { silentFor: formatElapsed(options.idleTimeoutMs) } : {}),
