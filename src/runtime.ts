@@ -7,11 +7,11 @@
 
 import { randomUUID } from 'node:crypto';
 import type { InspectionEvent } from 'xstate';
-import type { PromptBuilder } from './actors/answering.js';
+import type { PromptBuilder } from './actors/answering/index.js';
+import { createTurnRendering } from './actors/answering/rendering.js';
 import { createBotLogic } from './actors/bot.js';
 import { createConversationLogic, type Notify } from './actors/conversation.js';
 import { createAdmission } from './actors/intake/admission.js';
-import { createTurnRendering, noticeText } from './actors/rendering.js';
 import { createRoomLogic } from './actors/room.js';
 import { type BotSystem, startBotSystem } from './actors/system.js';
 import { buildPromptWithContext, fetchThreadContext } from './actors/threadContext.js';
@@ -54,6 +54,7 @@ import {
   type ParsedSubmission,
   parseCardSubmission,
 } from './render/cards.js';
+import { noticeText } from './render/notices.js';
 
 /** How long cancelled answers get to clean up at shutdown (agent cancel, working message removed). */
 const CANCEL_CLEANUP_MS = 10_000;

@@ -23,9 +23,9 @@ import {
   type TurnCards,
   type TurnObserver,
   type TurnRendering,
-} from './answering.js';
+} from './answering/index.js';
 
-export type { RunningTurns } from './answering.js';
+export type { RunningTurns } from './answering/index.js';
 
 /** Posts a notice (never throws: a notice that cannot be posted is logged). */
 export type Notify = (notice: Notice, target: ReplyTarget) => void;

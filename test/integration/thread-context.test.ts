@@ -13,7 +13,7 @@ import { WebexRestClient } from '../../src/adapters/webex/rest.js';
 import { WebexApiError } from '../../src/errors.js';
 import { messages } from '../../src/render/messages.js';
 import { type SimPerson, startWebexSimulator, type WebexSimulator } from '../../src/simulator/webex/index.js';
-import { ManualClock } from '../simulator/manual-clock.js';
+import { ManualClock, SIM_EPOCH } from '../helpers/manual-clock.js';
 
 const BOT_TOKEN = 'thread-context-bot-token';
 
@@ -23,7 +23,7 @@ let clock: ManualClock;
 
 beforeEach(async () => {
   // Messages get distinct creation times only when the test moves the clock.
-  clock = new ManualClock();
+  clock = new ManualClock(SIM_EPOCH);
   sim = await startWebexSimulator({ botToken: BOT_TOKEN, botDisplayName: 'CAIPE', clock });
   rest = new WebexRestClient({ token: BOT_TOKEN, baseUrl: sim.urls.hydra, timeoutMs: 5000 });
 });
@@ -124,13 +124,13 @@ describe('thread context through Webex', () => {
   it('group thread after the bot answered: only mentioning messages posted since the answer', async () => {
     const room = sim.createRoom({ type: 'group', title: 'incident', members: [alice, bob, carol, sim.bot] });
     const root = sim.post(alice, room, { text: 'original incident details', mentionBot: true });
-    clock.advance(1000);
+    await clock.advance(1000);
     sim.post(bob, room, { text: 'seeing 500s', parentId: root, mentionBot: true });
-    clock.advance(1000);
+    await clock.advance(1000);
     const answer = await botReply(room.id, root.id, 'It looks like the database.');
-    clock.advance(1000);
+    await clock.advance(1000);
     sim.post(carol, room, { text: 'rolled back', parentId: root, mentionBot: true });
-    clock.advance(1000);
+    await clock.advance(1000);
     const current = sim.post(alice, room, { text: 'and now?', parentId: root, mentionBot: true });
     const context = await fetchThreadContext(
       rest,

@@ -12,7 +12,7 @@ import type {
 } from '../../../src/adapters/store/ports.js';
 import { roomIdForms } from '../../../src/adapters/store/spaceAuthorization.js';
 import { encodeHydraId } from '../../../src/adapters/webex/ids.js';
-import { ManualClock } from '../../simulator/manual-clock.js';
+import { ManualClock, SIM_EPOCH } from '../../helpers/manual-clock.js';
 
 export interface StoreUnderTest {
   spaces: SpaceRegistry;
@@ -46,7 +46,7 @@ export function describeStoreContract(
     let store: StoreUnderTest;
 
     beforeEach(async () => {
-      clock = new ManualClock();
+      clock = new ManualClock(SIM_EPOCH);
       store = await factory({ clock });
     });
 
@@ -56,7 +56,7 @@ export function describeStoreContract(
 
     describe('space registry', () => {
       it('authorizes a space and finds it by either id form', async () => {
-        clock.advance(1234);
+        await clock.advance(1234);
         const record = await store.spaces.authorize({
           roomId: ROOM_PUBLIC_ID,
           spaceName: 'Platform team',
@@ -92,7 +92,7 @@ export function describeStoreContract(
 
       it('revokes every id form and records who and when', async () => {
         await store.spaces.authorize({ roomId: ROOM_PUBLIC_ID, authorizedBy: 'ana@example.com' });
-        clock.advance(60_000);
+        await clock.advance(60_000);
         expect(await store.spaces.revoke(roomIdForms(ROOM_UUID), 'admin-api')).toBe(true);
         expect(await store.spaces.find(roomIdForms(ROOM_UUID))).toMatchObject({
           roomId: ROOM_PUBLIC_ID,
@@ -113,7 +113,7 @@ export function describeStoreContract(
           listenMode: 'message',
         });
         await store.spaces.revoke([ROOM_PUBLIC_ID], 'bo@example.com');
-        clock.advance(5_000);
+        await clock.advance(5_000);
         const again = await store.spaces.authorize({ roomId: ROOM_PUBLIC_ID, authorizedBy: 'admin-api' });
         expect(again).toEqual({
           roomId: ROOM_PUBLIC_ID,
@@ -156,7 +156,7 @@ export function describeStoreContract(
         async () => {
           await store.spaces.authorize({ roomId: ROOM_UUID, authorizedBy: 'admin-api' });
           await store.spaces.revoke([ROOM_UUID], 'admin-api');
-          clock.advance(1_000);
+          await clock.advance(1_000);
           await store.spaces.authorize({ roomId: ROOM_PUBLIC_ID, authorizedBy: 'ana@example.com' });
           expect(await store.spaces.find([ROOM_UUID, ROOM_PUBLIC_ID])).toMatchObject({
             roomId: ROOM_PUBLIC_ID,
@@ -184,7 +184,7 @@ export function describeStoreContract(
         await store.conversations.put(record('thread-1'));
         expect(await store.conversations.get('thread-1')).toEqual(record('thread-1'));
 
-        clock.advance(10);
+        await clock.advance(10);
         const replaced = record('thread-1', { contextId: 'ctx-new', taskId: undefined });
         delete replaced.taskId;
         await store.conversations.put(replaced);
@@ -217,9 +217,9 @@ export function describeStoreContract(
         'forgets a conversation untouched for the retention period',
         async () => {
           await store.conversations.put(record('old'));
-          clock.advance((retention ?? 0) - 1);
+          await clock.advance((retention ?? 0) - 1);
           expect(await store.conversations.get('old')).toBeDefined();
-          clock.advance(1);
+          await clock.advance(1);
           expect(await store.conversations.get('old')).toBeUndefined();
         },
       );
@@ -241,9 +241,9 @@ export function describeStoreContract(
 
       it.skipIf(!options.claimsFollowClock)('grants the claim again after it expired, once', async () => {
         expect(await store.claims.claim('activity-3', 60_000)).toBe(true);
-        clock.advance(59_999);
+        await clock.advance(59_999);
         expect(await store.claims.claim('activity-3', 60_000)).toBe(false);
-        clock.advance(1);
+        await clock.advance(1);
         expect(await store.claims.claim('activity-3', 60_000)).toBe(true);
         expect(await store.claims.claim('activity-3', 60_000)).toBe(false);
       });

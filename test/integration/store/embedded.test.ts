@@ -13,7 +13,7 @@ import { roomIdForms } from '../../../src/adapters/store/spaceAuthorization.js';
 import { encodeHydraId } from '../../../src/adapters/webex/ids.js';
 import { createLogger, silentLogger } from '../../../src/logger.js';
 import { captureLog } from '../../helpers/capture.js';
-import { ManualClock } from '../../simulator/manual-clock.js';
+import { ManualClock, SIM_EPOCH } from '../../helpers/manual-clock.js';
 import { describeStoreContract, ROOM_PUBLIC_ID, ROOM_UUID } from './contract.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -52,7 +52,7 @@ describe('embedded store on disk', () => {
   };
 
   beforeEach(() => {
-    clock = new ManualClock();
+    clock = new ManualClock(SIM_EPOCH);
     dataDir = path.join(tempDir(), 'nested', 'data');
   });
 
@@ -96,7 +96,7 @@ describe('embedded store on disk', () => {
     await store.claims.claim('short', 1_000);
     await store.claims.claim('long', 2 * CONVERSATION_RETENTION_MS);
     await store.conversations.put({ key: 'old', roomId: ROOM_UUID, updatedAt: clock.now() });
-    clock.advance(CONVERSATION_RETENTION_MS);
+    await clock.advance(CONVERSATION_RETENTION_MS);
 
     const raw = new Database(store.file, { readonly: true });
     try {
@@ -104,12 +104,12 @@ describe('embedded store on disk', () => {
         (raw.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
       expect(count('event_claims')).toBe(1);
       expect(count('conversations')).toBe(0);
-      expect(clock.pendingTimers()).toBe(1);
+      expect(clock.pendingTimers).toBe(1);
     } finally {
       raw.close();
     }
     await store.close();
-    expect(clock.pendingTimers()).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
   });
 
   it('treats an unreadable conversation row as absent and logs it', async () => {
@@ -231,7 +231,10 @@ describe('openStores without MONGODB_URI', () => {
     const capture = captureLog();
     const stores = await openStores(
       { mongodbUri: undefined, mongodbDatabase: 'caipe', dataDir: tempDir() },
-      { log: createLogger({ level: 'info', destination: capture.destination }), clock: new ManualClock() },
+      {
+        log: createLogger({ level: 'info', destination: capture.destination }),
+        clock: new ManualClock(SIM_EPOCH),
+      },
     );
     try {
       expect(stores.kind).toBe('embedded');

@@ -15,14 +15,14 @@
  * cancel), which is what the shutdown sequence waits for.
  */
 import { fromCallback, fromPromise } from 'xstate';
-import type { AgentClient, AgentForm, TurnPart, TurnState } from '../adapters/agent/index.js';
-import { finalText, initialTurnState, reduceTurn } from '../adapters/agent/index.js';
-import type { FeedbackCardRecord } from '../adapters/store/ports.js';
-import type { WebexSender } from '../adapters/webex/sender/index.js';
-import { createProgressStream } from '../adapters/webex/sender/index.js';
-import type { Clock } from '../clock.js';
-import { AgentError, asCodedError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import type { AgentClient, AgentForm, TurnPart, TurnState } from '../../adapters/agent/index.js';
+import { finalText, initialTurnState, reduceTurn } from '../../adapters/agent/index.js';
+import type { FeedbackCardRecord } from '../../adapters/store/ports.js';
+import type { WebexSender } from '../../adapters/webex/sender/index.js';
+import { createProgressStream } from '../../adapters/webex/sender/index.js';
+import type { Clock } from '../../clock.js';
+import { AgentError, asCodedError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
 import type {
   AgentStreamInput,
   AskedForInput,
@@ -30,8 +30,8 @@ import type {
   TurnResultInput,
   WorkingMessageEvent,
   WorkingMessageInput,
-} from '../machines/conversation.js';
-import type { AgentAsk, AgentTurn, TurnFailure, TurnStatus } from '../machines/types.js';
+} from '../../machines/conversation.js';
+import type { AgentAsk, AgentTurn, TurnFailure, TurnStatus } from '../../machines/types.js';
 
 /** How a turn's texts look; bound to `src/render` by the composition root. */
 export interface TurnRendering {

@@ -1,15 +1,15 @@
 /**
- * Binds the pure renderer (`src/render`) to what the actors need: the turn's texts from agent
- * state, and the text of each notice the machines name.
+ * Binds the pure renderer (`src/render`) to the answering effects: the turn's texts drawn from the
+ * agent's turn state (which `src/render` does not know).
  */
-import type { TurnState } from '../adapters/agent/index.js';
-import { streamedText } from '../adapters/agent/index.js';
-import type { AgentErrorKind } from '../errors.js';
-import type { Notice, TurnFailure } from '../machines/types.js';
-import { renderAnswer } from '../render/answer.js';
-import { agentFailureMessage, messages } from '../render/messages.js';
-import { formatElapsed, renderProgress } from '../render/progress.js';
-import type { TurnRendering } from './answering.js';
+import type { TurnState } from '../../adapters/agent/index.js';
+import { streamedText } from '../../adapters/agent/index.js';
+import type { AgentErrorKind } from '../../errors.js';
+import type { TurnFailure } from '../../machines/types.js';
+import { renderAnswer } from '../../render/answer.js';
+import { agentFailureMessage, messages } from '../../render/messages.js';
+import { formatElapsed, renderProgress } from '../../render/progress.js';
+import type { TurnRendering } from './index.js';
 
 export interface RenderingOptions {
   /** `WEBEX_MAX_MESSAGE_CHARS`. */
@@ -56,42 +56,4 @@ export function createTurnRendering(options: RenderingOptions): TurnRendering {
     emptyAnswer: () => messages.noResponse,
     filesNotRead: () => messages.filesNotRead,
   };
-}
-
-/** The text of each notice the machines name. */
-export function noticeText(notice: Notice, context: { botName: string }): string {
-  switch (notice.kind) {
-    case 'help':
-      return messages.help({ botName: context.botName, group: notice.group });
-    case 'unauthorized':
-      return messages.unauthorizedSpace(context.botName);
-    case 'busy':
-      return messages.busy;
-    case 'cancelled':
-      return messages.cancelled;
-    case 'nothingToCancel':
-      return messages.nothingToCancel;
-    case 'reset':
-      return messages.resetDone;
-    case 'filesOnly':
-      return messages.filesOnly;
-    case 'authorize':
-      return messages.unauthorizedSpace(context.botName);
-    case 'hello':
-      return messages.hello({ botName: context.botName, authorized: notice.authorized });
-    case 'unknownCard':
-      return messages.unknownCard;
-    case 'internalError':
-      return messages.internalError;
-    case 'shuttingDown':
-      return messages.shuttingDown;
-    case 'formExpired':
-      return messages.formExpired;
-    case 'formAlreadySubmitted':
-      return messages.formAlreadySubmitted;
-    case 'formCancelled':
-      return messages.formCancelled;
-    case 'feedbackThanks':
-      return messages.feedbackThanks(notice.positive);
-  }
 }
