@@ -27,7 +27,10 @@ export {
   type HelpOptions,
   type Messages,
   messages,
+  quoteAgentText,
 } from './messages.js';
+// Agent text made inert
+export { neutralizeMentions } from './neutralize.js';
 // The working message
 export {
   formatElapsed,

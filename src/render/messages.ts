@@ -9,12 +9,14 @@
 
 import type { AgentErrorKind } from '../errors.js';
 import { truncateWithEllipsis } from './bytes.js';
+import { neutralizeMentions } from './neutralize.js';
 
 /** Longest agent-supplied error text quoted back to the user. */
 const MAX_QUOTED_ERROR_CHARS = 600;
 
-function quoteAgentText(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+/** The agent's own words inside one of our messages: one line, bounded, mentions made inert. */
+export function quoteAgentText(text: string): string {
+  const flat = neutralizeMentions(text.replace(/\s+/g, ' ').trim());
   return truncateWithEllipsis(flat, { maxChars: MAX_QUOTED_ERROR_CHARS });
 }
 
@@ -165,6 +167,8 @@ export const messages = {
   /** The agent itself cancelled the task. */
   agentCancelled: (agentName: string): string =>
     `🛑 ${plainName(agentName, 'The agent')} cancelled this task. Ask again if you still need it.`,
+  /** Under a form's title: what follows was written by the agent, not by the bot or an admin. */
+  formFromAgent: '🤖 This form was written by the agent. Check what it asks for before you submit.',
   /** Title of a form card when the agent gave none. */
   formTitle: 'The agent needs your input',
   /** Shown under an input the user left empty although the agent requires it. */
