@@ -194,6 +194,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       maxMessageChars: config.maxMessageChars,
       agentName: DEFAULT_AGENT_NAME,
       idleTimeoutMs: config.a2aIdleTimeoutS * 1000,
+      maxAnswerChars: config.agentMaxAnswerChars,
     }),
     noticeText: (notice) => noticeText(notice, { botName: identity().displayName }),
     cards: {

@@ -23,7 +23,7 @@ export interface TurnRendering {
   /** The working message's markdown from the latest agent state. */
   progress(state: TurnState, elapsedMs: number): string;
   /** The answer split into messages, the footer on the last one. */
-  answer(text: string, info: { agent?: string; inThread: boolean }): string[];
+  answer(text: string, info: { agent?: string; inThread: boolean; omittedChars?: number }): string[];
   /** The agent asked for input: what to show (the question), before any form card. */
   question(state: TurnState): string;
   /** A short, specific message for a failed turn. */
@@ -144,7 +144,11 @@ export async function runTurn(input: TurnInput, deps: TurnDeps, signal: AbortSig
   const parts = waiting
     ? [rendering.question(state)]
     : answer
-      ? rendering.answer(answer.text, { agent: answer.agent, inThread: parentId !== undefined })
+      ? rendering.answer(answer.text, {
+          agent: answer.agent,
+          inThread: parentId !== undefined,
+          omittedChars: answer.omittedChars,
+        })
       : [rendering.emptyAnswer()];
 
   await finishingProgress(progress, log, async () => {

@@ -20,6 +20,11 @@ export function quoteAgentText(text: string): string {
   return truncateWithEllipsis(flat, { maxChars: MAX_QUOTED_ERROR_CHARS });
 }
 
+/** A count as people write it: `40,000`. */
+function count(value: number): string {
+  return Math.max(0, Math.floor(value)).toLocaleString('en-US');
+}
+
 /** A display name with Markdown-significant characters removed, safe inside bold or backticks. */
 function plainName(name: string, fallback: string): string {
   // Underscores stay: inside a word they are not emphasis (`aws_agent`).
@@ -55,6 +60,9 @@ export const messages = {
   working: '⏳ Working on it...',
   /** Header of the working message once time has passed, e.g. "🔄 Working… (1m 05s)". */
   workingHeader: (elapsed: string): string => `🔄 Working… (${elapsed})`,
+  /** After an answer cut to `AGENT_MAX_ANSWER_CHARS`: how much of it is not shown. */
+  answerCut: (omittedChars: number, maxChars: number): string =>
+    `✂️ _The answer was too long to post in full: the last ${count(omittedChars)} ${omittedChars === 1 ? 'character was' : 'characters were'} left out (this bot posts at most ${count(maxChars)} per answer). Ask for the part you need if it is missing._`,
   /** The agent finished without any text to show. */
   noResponse: 'The agent finished without an answer. Try asking another way, or send `reset` to start over.',
 
