@@ -194,7 +194,7 @@ export function createBot(deps: BotDeps): Bot {
     actions: {
       notify: (_, { notice, target }) => notify(notice, target),
       replyAuthorize: (_, { target, roomType }) => {
-        deps.spaces.invalidate(target.roomId);
+        // No cache invalidation here: anyone may send `authorize`; the reply reads the store itself.
         if (!deps.replyAuthorize) return notify({ kind: 'authorize' }, target);
         deps.replyAuthorize(target, roomType).catch((error: unknown) => {
           log.warn(

@@ -220,7 +220,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     lookupEmail: (personId, signal) => lookupEmail(rest, personId, signal),
     ...(feedback ? { scoreFeedback: (input) => feedback.score(input) } : {}),
     replyAuthorize: async (target, roomType) => {
-      const decision = await spaces.check(target.roomId, roomType);
+      const decision = await spaces.check(target.roomId, roomType, { fresh: true });
       if (decision.allowed) {
         await sender.post({ ...target, markdown: messages.alreadyAuthorized });
       } else if (stores.kind === 'mongodb') {
@@ -279,6 +279,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         registry: stores.spaces,
         invalidate: (roomId) => spaces.invalidate(roomId),
         log,
+        onAuthFailure: () => metrics.adminAuthFailures.inc(),
       }),
       ...(options.routes ?? []),
     ],

@@ -12,6 +12,7 @@ import type {
   SpaceRecord,
   SpaceRegistry,
 } from './ports.js';
+import { distinctIdForms, pickSpace } from './records.js';
 
 export class MemorySpaceRegistry implements SpaceRegistry {
   readonly #spaces = new Map<string, SpaceRecord>();
@@ -19,11 +20,12 @@ export class MemorySpaceRegistry implements SpaceRegistry {
   constructor(private readonly clock: Clock = systemClock) {}
 
   async find(roomIds: readonly string[]): Promise<SpaceRecord | undefined> {
-    for (const id of roomIds) {
-      const record = this.#spaces.get(id);
-      if (record) return { ...record };
-    }
-    return undefined;
+    // Every id form is read: a revoked entry under any of them decides.
+    const records = distinctIdForms(roomIds)
+      .map((id) => this.#spaces.get(id))
+      .filter((record): record is SpaceRecord => record !== undefined);
+    const picked = pickSpace(records);
+    return picked ? { ...picked } : undefined;
   }
 
   async list(): Promise<SpaceRecord[]> {

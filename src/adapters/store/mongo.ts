@@ -26,7 +26,7 @@ import type {
   SpaceRecord,
   SpaceRegistry,
 } from './ports.js';
-import { CONVERSATION_RETENTION_MS, distinctIdForms, pickSpace } from './records.js';
+import { CONVERSATION_RETENTION_MS, distinctIdForms, MAX_RECORDS_PER_ROOM, pickSpace } from './records.js';
 
 export const SPACES_COLLECTION = 'authorized_webex_spaces';
 export const CONVERSATIONS_COLLECTION = 'webex_bot_conversations';
@@ -182,10 +182,20 @@ export class MongoSpaceRegistry implements SpaceRegistry {
   async find(roomIds: readonly string[]): Promise<SpaceRecord | undefined> {
     const forms = distinctIdForms(roomIds);
     if (forms.length === 0) return undefined;
-    const docs = await (await this.collection())
+    const collection = await this.collection();
+    const docs = await collection
       .find({ roomId: { $in: forms } }, { projection: { _id: 0 } })
-      .limit(forms.length)
+      .limit(MAX_RECORDS_PER_ROOM)
       .toArray();
+    // More documents than that means the unique index is missing and duplicates exist: make sure
+    // a document that is not active (revoked, or a status we do not know) is among those read.
+    if (docs.length >= MAX_RECORDS_PER_ROOM) {
+      const inactive = await collection.findOne(
+        { roomId: { $in: forms }, status: { $ne: 'active' } },
+        { projection: { _id: 0 } },
+      );
+      if (inactive) docs.push(inactive);
+    }
     return pickSpace(docs.map(spaceFromDoc));
   }
 

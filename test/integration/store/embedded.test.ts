@@ -35,7 +35,6 @@ describeStoreContract(
     new EmbeddedStores({ dataDir: tempDir(), log: silentLogger(), clock, purgeIntervalMs: 0 }),
   {
     claimsFollowClock: true,
-    prefersActiveAcrossForms: true,
     conversationRetentionMs: CONVERSATION_RETENTION_MS,
   },
 );

@@ -13,7 +13,6 @@ describeStoreContract(
     claims: new MemoryEventClaims(),
     close: async () => {},
   }),
-  // The memory adapters keep no retention, expire claims on their own monotonic timer, and
-  // answer a lookup with the first id form that has an entry.
-  { claimsFollowClock: false, prefersActiveAcrossForms: false },
+  // The memory adapters keep no retention and expire claims on their own monotonic timer.
+  { claimsFollowClock: false },
 );
