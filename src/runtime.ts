@@ -13,8 +13,13 @@ import { startWebexConnection, type WebexConnection } from './actors/webexConnec
 import { A2aAgentClient, type AgentAuth, type AgentClient } from './adapters/agent/index.js';
 import { createOAuth2TokenSource, oauth2OptionsFromConfig } from './adapters/agent/oauth2.js';
 import { createFeedbackScorer } from './adapters/langfuse/feedback.js';
-import { type Stores as OpenedStores, openStores } from './adapters/store/index.js';
-import { MemoryConversationStore, MemoryEventClaims, MemorySpaceRegistry } from './adapters/store/memory.js';
+import { type Stores as OpenedStores, openStores, storeReadinessReason } from './adapters/store/index.js';
+import {
+  MemoryConversationStore,
+  MemoryEventClaims,
+  MemoryNoticeLog,
+  MemorySpaceRegistry,
+} from './adapters/store/memory.js';
 import { SpaceAuthorization } from './adapters/store/spaceAuthorization.js';
 import type { ConnectionMetrics } from './adapters/webex/connectionMetrics.js';
 import { stripBotMention } from './adapters/webex/normalize.js';
@@ -88,6 +93,7 @@ export function memoryStores(clock: Clock = systemClock): Stores {
     spaces: new MemorySpaceRegistry(clock),
     conversations: new MemoryConversationStore(),
     claims: new MemoryEventClaims(),
+    notices: new MemoryNoticeLog(),
     kind: 'memory',
     ping: async () => {},
     close: async () => {},
@@ -289,8 +295,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (!socket?.ready) return { ready: false, reason: socket?.reason ?? 'webex connection not started' };
       try {
         await stores.ping();
-      } catch {
-        return { ready: false, reason: 'store not answering' };
+      } catch (error) {
+        return { ready: false, reason: storeReadinessReason(error) };
       }
       return { ready: true };
     },

@@ -9,6 +9,7 @@ import type {
   ConversationRecord,
   ConversationStore,
   EventClaims,
+  NoticeLog,
   SpaceRecord,
   SpaceRegistry,
 } from './ports.js';
@@ -92,5 +93,21 @@ export class MemoryEventClaims implements EventClaims {
     if (this.#seen.has(activityId)) return false;
     this.#seen.set(activityId, true, { ttl: ttlMs });
     return true;
+  }
+}
+
+/**
+ * Bounded like the claims: at most `max` keys are remembered, the oldest forgotten first (so past
+ * that many refused people in one day, one of them may hear the notice twice).
+ */
+export class MemoryNoticeLog implements NoticeLog {
+  readonly #claims: MemoryEventClaims;
+
+  constructor(options: { max?: number } = {}) {
+    this.#claims = new MemoryEventClaims({ max: options.max ?? 10_000 });
+  }
+
+  noticeDue(key: string, intervalMs: number): Promise<boolean> {
+    return this.#claims.claim(key, intervalMs);
   }
 }

@@ -23,6 +23,7 @@ import type {
   ConversationStore,
   EventClaims,
   ListenMode,
+  NoticeLog,
   SpaceRecord,
   SpaceRegistry,
 } from './ports.js';
@@ -31,6 +32,7 @@ import { CONVERSATION_RETENTION_MS, distinctIdForms, MAX_RECORDS_PER_ROOM, pickS
 export const SPACES_COLLECTION = 'authorized_webex_spaces';
 export const CONVERSATIONS_COLLECTION = 'webex_bot_conversations';
 export const CLAIMS_COLLECTION = 'webex_bot_event_claims';
+export const NOTICES_COLLECTION = 'webex_bot_notices';
 
 const SERVER_SELECTION_TIMEOUT_MS = 5_000;
 const INDEX_RETRY_MS = 30_000;
@@ -312,11 +314,25 @@ export class MongoEventClaims implements EventClaims {
   }
 }
 
-/** The three MongoDB adapters over one connection. */
+/** Notices as claims on their own collection: the same once-per-interval rule, its own TTL index. */
+export class MongoNoticeLog implements NoticeLog {
+  readonly #claims: MongoEventClaims;
+
+  constructor(collection: () => Promise<Collection<ClaimDoc>>, clock: Clock) {
+    this.#claims = new MongoEventClaims(collection, clock);
+  }
+
+  noticeDue(key: string, intervalMs: number): Promise<boolean> {
+    return this.#claims.claim(key, intervalMs);
+  }
+}
+
+/** The MongoDB adapters over one connection. */
 export class MongoStores {
   readonly spaces: MongoSpaceRegistry;
   readonly conversations: MongoConversationStore;
   readonly claims: MongoEventClaims;
+  readonly notices: MongoNoticeLog;
   readonly #connection: MongoConnection;
   readonly #log: Logger;
   readonly #clock: Clock;
@@ -343,6 +359,7 @@ export class MongoStores {
       options.conversationRetentionMs ?? CONVERSATION_RETENTION_MS,
     );
     this.claims = new MongoEventClaims(collection<ClaimDoc>(CLAIMS_COLLECTION), this.#clock);
+    this.notices = new MongoNoticeLog(collection<ClaimDoc>(NOTICES_COLLECTION), this.#clock);
   }
 
   get indexesReady(): boolean {
@@ -367,6 +384,7 @@ export class MongoStores {
     await create(SPACES_COLLECTION, { status: 1 }, {});
     await create(CONVERSATIONS_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
     await create(CLAIMS_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
+    await create(NOTICES_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
     this.#indexesReady = true;
   }
 

@@ -8,6 +8,7 @@ import type {
   ConversationRecord,
   ConversationStore,
   EventClaims,
+  NoticeLog,
   SpaceRegistry,
 } from '../../../src/adapters/store/ports.js';
 import { roomIdForms } from '../../../src/adapters/store/spaceAuthorization.js';
@@ -18,6 +19,7 @@ export interface StoreUnderTest {
   spaces: SpaceRegistry;
   conversations: ConversationStore;
   claims: EventClaims;
+  notices: NoticeLog;
   close(): Promise<void>;
 }
 
@@ -244,6 +246,36 @@ export function describeStoreContract(
         clock.advance(1);
         expect(await store.claims.claim('activity-3', 60_000)).toBe(true);
         expect(await store.claims.claim('activity-3', 60_000)).toBe(false);
+      });
+    });
+
+    describe('notices', () => {
+      const DAY_MS = 86_400_000;
+
+      it('says a notice is due once per key within the interval', async () => {
+        expect(await store.notices.noticeDue('outsider:person-1', DAY_MS)).toBe(true);
+        expect(await store.notices.noticeDue('outsider:person-1', DAY_MS)).toBe(false);
+        expect(await store.notices.noticeDue('outsider:person-2', DAY_MS)).toBe(true);
+      });
+
+      it('is independent of event claims with the same key', async () => {
+        expect(await store.claims.claim('same-key', DAY_MS)).toBe(true);
+        expect(await store.notices.noticeDue('same-key', DAY_MS)).toBe(true);
+      });
+
+      it('says it is due to exactly one of many concurrent callers', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 8 }, () => store.notices.noticeDue('outsider:race', DAY_MS)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+
+      it.skipIf(!options.claimsFollowClock)('is due again once the interval has passed', async () => {
+        expect(await store.notices.noticeDue('outsider:person-3', DAY_MS)).toBe(true);
+        clock.advance(DAY_MS - 1);
+        expect(await store.notices.noticeDue('outsider:person-3', DAY_MS)).toBe(false);
+        clock.advance(1);
+        expect(await store.notices.noticeDue('outsider:person-3', DAY_MS)).toBe(true);
       });
     });
   });

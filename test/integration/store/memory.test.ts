@@ -1,6 +1,7 @@
 import {
   MemoryConversationStore,
   MemoryEventClaims,
+  MemoryNoticeLog,
   MemorySpaceRegistry,
 } from '../../../src/adapters/store/memory.js';
 import { describeStoreContract } from './contract.js';
@@ -11,6 +12,7 @@ describeStoreContract(
     spaces: new MemorySpaceRegistry(clock),
     conversations: new MemoryConversationStore(),
     claims: new MemoryEventClaims(),
+    notices: new MemoryNoticeLog(),
     close: async () => {},
   }),
   // The memory adapters keep no retention and expire claims on their own monotonic timer.

@@ -76,6 +76,7 @@ if (testUri) {
         spaces: stores.spaces,
         conversations: stores.conversations,
         claims: stores.claims,
+        notices: stores.notices,
         close: async () => {
           await stores.close();
           await dropDatabase(testUri, database);
@@ -84,7 +85,7 @@ if (testUri) {
     },
     {
       claimsFollowClock: true,
-        conversationRetentionMs: CONVERSATION_RETENTION_MS,
+      conversationRetentionMs: CONVERSATION_RETENTION_MS,
     },
   );
 
