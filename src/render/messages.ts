@@ -120,6 +120,17 @@ export const messages = {
     `⚠️ **${plainName(agentName, 'The agent')}** went quiet for ${silentFor}, so I stopped waiting. Please try again.`,
   internalError: '❌ Something went wrong on my side. Please try again.',
 
+  // ── Who may use the bot ──────────────────────────────────────────────────────────────────────
+  /** To a person whose organisation or email domain is not allowed (at most once a day). */
+  outsiderRefused: (botName: string): string =>
+    `🔒 Sorry, **${plainName(botName, 'this bot')}** only answers people of the organisations it is set up for, so I did not pass your message on. If you think you should have access, ask the team that runs this bot.`,
+  /** Who the person is could not be checked (People API down): refused until it can (at most once a day). */
+  personUnverified:
+    '⚠️ I could not check your account just now, so I did not pass your message on. Please try again in a few minutes.',
+  /** The space registry cannot be read and no recent answer is cached: refused for now. */
+  spaceCheckUnavailable:
+    '⚠️ I cannot check right now whether this space is connected to CAIPE, so I am not answering here for the moment. Please try again in a few minutes.',
+
   // ── Spaces ───────────────────────────────────────────────────────────────────────────────────
   unauthorizedSpace: (botName: string): string =>
     `🔒 This space is not connected to CAIPE yet, so I cannot answer here. Send \`@${plainName(botName, 'bot')} authorize\` to connect it.`,
@@ -243,4 +254,12 @@ export function agentFailureMessage(agentName: string, failure: AgentFailure): s
     default:
       return messages.internalError;
   }
+}
+
+/** The notice for a person the bot refused (`PersonPolicy`), by reason. */
+export function personRefusalMessage(
+  reason: 'outsider-org' | 'email-domain' | 'person-unverified',
+  botName: string,
+): string {
+  return reason === 'person-unverified' ? messages.personUnverified : messages.outsiderRefused(botName);
 }
