@@ -122,7 +122,12 @@ describe('streamed text and answers', () => {
     expect(state.answers.final_result!.text).toHaveLength(MAX_TEXT_CHARS);
     expect(finalText(state)).toMatchObject({ omittedChars: 4_000_000 - MAX_TEXT_CHARS });
     // A replacing event starts over.
-    const replaced = reduceTurn(state, { type: 'answer', source: 'final_result', text: 'short', append: false });
+    const replaced = reduceTurn(state, {
+      type: 'answer',
+      source: 'final_result',
+      text: 'short',
+      append: false,
+    });
     expect(replaced.answers.final_result).toEqual({ text: 'short' });
   });
 
