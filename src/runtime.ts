@@ -19,8 +19,13 @@ import { createWebexConnectionLogic, type WebexConnectionDeps } from './actors/w
 import { A2aAgentClient, type AgentAuth, type AgentClient } from './adapters/agent/index.js';
 import { createOAuth2TokenSource, oauth2OptionsFromConfig } from './adapters/agent/oauth2.js';
 import { createFeedbackScorer } from './adapters/langfuse/feedback.js';
-import { type Stores as OpenedStores, openStores } from './adapters/store/index.js';
-import { MemoryConversationStore, MemoryEventClaims, MemorySpaceRegistry } from './adapters/store/memory.js';
+import { type Stores as OpenedStores, openStores, storeReadinessReason } from './adapters/store/index.js';
+import {
+  MemoryConversationStore,
+  MemoryEventClaims,
+  MemoryNoticeLog,
+  MemorySpaceRegistry,
+} from './adapters/store/memory.js';
 import { SpaceAuthorization } from './adapters/store/spaceAuthorization.js';
 import type { ConnectionMetrics } from './adapters/webex/connectionMetrics.js';
 import { stripBotMention } from './adapters/webex/normalize.js';
@@ -110,6 +115,7 @@ export function memoryStores(clock: Clock = systemClock): Stores {
     spaces: new MemorySpaceRegistry(clock),
     conversations: new MemoryConversationStore(),
     claims: new MemoryEventClaims(),
+    notices: new MemoryNoticeLog(),
     kind: 'memory',
     ping: async () => {},
     close: async () => {},
@@ -189,6 +195,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       maxMessageChars: config.maxMessageChars,
       agentName: DEFAULT_AGENT_NAME,
       idleTimeoutMs: config.a2aIdleTimeoutS * 1000,
+      maxAnswerChars: config.agentMaxAnswerChars,
     }),
     notify,
     clock,
@@ -284,6 +291,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         registry: stores.spaces,
         invalidate: (roomId) => spaces.invalidate(roomId),
         log,
+        onAuthFailure: () => metrics.adminAuthFailures.inc(),
       }),
       ...(options.routes ?? []),
     ],
@@ -292,8 +300,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (!webex.ready) return webex;
       try {
         await stores.ping();
-      } catch {
-        return { ready: false, reason: 'store not answering' };
+      } catch (error) {
+        return { ready: false, reason: storeReadinessReason(error) };
       }
       return { ready: true };
     },

@@ -3,15 +3,11 @@
  * ordering, `beforeMessage`, `max`, and the bot-visibility rules of group rooms.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  buildPromptWithContext,
-  CURRENT_REQUEST_HEADER,
-  fetchThreadContext,
-  THREAD_CONTEXT_HEADER,
-} from '../../src/actors/threadContext.js';
+import { buildPromptWithContext, fetchThreadContext } from '../../src/actors/threadContext.js';
 import { WebexRestClient } from '../../src/adapters/webex/rest.js';
 import { WebexApiError } from '../../src/errors.js';
 import { messages } from '../../src/render/messages.js';
+import { readContextLines } from '../../src/render/prompt.js';
 import { type SimPerson, startWebexSimulator, type WebexSimulator } from '../../src/simulator/webex/index.js';
 import { ManualClock, SIM_EPOCH } from '../helpers/manual-clock.js';
 
@@ -86,18 +82,17 @@ describe('thread context through Webex', () => {
       'carol@example.com',
     ]);
 
-    const prompt = buildPromptWithContext(context, 'what should we do now?', { maxChars: 4000 });
-    expect(prompt).toBe(
-      [
-        THREAD_CONTEXT_HEADER,
-        '- alice@example.com: CAIPE original incident details',
-        '- bob@example.com: CAIPE seeing 500s on checkout',
-        '- carol@example.com: CAIPE rolled back to v41',
-        '',
-        CURRENT_REQUEST_HEADER,
-        'what should we do now?',
-      ].join('\n'),
-    );
+    const nonce = 'nonce-of-this-turn';
+    const prompt = buildPromptWithContext(context, 'what should we do now?', {
+      maxChars: 4000,
+      nonce: () => nonce,
+    });
+    expect(readContextLines(prompt, nonce)).toEqual([
+      'alice@example.com: "CAIPE original incident details"',
+      'bob@example.com: "CAIPE seeing 500s on checkout"',
+      'carol@example.com: "CAIPE rolled back to v41"',
+    ]);
+    expect(prompt.endsWith('\nwhat should we do now?')).toBe(true);
   });
 
   it('group thread whose root does not mention the bot: the root is skipped, mentioning replies kept', async () => {
@@ -176,9 +171,9 @@ describe('thread context through Webex', () => {
       { roomId: room.id, rootId: root.id, currentMessageId: current.id },
       options(),
     );
-    const prompt = buildPromptWithContext(all, 'so?', { maxChars: 60 });
-    const contextLines = prompt.split('\n').slice(1, prompt.split('\n').indexOf(''));
-    expect(contextLines[0]).toBe('- alice@example.com: first question');
+    const prompt = buildPromptWithContext(all, 'so?', { maxChars: 60, nonce: () => 'nonce-of-this-turn' });
+    const contextLines = readContextLines(prompt, 'nonce-of-this-turn');
+    expect(contextLines[0]).toBe('alice@example.com: "first question"');
     expect(contextLines.reduce((n, line) => n + line.length, 0)).toBeLessThanOrEqual(60);
   });
 

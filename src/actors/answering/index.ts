@@ -38,7 +38,7 @@ export interface TurnRendering {
   /** The working message's markdown from the latest agent state. */
   progress(state: TurnState, elapsedMs: number): string;
   /** The answer split into messages, the footer on the last one. */
-  answer(text: string, info: { agent?: string; inThread: boolean }): string[];
+  answer(text: string, info: { agent?: string; inThread: boolean; omittedChars?: number }): string[];
   /** The agent asked for input: what to show (the question), before any form card. */
   question(state: TurnState): string;
   /** A short, specific message for a failed turn. */
@@ -266,6 +266,7 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
       ? rendering.answer(answer.text, {
           ...(answer.agent ? { agent: answer.agent } : {}),
           inThread: input.target.parentId !== undefined,
+          ...(answer.omittedChars ? { omittedChars: answer.omittedChars } : {}),
         })
       : [rendering.emptyAnswer()];
     const answerMessageId = await postParts(input, parts, signal);

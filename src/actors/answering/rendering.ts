@@ -7,6 +7,7 @@ import { streamedText } from '../../adapters/agent/index.js';
 import type { AgentErrorKind } from '../../errors.js';
 import type { TurnFailure } from '../../machines/types.js';
 import { renderAnswer } from '../../render/answer.js';
+import { boundAnswer } from '../../render/bound.js';
 import { agentFailureMessage, messages } from '../../render/messages.js';
 import { formatElapsed, renderProgress } from '../../render/progress.js';
 import type { TurnRendering } from './index.js';
@@ -18,7 +19,12 @@ export interface RenderingOptions {
   agentName: string;
   /** `A2A_IDLE_TIMEOUT_S` in ms, for the idle-timeout message. */
   idleTimeoutMs: number;
+  /** `AGENT_MAX_ANSWER_CHARS`; its default when absent. */
+  maxAnswerChars?: number;
 }
+
+/** `AGENT_MAX_ANSWER_CHARS`'s default. */
+const DEFAULT_MAX_ANSWER_CHARS = 30_000;
 
 export function createTurnRendering(options: RenderingOptions): TurnRendering {
   const { agentName, maxMessageChars } = options;
@@ -31,10 +37,16 @@ export function createTurnRendering(options: RenderingOptions): TurnRendering {
         { maxChars: maxMessageChars },
       ),
     answer: (text, info) =>
-      renderAnswer(text, {
-        maxChars: maxMessageChars,
-        footer: messages.footer(info.agent ?? agentName, info.inThread),
-      }),
+      renderAnswer(
+        boundAnswer(text, {
+          maxChars: options.maxAnswerChars ?? DEFAULT_MAX_ANSWER_CHARS,
+          alreadyOmittedChars: info.omittedChars,
+        }).text,
+        {
+          maxChars: maxMessageChars,
+          footer: messages.footer(info.agent ?? agentName, info.inThread),
+        },
+      ),
     question: (state) => {
       const question =
         state.lastMessage?.trim() || state.statusMessage?.trim() || state.form?.description?.trim();

@@ -23,14 +23,16 @@ import type {
   ConversationStore,
   EventClaims,
   ListenMode,
+  NoticeLog,
   SpaceRecord,
   SpaceRegistry,
 } from './ports.js';
-import { CONVERSATION_RETENTION_MS, distinctIdForms, pickSpace } from './records.js';
+import { CONVERSATION_RETENTION_MS, distinctIdForms, MAX_RECORDS_PER_ROOM, pickSpace } from './records.js';
 
 export const SPACES_COLLECTION = 'authorized_webex_spaces';
 export const CONVERSATIONS_COLLECTION = 'webex_bot_conversations';
 export const CLAIMS_COLLECTION = 'webex_bot_event_claims';
+export const NOTICES_COLLECTION = 'webex_bot_notices';
 
 const SERVER_SELECTION_TIMEOUT_MS = 5_000;
 const INDEX_RETRY_MS = 30_000;
@@ -182,10 +184,20 @@ export class MongoSpaceRegistry implements SpaceRegistry {
   async find(roomIds: readonly string[]): Promise<SpaceRecord | undefined> {
     const forms = distinctIdForms(roomIds);
     if (forms.length === 0) return undefined;
-    const docs = await (await this.collection())
+    const collection = await this.collection();
+    const docs = await collection
       .find({ roomId: { $in: forms } }, { projection: { _id: 0 } })
-      .limit(forms.length)
+      .limit(MAX_RECORDS_PER_ROOM)
       .toArray();
+    // More documents than that means the unique index is missing and duplicates exist: make sure
+    // a document that is not active (revoked, or a status we do not know) is among those read.
+    if (docs.length >= MAX_RECORDS_PER_ROOM) {
+      const inactive = await collection.findOne(
+        { roomId: { $in: forms }, status: { $ne: 'active' } },
+        { projection: { _id: 0 } },
+      );
+      if (inactive) docs.push(inactive);
+    }
     return pickSpace(docs.map(spaceFromDoc));
   }
 
@@ -302,11 +314,25 @@ export class MongoEventClaims implements EventClaims {
   }
 }
 
-/** The three MongoDB adapters over one connection. */
+/** Notices as claims on their own collection: the same once-per-interval rule, its own TTL index. */
+export class MongoNoticeLog implements NoticeLog {
+  readonly #claims: MongoEventClaims;
+
+  constructor(collection: () => Promise<Collection<ClaimDoc>>, clock: Clock) {
+    this.#claims = new MongoEventClaims(collection, clock);
+  }
+
+  noticeDue(key: string, intervalMs: number): Promise<boolean> {
+    return this.#claims.claim(key, intervalMs);
+  }
+}
+
+/** The MongoDB adapters over one connection. */
 export class MongoStores {
   readonly spaces: MongoSpaceRegistry;
   readonly conversations: MongoConversationStore;
   readonly claims: MongoEventClaims;
+  readonly notices: MongoNoticeLog;
   readonly #connection: MongoConnection;
   readonly #log: Logger;
   readonly #clock: Clock;
@@ -333,6 +359,7 @@ export class MongoStores {
       options.conversationRetentionMs ?? CONVERSATION_RETENTION_MS,
     );
     this.claims = new MongoEventClaims(collection<ClaimDoc>(CLAIMS_COLLECTION), this.#clock);
+    this.notices = new MongoNoticeLog(collection<ClaimDoc>(NOTICES_COLLECTION), this.#clock);
   }
 
   get indexesReady(): boolean {
@@ -357,6 +384,7 @@ export class MongoStores {
     await create(SPACES_COLLECTION, { status: 1 }, {});
     await create(CONVERSATIONS_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
     await create(CLAIMS_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
+    await create(NOTICES_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
     this.#indexesReady = true;
   }
 

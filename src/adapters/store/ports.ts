@@ -90,3 +90,16 @@ export interface ConversationStore {
 export interface EventClaims {
   claim(activityId: string, ttlMs: number): Promise<boolean>;
 }
+
+/**
+ * Notices the bot sends at most once per interval per key (SPEC "Who may use the bot": an
+ * outsider hears "you cannot use this bot" at most once a day), remembered across restarts and,
+ * with a shared store, across replicas.
+ */
+export interface NoticeLog {
+  /**
+   * True when no notice for `key` was recorded within the last `intervalMs`, and records one now;
+   * false otherwise. Of concurrent callers for one key, exactly one gets true.
+   */
+  noticeDue(key: string, intervalMs: number): Promise<boolean>;
+}

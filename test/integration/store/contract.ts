@@ -8,6 +8,7 @@ import type {
   ConversationRecord,
   ConversationStore,
   EventClaims,
+  NoticeLog,
   SpaceRegistry,
 } from '../../../src/adapters/store/ports.js';
 import { roomIdForms } from '../../../src/adapters/store/spaceAuthorization.js';
@@ -18,6 +19,7 @@ export interface StoreUnderTest {
   spaces: SpaceRegistry;
   conversations: ConversationStore;
   claims: EventClaims;
+  notices: NoticeLog;
   close(): Promise<void>;
 }
 
@@ -26,8 +28,6 @@ export interface StoreContractOptions {
   claimsFollowClock: boolean;
   /** Conversations are forgotten after the retention period (persistent adapters only). */
   conversationRetentionMs?: number;
-  /** With one entry per id form, `find` answers with the active one (persistent adapters). */
-  prefersActiveAcrossForms: boolean;
 }
 
 export type StoreFactory = (context: { clock: ManualClock }) => Promise<StoreUnderTest>;
@@ -151,20 +151,20 @@ export function describeStoreContract(
         );
       });
 
-      it.skipIf(!options.prefersActiveAcrossForms)(
-        'with one entry per id form, the active entry decides',
-        async () => {
-          await store.spaces.authorize({ roomId: ROOM_UUID, authorizedBy: 'admin-api' });
-          await store.spaces.revoke([ROOM_UUID], 'admin-api');
-          await clock.advance(1_000);
-          await store.spaces.authorize({ roomId: ROOM_PUBLIC_ID, authorizedBy: 'ana@example.com' });
-          expect(await store.spaces.find([ROOM_UUID, ROOM_PUBLIC_ID])).toMatchObject({
-            roomId: ROOM_PUBLIC_ID,
-            status: 'active',
-          });
-          expect(await store.spaces.find([ROOM_PUBLIC_ID, ROOM_UUID])).toMatchObject({ status: 'active' });
-        },
-      );
+      it('with one entry per id form, a revoked entry decides whichever was written last', async () => {
+        await store.spaces.authorize({ roomId: ROOM_UUID, authorizedBy: 'admin-api' });
+        await store.spaces.revoke([ROOM_UUID], 'admin-api');
+        await clock.advance(1_000);
+        await store.spaces.authorize({ roomId: ROOM_PUBLIC_ID, authorizedBy: 'ana@example.com' });
+        expect(await store.spaces.find([ROOM_UUID, ROOM_PUBLIC_ID])).toMatchObject({
+          roomId: ROOM_UUID,
+          status: 'revoked',
+        });
+        expect(await store.spaces.find([ROOM_PUBLIC_ID, ROOM_UUID])).toMatchObject({ status: 'revoked' });
+        // Active again under every form: active.
+        await store.spaces.authorize({ roomId: ROOM_UUID, authorizedBy: 'admin-api' });
+        expect(await store.spaces.find(roomIdForms(ROOM_UUID))).toMatchObject({ status: 'active' });
+      });
     });
 
     describe('conversations', () => {
@@ -246,6 +246,36 @@ export function describeStoreContract(
         await clock.advance(1);
         expect(await store.claims.claim('activity-3', 60_000)).toBe(true);
         expect(await store.claims.claim('activity-3', 60_000)).toBe(false);
+      });
+    });
+
+    describe('notices', () => {
+      const DAY_MS = 86_400_000;
+
+      it('says a notice is due once per key within the interval', async () => {
+        expect(await store.notices.noticeDue('outsider:person-1', DAY_MS)).toBe(true);
+        expect(await store.notices.noticeDue('outsider:person-1', DAY_MS)).toBe(false);
+        expect(await store.notices.noticeDue('outsider:person-2', DAY_MS)).toBe(true);
+      });
+
+      it('is independent of event claims with the same key', async () => {
+        expect(await store.claims.claim('same-key', DAY_MS)).toBe(true);
+        expect(await store.notices.noticeDue('same-key', DAY_MS)).toBe(true);
+      });
+
+      it('says it is due to exactly one of many concurrent callers', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 8 }, () => store.notices.noticeDue('outsider:race', DAY_MS)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+
+      it.skipIf(!options.claimsFollowClock)('is due again once the interval has passed', async () => {
+        expect(await store.notices.noticeDue('outsider:person-3', DAY_MS)).toBe(true);
+        await clock.advance(DAY_MS - 1);
+        expect(await store.notices.noticeDue('outsider:person-3', DAY_MS)).toBe(false);
+        await clock.advance(1);
+        expect(await store.notices.noticeDue('outsider:person-3', DAY_MS)).toBe(true);
       });
     });
   });

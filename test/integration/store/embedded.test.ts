@@ -1,12 +1,16 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EMBEDDED_FILE_NAME, EmbeddedStores } from '../../../src/adapters/store/embedded.js';
+import {
+  EMBEDDED_FILE_NAME,
+  EmbeddedStoreError,
+  EmbeddedStores,
+} from '../../../src/adapters/store/embedded.js';
 import { openStores } from '../../../src/adapters/store/index.js';
 import { CONVERSATION_RETENTION_MS } from '../../../src/adapters/store/records.js';
 import { roomIdForms } from '../../../src/adapters/store/spaceAuthorization.js';
@@ -35,7 +39,6 @@ describeStoreContract(
     new EmbeddedStores({ dataDir: tempDir(), log: silentLogger(), clock, purgeIntervalMs: 0 }),
   {
     claimsFollowClock: true,
-    prefersActiveAcrossForms: true,
     conversationRetentionMs: CONVERSATION_RETENTION_MS,
   },
 );
@@ -139,6 +142,62 @@ describe('embedded store on disk', () => {
     raw.pragma('user_version = 99');
     raw.close();
     expect(() => openStore()).toThrow(/newer version of the bot \(schema 99/);
+  });
+
+  it('refuses a file that is not a database at all, naming the file and what to do', () => {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(path.join(dataDir, EMBEDDED_FILE_NAME), 'this is not a database '.repeat(500));
+    const error = (() => {
+      try {
+        openStore();
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(EmbeddedStoreError);
+    expect(error).toMatchObject({ reason: 'corrupt', code: 'STORE_EMBEDDED' });
+    expect((error as Error).message).toContain(EMBEDDED_FILE_NAME);
+    expect((error as Error).message).toMatch(/damaged or not a database.*Restore it from a backup/);
+  });
+
+  it('runs an integrity check when it opens: a damaged page stops start-up with a clear error', async () => {
+    const store = openStore();
+    for (let i = 0; i < 2_000; i++) {
+      await store.conversations.put({
+        key: `thread-${i}`,
+        roomId: ROOM_UUID,
+        contextId: 'c'.repeat(200),
+        updatedAt: clock.now(),
+      });
+    }
+    await store.close();
+    const file = path.join(dataDir, EMBEDDED_FILE_NAME);
+    // Fold the write-ahead log into the file, then overwrite pages in the middle of it.
+    const raw = new Database(file);
+    raw.pragma('wal_checkpoint(TRUNCATE)');
+    raw.close();
+    const bytes = readFileSync(file);
+    const pageSize = bytes.readUInt16BE(16);
+    bytes.fill(0xa5, pageSize * 3, pageSize * 12);
+    writeFileSync(file, bytes);
+    expect(() => openStore()).toThrow(EmbeddedStoreError);
+    expect(() => openStore()).toThrow(/damaged or not a database/);
+  });
+
+  it('ping fails while writes fail (the file is locked elsewhere) and recovers after', async () => {
+    const store = openStore();
+    await expect(store.ping()).resolves.toBeUndefined();
+    const other = new Database(path.join(dataDir, EMBEDDED_FILE_NAME));
+    try {
+      other.exec('BEGIN EXCLUSIVE');
+      await expect(store.ping()).rejects.toMatchObject({ reason: 'writes-failing' });
+      await expect(store.ping()).rejects.toThrow(/writes to the embedded store fail \(SQLITE_BUSY/);
+      other.exec('COMMIT');
+      await expect(store.ping()).resolves.toBeUndefined();
+    } finally {
+      other.close();
+    }
   });
 
   it('uses WAL with synchronous=NORMAL between space changes', async () => {

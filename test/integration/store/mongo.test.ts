@@ -76,6 +76,7 @@ if (testUri) {
         spaces: stores.spaces,
         conversations: stores.conversations,
         claims: stores.claims,
+        notices: stores.notices,
         close: async () => {
           await stores.close();
           await dropDatabase(testUri, database);
@@ -84,7 +85,6 @@ if (testUri) {
     },
     {
       claimsFollowClock: true,
-      prefersActiveAcrossForms: true,
       conversationRetentionMs: CONVERSATION_RETENTION_MS,
     },
   );
@@ -211,6 +211,7 @@ if (testUri) {
           });
           expect(await auth.check(ROOM_PUBLIC_ID, 'group')).toEqual({
             allowed: false,
+            refusal: 'store-unavailable',
             source: 'store-error',
           });
           await expect(viaProxy.ping()).rejects.toThrow();
@@ -274,7 +275,11 @@ describe('MongoDB unreachable', () => {
         log: silentLogger(),
         onStoreError: () => storeErrors++,
       });
-      expect(await auth.check(ROOM_PUBLIC_ID, 'group')).toEqual({ allowed: false, source: 'store-error' });
+      expect(await auth.check(ROOM_PUBLIC_ID, 'group')).toEqual({
+        allowed: false,
+        refusal: 'store-unavailable',
+        source: 'store-error',
+      });
       expect(storeErrors).toBe(1);
       await expect(stores.claims.claim('activity-1', 60_000)).rejects.toThrow();
       await expect(stores.conversations.get('thread-1')).rejects.toThrow();
