@@ -398,6 +398,30 @@ export const settings = {
     doc: 'When set, a person’s email domain must also be in this comma-separated list (e.g. `example.com,partner.example`).',
     schema: emailDomainsValue,
   }),
+  hitlAnsweredBy: setting({
+    env: 'HITL_ANSWERED_BY',
+    default: 'requester',
+    doc: '`requester` (only the person who asked answers, cancels or resets the agent’s open form) / `space` (anyone allowed in the space).',
+    schema: oneOf(['requester', 'space']),
+  }),
+  agentTurnTimeoutS: setting({
+    env: 'AGENT_TURN_TIMEOUT_S',
+    default: '1800',
+    doc: 'A turn still running after this is cancelled with a notice; time waiting for a form answer does not count.',
+    schema: integerValue(10, 86_400),
+  }),
+  maxConcurrentTurns: setting({
+    env: 'MAX_CONCURRENT_TURNS',
+    default: '100',
+    doc: 'Agent turns running at once in this process; more get a busy notice.',
+    schema: integerValue(1, 100_000),
+  }),
+  maxTurnsPerPerson: setting({
+    env: 'MAX_TURNS_PER_PERSON',
+    default: '3',
+    doc: 'Agent turns one person may have running at once (per process); more get a busy notice.',
+    schema: integerValue(1, 1_000),
+  }),
   agentMaxAnswerChars: setting({
     env: 'AGENT_MAX_ANSWER_CHARS',
     default: '30000',

@@ -30,6 +30,7 @@ import { SpaceAuthorization } from './adapters/store/spaceAuthorization.js';
 import type { ConnectionMetrics } from './adapters/webex/connectionMetrics.js';
 import { stripBotMention } from './adapters/webex/normalize.js';
 import { lookupEmail } from './adapters/webex/people.js';
+import { PersonPolicy } from './adapters/webex/personPolicy.js';
 import { WebexRestClient } from './adapters/webex/rest.js';
 import {
   createWebexSender,
@@ -185,7 +186,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       : undefined;
 
   // ── actor logic ────────────────────────────────────────────────────────────────────────────────
-  const notify = createNotify({ sender, facts, log });
+  const notify = createNotify({ sender, facts, log, turnTimeoutS: config.agentTurnTimeoutS });
   const { logic: conversation, turns } = createConversationLogic({
     agent,
     sender,
@@ -202,6 +203,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     log,
     metrics,
     updateIntervalMs: config.updateIntervalMs,
+    answeredBy: config.hitlAnsweredBy,
+    turnTimeoutMs: config.agentTurnTimeoutS * 1000,
+    turnLimits: { total: config.maxConcurrentTurns, perPerson: config.maxTurnsPerPerson },
     cards: {
       form: buildFormCard,
       ...(feedback ? { feedback: buildFeedbackCard } : {}),
@@ -250,6 +254,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       facts,
       listenMode: config.listenMode,
       parseCard: cardActionOf,
+      people: new PersonPolicy({
+        ...(config.allowedOrgIds ? { allowedOrgIds: config.allowedOrgIds } : {}),
+        ...(config.allowedEmailDomains ? { allowedEmailDomains: config.allowedEmailDomains } : {}),
+        people: rest,
+        notices: stores.notices,
+        log,
+        clock,
+      }),
+      notify,
       log,
       metrics,
     }),
@@ -358,14 +371,22 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 }
 
 /** Notices go out at first-reply priority: they are the bot's first reply to what the person did. */
-function createNotify(deps: { sender: WebexSender; facts: BotFacts; log: Logger }): Notify {
+function createNotify(deps: {
+  sender: WebexSender;
+  facts: BotFacts;
+  log: Logger;
+  turnTimeoutS: number;
+}): Notify {
   return (notice, target) => {
     deps.sender
       .post(
         {
           roomId: target.roomId,
           parentId: target.parentId,
-          markdown: noticeText(notice, { botName: botDisplayName(deps.facts) }),
+          markdown: noticeText(notice, {
+            botName: botDisplayName(deps.facts),
+            turnTimeoutS: deps.turnTimeoutS,
+          }),
         },
         { priority: 'first-reply' },
       )

@@ -44,6 +44,12 @@ export interface ConversationEffectsDeps {
   updateIntervalMs: number;
   /** The request's text (thread context); the message's own text when unset. */
   prompt?: PromptBuilder | undefined;
+  /** `HITL_ANSWERED_BY`. */
+  answeredBy?: 'requester' | 'space';
+  /** `AGENT_TURN_TIMEOUT_S` in ms. */
+  turnTimeoutMs?: number;
+  /** `MAX_CONCURRENT_TURNS` and `MAX_TURNS_PER_PERSON`. */
+  turnLimits?: { total: number; perPerson: number };
   /** Form and feedback cards; without them the bot posts no cards. */
   cards?: TurnCards | undefined;
   /** A person's email from their id (a card action carries only the id). */
@@ -69,6 +75,7 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
     prompt: deps.prompt,
     lookupEmail: deps.lookupEmail,
     observer: metricsObserver(metrics),
+    limits: deps.turnLimits,
   });
 
   const logic = conversationMachine.provide({
@@ -92,6 +99,7 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
     },
     actions: {
       notify: (_, { notice, target }) => deps.notify(notice, target),
+      countRefusal: (_, { reason }) => metrics?.refused.inc({ reason }),
       cancelAgentTask: (_, { taskId }) => {
         deps.agent.cancel(taskId).catch((error: unknown) => {
           log.info({ err: asCodedError(error), taskId }, 'agent task cancel refused');
@@ -123,7 +131,11 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
           });
       },
     },
+    guards: {
+      answersRestrictedToRequester: () => (deps.answeredBy ?? 'requester') === 'requester',
+    },
     delays: {
+      ...(deps.turnTimeoutMs !== undefined ? { turnDeadline: deps.turnTimeoutMs } : {}),
       // The deadline is stored; the timer is derived from it, so a restored form expires on time.
       formDeadline: ({ context }) => Math.max(0, (context.pendingForm?.deadlineAt ?? 0) - clock.now()),
     },

@@ -79,6 +79,8 @@ export interface ConversationContext extends ConversationInput {
   busyNoticeSent: boolean;
   /** Failed reads of the stored record so far. */
   restoreAttempts: number;
+  /** Who the open task waits for (with `HITL_ANSWERED_BY=requester`, only they answer it). */
+  taskOwner?: { personId: string; name: string };
   /** The turn being answered: what the agent was asked, and its side of the turn so far. */
   ask?: AgentAsk;
   turn?: AgentTurn;
@@ -88,8 +90,8 @@ export interface ConversationContext extends ConversationInput {
 export type ConversationEvent =
   | { type: 'USER_MESSAGE'; message: UserMessage }
   /** `shutdown`: the process is stopping; a running answer is cancelled, a waiting form is kept. */
-  | { type: 'CANCEL'; reason?: 'user' | 'shutdown' }
-  | { type: 'RESET' }
+  | { type: 'CANCEL'; reason?: 'user' | 'shutdown'; personId?: string }
+  | { type: 'RESET'; personId?: string }
   /** Shutdown: nothing queued starts any more (sent before the shutdown CANCEL). */
   | { type: 'DRAIN' }
   | { type: 'CARD_ACTION'; action: CardAction }
@@ -98,7 +100,9 @@ export type ConversationEvent =
   /** From `agentStream`: the stream ended with a terminal state. */
   | { type: 'AGENT.DONE'; turn: AgentTurn }
   /** From `agentStream`: the stream failed (unreachable, HTTP error, cut, idle, malformed). */
-  | { type: 'AGENT.FAILED'; turn: AgentTurn; failure: TurnFailure };
+  | { type: 'AGENT.FAILED'; turn: AgentTurn; failure: TurnFailure }
+  /** From `workingMessage`: a concurrency limit is reached; the turn does not start. */
+  | { type: 'TURN.BUSY'; scope: 'bot' | 'person' };
 
 /** What the working message actor is told while the agent streams. */
 export type WorkingMessageEvent = { type: 'PROGRESS'; turn: AgentTurn };
@@ -124,6 +128,8 @@ export interface TurnResultInput {
   receivedAt: number;
   turn: AgentTurn;
   failure?: TurnFailure;
+  /** The question came with files (a `share`): the answer says they were not read. */
+  hasFiles?: boolean;
 }
 
 /** Input of the working message actor. */
@@ -131,6 +137,8 @@ export interface WorkingMessageInput {
   key: string;
   target: ReplyTarget;
   receivedAt: number;
+  /** Whose turn it is (`MAX_TURNS_PER_PERSON`). */
+  personId: string;
 }
 
 export interface AgentStreamInput {
@@ -154,6 +162,20 @@ function cardActionOf(event: EventObject): CardAction | undefined {
   return event.type === 'CARD_ACTION'
     ? (event as { type: 'CARD_ACTION'; action: CardAction }).action
     : undefined;
+}
+
+/** Who sent a message, card, `cancel` or `reset`; undefined for events without a person (shutdown). */
+function personOfEvent(event: EventObject): string | undefined {
+  const e = event as {
+    type: string;
+    message?: UserMessage;
+    action?: CardAction;
+    personId?: string;
+  };
+  if (e.type === 'USER_MESSAGE') return e.message?.personId;
+  if (e.type === 'CARD_ACTION') return e.action?.submission.personId;
+  if (e.type === 'CANCEL' || e.type === 'RESET') return e.personId;
+  return undefined;
 }
 
 function closedFormNotice(context: ConversationContext, cardId: string): Notice {
@@ -191,6 +213,8 @@ const conversationSetup = setup({
   },
   actions: {
     notify: (_, _params: { notice: Notice; target: ReplyTarget }) => {},
+    /** `refused_total{reason}`. */
+    countRefusal: (_, _params: { reason: 'busy' | 'bounds' | 'form-owner' }) => {},
     forgetConversation: (_, _params: { key: string }) => {},
     /** Asks the agent to cancel a task nobody will answer any more. */
     cancelAgentTask: (_, _params: { taskId: string }) => {},
@@ -213,14 +237,26 @@ const conversationSetup = setup({
       currentForm: undefined,
       queue: ({ context }) => context.queue.slice(1),
     }),
-    clearAgentIds: assign({ contextId: undefined, taskId: undefined, traceId: undefined }),
-    forgetTask: assign({ taskId: undefined }),
+    clearAgentIds: assign({
+      contextId: undefined,
+      taskId: undefined,
+      traceId: undefined,
+      taskOwner: undefined,
+    }),
+    forgetTask: assign({ taskId: undefined, taskOwner: undefined }),
     countRestoreAttempt: assign({ restoreAttempts: ({ context }) => context.restoreAttempts + 1 }),
     dropQueue: assign({ queue: [] }),
     /** The turn is over: keep its ids; only a task that waits for input stays open. */
     recordTurn: assign(({ context }, params: { status: TurnStatus }) => ({
       contextId: context.turn?.contextId ?? context.contextId,
       taskId: params.status === 'input-required' ? context.turn?.taskId : undefined,
+      taskOwner:
+        params.status === 'input-required' && context.current
+          ? {
+              personId: context.current.personId,
+              name: context.current.personName || context.current.personEmail || context.current.personId,
+            }
+          : undefined,
       traceId: context.turn?.traceId ?? context.traceId,
       currentForm: undefined,
       ask: undefined,
@@ -299,6 +335,17 @@ const conversationSetup = setup({
     deniedNoticeSent: ({ context }) => context.deniedNoticeSent,
     busyNoticeSent: ({ context }) => context.busyNoticeSent,
     hasOpenTask: ({ context }) => context.taskId !== undefined,
+    /** `HITL_ANSWERED_BY`: `requester` unless the effect layer says `space`. */
+    answersRestrictedToRequester: (_) => true,
+    /**
+     * The event comes from someone other than the person the open task waits for (a message, a
+     * card, `cancel` or `reset`); events without a person (shutdown) are nobody's.
+     */
+    fromAnotherPerson: ({ context, event }) => {
+      if (context.taskId === undefined || !context.taskOwner) return false;
+      const personId = personOfEvent(event);
+      return personId !== undefined && personId !== context.taskOwner.personId;
+    },
     mayRetryRestore: ({ context }) => context.restoreAttempts < 1,
     cancelledByUser: ({ event }) => event.type === 'CANCEL' && event.reason !== 'shutdown',
     /** The agent ended the turn itself without an answer: failed, rejected or cancelled on its side. */
@@ -353,6 +400,8 @@ const conversationSetup = setup({
     /** An idle conversation stops; its ids live on in the store. */
     idleTimeout: 10 * 60_000,
     restoreRetryDelay: 1_000,
+    /** `AGENT_TURN_TIMEOUT_S`, provided by the effect layer. */
+    turnDeadline: 30 * 60_000,
     /** Until the open form's deadline; provided with the real clock by `src/app.ts`. */
     formDeadline: 24 * 60 * 60_000,
   },
@@ -473,6 +522,21 @@ const whileSaving = {
   },
 } as const;
 
+/** Someone else answered (or cancelled) the task that waits for its requester: say who it waits for. */
+const refuseForeign = {
+  guard: and(['answersRestrictedToRequester', 'fromAnotherPerson']),
+  actions: [
+    { type: 'countRefusal', params: { reason: 'form-owner' } },
+    {
+      type: 'notify',
+      params: ({ context }: { context: ConversationContext }) => ({
+        notice: { kind: 'formOwned', owner: context.taskOwner?.name ?? '' } as Notice,
+        target: context.target,
+      }),
+    },
+  ],
+} as const;
+
 /** A bug in our own effects (not an agent failure): say something generic, keep the thread usable. */
 const internalError = [
   'forgetTurn',
@@ -505,6 +569,7 @@ function turnResultOf(context: ConversationContext): TurnResultInput {
     receivedAt: context.current!.receivedAt,
     turn: context.turn ?? { status: 'unknown' },
     ...(context.failure ? { failure: context.failure } : {}),
+    ...(context.current?.hasFiles ? { hasFiles: true } : {}),
   };
 }
 
@@ -525,16 +590,22 @@ export const conversationMachine = conversationSetup.createMachine({
   }),
   initial: 'restoring',
   on: {
-    RESET: {
-      target: '.idle',
-      actions: [
-        'clearAgentIds',
-        { type: 'closeForm', params: { reason: 'cancelled' } },
-        assign({ queue: [] }),
-        { type: 'forgetConversation', params: ({ context }) => ({ key: context.key }) },
-        { type: 'notify', params: ({ context }) => ({ notice: { kind: 'reset' }, target: context.target }) },
-      ],
-    },
+    RESET: [
+      refuseForeign,
+      {
+        target: '.idle',
+        actions: [
+          'clearAgentIds',
+          { type: 'closeForm', params: { reason: 'cancelled' } },
+          assign({ queue: [] }),
+          { type: 'forgetConversation', params: ({ context }) => ({ key: context.key }) },
+          {
+            type: 'notify',
+            params: ({ context }) => ({ notice: { kind: 'reset' }, target: context.target }),
+          },
+        ],
+      },
+    ],
     CARD_ACTION: handleCardAction,
     DRAIN: { actions: assign({ queue: [] }) },
   },
@@ -565,6 +636,7 @@ export const conversationMachine = conversationSetup.createMachine({
             traceId: event.output?.traceId,
             lastAnswerMessageId: event.output?.lastAnswerMessageId,
             pendingForm: event.output?.pendingForm,
+            taskOwner: event.output?.taskOwner,
             feedbackCards: event.output?.feedbackCards ?? [],
             closedForms: event.output?.closedForms ?? [],
           })),
@@ -656,7 +728,10 @@ export const conversationMachine = conversationSetup.createMachine({
           actions: [
             {
               type: 'notify',
-              params: ({ context }) => ({ notice: { kind: 'unauthorized' }, target: context.target }),
+              params: ({ context }) => ({
+                notice: { kind: context.current?.spaceUnavailable ? 'spaceUnavailable' : 'unauthorized' },
+                target: context.target,
+              }),
             },
             assign({ deniedNoticeSent: true }),
           ],
@@ -665,6 +740,20 @@ export const conversationMachine = conversationSetup.createMachine({
     },
     answering: {
       on: {
+        'TURN.BUSY': {
+          target: 'next',
+          actions: [
+            'forgetTurn',
+            { type: 'countRefusal', params: { reason: 'busy' } },
+            {
+              type: 'notify',
+              params: ({ context, event }) => ({
+                notice: { kind: 'busyTurns', scope: event.scope },
+                target: context.target,
+              }),
+            },
+          ],
+        },
         USER_MESSAGE: waitInQueue('queueFull'),
         CARD_ACTION: cardDuringAnswer,
         // Leaving the state stops the turn: its signal aborts the stream, and the turn runner
@@ -701,7 +790,23 @@ export const conversationMachine = conversationSetup.createMachine({
           key: context.key,
           target: context.target,
           receivedAt: context.current!.receivedAt,
+          personId: context.current!.personId,
         }),
+      },
+      after: {
+        // `AGENT_TURN_TIMEOUT_S`: leaving the state stops the stream (the agent's task is cancelled)
+        // and the working message. Waiting for a form answer is not in this state, so not counted.
+        turnDeadline: {
+          target: 'next',
+          actions: [
+            'forgetTurn',
+            { type: 'countRefusal', params: { reason: 'bounds' } },
+            {
+              type: 'notify',
+              params: ({ context }) => ({ notice: { kind: 'turnTimedOut' }, target: context.target }),
+            },
+          ],
+        },
       },
       initial: 'fetchingContext',
       states: {
@@ -839,11 +944,18 @@ export const conversationMachine = conversationSetup.createMachine({
         idleTimeout: { guard: ({ context }) => context.pendingForm === undefined, target: 'stopped' },
       },
       on: {
-        USER_MESSAGE: {
-          target: 'authorizing',
-          actions: [{ type: 'closeForm', params: { reason: 'superseded' } }, 'takeCurrent'],
-        },
+        USER_MESSAGE: [
+          refuseForeign,
+          {
+            target: 'authorizing',
+            actions: [{ type: 'closeForm', params: { reason: 'superseded' } }, 'takeCurrent'],
+          },
+        ],
         CARD_ACTION: [
+          {
+            ...refuseForeign,
+            guard: and(['isOpenForm', 'answersRestrictedToRequester', 'fromAnotherPerson']),
+          },
           {
             // Past the deadline (the timer may have been lost in a restart): the form is over.
             guard: and(['isOpenForm', 'isPastDeadline']),
@@ -862,11 +974,14 @@ export const conversationMachine = conversationSetup.createMachine({
           },
           ...handleCardAction,
         ],
-        CANCEL: {
-          guard: 'cancelledByUser',
-          target: 'saving',
-          actions: closeOpenTask('cancelled', 'cancelled'),
-        },
+        CANCEL: [
+          refuseForeign,
+          {
+            guard: 'cancelledByUser',
+            target: 'saving',
+            actions: closeOpenTask('cancelled', 'cancelled'),
+          },
+        ],
       },
     },
     next: {
@@ -889,6 +1004,7 @@ function recordOf(context: ConversationContext): ConversationRecord {
     traceId: context.traceId,
     lastAnswerMessageId: context.lastAnswerMessageId,
     pendingForm: context.pendingForm,
+    taskOwner: context.taskOwner,
     feedbackCards: context.feedbackCards,
     closedForms: context.closedForms,
     updatedAt: context.current?.receivedAt ?? 0,

@@ -32,6 +32,8 @@ export interface UserMessage {
   parentId?: string;
   personId: string;
   personEmail: string;
+  /** How Webex shows the person, when the event says. */
+  personName?: string;
   /** Plain text sent to the agent: mention removed, trimmed. */
   text: string;
   /** True for a `share`: the message carried files the bot does not read. */
@@ -43,6 +45,8 @@ export interface UserMessage {
    * one has decided yet (a form answer resuming a task), so the conversation checks the space.
    */
   spaceAllowed?: boolean;
+  /** The space could not be checked (store outage, nothing recent cached): refused for now. */
+  spaceUnavailable?: boolean;
 }
 
 /** Someone pressed a button or submitted a form on a card the bot posted. */
@@ -74,7 +78,17 @@ export interface CardAction {
 export type Notice =
   | { kind: 'help'; group: boolean }
   | { kind: 'unauthorized' }
+  /** The space registry cannot be read and no recent answer is cached (fail closed). */
+  | { kind: 'spaceUnavailable' }
+  /** A person outside the allowed organisations or email domains (at most once a day). */
+  | { kind: 'personRefused'; reason: 'outsider-org' | 'email-domain' | 'person-unverified' }
   | { kind: 'busy' }
+  /** `MAX_CONCURRENT_TURNS` (`bot`) or `MAX_TURNS_PER_PERSON` (`person`) reached. */
+  | { kind: 'busyTurns'; scope: 'bot' | 'person' }
+  /** `AGENT_TURN_TIMEOUT_S` passed: the turn was stopped. */
+  | { kind: 'turnTimedOut' }
+  /** `HITL_ANSWERED_BY=requester`: the open task waits for someone else. */
+  | { kind: 'formOwned'; owner: string }
   | { kind: 'cancelled' }
   | { kind: 'nothingToCancel' }
   | { kind: 'reset' }

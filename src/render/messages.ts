@@ -99,6 +99,18 @@ export const messages = {
       : `📥 Got it. ${position - 1} ${position === 2 ? 'message is' : 'messages are'} ahead of this one.`,
   /** The queue behind the running answer is full. */
   busy: '⏳ I am still working on earlier messages here and cannot queue more. Please send this again once the current answer arrives.',
+  /** `MAX_CONCURRENT_TURNS`: the bot as a whole is answering as many questions as it may. */
+  busyEverywhere:
+    '⏳ I am answering as many questions as I can at once right now. Please send this again in a minute.',
+  /** `MAX_TURNS_PER_PERSON`: this person already has that many answers running. */
+  busyForYou:
+    '⏳ I am already working on several of your questions. Please send this one again once one of them is answered.',
+  /** `AGENT_TURN_TIMEOUT_S`: the turn ran past its deadline and was stopped. */
+  turnTimedOut: (minutes: number): string =>
+    `⌛ This took longer than ${minutes} minute${minutes === 1 ? '' : 's'}, so I stopped it. Please try again, perhaps with a narrower question.`,
+  /** `HITL_ANSWERED_BY=requester`: someone else tried to answer (or cancel) the open form. */
+  formOwned: (owner: string): string =>
+    `🔒 This form is waiting for **${plainName(owner, 'the person who asked')}**; only they can answer or cancel it. To ask something yourself, start a new thread.`,
 
   // ── Agent failures ───────────────────────────────────────────────────────────────────────────
   agentUnreachable: (agentName: string): string =>

@@ -1,16 +1,26 @@
 /** The words of every notice the machines name (help, busy, cancelled, …). */
 import type { Notice } from '../machines/types.js';
-import { messages } from './messages.js';
+import { messages, personRefusalMessage } from './messages.js';
 
 /** The text of each notice the machines name. */
-export function noticeText(notice: Notice, context: { botName: string }): string {
+export function noticeText(notice: Notice, context: { botName: string; turnTimeoutS?: number }): string {
   switch (notice.kind) {
     case 'help':
       return messages.help({ botName: context.botName, group: notice.group });
     case 'unauthorized':
       return messages.unauthorizedSpace(context.botName);
+    case 'spaceUnavailable':
+      return messages.spaceCheckUnavailable;
+    case 'personRefused':
+      return personRefusalMessage(notice.reason, context.botName);
     case 'busy':
       return messages.busy;
+    case 'busyTurns':
+      return notice.scope === 'bot' ? messages.busyEverywhere : messages.busyForYou;
+    case 'turnTimedOut':
+      return messages.turnTimedOut(Math.max(1, Math.round((context.turnTimeoutS ?? 1800) / 60)));
+    case 'formOwned':
+      return messages.formOwned(notice.owner);
     case 'cancelled':
       return messages.cancelled;
     case 'nothingToCancel':

@@ -62,7 +62,14 @@ describe('load', () => {
     rig = await startRig({
       clock: scaledClock(CLOCK_FACTOR),
       logLevel: 'warn',
-      env: { A2A_IDLE_TIMEOUT_S: '6000', WEBEX_UPDATE_INTERVAL_MS: '3000', MAX_QUEUED_PER_CONVERSATION: '5' },
+      env: {
+        A2A_IDLE_TIMEOUT_S: '6000',
+        WEBEX_UPDATE_INTERVAL_MS: '3000',
+        MAX_QUEUED_PER_CONVERSATION: '5',
+        // Ten people ask a thousand questions at once: the turn limits are not what this measures.
+        MAX_CONCURRENT_TURNS: '2000',
+        MAX_TURNS_PER_PERSON: '200',
+      },
     });
     rig.when(() => true, streamingAnswer, Number.POSITIVE_INFINITY);
     const { world } = rig;

@@ -32,6 +32,7 @@ async function setUp(options: { configMode: ListenMode; spaceMode?: ListenMode; 
     facts,
     listenMode: options.configMode,
     parseCard: () => undefined,
+    notify: () => {},
     log: silentLogger(),
   });
 }

@@ -99,6 +99,8 @@ export interface AnsweringDeps {
   /** A card action names only the person: their email (for `metadata.user_email`) is looked up. */
   lookupEmail?: ((personId: string, signal?: AbortSignal) => Promise<string | undefined>) | undefined;
   observer?: TurnObserver | undefined;
+  /** `MAX_CONCURRENT_TURNS` and `MAX_TURNS_PER_PERSON`; unlimited when unset. */
+  limits?: { total: number; perPerson: number } | undefined;
 }
 
 /** The turns running, for the shutdown sequence. */
@@ -115,7 +117,8 @@ const AGENT_CANCEL_TIMEOUT_MS = 5_000;
 export function createAnsweringEffects(deps: AnsweringDeps) {
   const { agent, sender, clock, rendering } = deps;
   const observer = deps.observer ?? {};
-  const live = new Set<object>();
+  /** The turns running, each with its person: the concurrency limits count these. */
+  const live = new Map<object, string>();
   const cleanups = new Set<Promise<unknown>>();
   const trackCleanup = (work: Promise<unknown>) => {
     cleanups.add(work);
@@ -126,48 +129,65 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
   /** The effect layer made every turn state the chart carries: it is whole. */
   const stateOf = (turn: AgentTurn) => turn as TurnState;
 
-  const workingMessage = fromCallback<WorkingMessageEvent, WorkingMessageInput>(({ input, receive }) => {
-    const token = {};
-    live.add(token);
-    observer.started?.();
-    const log = logFor(input.key, input.target.roomId);
-    let latest = initialTurnState();
-    const progress = createProgressStream(sender, {
-      roomId: input.target.roomId,
-      parentId: input.target.parentId,
-      intervalMs: deps.updateIntervalMs,
-      clock,
-      logger: log,
-      startedAt: input.receivedAt,
-      keepAliveMs: Math.max(deps.updateIntervalMs, 15_000),
-      render: ({ elapsedMs }) => rendering.progress(latest, elapsedMs),
-    });
-    progress.start().then(
-      () => observer.firstReply?.(since(input.receivedAt)),
-      // The answer can still be posted; a missing working message is not worth failing it for.
-      (error: unknown) => log.warn({ err: asCodedError(error) }, 'working message not posted'),
-    );
-    receive((event) => {
-      latest = stateOf(event.turn);
-      progress.update();
-    });
-    return () => {
-      trackCleanup(
-        progress
-          .finish()
-          .catch((error: unknown) => log.warn({ err: asCodedError(error) }, 'working message not removed'))
-          .finally(() => {
-            live.delete(token);
-            observer.ended?.();
-          }),
+  const busyScope = (personId: string): 'bot' | 'person' | undefined => {
+    if (!deps.limits) return undefined;
+    if (live.size >= deps.limits.total) return 'bot';
+    let mine = 0;
+    for (const owner of live.values()) if (owner === personId) mine += 1;
+    return mine >= deps.limits.perPerson ? 'person' : undefined;
+  };
+
+  /**
+   * The turn's lifetime: it counts against the limits from here until its working message is gone.
+   * Over a limit it posts nothing and says so (`TURN.BUSY`); the chart tells the person.
+   */
+  const workingMessage = fromCallback<WorkingMessageEvent, WorkingMessageInput>(
+    ({ input, receive, sendBack }) => {
+      const busy = busyScope(input.personId);
+      if (busy) {
+        sendBack({ type: 'TURN.BUSY', scope: busy });
+        return () => {};
+      }
+      const token = {};
+      live.set(token, input.personId);
+      observer.started?.();
+      const log = logFor(input.key, input.target.roomId);
+      let latest = initialTurnState();
+      const progress = createProgressStream(sender, {
+        roomId: input.target.roomId,
+        parentId: input.target.parentId,
+        intervalMs: deps.updateIntervalMs,
+        clock,
+        logger: log,
+        startedAt: input.receivedAt,
+        keepAliveMs: Math.max(deps.updateIntervalMs, 15_000),
+        render: ({ elapsedMs }) => rendering.progress(latest, elapsedMs),
+      });
+      progress.start().then(
+        () => observer.firstReply?.(since(input.receivedAt)),
+        // The answer can still be posted; a missing working message is not worth failing it for.
+        (error: unknown) => log.warn({ err: asCodedError(error) }, 'working message not posted'),
       );
-    };
-  });
+      receive((event) => {
+        latest = stateOf(event.turn);
+        progress.update();
+      });
+      return () => {
+        trackCleanup(
+          progress
+            .finish()
+            .catch((error: unknown) => log.warn({ err: asCodedError(error) }, 'working message not removed'))
+            .finally(() => {
+              live.delete(token);
+              observer.ended?.();
+            }),
+        );
+      };
+    },
+  );
 
   const buildRequest = fromPromise<AgentAsk, TurnInput>(async ({ input, signal }) => {
     const log = logFor(input.key, input.target.roomId);
-    const { roomId, parentId } = input.target;
-    if (input.message.hasFiles) await sender.post({ roomId, parentId, markdown: rendering.filesNotRead() });
     let userEmail = input.message.personEmail;
     if (!userEmail && deps.lookupEmail) {
       // A failed lookup only costs the metadata, never the user's answer to a form.
@@ -269,7 +289,11 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
           ...(answer.omittedChars ? { omittedChars: answer.omittedChars } : {}),
         })
       : [rendering.emptyAnswer()];
-    const answerMessageId = await postParts(input, parts, signal);
+    const answerMessageId = await postParts(
+      input,
+      input.hasFiles ? [rendering.filesNotRead(), ...parts] : parts,
+      signal,
+    );
     observer.answered?.(since(input.receivedAt));
     return answerMessageId ? { answerMessageId } : {};
   });

@@ -10,11 +10,13 @@ import type { EventClaims, ListenMode } from '../../adapters/store/ports.js';
 import type { SpaceAuthorization } from '../../adapters/store/spaceAuthorization.js';
 import type { InboundEvent, InboundMessageEvent } from '../../adapters/webex/inboundEvent.js';
 import { stripBotMention } from '../../adapters/webex/normalize.js';
+import type { PersonPolicy } from '../../adapters/webex/personPolicy.js';
 import { asCodedError } from '../../errors.js';
 import { type BotFacts, botDisplayName } from '../../facts.js';
 import type { Logger } from '../../logger.js';
 import type { BotEvent } from '../../machines/bot.js';
-import type { CardAction, CardSubmission } from '../../machines/types.js';
+import { replyTargetOf, targetOfKey } from '../../machines/conversationKey.js';
+import type { CardAction, CardSubmission, Notice, ReplyTarget } from '../../machines/types.js';
 import type { BotMetrics } from '../../metrics.js';
 
 export interface AdmissionDeps {
@@ -27,6 +29,13 @@ export interface AdmissionDeps {
   listenMode: ListenMode;
   /** Reads the bot's `_caipe` data from a card submission; undefined when it is not one of ours. */
   parseCard: (inputs: Record<string, unknown>) => Omit<CardAction, 'submission'> | undefined;
+  /**
+   * Who may use the bot (SPEC "Who may use the bot"): every person is checked before anything of
+   * theirs goes on; without a policy everyone may.
+   */
+  people?: PersonPolicy | undefined;
+  /** Posts a notice (a refused person's, at most once a day). */
+  notify: (notice: Notice, target: ReplyTarget) => void;
   log: Logger;
   metrics?: BotMetrics | undefined;
 }
@@ -34,7 +43,7 @@ export interface AdmissionDeps {
 /** Decides one event; undefined when the bot does nothing with it. Never throws. */
 export type Admission = (event: InboundEvent) => Promise<BotEvent | undefined>;
 
-type GroupOutcome = 'handled' | 'unauthorized' | 'ignored';
+type GroupOutcome = 'handled' | 'unauthorized' | 'unavailable' | 'ignored';
 
 export function createAdmission(deps: AdmissionDeps): Admission {
   const { log, metrics } = deps;
@@ -66,12 +75,38 @@ export function createAdmission(deps: AdmissionDeps): Admission {
    */
   async function groupOutcome(event: InboundMessageEvent): Promise<GroupOutcome> {
     const decision = await deps.spaces.check(event.roomId, 'group');
-    if (isMentioned(event.mentionedPeople)) return decision.allowed ? 'handled' : 'unauthorized';
+    if (isMentioned(event.mentionedPeople)) {
+      if (decision.allowed) return 'handled';
+      return decision.refusal === 'store-unavailable' ? 'unavailable' : 'unauthorized';
+    }
     const mode = decision.listenMode ?? deps.listenMode;
     return decision.allowed && mode !== 'mention' ? 'handled' : 'ignored';
   }
 
-  function messageEvent(event: InboundMessageEvent, spaceAllowed: boolean): BotEvent {
+  /**
+   * The person check; a refused person is counted, told at most once a day, and nothing of theirs
+   * goes on. A policy that fails is a refusal (fail closed).
+   */
+  async function personAllowed(event: InboundEvent, target: ReplyTarget): Promise<boolean> {
+    if (!deps.people) return true;
+    const decision = await deps.people.check({
+      personId: event.person.id,
+      ...(event.person.orgId ? { orgId: event.person.orgId } : {}),
+      ...(event.person.email ? { email: event.person.email } : {}),
+    });
+    if (decision.allowed) return true;
+    const reason = decision.reason ?? 'person-unverified';
+    metrics?.refused.inc({ reason });
+    log.info({ activityId: event.activityId, roomId: event.roomId, reason }, 'person refused');
+    if (decision.notify) deps.notify({ kind: 'personRefused', reason }, target);
+    return false;
+  }
+
+  function messageEvent(
+    event: InboundMessageEvent,
+    spaceAllowed: boolean,
+    spaceUnavailable: boolean,
+  ): BotEvent {
     const identity = deps.facts.getSnapshot().context.identity;
     const text =
       event.roomType === 'group'
@@ -87,10 +122,12 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         ...(event.parentId ? { parentId: event.parentId } : {}),
         personId: event.person.id,
         personEmail: event.person.email,
+        ...(event.person.displayName ? { personName: event.person.displayName } : {}),
         text,
         hasFiles: event.files,
         receivedAt: event.receivedAt,
         spaceAllowed,
+        ...(spaceUnavailable ? { spaceUnavailable } : {}),
       },
     };
   }
@@ -117,14 +154,28 @@ export function createAdmission(deps: AdmissionDeps): Admission {
             receivedAt: event.receivedAt,
           };
           const parsed = deps.parseCard(event.inputs);
+          // A card names its conversation; an unknown one is answered in the room.
+          const target = (parsed && targetOfKey(parsed.key)) || { roomId: event.roomId };
+          if (!(await personAllowed(event, target))) return undefined;
           return { type: 'CARD', submission, ...(parsed ? { action: { ...parsed, submission } } : {}) };
         }
         case 'message': {
           // 1:1 spaces need no space authorization (SPEC "Spaces and threads").
           const outcome = event.roomType === 'group' ? await groupOutcome(event) : 'handled';
-          metrics?.events.inc({ kind: 'message', outcome });
+          metrics?.events.inc({
+            kind: 'message',
+            outcome: outcome === 'unavailable' ? 'unauthorized' : outcome,
+          });
           if (outcome === 'ignored') return undefined;
-          return messageEvent(event, outcome === 'handled');
+          const target = replyTargetOf({
+            roomId: event.roomId,
+            roomType: event.roomType,
+            messageId: event.messageId,
+            ...(event.parentId ? { parentId: event.parentId } : {}),
+          });
+          if (!(await personAllowed(event, target))) return undefined;
+          if (outcome === 'unavailable') metrics?.refused.inc({ reason: 'space-unavailable' });
+          return messageEvent(event, outcome === 'handled', outcome === 'unavailable');
         }
       }
     } catch (error) {

@@ -49,6 +49,8 @@ export interface ConversationRecord {
   lastAnswerMessageId?: string;
   /** The form card waiting for the user, so a restart does not lose it. */
   pendingForm?: PendingForm;
+  /** Who the open task waits for (`HITL_ANSWERED_BY=requester`). */
+  taskOwner?: { personId: string; name: string };
   /** Feedback cards posted in this conversation (newest last, bounded). */
   feedbackCards?: FeedbackCardRecord[];
   /** Form cards that are no longer open, so a late submission gets the right notice. */

@@ -172,7 +172,8 @@ export function catchUpEvent(
       roomType: room.roomType,
       messageId: message.id,
       files: false,
-      actor: { uuid: authorUuid ?? '', email: message.personEmail, displayName: undefined },
+      // A REST listing has no organisation: the person check asks the People API.
+      actor: { uuid: authorUuid ?? '', email: message.personEmail, displayName: undefined, orgId: undefined },
     },
     message,
     receivedAt,

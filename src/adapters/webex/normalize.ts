@@ -33,7 +33,13 @@ interface RouteBase {
   activityId: string;
   roomId: string;
   roomType: RoomType;
-  actor: { uuid: string; email: string | undefined; displayName: string | undefined };
+  actor: {
+    uuid: string;
+    email: string | undefined;
+    displayName: string | undefined;
+    /** The actor's organisation as Mercury gives it (a raw UUID); absent in REST listings. */
+    orgId: string | undefined;
+  };
 }
 
 export type ActivityRoute =
@@ -76,6 +82,7 @@ export function routeActivity(activity: RawActivity, ctx: RouteContext): Activit
       uuid: str(actor.id)!,
       email: str(actor.emailAddress) ?? str(actor.entryEmail),
       displayName: str(actor.displayName),
+      orgId: str(actor.orgId),
     },
   };
   const object = rec(activity.object);
@@ -208,6 +215,7 @@ function person(route: RouteBase, personId: unknown, personEmail: unknown): Inbo
     id: str(personId) ?? encodeHydraId('PEOPLE', route.actor.uuid, 'us'),
     email: str(personEmail) ?? route.actor.email ?? '',
     ...(route.actor.displayName ? { displayName: route.actor.displayName } : {}),
+    ...(route.actor.orgId ? { orgId: route.actor.orgId } : {}),
   };
 }
 

@@ -174,6 +174,8 @@ export interface WebexSimulator {
     email?: string;
     kind?: 'person' | 'bot';
     uuid?: string;
+    /** The person's organisation (raw UUID); the world's own by default. */
+    orgUuid?: string;
   }): SimPerson;
   createRoom(input: {
     type: RoomType;
@@ -318,6 +320,7 @@ export async function startWebexSimulator(options: WebexSimulatorOptions): Promi
         email: input.email ?? `user${userCount}@example.com`,
       };
       if (input.uuid) personInput.uuid = input.uuid;
+      if (input.orgUuid) personInput.orgUuid = input.orgUuid;
       return handle(service.createPerson(personInput));
     },
     createRoom(input) {

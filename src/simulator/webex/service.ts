@@ -103,6 +103,8 @@ export class WebexService {
     email: string;
     token?: string;
     uuid?: string;
+    /** Another organisation than the world's (a partner company, an outsider). */
+    orgUuid?: string;
   }): Person {
     const person: Person = {
       uuid: input.uuid ?? randomUUID(),
@@ -110,7 +112,7 @@ export class WebexService {
       displayName: input.displayName,
       email: input.email,
       token: input.token ?? `sim-token-${randomUUID()}`,
-      orgUuid: this.world.orgUuid,
+      orgUuid: input.orgUuid ?? this.world.orgUuid,
       created: this.clock.now(),
     };
     this.world.people.set(person.uuid, person);
