@@ -287,4 +287,32 @@ describe('webex simulator: WDM', () => {
     expect(ids).toContain('urn:TEAM:eu-central-1_k:conversation');
     expect((await rest(`${sim.urls.u2c}/catalog?format=hostmap`, 'bad')).status).toBe(401);
   });
+
+  it('When the eu region is listed, Then its conversation host is an entry under another key, with no port', async () => {
+    const catalog = await rest<{
+      hostCatalog: Record<string, Array<{ id: string; host: string }>>;
+    }>(`${sim.urls.u2c}/catalog?format=hostmap`, BOT_TOKEN);
+    const port = new URL(sim.urls.base).port;
+    // Keys are `URL.host` of the service links; entry hosts are host names (the SDK adds the port).
+    expect(Object.keys(catalog.body.hostCatalog).sort()).toEqual([`127.0.0.1:${port}`, 'conv-k.wbx2.com']);
+    const eu = catalog.body.hostCatalog['conv-k.wbx2.com'] ?? [];
+    expect(eu.map((e) => e.host)).toEqual(['conv-k.wbx2.com', 'localhost']);
+    expect(new Set(eu.map((e) => e.id))).toEqual(new Set(['urn:TEAM:eu-central-1_k:conversation']));
+    expect(catalog.body.hostCatalog.localhost).toBeUndefined();
+  });
+
+  it('When the limited catalog is asked for, Then it answers with a query key, without a token, and 400 without a key', async () => {
+    const limited = await rest<{ serviceLinks: Record<string, string> }>(
+      `${sim.urls.u2c}/limited/catalog?orgId=some-org&format=hostmap`,
+      undefined,
+    );
+    expect(limited.status).toBe(200);
+    expect(limited.body.serviceLinks.wdm).toBe(sim.urls.wdm);
+    const withToken = await rest(
+      `${sim.urls.u2c}/limited/catalog?mode=DEFAULT_BY_PROXIMITY&format=hostmap`,
+      BOT_TOKEN,
+    );
+    expect(withToken.status).toBe(200);
+    expect((await rest(`${sim.urls.u2c}/limited/catalog?format=hostmap`, undefined)).status).toBe(400);
+  });
 });

@@ -241,13 +241,22 @@ export async function startWebexSimulator(options: WebexSimulatorOptions): Promi
   });
   const { port } = server.address() as AddressInfo;
   const regions: Record<RegionKey, Region> = {
-    us: { key: 'us', catalogId: 'urn:TEAM:us-east-2_a', cluster: 'us', host: `127.0.0.1:${port}` },
-    // A second host name for the same server, so the catalog can tell the regions apart.
+    us: {
+      key: 'us',
+      catalogId: 'urn:TEAM:us-east-2_a',
+      cluster: 'us',
+      host: `127.0.0.1:${port}`,
+      catalogKey: `127.0.0.1:${port}`,
+    },
+    // A second host name for the same server, so the catalog can tell the regions apart. It is
+    // listed as a second entry under another key, as the SDK's catalog fixtures do (see
+    // docs/simulator.md "Regions and ids"): only a client that matches entry hosts finds it.
     eu: {
       key: 'eu',
       catalogId: 'urn:TEAM:eu-central-1_k',
       cluster: 'urn:TEAM:eu-central-1_k',
       host: `localhost:${port}`,
+      catalogKey: 'conv-k.wbx2.com',
     },
   };
   const base = `http://127.0.0.1:${port}`;
