@@ -55,8 +55,10 @@ export interface WebexConnectionDeps {
   u2cUrl: string;
   /** `WEBEX_WDM_URL`: overrides the catalog's WDM link. */
   wdmUrl?: string | undefined;
-  /** `WEBEX_DEVICE_NAME`. */
+  /** This process's device name: `WEBEX_DEVICE_NAME`, or `WEBEX_DEVICE_NAME-INSTANCE_ID`. */
   deviceName: string;
+  /** `WEBEX_DEVICE_NAME` when `deviceName` carries an instance suffix (tells other instances' devices apart). */
+  deviceBaseName?: string;
   /** `WEBEX_DEDUPE_TTL_S`. */
   dedupeTtlS: number;
   /** `WEBEX_RETRY_AFTER_DEFAULT_S`. */
@@ -141,10 +143,17 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
         const wdm = new WdmDevices(rest, input.catalog.wdmUrl);
         const result = await wdm.ensure(deps.deviceName, {
           ...(input.avoid ? { avoid: input.avoid } : {}),
+          ...(deps.deviceBaseName ? { baseName: deps.deviceBaseName } : {}),
           signal,
         });
         for (const failed of result.failedDeletes) {
           log.warn({ device: failed.url, err: messageOf(failed.error) }, 'could not delete an extra device');
+        }
+        if (result.pruned.length > 0) {
+          log.warn(
+            { pruned: result.pruned.length },
+            'WDM refused a new device (excessive device registrations): deleted the oldest devices of this token and registered again',
+          );
         }
         log.info(
           {

@@ -4,7 +4,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeHydraId } from '../../../src/adapters/webex/ids.js';
-import { type Harness, startHarness } from './harness.js';
+import { ManualClock } from '../../simulator/manual-clock.js';
+import { rest } from '../../simulator/sim-client.js';
+import { BOT_TOKEN, DEVICE_NAME, type Harness, liveBotDevices, startHarness } from './harness.js';
 
 let harness: Harness | undefined;
 
@@ -31,5 +33,42 @@ describe('Webex fidelity', () => {
     // The message was read with its eu id at the first try: no 404 on the way.
     const reads = h.sim.log.requests.filter((r) => r.route === '/v1/messages/{id}');
     expect(reads.map((r) => r.status)).toEqual([200]);
+  });
+
+  it('on "excessive device registrations" deletes the oldest third, other instances\' devices last, and comes online', async () => {
+    const simClock = new ManualClock();
+    // Seven devices of the token, one minute apart: five of other clients, two of other instances.
+    const names = [
+      'old-client-1',
+      `${DEVICE_NAME}-pod-0`,
+      'old-client-2',
+      'old-client-3',
+      `${DEVICE_NAME}-pod-1`,
+      'old-client-4',
+      'old-client-5',
+    ];
+    const h = await start({
+      simClock,
+      simulator: { maxDevicesPerUser: names.length },
+      before: async (sim) => {
+        for (const name of names) {
+          simClock.advance(60_000);
+          const created = await rest(`${sim.urls.wdm}/devices`, BOT_TOKEN, {
+            method: 'POST',
+            body: { name, deviceType: 'DESKTOP' },
+          });
+          expect(created.status).toBe(200);
+        }
+      },
+    });
+    await h.online();
+    // ceil(7 / 3) = 3 deleted: the three oldest foreign devices; pod-0, older than two of them, stays.
+    const left = liveBotDevices(h.sim).map((d) => d.name);
+    expect(left.sort()).toEqual(
+      ['old-client-4', 'old-client-5', `${DEVICE_NAME}-pod-0`, `${DEVICE_NAME}-pod-1`, DEVICE_NAME].sort(),
+    );
+    const posts = h.sim.log.requests.filter((r) => r.method === 'POST' && r.route === '/wdm/api/v1/devices');
+    expect(posts.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200, 200, 400, 200]);
+    await h.logged((r) => String(r.msg).includes('excessive device registrations') && r.pruned === 3);
   });
 });
