@@ -103,12 +103,11 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
     });
   const dedupe = new ActivityDedupe({ ttlMs: deps.dedupeTtlS * 1000, clock });
   const catchUp = catchUpSettings(deps.dedupeTtlS * 1000, deps.catchUp);
+  const refreshDevice = fromPromise<WdmDevice, RefreshDeviceInput>(async ({ input, signal }) =>
+    new WdmDevices(rest, input.wdmUrl).refresh(input.device.url, deps.deviceName, signal),
+  );
   const deviceRefresher = deviceRefreshMachine.provide({
-    actors: {
-      refreshDevice: fromPromise<WdmDevice, RefreshDeviceInput>(async ({ input, signal }) =>
-        new WdmDevices(rest, input.wdmUrl).refresh(input.device.url, deps.deviceName, signal),
-      ),
-    },
+    actors: { refreshDevice },
     delays: {
       deviceRefresh: deps.deviceRefreshMs ?? DEVICE_REFRESH_DELAYS.deviceRefresh,
       deviceRefreshRetry: deps.deviceRefreshRetryMs ?? DEVICE_REFRESH_DELAYS.deviceRefreshRetry,
@@ -207,6 +206,7 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
         ),
       ),
       deviceRefresher,
+      refreshDevice,
     },
     delays: {
       backoff: ({ context }) => backoffDelayMs(context.attempt, random),
@@ -240,6 +240,11 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
         if (reaction.action === 'reconnect') log.info(line, 'mercury socket closed; reconnecting');
         else if (reaction.action === 'reregister')
           log.warn(line, 'mercury registration is stale; registering a new device');
+        else if (reaction.action === 'refresh')
+          log.warn(
+            line,
+            "Webex's close before readiness could not be read; refreshing the device, then reconnecting",
+          );
         else log.warn(line, 'mercury socket closed; not reconnecting now');
         metrics.reconnect(reaction.reason);
       },
@@ -283,6 +288,9 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
         if (event.type !== 'DEVICE.REFRESH_FAILED') return;
         const status = event.error instanceof WebexApiError ? event.error.status : undefined;
         log.warn({ status, err: messageOf(event.error) }, 'bot device refresh failed; trying again later');
+      },
+      reportDeviceRefreshedBeforeConnect: ({ context }) => {
+        log.info({ device: context.device?.url }, 'bot device refreshed; reconnecting to it');
       },
       reportDeviceGone: ({ context }) => {
         log.warn(

@@ -107,6 +107,8 @@ export interface WebexConnectionContext {
   device: WdmDevice | undefined;
   /** A device whose socket said "unknown registration": replaced, not reused, at the next device step. */
   staleDeviceUrl: string | undefined;
+  /** Webex's close before readiness could not be read (1005): refresh the device before reconnecting. */
+  refreshBeforeConnect: boolean;
   /** Consecutive failed attempts since the last time online; the backoff exponent. */
   attempt: number;
   /** Why the connection is not online; undefined while online. */
@@ -218,6 +220,7 @@ export const webexConnectionMachine = setup({
     fetchCatalog: fromPromise<ServiceCatalog>(async () => notProvided('fetchCatalog')),
     ensureDevice: fromPromise<WdmDevice, EnsureDeviceInput>(async () => notProvided('ensureDevice')),
     releaseDevice: fromPromise<void, ReleaseDeviceInput>(async () => notProvided('releaseDevice')),
+    refreshDevice: fromPromise<WdmDevice, RefreshDeviceInput>(async () => notProvided('refreshDevice')),
     mercurySocket: fromCallback<SocketCommand, { webSocketUrl: string }, SocketEvent>(() =>
       notProvided('mercurySocket'),
     ),
@@ -234,6 +237,8 @@ export const webexConnectionMachine = setup({
     errorStatusIs: ({ event }, params: { status: number }) =>
       errorStatus((event as unknown as { error?: unknown }).error) === params.status,
     hasDevice: ({ context }) => context.device !== undefined,
+    deviceNeedsRefresh: ({ context }) =>
+      context.refreshBeforeConnect && context.device !== undefined && context.catalog !== undefined,
     hasCatalog: ({ context }) => context.catalog !== undefined,
     hasIdentity: ({ context }) => context.identity !== undefined,
     wasOnline: ({ context }) => context.wasOnline,
@@ -261,6 +266,11 @@ export const webexConnectionMachine = setup({
       device: undefined,
     }),
     markOnline: assign({ attempt: 0, notReadyReason: undefined, wasOnline: true }),
+    markRefreshBeforeConnect: assign({ refreshBeforeConnect: true }),
+    keepDeviceAfterRefresh: assign({
+      device: ({ context, event }) => (event as { output?: WdmDevice }).output ?? context.device,
+      refreshBeforeConnect: false,
+    }),
     /** The device is gone (refresh 404): go register another; the old socket goes with `connected`. */
     markReregistering: assign({
       notReadyReason: 'reconnecting',
@@ -332,6 +342,7 @@ export const webexConnectionMachine = setup({
     reportDeviceRefreshed: () => {},
     reportDeviceRefreshFailed: () => {},
     reportDeviceGone: () => {},
+    reportDeviceRefreshedBeforeConnect: () => {},
   },
 }).createMachine({
   id: 'webexConnection',
@@ -340,6 +351,7 @@ export const webexConnectionMachine = setup({
     catalog: undefined,
     device: undefined,
     staleDeviceUrl: undefined,
+    refreshBeforeConnect: false,
     attempt: 0,
     notReadyReason: 'starting',
     lastReaction: undefined,
@@ -439,6 +451,39 @@ export const webexConnectionMachine = setup({
             ],
           },
         },
+        // After a close before readiness that could not be read (1005), as the SDK does: `PUT` the
+        // device and connect again; only a 404 means a new device (and what Webex buffered for
+        // the old one is gone with it).
+        refreshDevice: {
+          invoke: {
+            src: 'refreshDevice',
+            input: ({ context }) => ({ device: context.device!, wdmUrl: context.catalog!.wdmUrl }),
+            onDone: {
+              target: '#webexConnection.connected',
+              actions: ['keepDeviceAfterRefresh', 'reportDeviceRefreshedBeforeConnect'],
+            },
+            onError: [
+              {
+                guard: { type: 'errorStatusIs', params: { status: 404 } },
+                target: 'device',
+                actions: ['reportDeviceGone', 'markDeviceStale', assign({ refreshBeforeConnect: false })],
+              },
+              {
+                guard: { type: 'errorStatusIs', params: { status: 401 } },
+                target: '#webexConnection.notReady',
+                actions: [
+                  { type: 'setNotReady', params: { reason: 'unauthorized' } },
+                  { type: 'reportSetupFailed', params: { step: 'refresh' } },
+                  'reportNotReady',
+                ],
+              },
+              {
+                target: '#webexConnection.backoff',
+                actions: { type: 'reportSetupFailed', params: { step: 'refresh' } },
+              },
+            ],
+          },
+        },
       },
     },
 
@@ -456,6 +501,11 @@ export const webexConnectionMachine = setup({
             guard: { type: 'closeIs', params: { action: 'reregister' } },
             target: 'backoff',
             actions: ['noteClose', 'reportClosed', 'markDeviceStale'],
+          },
+          {
+            guard: { type: 'closeIs', params: { action: 'refresh' } },
+            target: 'backoff',
+            actions: ['noteClose', 'reportClosed', 'markRefreshBeforeConnect'],
           },
           {
             guard: { type: 'closeIs', params: { action: 'standDown' } },
@@ -542,6 +592,7 @@ export const webexConnectionMachine = setup({
       exit: 'bumpAttempt',
       after: {
         backoff: [
+          { guard: 'deviceNeedsRefresh', target: 'setup.refreshDevice' },
           { guard: 'hasDevice', target: 'connected' },
           { guard: 'hasCatalog', target: 'setup.device' },
           { guard: 'hasIdentity', target: 'setup.catalog' },

@@ -81,6 +81,7 @@ const REAL_TO_MODEL: Record<string, readonly ModelState[]> = {
   'setup.identity': ['connecting'],
   'setup.catalog': ['connecting'],
   'setup.device': ['connecting'],
+  'setup.refreshDevice': ['connecting'],
   connected: ['connecting', 'online', 'reconnected', 'reregistered', 'switched'],
   'connected.connecting': ['connecting'],
   'connected.online': ['online', 'reconnected', 'reregistered', 'switched'],

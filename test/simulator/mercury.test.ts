@@ -38,6 +38,16 @@ describe('webex simulator: Mercury socket', () => {
     await sim.close();
   });
 
+  it('When a socket is closed without a status before buffer_state, Then the client sees 1005', async () => {
+    sim.faults.withholdBufferState(true);
+    const socket = track(await TestSocket.open(`${device.webSocketUrl}?${MERCURY_QUERY}`));
+    socket.authorize(BOT_TOKEN);
+    await sim.waitFor('socket', (s) => s.type === 'authorized');
+    sim.faults.closeWithoutStatus();
+    expect(await socket.closed).toEqual({ code: 1005, reason: '' });
+    expect(socket.frames).toEqual([]);
+  });
+
   it('When the authorization frame carries a bad token, Then the socket closes 4401', async () => {
     const socket = track(await TestSocket.open(`${device.webSocketUrl}?${MERCURY_QUERY}`));
     socket.authorize('wrong-token');

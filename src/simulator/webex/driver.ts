@@ -140,6 +140,8 @@ export interface SimFaults {
   dropTcp(socketId?: number): void;
   /** Close open sockets (or one) with this code and reason, e.g. 1011, 4000 "Replaced", 4401. */
   close(code: number, reason?: string, socketId?: number): void;
+  /** Close sockets (or one), also before readiness, with a close frame that has no code: 1005 at the client. */
+  closeWithoutStatus(socketId?: number): void;
   swallowPongs(on: boolean): void;
   /** Answer pings with a pong that carries a different id. */
   pongMismatch(on: boolean): void;
@@ -401,6 +403,7 @@ export async function startWebexSimulator(options: WebexSimulatorOptions): Promi
     faults: {
       dropTcp: (socketId) => hub.dropTcp(socketId),
       close: (code, reason = '', socketId) => hub.close(code, reason, socketId),
+      closeWithoutStatus: (socketId) => hub.closeWithoutStatus(socketId),
       swallowPongs: (on) => {
         socketFaults.swallowPongs = on;
       },

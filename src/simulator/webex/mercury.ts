@@ -166,6 +166,20 @@ export class MercuryHub {
     for (const sock of this.targets(socketId, true)) this.closeSocket(sock, code, reason);
   }
 
+  /**
+   * A close frame without a status code: the client sees 1005. That is what the SDK gets when a
+   * browser or proxy drops a 4xxx code (internal-plugin-mercury `src/socket/socket-base.js`).
+   */
+  closeWithoutStatus(socketId?: number): void {
+    for (const sock of this.targets(socketId, true)) {
+      if (sock.state === 'closing' || sock.state === 'closed') continue;
+      this.clock.clearTimeout(sock.authTimer);
+      sock.state = 'closing';
+      sock.closedByServer = true;
+      sock.ws.close();
+    }
+  }
+
   /** Destroy the TCP connection without a close frame: the client sees 1006. */
   dropTcp(socketId?: number): void {
     for (const sock of this.targets(socketId, true)) {

@@ -6,7 +6,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { decodeHydraId } from '../../../src/adapters/webex/ids.js';
 import { ManualClock } from '../../simulator/manual-clock.js';
 import { rest } from '../../simulator/sim-client.js';
-import { BOT_TOKEN, DEVICE_NAME, type Harness, liveBotDevices, startHarness } from './harness.js';
+import {
+  BOT_TOKEN,
+  botRequests,
+  DEVICE_NAME,
+  type Harness,
+  liveBotDevices,
+  startHarness,
+} from './harness.js';
 
 let harness: Harness | undefined;
 
@@ -70,5 +77,44 @@ describe('Webex fidelity', () => {
     const posts = h.sim.log.requests.filter((r) => r.method === 'POST' && r.route === '/wdm/api/v1/devices');
     expect(posts.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200, 200, 400, 200]);
     await h.logged((r) => String(r.msg).includes('excessive device registrations') && r.pruned === 3);
+  });
+
+  it('refreshes the device (PUT, no new registration) after a 1005 close before readiness, and keeps what Webex buffered', async () => {
+    const h = await start({ before: (sim) => sim.faults.withholdBufferState(true) });
+    await h.sim.waitFor('socket', (r) => r.type === 'authorized');
+    const [device] = liveBotDevices(h.sim);
+    const ada = h.sim.createUser();
+    const room = h.sim.createDirectRoom(ada);
+    h.sim.faults.closeWithoutStatus();
+    await h.until((s) => s.matches('backoff') && s.context.refreshBeforeConnect);
+    const whileDown = h.sim.post(ada, room, { text: 'sent while the device was refreshed' });
+    h.sim.faults.withholdBufferState(false);
+    h.clock.increment(1_000);
+    await h.online();
+    expect(h.metrics.reconnects).toEqual(['unknown-response']);
+    const refreshes = botRequests(h.sim, 'PUT', '/wdm/api/v1/devices/{id}');
+    expect(refreshes.map((r) => [r.path.split('/').at(-1), r.status])).toEqual([[device!.uuid, 200]]);
+    expect(botRequests(h.sim, 'DELETE', '/wdm/api/v1/devices/{id}')).toHaveLength(0);
+    expect(botRequests(h.sim, 'POST', '/wdm/api/v1/devices')).toHaveLength(1);
+    expect(h.sim.sockets()[0]!.deviceUuid).toBe(device!.uuid);
+    // Redelivered to the same device: nothing was lost by the refresh.
+    expect(await h.nextEvent((e) => e.activityId === whileDown.uuid)).toMatchObject({ kind: 'message' });
+    expect(h.conn.actor.getSnapshot().context.refreshBeforeConnect).toBe(false);
+  });
+
+  it('registers a new device when the refresh after a 1005 says 404', async () => {
+    const h = await start({ before: (sim) => sim.faults.withholdBufferState(true) });
+    await h.sim.waitFor('socket', (r) => r.type === 'authorized');
+    const [device] = liveBotDevices(h.sim);
+    h.sim.faults.closeWithoutStatus();
+    await h.until((s) => s.matches('backoff') && s.context.refreshBeforeConnect);
+    h.sim.faults.deleteDevice(device!.uuid);
+    h.sim.faults.withholdBufferState(false);
+    h.clock.increment(1_000);
+    await h.online();
+    const [replacement] = liveBotDevices(h.sim);
+    expect(replacement!.uuid).not.toBe(device!.uuid);
+    expect(botRequests(h.sim, 'PUT', '/wdm/api/v1/devices/{id}').map((r) => r.status)).toEqual([404]);
+    expect(botRequests(h.sim, 'POST', '/wdm/api/v1/devices')).toHaveLength(2);
   });
 });
