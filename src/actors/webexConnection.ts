@@ -265,12 +265,14 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
       },
       reportGap: ({ event }) => {
         if (event.type !== 'SOCKET.GAP') return;
-        const missing = event.received - event.expected;
+        const direction = event.received > event.expected ? 'forward' : 'backward';
+        const missing = Math.max(0, event.received - event.expected);
         log.warn(
-          { expected: event.expected, received: event.received, missing },
+          { expected: event.expected, received: event.received, direction, missing },
           'mercury sequence gap: frames may have been lost',
         );
-        metrics.sequenceGap(missing);
+        // Skipped numbers for a forward gap; a backward one (numbers rewound) counts once.
+        metrics.sequenceGap(direction === 'forward' ? missing : 1);
       },
       reportSwitch: ({ event }) => {
         log.info(

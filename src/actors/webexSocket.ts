@@ -4,7 +4,7 @@
  * - opens the socket, sends the `authorization` frame, reports readiness at `mercury.buffer_state`;
  * - acks every frame that carries an `id` the moment it arrives, before anything else looks at it;
  * - forwards activities to the machine without waiting on anything (REST happens elsewhere);
- * - tracks `sequenceNumber` per socket and reports gaps;
+ * - tracks `sequenceNumber` per socket and reports gaps, forward and backward;
  * - answers the machine's PING with a ping frame and reports the matching pong (a pong with a
  *   different id closes the socket with 1000 "Pong mismatch");
  * - on a `shutdown` frame opens a second socket to the same URL ("make before break") and switches
@@ -156,10 +156,13 @@ export function runMercurySocket(
     }
   };
 
+  // As the SDK (internal-plugin-mercury `src/socket/socket-base.js`, `onmessage`): any number other
+  // than the expected one is a mismatch, forward (frames skipped) or backward (numbers repeated or
+  // rewound), and the count resumes from the number received.
   const trackSequence = (link: Link, sequence: number) => {
     const last = link.lastSequence;
-    link.lastSequence = last === undefined ? sequence : Math.max(last, sequence);
-    if (last !== undefined && sequence > last + 1) {
+    link.lastSequence = sequence;
+    if (last !== undefined && sequence !== last + 1) {
       report({ type: 'SOCKET.GAP', expected: last + 1, received: sequence });
     }
   };

@@ -193,6 +193,22 @@ describe('webex simulator: Mercury socket', () => {
     expect(created.sequenceNumber).toBe(1 + 3 + 1);
   });
 
+  it('When a negative gap is injected, Then the next frame goes back and the count goes on from it', async () => {
+    const socket = track(await connectOnline(device, BOT_TOKEN));
+    const user = sim.createUser();
+    const room = sim.createDirectRoom(user);
+    await socket.activity((a) => a.verb === 'create');
+    const first = sim.post(user, room, { text: 'one' });
+    const one = await socket.activity((a) => a.id === first.uuid);
+    sim.faults.sequenceGap(-2);
+    const second = sim.post(user, room, { text: 'two' });
+    const two = await socket.activity((a) => a.id === second.uuid);
+    const third = sim.post(user, room, { text: 'three' });
+    const three = await socket.activity((a) => a.id === third.uuid);
+    expect(two.sequenceNumber).toBe((one.sequenceNumber ?? 0) - 1);
+    expect(three.sequenceNumber).toBe((two.sequenceNumber ?? 0) + 1);
+  });
+
   it('When the TCP connection is dropped, Then the client sees 1006', async () => {
     const socket = track(await connectOnline(device, BOT_TOKEN));
     sim.faults.dropTcp();

@@ -149,7 +149,10 @@ export interface SimFaults {
   withholdBufferState(on: boolean): void;
   /** Deliver the same activity again in a new frame (new frame id). Returns the frames sent. */
   redeliver(activityId: string): number;
-  /** The next frame on open sockets (or one) skips `count` sequence numbers. */
+  /**
+   * The next frame on open sockets (or one) skips `count` sequence numbers; a negative count makes
+   * it go back instead (a backward gap: numbers repeat).
+   */
   sequenceGap(count?: number, socketId?: number): void;
   /** Send a `shutdown` frame; the socket closes with 4001 once a new socket on its device authorizes. */
   shutdown(socketId?: number): void;

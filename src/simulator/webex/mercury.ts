@@ -188,7 +188,7 @@ export class MercuryHub {
     }
   }
 
-  /** The next frame on each matching open socket skips `count` sequence numbers. */
+  /** The next frame on each matching open socket skips `count` sequence numbers (negative: goes back). */
   sequenceGap(count: number, socketId?: number): void {
     for (const sock of this.targets(socketId)) sock.gap += count;
   }
@@ -406,7 +406,7 @@ export class MercuryHub {
   /** Stamps the socket's next sequence number (applying any injected gap) and sends. */
   private sendFrame(sock: LiveSocket, frame: Record<string, unknown>): void {
     if (sock.ws.readyState !== sock.ws.OPEN) return;
-    sock.lastSequenceNumber += 1 + sock.gap;
+    sock.lastSequenceNumber = Math.max(1, sock.lastSequenceNumber + 1 + sock.gap);
     sock.gap = 0;
     const stamped = { ...frame, sequenceNumber: sock.lastSequenceNumber };
     sock.ws.send(JSON.stringify(stamped));

@@ -117,4 +117,29 @@ describe('Webex fidelity', () => {
     expect(botRequests(h.sim, 'PUT', '/wdm/api/v1/devices/{id}').map((r) => r.status)).toEqual([404]);
     expect(botRequests(h.sim, 'POST', '/wdm/api/v1/devices')).toHaveLength(2);
   });
+
+  it('counts a backward sequence gap, resumes counting from it, and catches up as for a forward one', async () => {
+    const gaps: Array<{ expected: number; received: number }> = [];
+    const h = await start({ connection: { onSequenceGap: (gap) => gaps.push(gap) } });
+    await h.online();
+    const ada = h.sim.createUser();
+    const room = h.sim.createDirectRoom(ada);
+    const before = h.sim.post(ada, room, { text: 'before' });
+    await h.nextEvent((e) => e.activityId === before.uuid);
+    h.sim.faults.sequenceGap(-2);
+    const rewound = h.sim.post(ada, room, { text: 'numbered back' });
+    await h.nextEvent((e) => e.activityId === rewound.uuid);
+    const after = h.sim.post(ada, room, { text: 'numbered on from there' });
+    await h.nextEvent((e) => e.activityId === after.uuid);
+    expect(gaps).toHaveLength(1);
+    expect(gaps[0]!.received - gaps[0]!.expected).toBe(-2);
+    expect(h.metrics.gaps).toEqual([1]);
+    expect(h.conn.actor.getSnapshot().context.sequenceGaps).toBe(1);
+    await h.logged(
+      (r) => r.msg === 'mercury sequence gap: frames may have been lost' && r.direction === 'backward',
+    );
+    const summary = await h.logged((r) => String(r.msg).startsWith('catch-up') && r.reason === 'sequenceGap');
+    expect(summary).toMatchObject({ rooms: 1 });
+    expect(h.events.filter((e) => e.activityId === rewound.uuid)).toHaveLength(1);
+  });
 });
