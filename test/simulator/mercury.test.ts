@@ -307,6 +307,7 @@ describe('webex simulator: WDM', () => {
       wdm: sim.urls.wdm,
       hydra: sim.urls.hydra,
       conversation: sim.urls.conversation,
+      metrics: sim.urls.metrics,
     });
     const ids = Object.values(catalog.body.hostCatalog).flatMap((entries) => entries.map((e) => e.id));
     expect(ids).toContain('urn:TEAM:us-east-2_a:conversation');

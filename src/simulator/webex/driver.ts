@@ -12,6 +12,7 @@ import { messageRoutes } from './hydra/messages.js';
 import { peopleRoutes } from './hydra/people.js';
 import { roomRoutes } from './hydra/rooms.js';
 import { MercuryHub, type MercuryOptions, type SocketFaultFlags, type SocketInfo } from './mercury.js';
+import { metricsRoutes } from './metrics.js';
 import type { Message, Person, Region, RegionKey, Room, RoomType } from './model.js';
 import { SimWorld } from './model.js';
 import { type SimEventKind, type SimEventMap, SimRecorder, type WaitForOptions } from './recorder.js';
@@ -271,6 +272,7 @@ export async function startWebexSimulator(options: WebexSimulatorOptions): Promi
     wdm: `${base}/wdm/api/v1`,
     hydra: `${base}/v1`,
     conversation: `${base}/conversation/api/v1`,
+    metrics: `${base}/metrics/api/v1`,
     mercury: `ws://127.0.0.1:${port}`,
   };
   const world = new SimWorld(regions);
@@ -485,6 +487,7 @@ export async function startWebexSimulator(options: WebexSimulatorOptions): Promi
     ...attachmentActionRoutes(ctx),
     ...roomRoutes(ctx),
     ...conversationRoutes(ctx),
+    ...metricsRoutes(),
     ...(options.controlPlane ? controlRoutes(sim) : []),
   ]);
   const handler = createRequestHandler({

@@ -20,7 +20,9 @@ export function u2cRoutes(ctx: SimContext): RouteDef[] {
     const hostCatalog: Record<string, Array<Record<string, unknown>>> = {};
     for (const region of Object.values(ctx.world.regions)) {
       const services =
-        region.key === 'us' ? ['conversation', 'wdm', 'hydra', 'mercuryConnection'] : ['conversation'];
+        region.key === 'us'
+          ? ['conversation', 'wdm', 'hydra', 'mercuryConnection', 'metrics']
+          : ['conversation'];
       // Keys are `URL.host` (the SDK looks a service link's host up by key), entry `host`s are
       // host names: the SDK puts the service link's port back on (webex-core
       // `lib/services/service-url.js` `_generateHostUrl`) and matches a URL's `hostname` against
@@ -46,6 +48,7 @@ export function u2cRoutes(ctx: SimContext): RouteDef[] {
           wdm: ctx.urls.wdm,
           hydra: ctx.urls.hydra,
           conversation: ctx.urls.conversation,
+          metrics: ctx.urls.metrics,
         },
         hostCatalog,
         format: 'hostmap',
