@@ -7,7 +7,7 @@ import { systemClock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import { EmbeddedStores } from './embedded.js';
-import { MongoStores } from './mongo.js';
+import { MongoStores, type MongoTimeouts } from './mongo.js';
 import type { ConversationStore, EventClaims, SpaceRegistry } from './ports.js';
 
 export interface Stores {
@@ -25,6 +25,8 @@ export interface OpenStoresDeps {
   clock?: Clock;
   /** MongoDB server-selection timeout; 5 s by default (tests shorten it). */
   mongoServerSelectionTimeoutMS?: number;
+  /** Bounds of every MongoDB call (`MONGO_TIMEOUTS` by default; tests shorten them). */
+  mongoTimeouts?: Partial<MongoTimeouts>;
 }
 
 const PING_TIMEOUT_MS = 2_000;
@@ -47,6 +49,7 @@ export async function openStores(
       log: deps.log,
       clock,
       serverSelectionTimeoutMS: deps.mongoServerSelectionTimeoutMS,
+      timeouts: deps.mongoTimeouts,
     });
     stores.startIndexing();
     log.info({ database: config.mongodbDatabase }, 'using the MongoDB store');
