@@ -14,7 +14,12 @@ import { A2aAgentClient, type AgentAuth, type AgentClient } from './adapters/age
 import { createOAuth2TokenSource, oauth2OptionsFromConfig } from './adapters/agent/oauth2.js';
 import { createFeedbackScorer } from './adapters/langfuse/feedback.js';
 import { type Stores as OpenedStores, openStores } from './adapters/store/index.js';
-import { MemoryConversationStore, MemoryEventClaims, MemorySpaceRegistry } from './adapters/store/memory.js';
+import {
+  MemoryActiveRooms,
+  MemoryConversationStore,
+  MemoryEventClaims,
+  MemorySpaceRegistry,
+} from './adapters/store/memory.js';
 import { SpaceAuthorization } from './adapters/store/spaceAuthorization.js';
 import type { ConnectionMetrics } from './adapters/webex/connectionMetrics.js';
 import { stripBotMention } from './adapters/webex/normalize.js';
@@ -88,6 +93,7 @@ export function memoryStores(clock: Clock = systemClock): Stores {
     spaces: new MemorySpaceRegistry(clock),
     conversations: new MemoryConversationStore(),
     claims: new MemoryEventClaims(),
+    rooms: new MemoryActiveRooms(),
     kind: 'memory',
     ping: async () => {},
     close: async () => {},

@@ -1,6 +1,7 @@
 /**
  * Embedded stores: one SQLite file under DATA_DIR (better-sqlite3), for a single replica without
- * MongoDB. Spaces, conversations and event claims survive restarts and crashes.
+ * MongoDB. Spaces, conversations, event claims and recently active rooms survive restarts and
+ * crashes.
  *
  * Durability choices:
  * - WAL journal: a commit is one append to the write-ahead log, so a process killed mid-write
@@ -16,7 +17,11 @@
  *   was told "done", so they are on disk before the call returns.
  * - Multi-row changes (revoking every id form of a room) run in one transaction.
  *
- * Expired claims and conversations are ignored on read and purged on an interval.
+ * Expired claims and conversations are ignored on read and purged on an interval, and so are
+ * rooms inactive for a day.
+ *
+ * Schema changes are additive (`CREATE … IF NOT EXISTS`): a table added later (`active_rooms`)
+ * needs no version bump, and an older bot can still open the file.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -25,6 +30,8 @@ import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
 import type {
+  ActiveRoom,
+  ActiveRooms,
   ConversationRecord,
   ConversationStore,
   EventClaims,
@@ -33,7 +40,12 @@ import type {
   SpaceRegistry,
   SpaceStatus,
 } from './ports.js';
-import { CONVERSATION_RETENTION_MS, distinctIdForms, pickSpace } from './records.js';
+import {
+  ACTIVE_ROOM_RETENTION_MS,
+  CONVERSATION_RETENTION_MS,
+  distinctIdForms,
+  pickSpace,
+} from './records.js';
 
 export const EMBEDDED_FILE_NAME = 'caipe-webex-bot.sqlite';
 const PURGE_INTERVAL_MS = 10 * 60_000;
@@ -66,6 +78,13 @@ CREATE TABLE IF NOT EXISTS event_claims (
   expires_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_claims_expires_at ON event_claims (expires_at);
+
+CREATE TABLE IF NOT EXISTS active_rooms (
+  room_id TEXT PRIMARY KEY,
+  room_type TEXT NOT NULL CHECK (room_type IN ('direct', 'group')),
+  last_event_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS active_rooms_last_event_at ON active_rooms (last_event_at);
 `;
 
 interface SpaceRow {
@@ -258,11 +277,45 @@ export class EmbeddedEventClaims implements EventClaims {
   }
 }
 
-/** The three embedded adapters over one SQLite file. */
+export class EmbeddedActiveRooms implements ActiveRooms {
+  readonly #touch: Database.Statement<[ActiveRoom]>;
+  readonly #recent: Database.Statement<
+    [number, number],
+    { room_id: string; room_type: ActiveRoom['roomType']; last_event_at: number }
+  >;
+
+  constructor(db: Db) {
+    this.#touch = db.prepare(
+      `INSERT INTO active_rooms (room_id, room_type, last_event_at)
+       VALUES (@roomId, @roomType, @lastEventAt)
+       ON CONFLICT (room_id) DO UPDATE SET room_type = excluded.room_type,
+         last_event_at = MAX(last_event_at, excluded.last_event_at)`,
+    );
+    this.#recent = db.prepare(
+      `SELECT room_id, room_type, last_event_at FROM active_rooms
+       WHERE last_event_at >= ? ORDER BY last_event_at DESC LIMIT ?`,
+    );
+  }
+
+  async touch(room: ActiveRoom): Promise<void> {
+    this.#touch.run({ roomId: room.roomId, roomType: room.roomType, lastEventAt: room.lastEventAt });
+  }
+
+  async recent(since: number, limit: number): Promise<ActiveRoom[]> {
+    return this.#recent.all(since, Math.max(0, Math.floor(limit))).map((row) => ({
+      roomId: row.room_id,
+      roomType: row.room_type,
+      lastEventAt: row.last_event_at,
+    }));
+  }
+}
+
+/** The embedded adapters over one SQLite file. */
 export class EmbeddedStores {
   readonly spaces: EmbeddedSpaceRegistry;
   readonly conversations: EmbeddedConversationStore;
   readonly claims: EmbeddedEventClaims;
+  readonly rooms: EmbeddedActiveRooms;
   readonly file: string;
   readonly #db: Db;
   readonly #clock: Clock;
@@ -301,16 +354,20 @@ export class EmbeddedStores {
       this.#log,
     );
     this.claims = new EmbeddedEventClaims(this.#db, this.#clock);
+    this.rooms = new EmbeddedActiveRooms(this.#db);
     this.#purgeIntervalMs = options.purgeIntervalMs ?? PURGE_INTERVAL_MS;
     this.#schedulePurge();
   }
 
-  /** Deletes expired claims and conversations; returns how many rows went. */
-  purgeExpired(): { claims: number; conversations: number } {
+  /** Deletes expired claims and conversations, and rooms inactive for a day; returns how many rows went. */
+  purgeExpired(): { claims: number; conversations: number; rooms: number } {
     const now = this.#clock.now();
     const purge = this.#db.transaction(() => ({
       claims: this.#db.prepare('DELETE FROM event_claims WHERE expires_at <= ?').run(now).changes,
       conversations: this.#db.prepare('DELETE FROM conversations WHERE expires_at <= ?').run(now).changes,
+      rooms: this.#db
+        .prepare('DELETE FROM active_rooms WHERE last_event_at <= ?')
+        .run(now - ACTIVE_ROOM_RETENTION_MS).changes,
     }));
     return purge.immediate();
   }
@@ -344,7 +401,8 @@ export class EmbeddedStores {
       if (!this.#db.open) return;
       try {
         const purged = this.purgeExpired();
-        if (purged.claims + purged.conversations > 0) this.#log.debug(purged, 'expired rows purged');
+        if (purged.claims + purged.conversations + purged.rooms > 0)
+          this.#log.debug(purged, 'expired rows purged');
       } catch (error) {
         this.#log.warn({ err: error }, 'purging expired rows failed');
       }

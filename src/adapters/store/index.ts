@@ -8,12 +8,14 @@ import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import { EmbeddedStores } from './embedded.js';
 import { MongoStores, type MongoTimeouts } from './mongo.js';
-import type { ConversationStore, EventClaims, SpaceRegistry } from './ports.js';
+import type { ActiveRooms, ConversationStore, EventClaims, SpaceRegistry } from './ports.js';
 
 export interface Stores {
   spaces: SpaceRegistry;
   conversations: ConversationStore;
   claims: EventClaims;
+  /** Recently active rooms, for the REST catch-up after a restart. */
+  rooms: ActiveRooms;
   kind: 'mongodb' | 'embedded';
   /** Resolves when the store answers, rejects otherwise (for `/readyz`); bounded in time. */
   ping(): Promise<void>;
@@ -57,6 +59,7 @@ export async function openStores(
       spaces: stores.spaces,
       conversations: stores.conversations,
       claims: stores.claims,
+      rooms: stores.rooms,
       kind: 'mongodb',
       ping: () => withTimeout(stores.ping(), PING_TIMEOUT_MS, clock, 'MongoDB did not answer a ping'),
       close: () => stores.close(),
@@ -72,6 +75,7 @@ export async function openStores(
     spaces: stores.spaces,
     conversations: stores.conversations,
     claims: stores.claims,
+    rooms: stores.rooms,
     kind: 'embedded',
     ping: () => stores.ping(),
     close: () => stores.close(),

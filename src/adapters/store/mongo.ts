@@ -1,6 +1,6 @@
 /**
- * MongoDB stores: the space registry shared with the CAIPE UI, plus the bot's own conversations
- * and event claims (shared by every replica).
+ * MongoDB stores: the space registry shared with the CAIPE UI, plus the bot's own conversations,
+ * event claims and recently active rooms (shared by every replica).
  *
  * `authorized_webex_spaces` is the CAIPE UI's collection: documents are read tolerantly (the UI
  * stores the public `Y2lz…` id, admins may store a raw UUID, `revokedAt` may be null after a
@@ -27,6 +27,8 @@ import { systemClock } from '../../clock.js';
 import { StoreTimeoutError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type {
+  ActiveRoom,
+  ActiveRooms,
   ConversationRecord,
   ConversationStore,
   EventClaims,
@@ -34,11 +36,17 @@ import type {
   SpaceRecord,
   SpaceRegistry,
 } from './ports.js';
-import { CONVERSATION_RETENTION_MS, distinctIdForms, pickSpace } from './records.js';
+import {
+  ACTIVE_ROOM_RETENTION_MS,
+  CONVERSATION_RETENTION_MS,
+  distinctIdForms,
+  pickSpace,
+} from './records.js';
 
 export const SPACES_COLLECTION = 'authorized_webex_spaces';
 export const CONVERSATIONS_COLLECTION = 'webex_bot_conversations';
 export const CLAIMS_COLLECTION = 'webex_bot_event_claims';
+export const ACTIVE_ROOMS_COLLECTION = 'webex_bot_active_rooms';
 
 /** The bounds of every MongoDB call; tests shorten them. */
 export interface MongoTimeouts {
@@ -115,6 +123,13 @@ interface ClaimDoc {
   _id: string;
   expiresAt: Date;
   claimedAt: Date;
+}
+
+interface ActiveRoomDoc {
+  _id: string;
+  roomType: ActiveRoom['roomType'];
+  lastEventAt: Date;
+  expiresAt: Date;
 }
 
 export interface MongoStoreOptions {
@@ -435,11 +450,54 @@ export class MongoEventClaims implements EventClaims {
   }
 }
 
-/** The three MongoDB adapters over one connection. */
+export class MongoActiveRooms implements ActiveRooms {
+  private readonly collection: () => Promise<Collection<ActiveRoomDoc>>;
+  private readonly bounded: Bounded;
+  private readonly maxTimeMS: number;
+
+  constructor(access: MongoCollectionAccess<ActiveRoomDoc>) {
+    ({ collection: this.collection, bounded: this.bounded, maxTimeMS: this.maxTimeMS } = access);
+  }
+
+  touch(room: ActiveRoom): Promise<void> {
+    return this.bounded('rooms.touch', async () => {
+      // `$max`: a late or replayed touch never moves a room's time back.
+      await (await this.collection()).updateOne(
+        { _id: room.roomId },
+        {
+          $set: { roomType: room.roomType },
+          $max: {
+            lastEventAt: new Date(room.lastEventAt),
+            expiresAt: new Date(room.lastEventAt + ACTIVE_ROOM_RETENTION_MS),
+          },
+        },
+        { upsert: true, maxTimeMS: this.maxTimeMS },
+      );
+    });
+  }
+
+  recent(since: number, limit: number): Promise<ActiveRoom[]> {
+    return this.bounded('rooms.recent', async () => {
+      const docs = await (await this.collection())
+        .find({ lastEventAt: { $gte: new Date(since) } }, { maxTimeMS: this.maxTimeMS })
+        .sort({ lastEventAt: -1 })
+        .limit(Math.max(0, Math.floor(limit)))
+        .toArray();
+      return docs.flatMap((doc) => {
+        const lastEventAt = toDate(doc.lastEventAt)?.getTime();
+        if (lastEventAt === undefined || (doc.roomType !== 'direct' && doc.roomType !== 'group')) return [];
+        return [{ roomId: doc._id, roomType: doc.roomType, lastEventAt }];
+      });
+    });
+  }
+}
+
+/** The MongoDB adapters over one connection. */
 export class MongoStores {
   readonly spaces: MongoSpaceRegistry;
   readonly conversations: MongoConversationStore;
   readonly claims: MongoEventClaims;
+  readonly rooms: MongoActiveRooms;
   readonly #connection: MongoConnection;
   readonly #log: Logger;
   readonly #clock: Clock;
@@ -473,6 +531,7 @@ export class MongoStores {
       options.conversationRetentionMs ?? CONVERSATION_RETENTION_MS,
     );
     this.claims = new MongoEventClaims(access<ClaimDoc>(CLAIMS_COLLECTION));
+    this.rooms = new MongoActiveRooms(access<ActiveRoomDoc>(ACTIVE_ROOMS_COLLECTION));
   }
 
   get timeouts(): MongoTimeouts {
@@ -486,7 +545,11 @@ export class MongoStores {
   /** Creates every index (idempotent). Indexes the CAIPE UI already made are left as they are. */
   async ensureIndexes(): Promise<void> {
     const db = await this.#connection.db();
-    const create = async (collection: string, spec: Record<string, 1>, options: Record<string, unknown>) => {
+    const create = async (
+      collection: string,
+      spec: Record<string, 1 | -1>,
+      options: Record<string, unknown>,
+    ) => {
       try {
         await db
           .collection(collection)
@@ -503,6 +566,8 @@ export class MongoStores {
     await create(SPACES_COLLECTION, { status: 1 }, {});
     await create(CONVERSATIONS_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
     await create(CLAIMS_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
+    await create(ACTIVE_ROOMS_COLLECTION, { lastEventAt: -1 }, {});
+    await create(ACTIVE_ROOMS_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
     this.#indexesReady = true;
   }
 

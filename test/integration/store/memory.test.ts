@@ -1,4 +1,5 @@
 import {
+  MemoryActiveRooms,
   MemoryConversationStore,
   MemoryEventClaims,
   MemorySpaceRegistry,
@@ -11,6 +12,7 @@ describeStoreContract(
     spaces: new MemorySpaceRegistry(clock),
     conversations: new MemoryConversationStore(),
     claims: new MemoryEventClaims(),
+    rooms: new MemoryActiveRooms(),
     close: async () => {},
   }),
   // The memory adapters keep no retention, expire claims on their own monotonic timer, and

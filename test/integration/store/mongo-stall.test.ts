@@ -38,6 +38,8 @@ function everyCall(stores: Stores): Array<[string, () => Promise<unknown>]> {
     ['conversations.put', () => stores.conversations.put(record)],
     ['conversations.delete', () => stores.conversations.delete('thread-1')],
     ['claims.claim', () => stores.claims.claim('activity-1', 60_000)],
+    ['rooms.touch', () => stores.rooms.touch({ roomId: 'room-1', roomType: 'direct', lastEventAt: 1 })],
+    ['rooms.recent', () => stores.rooms.recent(0, 20)],
     ['ping', () => stores.ping()],
   ];
 }

@@ -76,6 +76,7 @@ if (testUri) {
         spaces: stores.spaces,
         conversations: stores.conversations,
         claims: stores.claims,
+        rooms: stores.rooms,
         close: async () => {
           await stores.close();
           await dropDatabase(testUri, database);
