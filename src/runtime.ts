@@ -268,6 +268,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     metrics: connectionMetrics(metrics),
     clock,
     rest,
+    activeRooms: stores.rooms,
     onEvent: (event) => void bot.handleInbound(event),
   });
 
@@ -305,6 +306,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     stopping ??= (async () => {
       shuttingDown = true;
       log.info({ graceS: config.shutdownGraceS }, 'shutting down: no new conversations');
+      // Events from now on are left for the next process (unacked; rooms recorded for its catch-up).
+      connection?.holdInbound();
       bot.drain();
       const grace = new AbortController();
       await Promise.race([
@@ -322,6 +325,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await sender.idle();
       bot.stop();
       sender.stop();
+      // The device is kept: Webex buffers for it what arrives until the next process connects.
       await connection?.stop();
       await http.close();
       await stores.close();

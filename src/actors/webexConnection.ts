@@ -4,7 +4,8 @@
  * its reports (pino lines + `ConnectionMetrics`) and its random backoff jitter.
  *
  * `startWebexConnection(options)` runs it as its own actor system with systemId `webex.connection`;
- * that is how the runtime runs it (it must outlive the bot's drain to delete the device last).
+ * that is how the runtime runs it (it outlives the bot's drain: the socket stays up for the
+ * answers still streaming, while new events are left for the next process).
  * The logic can also be spawned as a child of another actor (see docs/connection.md).
  */
 import type { Dispatcher } from 'undici';
@@ -18,15 +19,16 @@ import {
   fromPromise,
   waitFor,
 } from 'xstate';
+import type { ActiveRooms } from '../adapters/store/ports.js';
 import { fetchCatalog, type ServiceCatalog } from '../adapters/webex/catalog.js';
-import { type CatchUpSettings, catchUpSettings } from '../adapters/webex/catchUp.js';
+import { type CatchUpSettings, catchUpSettings, RecentRooms } from '../adapters/webex/catchUp.js';
 import { backoffDelayMs, classifyClose, notReadyExplanation } from '../adapters/webex/closePolicy.js';
 import { type ConnectionMetrics, noopConnectionMetrics } from '../adapters/webex/connectionMetrics.js';
 import { ActivityDedupe } from '../adapters/webex/dedupe.js';
 import { type WdmDevice, WdmDevices } from '../adapters/webex/devices.js';
 import type { InboundEvent } from '../adapters/webex/inboundEvent.js';
 import { WebexRestClient } from '../adapters/webex/rest.js';
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, delay, systemClock } from '../clock.js';
 import { WebexApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
@@ -41,6 +43,7 @@ import {
   readinessOf,
   type SocketCommand,
   type SocketEvent,
+  type SocketInput,
   type WebexConnectionEvent,
   webexConnectionMachine,
 } from '../machines/webexConnection.js';
@@ -78,14 +81,21 @@ export interface WebexConnectionDeps {
   deviceRefreshMs?: number;
   /** After a refresh that failed for another reason than 404 (5 minutes by default). */
   deviceRefreshRetryMs?: number;
-  /** Bounds of the REST catch-up after reconnects and sequence gaps. */
+  /** Bounds of the REST catch-up (first connect, reconnects, sequence gaps). */
   catchUp?: Partial<CatchUpSettings>;
+  /**
+   * Where recently active rooms are kept across restarts (the store's `rooms`); without it the
+   * catch-up at the first connect has no rooms to list.
+   */
+  activeRooms?: ActiveRooms;
 }
 
 /** XState's scheduler clock (`SimulatedClock` in tests). */
 export type XStateClock = NonNullable<ActorOptions<AnyActorLogic>['clock']>;
 
 const DEVICE_DELETE_TIMEOUT_MS = 5_000;
+/** How long a stop waits for the rooms of events left for the next process to be written. */
+const ROOMS_FLUSH_TIMEOUT_MS = 5_000;
 
 /** The connection machine with every effect provided. */
 export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
@@ -103,6 +113,23 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
     });
   const dedupe = new ActivityDedupe({ ttlMs: deps.dedupeTtlS * 1000, clock });
   const catchUp = catchUpSettings(deps.dedupeTtlS * 1000, deps.catchUp);
+  const activeRooms = deps.activeRooms;
+  const rooms = new RecentRooms(
+    catchUp,
+    clock,
+    activeRooms
+      ? {
+          store: activeRooms,
+          onError: (error, operation) =>
+            log.warn(
+              { operation, err: messageOf(error) },
+              operation === 'load'
+                ? 'could not read the recently active rooms; the first catch-up covers only new ones'
+                : 'could not record a recently active room; the next start may not catch up there',
+            ),
+        }
+      : undefined,
+  );
   const refreshDevice = fromPromise<WdmDevice, RefreshDeviceInput>(async ({ input, signal }) =>
     new WdmDevices(rest, input.wdmUrl).refresh(input.device.url, deps.deviceName, signal),
   );
@@ -166,7 +193,22 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
         return result.device;
       }),
       releaseDevice: fromPromise<void, ReleaseDeviceInput>(async ({ input }) => {
+        // The rooms of events left for the next process are written before this one goes.
+        const flushed = new AbortController();
+        await Promise.race([
+          rooms.flush(),
+          delay(clock, ROOMS_FLUSH_TIMEOUT_MS, flushed.signal).then(
+            () => log.warn('recording the active rooms did not finish in time'),
+            () => {},
+          ),
+        ]);
+        flushed.abort();
         if (!input.catalog || !input.device) return;
+        if (!input.deleteDevice) {
+          // Webex keeps what arrives for this device until the next process connects to it.
+          log.info({ device: input.device.url }, 'keeping the bot device for the next process');
+          return;
+        }
         const signal = AbortSignal.timeout(DEVICE_DELETE_TIMEOUT_MS);
         try {
           await new WdmDevices(rest, input.catalog.wdmUrl).delete(input.device.url, signal);
@@ -175,20 +217,19 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
           log.warn({ device: input.device.url, err: messageOf(error) }, 'could not delete the bot device');
         }
       }),
-      mercurySocket: fromCallback<SocketCommand, { webSocketUrl: string }, SocketEvent>(
-        ({ input, sendBack, receive }) =>
-          runMercurySocket(
-            {
-              token: deps.token,
-              logger: log,
-              metrics,
-              clock,
-              ...(deps.webSocketOptions ? { webSocketOptions: deps.webSocketOptions } : {}),
-            },
-            input,
-            sendBack,
-            receive,
-          ),
+      mercurySocket: fromCallback<SocketCommand, SocketInput, SocketEvent>(({ input, sendBack, receive }) =>
+        runMercurySocket(
+          {
+            token: deps.token,
+            logger: log,
+            metrics,
+            clock,
+            ...(deps.webSocketOptions ? { webSocketOptions: deps.webSocketOptions } : {}),
+          },
+          input,
+          sendBack,
+          receive,
+        ),
       ),
       inboundProcessor: fromCallback<InboundCommand, void, WebexConnectionEvent>(({ sendBack, receive }) =>
         runInboundProcessor(
@@ -199,6 +240,7 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
             metrics,
             clock,
             catchUp,
+            rooms,
             ...(deps.retryAfterDefaultS ? { retryAfterDefaultS: deps.retryAfterDefaultS } : {}),
           },
           sendBack,
@@ -319,8 +361,16 @@ export interface StartWebexConnectionOptions extends WebexConnectionDeps {
 export interface WebexConnection {
   actor: Actor<WebexConnectionLogic>;
   readiness(): Readiness;
-  /** Closes the socket, deletes the device, stops the actor. Safe to call twice. */
-  stop(options?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * The process is stopping: events from now on are left for the next process (not acked, their
+   * rooms recorded for its catch-up) instead of being handed to `onEvent`.
+   */
+  holdInbound(): void;
+  /**
+   * Leaves events for the next process, closes the socket, stops the actor. The device is kept
+   * (Webex redelivers to it what arrives meanwhile) unless `deleteDevice`. Safe to call twice.
+   */
+  stop(options?: { timeoutMs?: number; deleteDevice?: boolean }): Promise<void>;
 }
 
 /** Runs the connection as its own actor system (systemId `webex.connection`). */
@@ -346,10 +396,14 @@ export function startWebexConnection(options: StartWebexConnectionOptions): Webe
   return {
     actor,
     readiness: () => readinessOf(actor.getSnapshot()),
+    holdInbound: () => {
+      if (actor.getSnapshot().status === 'active') actor.send({ type: 'INBOUND.HOLD' });
+    },
     stop: (stopOptions = {}) => {
       stopping ??= (async () => {
         if (actor.getSnapshot().status === 'active') {
-          actor.send({ type: 'SHUTDOWN' });
+          actor.send({ type: 'INBOUND.HOLD' });
+          actor.send({ type: 'SHUTDOWN', deleteDevice: stopOptions.deleteDevice ?? false });
           try {
             await waitFor(actor, (snapshot) => snapshot.status !== 'active', {
               timeout: stopOptions.timeoutMs ?? 10_000,
