@@ -2,14 +2,17 @@
  * caipe-webex-bot's public surface, by audience. Everything else is internal.
  */
 
+// ── Embedding the actor system (custom adapters, other transports) ─────────────────────────────
+export { createBotLogic } from './actors/bot.js';
+export { createConversationLogic } from './actors/conversation.js';
+export { createAdmission } from './actors/intake/admission.js';
+export { createRoomLogic } from './actors/room.js';
+export { type BotSystem, startBotSystem } from './actors/system.js';
 export { A2aAgentClient } from './adapters/agent/a2a/client.js';
 // ── Ports (implement these to plug in another agent protocol or store) ─────────────────────────
 export type { AgentClient, TurnEvent, TurnRequest } from './adapters/agent/port.js';
 export { openStores } from './adapters/store/index.js';
 export type { ConversationStore, EventClaims, SpaceRegistry } from './adapters/store/ports.js';
-
-// ── Embedding the actor system (custom adapters, other transports) ─────────────────────────────
-export { type Bot, type BotDeps, createBot } from './app.js';
 // ── Running the bot ─────────────────────────────────────────────────────────────────────────────
 export { type Config, configTableMarkdown, loadConfig, secretValues, settings } from './config.js';
 // ── Errors ──────────────────────────────────────────────────────────────────────────────────────

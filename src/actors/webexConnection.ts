@@ -14,6 +14,7 @@ import {
   type Actor,
   type ActorOptions,
   type AnyActorLogic,
+  type AnyActorRef,
   createActor,
   fromCallback,
   fromPromise,
@@ -31,8 +32,10 @@ import { WebexRestClient } from '../adapters/webex/rest.js';
 import { type Clock, delay, systemClock } from '../clock.js';
 import { WebexApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { BotEvent } from '../machines/bot.js';
 import {
   type BotIdentity,
+  type CONNECTION_DELAYS,
   DEVICE_REFRESH_DELAYS,
   deviceRefreshMachine,
   type EnsureDeviceInput,
@@ -47,7 +50,8 @@ import {
   type WebexConnectionEvent,
   webexConnectionMachine,
 } from '../machines/webexConnection.js';
-import { runInboundProcessor } from './webexInbound.js';
+import type { Admission } from './intake/admission.js';
+import { runInboundProcessor } from './intake/index.js';
 import { runMercurySocket } from './webexSocket.js';
 
 export interface WebexConnectionDeps {
@@ -79,10 +83,20 @@ export interface WebexConnectionDeps {
   webSocketOptions?: ClientOptions;
   /** `PUT {deviceUrl}` this often while online (12 h by default). */
   deviceRefreshMs?: number;
+  /**
+   * The socket's timers (ping, pong, ready, close). The connection runs on the bot system's clock;
+   * a test that speeds that clock up keeps the socket's timers at wall-clock length through this.
+   */
+  socketDelays?: Partial<Record<keyof typeof CONNECTION_DELAYS, number>>;
   /** After a refresh that failed for another reason than 404 (5 minutes by default). */
   deviceRefreshRetryMs?: number;
   /** Bounds of the REST catch-up (first connect, reconnects, sequence gaps). */
   catchUp?: Partial<CatchUpSettings>;
+  /**
+   * The bot's decision on each normalised event; its result goes to the actor with systemId `bot`
+   * in the same system. Without it the connection emits `inbound` events (its own tests).
+   */
+  admit?: Admission;
   /**
    * Where recently active rooms are kept across restarts (the store's `rooms`); without it the
    * catch-up at the first connect has no rooms to list.
@@ -231,26 +245,37 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
           receive,
         ),
       ),
-      inboundProcessor: fromCallback<InboundCommand, void, WebexConnectionEvent>(({ sendBack, receive }) =>
-        runInboundProcessor(
-          {
-            rest,
-            dedupe,
-            logger: log,
-            metrics,
-            clock,
-            catchUp,
-            rooms,
-            ...(deps.retryAfterDefaultS ? { retryAfterDefaultS: deps.retryAfterDefaultS } : {}),
-          },
-          sendBack,
-          receive,
-        ),
+      inboundProcessor: fromCallback<InboundCommand, void, WebexConnectionEvent>(
+        ({ sendBack, receive, system }) =>
+          runInboundProcessor(
+            {
+              ...(deps.admit
+                ? {
+                    admission: {
+                      admit: deps.admit,
+                      deliver: (event: BotEvent) =>
+                        (system.get('bot') as AnyActorRef | undefined)?.send(event),
+                    },
+                  }
+                : {}),
+              rest,
+              dedupe,
+              logger: log,
+              metrics,
+              clock,
+              catchUp,
+              rooms,
+              ...(deps.retryAfterDefaultS ? { retryAfterDefaultS: deps.retryAfterDefaultS } : {}),
+            },
+            sendBack,
+            receive,
+          ),
       ),
       deviceRefresher,
       refreshDevice,
     },
     delays: {
+      ...deps.socketDelays,
       backoff: ({ context }) => backoffDelayMs(context.attempt, random),
     },
     actions: {

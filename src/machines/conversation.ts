@@ -190,6 +190,8 @@ const conversationSetup = setup({
   },
   guards: {
     allowed: (_, params: { allowed: boolean }) => params.allowed,
+    spaceAllowedAtIntake: ({ context }) => context.current?.spaceAllowed === true,
+    spaceDeniedAtIntake: ({ context }) => context.current?.spaceAllowed === false,
     hasQueued: ({ context }) => context.queue.length > 0,
     queueFull: ({ context }) => context.queue.length >= context.maxQueued,
     /** While loading, the first message is the one about to be answered, not one waiting behind it. */
@@ -472,15 +474,31 @@ export const conversationMachine = conversationSetup.createMachine({
           ],
         },
       },
-      invoke: {
-        src: 'checkSpace',
-        input: ({ context }) => ({ roomId: context.roomId, roomType: context.roomType }),
-        onDone: [
-          { guard: { type: 'allowed', params: ({ event }) => event.output }, target: 'answering' },
-          { target: 'denied' },
-        ],
-        // Fail closed: an error in the check is a denial.
-        onError: { target: 'denied' },
+      initial: 'deciding',
+      states: {
+        /** The intake decided the space when the message arrived; a form answer is checked again. */
+        deciding: {
+          always: [
+            { guard: 'spaceAllowedAtIntake', target: '#conversation.answering' },
+            { guard: 'spaceDeniedAtIntake', target: '#conversation.denied' },
+            { target: 'checkingSpace' },
+          ],
+        },
+        checkingSpace: {
+          invoke: {
+            src: 'checkSpace',
+            input: ({ context }) => ({ roomId: context.roomId, roomType: context.roomType }),
+            onDone: [
+              {
+                guard: { type: 'allowed', params: ({ event }) => event.output },
+                target: '#conversation.answering',
+              },
+              { target: '#conversation.denied' },
+            ],
+            // Fail closed: an error in the check is a denial.
+            onError: { target: '#conversation.denied' },
+          },
+        },
       },
     },
     denied: {

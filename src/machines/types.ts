@@ -7,6 +7,21 @@ import type { FeedbackCardRecord, PendingForm } from '../adapters/store/ports.js
 
 export type RoomType = 'direct' | 'group';
 
+/** Who the bot is on Webex (`GET /people/me`). */
+export interface BotIdentity {
+  /** Hydra PEOPLE id. */
+  personId: string;
+  email: string;
+  displayName: string;
+}
+
+/** Whether a part of the bot can take work, and why not. */
+export interface Readiness {
+  ready: boolean;
+  /** Why not, for `/readyz`'s 503 body and the operator's eyes. */
+  reason?: string;
+}
+
 /** A person's message addressed to the bot, with the mention already removed. */
 export interface UserMessage {
   activityId: string;
@@ -23,6 +38,11 @@ export interface UserMessage {
   hasFiles: boolean;
   /** Epoch ms when the activity reached the bot (for first-reply and answer timings). */
   receivedAt: number;
+  /**
+   * The intake's space decision for this message (SPEC "Spaces and threads"); undefined where no
+   * one has decided yet (a form answer resuming a task), so the conversation checks the space.
+   */
+  spaceAllowed?: boolean;
 }
 
 /** Someone pressed a button or submitted a form on a card the bot posted. */

@@ -34,12 +34,9 @@ import type { BotSelf } from '../adapters/webex/normalize.js';
 import { WebexApiError } from '../errors.js';
 
 /** The bot as `GET /people/me` describes it. */
-export interface BotIdentity {
-  /** Hydra PEOPLE id. */
-  personId: string;
-  email: string;
-  displayName: string;
-}
+import type { BotIdentity, Readiness } from './types.js';
+
+export type { BotIdentity, Readiness };
 
 /** Events the socket actor sends to the machine. */
 export type SocketEvent =
@@ -397,7 +394,7 @@ export const webexConnectionMachine = setup({
   },
   // The inbound processor outlives sockets: an activity acked on one socket is still fetched and
   // delivered if that socket drops meanwhile.
-  invoke: { id: 'inbound', src: 'inboundProcessor' },
+  invoke: { id: 'inbound', systemId: 'intake', src: 'inboundProcessor' },
   on: {
     SHUTDOWN: {
       target: '.shuttingDown',
@@ -678,11 +675,6 @@ export const webexConnectionMachine = setup({
 });
 
 export type WebexConnectionSnapshot = SnapshotFrom<typeof webexConnectionMachine>;
-
-export interface Readiness {
-  ready: boolean;
-  reason?: string;
-}
 
 /** `/readyz`'s view of the connection. */
 export function readinessOf(snapshot: WebexConnectionSnapshot): Readiness {

@@ -208,7 +208,7 @@ async function startRig(env: Record<string, string>) {
       stores,
     });
     runtimes.push(runtime);
-    await waitFor(runtime.connection.actor, (s) => readinessOf(s).ready, { timeout: 10_000 });
+    await waitFor(runtime.connection, (s) => readinessOf(s).ready, { timeout: 10_000 });
     return runtime;
   };
   return { sim, boot, log };

@@ -116,7 +116,7 @@ describe('load', () => {
     const answeredAfterMs = Date.now() - started;
 
     // Every conversation goes idle, stops at its idle timeout, then its room does.
-    await waitFor(world.runtime.bot.actor, (s) => Object.keys(s.children).length === 0, { timeout: 30_000 });
+    await waitFor(world.runtime.bot, (s) => Object.keys(s.children).length === 0, { timeout: 30_000 });
     const drainedAfterMs = Date.now() - started;
     clearInterval(sampler);
 
@@ -130,7 +130,7 @@ describe('load', () => {
       asked.set(text, (asked.get(text) ?? 0) + 1);
     }
     for (const q of questions) expect(asked.get(q.text), q.text).toBe(1);
-    expect(world.runtime.bot.actor.getSnapshot().context.rooms).toEqual([]);
+    expect(world.runtime.bot.getSnapshot().context.rooms).toEqual([]);
 
     collectGarbage();
     const after = process.memoryUsage().heapUsed;

@@ -1,14 +1,20 @@
 /**
- * The inbound processor: activity → (dedupe) → REST plaintext → `InboundEvent`, as a callback
- * actor that lives as long as the connection machine, so an activity acked on a socket that then
- * drops is still delivered.
+ * The intake: the one stage every Webex input passes on its way to the bot, as a callback actor
+ * that lives as long as the connection machine (its parent), so an activity acked on a socket that
+ * then drops is still delivered:
+ *
+ *   activity → memory dedupe → REST plaintext → `InboundEvent` → (per-room order) → admission
+ *   (store claim, mention, listen mode, space) → the bot machine (`system.get('bot')`).
+ *
+ * Without an admission (the connection run on its own, in its tests) the normalised event goes
+ * back to the connection machine, which emits it.
  *
  * Fetches run concurrently (the socket never waits on them), but events of one room are delivered
  * in the order their activities arrived, so a conversation sees its messages in order even when a
  * later fetch finishes first.
  *
- * It also runs the REST catch-up (`CATCH_UP`, after a reconnect or a sequence gap): for the rooms
- * it delivered events in recently, it lists the messages created since the room's last event and
+ * It also runs the REST catch-up (`CATCH_UP`, at the first connect, after a reconnect or a
+ * sequence gap): for the rooms it delivered events in recently, it lists the messages created since the room's last event and
  * delivers the ones no one has claimed yet, through the same dedupe and the same per-room order.
  * One catch-up runs at a time (a request meanwhile runs once more afterwards), room by room, so it
  * never floods REST and never touches the socket. The first one (at the first connect) first reads
@@ -27,14 +33,14 @@ import {
   listMissedMessages,
   RecentRooms,
   type TrackedRoom,
-} from '../adapters/webex/catchUp.js';
+} from '../../adapters/webex/catchUp.js';
 import type {
   ConnectionMetrics,
   InboundKindLabel,
   InboundOutcome,
-} from '../adapters/webex/connectionMetrics.js';
-import type { ActivityDedupe } from '../adapters/webex/dedupe.js';
-import type { InboundEvent } from '../adapters/webex/inboundEvent.js';
+} from '../../adapters/webex/connectionMetrics.js';
+import type { ActivityDedupe } from '../../adapters/webex/dedupe.js';
+import type { InboundEvent } from '../../adapters/webex/inboundEvent.js';
 import {
   type ActivityRoute,
   botAddedEvent,
@@ -43,18 +49,20 @@ import {
   type HydraMessage,
   messageEvent,
   routeActivity,
-} from '../adapters/webex/normalize.js';
-import type { WebexRestClient } from '../adapters/webex/rest.js';
-import { type Clock, delay } from '../clock.js';
-import { TransportError, WebexApiError } from '../errors.js';
-import { createKeyedQueue } from '../keyedQueue.js';
-import type { Logger } from '../logger.js';
+} from '../../adapters/webex/normalize.js';
+import type { WebexRestClient } from '../../adapters/webex/rest.js';
+import { type Clock, delay } from '../../clock.js';
+import { TransportError, WebexApiError } from '../../errors.js';
+import { createKeyedQueue } from '../../keyedQueue.js';
+import type { Logger } from '../../logger.js';
+import type { BotEvent } from '../../machines/bot.js';
 import type {
   InboundActivityCommand,
   InboundCatchUpCommand,
   InboundCommand,
   WebexConnectionEvent,
-} from '../machines/webexConnection.js';
+} from '../../machines/webexConnection.js';
+import type { Admission } from './admission.js';
 
 export interface InboundProcessorDeps {
   rest: WebexRestClient;
@@ -72,6 +80,8 @@ export interface InboundProcessorDeps {
   catchUp?: CatchUpSettings;
   /** The rooms the catch-up lists, kept in the store when it has persistence (built here otherwise). */
   rooms?: RecentRooms;
+  /** The bot's decision on each event and where the result goes; see the module comment. */
+  admission?: { admit: Admission; deliver: (event: BotEvent) => void };
 }
 
 type Resolution =
@@ -111,6 +121,16 @@ export function runInboundProcessor(
   ): Promise<void> => {
     // The fetch is already running; only the hand-over waits for the room's earlier events.
     return perRoom.run(route.roomId, async () => finish(route, kind, await resolution));
+  };
+
+  /** Hands one event on; with an admission, its decision is part of the room's order. */
+  const handOver = async (event: InboundEvent): Promise<void> => {
+    if (!deps.admission) {
+      sendBack({ type: 'INBOUND.EVENT', event });
+      return;
+    }
+    const botEvent = await deps.admission.admit(event);
+    if (botEvent && !aborter.signal.aborted) deps.admission.deliver(botEvent);
   };
 
   receive((command) => {
@@ -182,7 +202,7 @@ export function runInboundProcessor(
     void deliverInOrder(route, kind, resolution);
   };
 
-  const finish = (route: FetchRoute | CatchUpRoute, kind: InboundKindLabel, result: Resolution) => {
+  const finish = async (route: FetchRoute | CatchUpRoute, kind: InboundKindLabel, result: Resolution) => {
     if (aborter.signal.aborted) return;
     if ('event' in result && held) {
       // Fetched after the stop began: the bot takes nothing new, so the next process gets it
@@ -200,7 +220,7 @@ export function runInboundProcessor(
       // The room becomes (or stays) a catch-up candidate from the time its event arrived.
       rooms.touch(result.event.roomId, result.event.roomType, result.event.receivedAt);
       log.debug({ activityId: route.activityId, kind: result.event.kind }, 'inbound event');
-      sendBack({ type: 'INBOUND.EVENT', event: result.event });
+      await handOver(result.event);
       return;
     }
     count(kind, result.drop);

@@ -1,0 +1,172 @@
+/**
+ * The conversation machine with its effects (`createConversationLogic`): the store behind
+ * `restoring` and `saving`, the space check behind `authorizing`, the turn behind `answering`,
+ * notices, feedback scores and the agent-task cancel of a closed form.
+ *
+ * It also keeps count of the turns running (including cancelled ones still cleaning up), which the
+ * shutdown sequence waits for.
+ */
+import { fromPromise } from 'xstate';
+import type { AgentClient } from '../adapters/agent/index.js';
+import type { ConversationRecord, ConversationStore } from '../adapters/store/ports.js';
+import type { SpaceAuthorization } from '../adapters/store/spaceAuthorization.js';
+import type { WebexSender } from '../adapters/webex/sender/index.js';
+import type { Clock } from '../clock.js';
+import { asCodedError } from '../errors.js';
+import { createKeyedQueue } from '../keyedQueue.js';
+import type { Logger } from '../logger.js';
+import { conversationMachine, type SpaceCheckInput, type TurnInput } from '../machines/conversation.js';
+import type { Notice, ReplyTarget } from '../machines/types.js';
+import type { BotMetrics } from '../metrics.js';
+import { runTurn, type TurnCards, type TurnHooks, type TurnRendering } from './turn.js';
+
+/** Posts a notice (never throws: a notice that cannot be posted is logged). */
+export type Notify = (notice: Notice, target: ReplyTarget) => void;
+
+export interface ConversationEffectsDeps {
+  agent: AgentClient;
+  sender: WebexSender;
+  spaces: SpaceAuthorization;
+  conversations: ConversationStore;
+  rendering: TurnRendering;
+  notify: Notify;
+  clock: Clock;
+  log: Logger;
+  metrics?: BotMetrics | undefined;
+  /** `WEBEX_UPDATE_INTERVAL_MS`. */
+  updateIntervalMs: number;
+  /** Extensions: thread context, timings. */
+  turnHooks?: TurnHooks;
+  /** Form and feedback cards; without them the bot posts no cards. */
+  cards?: TurnCards | undefined;
+  /** A person's email from their id (a card action carries only the id). */
+  lookupEmail?: ((personId: string, signal?: AbortSignal) => Promise<string | undefined>) | undefined;
+  /** Scores a feedback click (Langfuse); never throws. */
+  scoreFeedback?:
+    | ((input: { traceId: string; personId: string; email?: string; positive: boolean }) => Promise<void>)
+    | undefined;
+}
+
+/** The turns of every conversation, for the shutdown sequence. */
+export interface RunningTurns {
+  /** Answers running now (including cancelled ones still removing their working message). */
+  count(): number;
+  /** Resolves when no turn runs (including turns that start while waiting). */
+  settled(): Promise<void>;
+}
+
+export function createConversationLogic(deps: ConversationEffectsDeps) {
+  const { log, sender, clock, metrics } = deps;
+  /** A conversation's store writes stay in order: a `reset` must not be undone by a late save. */
+  const perConversation = createKeyedQueue();
+  const running = new Set<Promise<unknown>>();
+
+  const logic = conversationMachine.provide({
+    actors: {
+      loadConversation: fromPromise(async ({ input }: { input: { key: string } }) =>
+        deps.conversations.get(input.key),
+      ),
+      checkSpace: fromPromise(async ({ input }: { input: SpaceCheckInput }) => {
+        const decision = await deps.spaces.check(input.roomId, input.roomType);
+        return { allowed: decision.allowed };
+      }),
+      runTurn: fromPromise(async ({ input, signal }: { input: TurnInput; signal: AbortSignal }) => {
+        metrics?.conversationsActive.inc();
+        const turn = runTurn(
+          input,
+          {
+            agent: deps.agent,
+            sender,
+            clock,
+            log,
+            rendering: deps.rendering,
+            ...(deps.cards ? { cards: deps.cards } : {}),
+            ...(deps.lookupEmail ? { lookupEmail: deps.lookupEmail } : {}),
+            updateIntervalMs: deps.updateIntervalMs,
+            hooks: withMetrics(deps.turnHooks, metrics),
+          },
+          signal,
+        );
+        running.add(turn);
+        try {
+          return await turn;
+        } finally {
+          running.delete(turn);
+          metrics?.conversationsActive.dec();
+        }
+      }),
+      saveConversation: fromPromise(async ({ input }: { input: ConversationRecord }) => {
+        await perConversation
+          .run(input.key, () => deps.conversations.put({ ...input, updatedAt: clock.now() }))
+          .catch((error: unknown) => {
+            metrics?.storeErrors.inc({ store: 'conversations' });
+            log.warn({ err: error, threadKey: input.key }, 'conversation not saved');
+          });
+      }),
+    },
+    actions: {
+      notify: (_, { notice, target }) => deps.notify(notice, target),
+      cancelAgentTask: (_, { taskId }) => {
+        deps.agent.cancel(taskId).catch((error: unknown) => {
+          log.info({ err: asCodedError(error), taskId }, 'agent task cancel refused');
+        });
+      },
+      recordFeedback: (_, { action, card, target }) => {
+        const positive = action.value === 'positive';
+        void (async () => {
+          const email = await deps.lookupEmail?.(action.submission.personId).catch(() => undefined);
+          await deps.scoreFeedback?.({
+            traceId: card.traceId,
+            personId: action.submission.personId,
+            ...(email ? { email } : {}),
+            positive,
+          });
+        })();
+        // Thanked at once and whatever Langfuse says: the click was received.
+        deps.notify({ kind: 'feedbackThanks', positive }, target);
+      },
+      turnAway: (_, { messageId }) => {
+        log.info({ messageId }, 'conversation queue full: message not queued (the thread was told)');
+      },
+      forgetConversation: (_, { key }) => {
+        perConversation
+          .run(key, () => deps.conversations.delete(key))
+          .catch((error: unknown) => {
+            metrics?.storeErrors.inc({ store: 'conversations' });
+            log.warn({ err: error, threadKey: key }, 'conversation not forgotten');
+          });
+      },
+    },
+    delays: {
+      // The deadline is stored; the timer is derived from it, so a restored form expires on time.
+      formDeadline: ({ context }) => Math.max(0, (context.pendingForm?.deadlineAt ?? 0) - clock.now()),
+    },
+  });
+
+  const turns: RunningTurns = {
+    count: () => running.size,
+    settled: async () => {
+      while (running.size > 0) await Promise.allSettled([...running]);
+    },
+  };
+  return { logic, turns };
+}
+
+function withMetrics(hooks: TurnHooks | undefined, metrics: BotMetrics | undefined): TurnHooks {
+  if (!metrics) return hooks ?? {};
+  return {
+    ...hooks,
+    onFirstReply: (s) => {
+      metrics.firstReplySeconds.observe(s);
+      hooks?.onFirstReply?.(s);
+    },
+    onAnswered: (s) => {
+      metrics.answerSeconds.observe(s);
+      hooks?.onAnswered?.(s);
+    },
+    onStreamEnded: (outcome) => {
+      metrics.agentStreams.inc({ outcome });
+      hooks?.onStreamEnded?.(outcome);
+    },
+  };
+}
