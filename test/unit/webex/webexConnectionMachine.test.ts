@@ -10,6 +10,7 @@ import {
   type EnsureDeviceInput,
   type InboundCommand,
   type RefreshDeviceInput,
+  type ReleaseDeviceInput,
   readinessOf,
   type SocketCommand,
   type SocketEvent,
@@ -35,6 +36,7 @@ function harness(options: { identityError?: unknown; refreshError?: () => unknow
   const clock = new SimulatedClock();
   const sockets: Array<{
     url: string;
+    held: boolean;
     commands: SocketCommand[];
     send: (e: SocketEvent) => void;
     stopped: boolean;
@@ -43,6 +45,7 @@ function harness(options: { identityError?: unknown; refreshError?: () => unknow
   const inboundCommands: InboundCommand[] = [];
   let inboundSendBack: ((event: WebexConnectionEvent) => void) | undefined;
   const released: Array<WdmDevice | undefined> = [];
+  const releaseInputs: ReleaseDeviceInput[] = [];
   let deviceCount = 0;
   const reports: string[] = [];
   const refreshCalls: RefreshDeviceInput[] = [];
@@ -60,6 +63,7 @@ function harness(options: { identityError?: unknown; refreshError?: () => unknow
       }),
       releaseDevice: fromPromise(async ({ input }) => {
         released.push((input as { device?: WdmDevice }).device);
+        releaseInputs.push(input as ReleaseDeviceInput);
       }),
       mercurySocket: fromCallback<
         SocketCommand,
@@ -68,6 +72,7 @@ function harness(options: { identityError?: unknown; refreshError?: () => unknow
       >(({ input, sendBack, receive }) => {
         const socket = {
           url: input.webSocketUrl,
+          held: input.holdActivities,
           commands: [] as SocketCommand[],
           send: sendBack,
           stopped: false,
@@ -112,6 +117,7 @@ function harness(options: { identityError?: unknown; refreshError?: () => unknow
     inboundCommands,
     emitted,
     released,
+    releaseInputs,
     reports,
     refreshCalls,
     lastSocket: () => sockets.at(-1)!,
@@ -352,15 +358,50 @@ describe('webexConnection machine', () => {
     expect(h.actor.getSnapshot().hasTag('online')).toBe(true);
   });
 
-  it('releases the device on SHUTDOWN and finishes', async () => {
+  it('releases the device on SHUTDOWN, keeping it unless asked to delete it, and finishes', async () => {
     const h = harness();
     running = h.actor;
     await bringOnline(h);
     h.actor.send({ type: 'SHUTDOWN' });
     await settle();
     expect(h.sockets[0]!.stopped).toBe(true);
-    expect(h.released).toEqual([device(1)]);
+    expect(h.releaseInputs).toEqual([{ catalog, device: device(1), deleteDevice: false }]);
     expect(h.actor.getSnapshot().status).toBe('done');
+
+    const other = harness();
+    running = other.actor;
+    await bringOnline(other);
+    other.actor.send({ type: 'SHUTDOWN', deleteDevice: true });
+    await settle();
+    expect(other.releaseInputs).toEqual([{ catalog, device: device(1), deleteDevice: true }]);
+  });
+
+  it('on INBOUND.HOLD tells the intake and the socket, and a later socket starts held', async () => {
+    const h = harness();
+    running = h.actor;
+    await bringOnline(h);
+    expect(h.lastSocket().held).toBe(false);
+    h.actor.send({ type: 'INBOUND.HOLD' });
+    expect(h.inboundCommands.at(-1)).toEqual({ type: 'HOLD' });
+    expect(h.lastSocket().commands).toContainEqual({ type: 'HOLD' });
+    expect(h.actor.getSnapshot().context.inboundHeld).toBe(true);
+    // Still online: running answers may need the socket until the process stops.
+    expect(h.actor.getSnapshot().hasTag('online')).toBe(true);
+    h.lastSocket().send({ type: 'SOCKET.CLOSED', phase: 'open', code: 1006, reason: '' });
+    h.clock.increment(1_000);
+    expect(h.sockets).toHaveLength(2);
+    expect(h.lastSocket().held).toBe(true);
+  });
+
+  it('takes INBOUND.HOLD while not connected without a socket to tell', async () => {
+    const h = harness();
+    running = h.actor;
+    await bringOnline(h);
+    h.lastSocket().send({ type: 'SOCKET.CLOSED', phase: 'open', code: 1006, reason: '' });
+    expect(h.actor.getSnapshot().matches('backoff')).toBe(true);
+    h.actor.send({ type: 'INBOUND.HOLD' });
+    expect(h.inboundCommands.at(-1)).toEqual({ type: 'HOLD' });
+    expect(h.actor.getSnapshot().status).toBe('active');
   });
 });
 
