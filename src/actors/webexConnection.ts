@@ -427,7 +427,6 @@ export function startWebexConnection(options: StartWebexConnectionOptions): Webe
     stop: (stopOptions = {}) => {
       stopping ??= (async () => {
         if (actor.getSnapshot().status === 'active') {
-          actor.send({ type: 'INBOUND.HOLD' });
           actor.send({ type: 'SHUTDOWN', deleteDevice: stopOptions.deleteDevice ?? false });
           try {
             await waitFor(actor, (snapshot) => snapshot.status !== 'active', {

@@ -396,9 +396,14 @@ export const webexConnectionMachine = setup({
   // delivered if that socket drops meanwhile.
   invoke: { id: 'inbound', systemId: 'intake', src: 'inboundProcessor' },
   on: {
+    // Whatever arrives while shutting down is left for the next process too.
     SHUTDOWN: {
       target: '.shuttingDown',
-      actions: assign({ deleteDeviceOnStop: ({ event }) => event.deleteDevice === true }),
+      actions: [
+        assign({ deleteDeviceOnStop: ({ event }) => event.deleteDevice === true }),
+        'markInboundHeld',
+        'holdInboundProcessor',
+      ],
     },
     'INBOUND.HOLD': { actions: ['markInboundHeld', 'holdInboundProcessor'] },
     'TOKEN.REJECTED': {

@@ -366,6 +366,8 @@ describe('webexConnection machine', () => {
     await settle();
     expect(h.sockets[0]!.stopped).toBe(true);
     expect(h.releaseInputs).toEqual([{ catalog, device: device(1), deleteDevice: false }]);
+    // What still arrives while stopping is left for the next process.
+    expect(h.inboundCommands).toContainEqual({ type: 'HOLD' });
     expect(h.actor.getSnapshot().status).toBe('done');
 
     const other = harness();
