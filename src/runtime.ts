@@ -7,23 +7,24 @@
 
 import { randomUUID } from 'node:crypto';
 import type { InspectionEvent } from 'xstate';
+import type { PromptBuilder } from './actors/answering/index.js';
+import { createTurnRendering } from './actors/answering/rendering.js';
 import { createBotLogic } from './actors/bot.js';
 import { createConversationLogic, type Notify } from './actors/conversation.js';
 import { createAdmission } from './actors/intake/admission.js';
-import { createTurnRendering, noticeText } from './actors/rendering.js';
 import { createRoomLogic } from './actors/room.js';
 import { type BotSystem, startBotSystem } from './actors/system.js';
 import { buildPromptWithContext, fetchThreadContext } from './actors/threadContext.js';
-import type { TurnHooks } from './actors/turn.js';
 import { createWebexConnectionLogic, type WebexConnectionDeps } from './actors/webexConnection.js';
 import { A2aAgentClient, type AgentAuth, type AgentClient } from './adapters/agent/index.js';
 import { createOAuth2TokenSource, oauth2OptionsFromConfig } from './adapters/agent/oauth2.js';
 import { createFeedbackScorer } from './adapters/langfuse/feedback.js';
-import { type Stores as OpenedStores, openStores } from './adapters/store/index.js';
+import { type Stores as OpenedStores, openStores, storeReadinessReason } from './adapters/store/index.js';
 import {
   MemoryActiveRooms,
   MemoryConversationStore,
   MemoryEventClaims,
+  MemoryNoticeLog,
   MemorySpaceRegistry,
 } from './adapters/store/memory.js';
 import { SpaceAuthorization } from './adapters/store/spaceAuthorization.js';
@@ -59,6 +60,7 @@ import {
   type ParsedSubmission,
   parseCardSubmission,
 } from './render/cards.js';
+import { noticeText } from './render/notices.js';
 
 /** How long cancelled answers get to clean up at shutdown (agent cancel, working message removed). */
 const CANCEL_CLEANUP_MS = 10_000;
@@ -81,7 +83,8 @@ export interface RuntimeOptions {
   /** Defaults to the A2A client for `CAIPE_URL`. */
   agent?: AgentClient;
   agentAuth?: AgentAuth;
-  turnHooks?: TurnHooks;
+  /** Builds the text sent to the agent; thread context (when enabled) by default. */
+  prompt?: PromptBuilder;
   /** Extra HTTP routes (admin API, demo page). */
   routes?: ReadonlyArray<{ prefix: string; handler: RouteHandler }>;
   /** Host for the HTTP server; all interfaces by default. */
@@ -114,6 +117,7 @@ export function memoryStores(clock: Clock = systemClock): Stores {
     conversations: new MemoryConversationStore(),
     claims: new MemoryEventClaims(),
     rooms: new MemoryActiveRooms(),
+    notices: new MemoryNoticeLog(),
     kind: 'memory',
     ping: async () => {},
     close: async () => {},
@@ -193,6 +197,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       maxMessageChars: config.maxMessageChars,
       agentName: DEFAULT_AGENT_NAME,
       idleTimeoutMs: config.a2aIdleTimeoutS * 1000,
+      maxAnswerChars: config.agentMaxAnswerChars,
     }),
     notify,
     clock,
@@ -208,12 +213,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
     lookupEmail: (personId, signal) => lookupEmail(rest, personId, signal),
     ...(feedback ? { scoreFeedback: (input) => feedback.score(input) } : {}),
-    turnHooks: {
-      ...(config.threadContextEnabled
-        ? { prompt: (input, signal) => promptWithThreadContext(input, signal, rest, config, facts, log) }
-        : {}),
-      ...options.turnHooks,
-    },
+    prompt:
+      options.prompt ??
+      (config.threadContextEnabled
+        ? (input, signal) => promptWithThreadContext(input, signal, rest, config, facts, log)
+        : undefined),
   });
   const room = createRoomLogic({
     conversation,
@@ -290,6 +294,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         registry: stores.spaces,
         invalidate: (roomId) => spaces.invalidate(roomId),
         log,
+        onAuthFailure: () => metrics.adminAuthFailures.inc(),
       }),
       ...(options.routes ?? []),
     ],
@@ -298,8 +303,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (!webex.ready) return webex;
       try {
         await stores.ping();
-      } catch {
-        return { ready: false, reason: 'store not answering' };
+      } catch (error) {
+        return { ready: false, reason: storeReadinessReason(error) };
       }
       return { ready: true };
     },

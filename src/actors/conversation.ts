@@ -1,10 +1,8 @@
 /**
  * The conversation machine with its effects (`createConversationLogic`): the store behind
- * `restoring` and `saving`, the space check behind `authorizing`, the turn behind `answering`,
- * notices, feedback scores and the agent-task cancel of a closed form.
- *
- * It also keeps count of the turns running (including cancelled ones still cleaning up), which the
- * shutdown sequence waits for.
+ * `restoring` and `saving`, the space check behind `authorizing` (form answers only; the intake
+ * decided the rest), the steps of `answering` (`./answering.ts`), notices, feedback scores and the
+ * agent-task cancel of a closed form.
  */
 import { fromPromise } from 'xstate';
 import type { AgentClient } from '../adapters/agent/index.js';
@@ -15,10 +13,19 @@ import type { Clock } from '../clock.js';
 import { asCodedError } from '../errors.js';
 import { createKeyedQueue } from '../keyedQueue.js';
 import type { Logger } from '../logger.js';
-import { conversationMachine, type SpaceCheckInput, type TurnInput } from '../machines/conversation.js';
+import { conversationMachine, type SpaceCheckInput } from '../machines/conversation.js';
 import type { Notice, ReplyTarget } from '../machines/types.js';
 import type { BotMetrics } from '../metrics.js';
-import { runTurn, type TurnCards, type TurnHooks, type TurnRendering } from './turn.js';
+import {
+  createAnsweringEffects,
+  type PromptBuilder,
+  type RunningTurns,
+  type TurnCards,
+  type TurnObserver,
+  type TurnRendering,
+} from './answering/index.js';
+
+export type { RunningTurns } from './answering/index.js';
 
 /** Posts a notice (never throws: a notice that cannot be posted is logged). */
 export type Notify = (notice: Notice, target: ReplyTarget) => void;
@@ -35,8 +42,8 @@ export interface ConversationEffectsDeps {
   metrics?: BotMetrics | undefined;
   /** `WEBEX_UPDATE_INTERVAL_MS`. */
   updateIntervalMs: number;
-  /** Extensions: thread context, timings. */
-  turnHooks?: TurnHooks;
+  /** The request's text (thread context); the message's own text when unset. */
+  prompt?: PromptBuilder | undefined;
   /** Form and feedback cards; without them the bot posts no cards. */
   cards?: TurnCards | undefined;
   /** A person's email from their id (a card action carries only the id). */
@@ -47,19 +54,22 @@ export interface ConversationEffectsDeps {
     | undefined;
 }
 
-/** The turns of every conversation, for the shutdown sequence. */
-export interface RunningTurns {
-  /** Answers running now (including cancelled ones still removing their working message). */
-  count(): number;
-  /** Resolves when no turn runs (including turns that start while waiting). */
-  settled(): Promise<void>;
-}
-
 export function createConversationLogic(deps: ConversationEffectsDeps) {
   const { log, sender, clock, metrics } = deps;
   /** A conversation's store writes stay in order: a `reset` must not be undone by a late save. */
   const perConversation = createKeyedQueue();
-  const running = new Set<Promise<unknown>>();
+  const answering = createAnsweringEffects({
+    agent: deps.agent,
+    sender,
+    clock,
+    log,
+    rendering: deps.rendering,
+    cards: deps.cards,
+    updateIntervalMs: deps.updateIntervalMs,
+    prompt: deps.prompt,
+    lookupEmail: deps.lookupEmail,
+    observer: metricsObserver(metrics),
+  });
 
   const logic = conversationMachine.provide({
     actors: {
@@ -70,31 +80,7 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
         const decision = await deps.spaces.check(input.roomId, input.roomType);
         return { allowed: decision.allowed };
       }),
-      runTurn: fromPromise(async ({ input, signal }: { input: TurnInput; signal: AbortSignal }) => {
-        metrics?.conversationsActive.inc();
-        const turn = runTurn(
-          input,
-          {
-            agent: deps.agent,
-            sender,
-            clock,
-            log,
-            rendering: deps.rendering,
-            ...(deps.cards ? { cards: deps.cards } : {}),
-            ...(deps.lookupEmail ? { lookupEmail: deps.lookupEmail } : {}),
-            updateIntervalMs: deps.updateIntervalMs,
-            hooks: withMetrics(deps.turnHooks, metrics),
-          },
-          signal,
-        );
-        running.add(turn);
-        try {
-          return await turn;
-        } finally {
-          running.delete(turn);
-          metrics?.conversationsActive.dec();
-        }
-      }),
+      ...answering.actors,
       saveConversation: fromPromise(async ({ input }: { input: ConversationRecord }) => {
         await perConversation
           .run(input.key, () => deps.conversations.put({ ...input, updatedAt: clock.now() }))
@@ -143,30 +129,17 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
     },
   });
 
-  const turns: RunningTurns = {
-    count: () => running.size,
-    settled: async () => {
-      while (running.size > 0) await Promise.allSettled([...running]);
-    },
-  };
+  const turns: RunningTurns = answering.turns;
   return { logic, turns };
 }
 
-function withMetrics(hooks: TurnHooks | undefined, metrics: BotMetrics | undefined): TurnHooks {
-  if (!metrics) return hooks ?? {};
+function metricsObserver(metrics: BotMetrics | undefined): TurnObserver | undefined {
+  if (!metrics) return undefined;
   return {
-    ...hooks,
-    onFirstReply: (s) => {
-      metrics.firstReplySeconds.observe(s);
-      hooks?.onFirstReply?.(s);
-    },
-    onAnswered: (s) => {
-      metrics.answerSeconds.observe(s);
-      hooks?.onAnswered?.(s);
-    },
-    onStreamEnded: (outcome) => {
-      metrics.agentStreams.inc({ outcome });
-      hooks?.onStreamEnded?.(outcome);
-    },
+    firstReply: (seconds) => metrics.firstReplySeconds.observe(seconds),
+    answered: (seconds) => metrics.answerSeconds.observe(seconds),
+    streamEnded: (outcome) => metrics.agentStreams.inc({ outcome }),
+    started: () => metrics.conversationsActive.inc(),
+    ended: () => metrics.conversationsActive.dec(),
   };
 }

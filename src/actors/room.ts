@@ -42,7 +42,7 @@ export function createRoomLogic(deps: RoomEffectsDeps) {
 
   // The space's decision is read, not dropped: another person's cached answer stays (SPEC).
   const replyAuthorize = async (target: ReplyTarget, roomType: RoomType, options: AuthorizeReplyOptions) => {
-    const decision = await deps.spaces.check(target.roomId, roomType);
+    const decision = await deps.spaces.check(target.roomId, roomType, { fresh: true });
     if (decision.allowed) {
       await sender.post({ ...target, markdown: messages.alreadyAuthorized }, { priority: 'first-reply' });
     } else if (options.mode === 'card') {

@@ -5,21 +5,46 @@
  * `maxQueued`; more get a "busy" notice). Commands (`cancel`, `reset`) act at once.
  *
  *   restoring → idle → authorizing → answering → saving → idle
- *                          │             │ └──────→ waitingForInput ─ text / form → answering
+ *                          │             │ └──────→ waitingForInput ─ text / form → authorizing
  *                          └→ denied     └ cancel → idle              └ cancel / expiry → saving
  *
- * Pure: effects are named here and provided by `src/app.ts`. Durable state is ids and deadlines
+ *   answering: fetchingContext → streaming → postingAnswer → postingFeedback → saving
+ *                                          ├→ askingForInput → savingWaiting
+ *                                          └→ reportingFailure → saving
+ *   (the working message is an actor invoked for the whole of `answering`: posted on entry, edited
+ *    as progress arrives, deleted when the state is left, whichever way)
+ *
+ * Pure: effects are named here and provided by `src/actors/conversation.ts`. Durable state is ids and deadlines
  * (`contextId`, `taskId`, the open form's `deadlineAt`), saved through the store at quiescent
  * points (after an answer, while waiting for input), never timers.
  */
-import { and, assign, type EventObject, enqueueActions, fromPromise, setup } from 'xstate';
+import {
+  and,
+  assign,
+  type EventObject,
+  enqueueActions,
+  fromCallback,
+  fromPromise,
+  sendTo,
+  setup,
+} from 'xstate';
 import type {
   ClosedForm,
   ConversationRecord,
   FeedbackCardRecord,
   PendingForm,
 } from '../adapters/store/ports.js';
-import type { CardAction, Notice, ReplyTarget, RoomType, TurnOutcome, UserMessage } from './types.js';
+import type {
+  AgentAsk,
+  AgentTurn,
+  CardAction,
+  Notice,
+  ReplyTarget,
+  RoomType,
+  TurnFailure,
+  TurnStatus,
+  UserMessage,
+} from './types.js';
 
 /** Feedback cards remembered per conversation: older ones fall out (their clicks get a notice). */
 const MAX_FEEDBACK_CARDS = 20;
@@ -54,6 +79,10 @@ export interface ConversationContext extends ConversationInput {
   busyNoticeSent: boolean;
   /** Failed reads of the stored record so far. */
   restoreAttempts: number;
+  /** The turn being answered: what the agent was asked, and its side of the turn so far. */
+  ask?: AgentAsk;
+  turn?: AgentTurn;
+  failure?: TurnFailure;
 }
 
 export type ConversationEvent =
@@ -63,7 +92,16 @@ export type ConversationEvent =
   | { type: 'RESET' }
   /** Shutdown: nothing queued starts any more (sent before the shutdown CANCEL). */
   | { type: 'DRAIN' }
-  | { type: 'CARD_ACTION'; action: CardAction };
+  | { type: 'CARD_ACTION'; action: CardAction }
+  /** From `agentStream`: the agent's side of the turn changed (the latest state, whole). */
+  | { type: 'AGENT.PROGRESS'; turn: AgentTurn }
+  /** From `agentStream`: the stream ended with a terminal state. */
+  | { type: 'AGENT.DONE'; turn: AgentTurn }
+  /** From `agentStream`: the stream failed (unreachable, HTTP error, cut, idle, malformed). */
+  | { type: 'AGENT.FAILED'; turn: AgentTurn; failure: TurnFailure };
+
+/** What the working message actor is told while the agent streams. */
+export type WorkingMessageEvent = { type: 'PROGRESS'; turn: AgentTurn };
 
 export interface TurnInput {
   key: string;
@@ -76,6 +114,35 @@ export interface TurnInput {
   lastAnswerMessageId?: string;
   /** The message answers a form: its values are sent as text lines and a `resume` part. */
   formAnswer?: { form: PendingForm['form']; fields: Record<string, unknown> };
+}
+
+/** Input of the effects that post a turn's result. */
+export interface TurnResultInput {
+  key: string;
+  target: ReplyTarget;
+  /** When the event arrived: the turn's timings count from here. */
+  receivedAt: number;
+  turn: AgentTurn;
+  failure?: TurnFailure;
+}
+
+/** Input of the working message actor. */
+export interface WorkingMessageInput {
+  key: string;
+  target: ReplyTarget;
+  receivedAt: number;
+}
+
+export interface AgentStreamInput {
+  key: string;
+  target: ReplyTarget;
+  ask: AgentAsk;
+}
+
+/** What `askForInput` posted: the question (and the form card, when the agent sent a form). */
+export interface AskedForInput {
+  answerMessageId?: string;
+  pendingForm?: PendingForm;
 }
 
 export interface SpaceCheckInput {
@@ -103,10 +170,23 @@ const conversationSetup = setup({
     input: {} as ConversationInput,
   },
   actors: {
-    // Placeholders so the machine is complete on its own; `src/app.ts` provides the real ones.
+    // Placeholders so the machine is complete on its own; `src/actors/conversation.ts` provides
+    // the real ones (the turn's effects fail loudly until then).
     loadConversation: fromPromise<ConversationRecord | undefined, { key: string }>(async () => undefined),
     checkSpace: fromPromise<{ allowed: boolean }, SpaceCheckInput>(async () => ({ allowed: false })),
-    runTurn: fromPromise<TurnOutcome, TurnInput>(async () => ({ status: 'failed' })),
+    workingMessage: fromCallback<WorkingMessageEvent, WorkingMessageInput>(() =>
+      notProvided('workingMessage'),
+    ),
+    buildRequest: fromPromise<AgentAsk, TurnInput>(async () => notProvided('buildRequest')),
+    agentStream: fromCallback<EventObject, AgentStreamInput>(() => notProvided('agentStream')),
+    postAnswer: fromPromise<{ answerMessageId?: string }, TurnResultInput>(async () =>
+      notProvided('postAnswer'),
+    ),
+    postFeedback: fromPromise<FeedbackCardRecord | undefined, TurnResultInput>(async () =>
+      notProvided('postFeedback'),
+    ),
+    askForInput: fromPromise<AskedForInput, TurnResultInput>(async () => notProvided('askForInput')),
+    reportFailure: fromPromise<void, TurnResultInput>(async () => notProvided('reportFailure')),
     saveConversation: fromPromise<void, ConversationRecord>(async () => undefined),
   },
   actions: {
@@ -137,22 +217,42 @@ const conversationSetup = setup({
     forgetTask: assign({ taskId: undefined }),
     countRestoreAttempt: assign({ restoreAttempts: ({ context }) => context.restoreAttempts + 1 }),
     dropQueue: assign({ queue: [] }),
-    recordOutcome: assign(({ context, event }) => {
-      const outcome = (event as unknown as { output: TurnOutcome }).output;
-      const feedbackCards = outcome.feedbackCard
-        ? [...context.feedbackCards, outcome.feedbackCard].slice(-MAX_FEEDBACK_CARDS)
-        : context.feedbackCards;
-      return {
-        contextId: outcome.contextId ?? context.contextId,
-        // Only a task that waits for input stays open; any other ending closes it.
-        taskId: outcome.status === 'input-required' ? outcome.taskId : undefined,
-        traceId: outcome.traceId ?? context.traceId,
-        lastAnswerMessageId: outcome.answerMessageId ?? context.lastAnswerMessageId,
-        pendingForm: outcome.status === 'input-required' ? outcome.pendingForm : undefined,
-        feedbackCards,
-        currentForm: undefined,
-      };
+    /** The turn is over: keep its ids; only a task that waits for input stays open. */
+    recordTurn: assign(({ context }, params: { status: TurnStatus }) => ({
+      contextId: context.turn?.contextId ?? context.contextId,
+      taskId: params.status === 'input-required' ? context.turn?.taskId : undefined,
+      traceId: context.turn?.traceId ?? context.traceId,
+      currentForm: undefined,
+      ask: undefined,
+      turn: undefined,
+      failure: undefined,
+    })),
+    /** The turn ended in a bug of ours: nothing of it is kept. */
+    forgetTurn: assign({
+      taskId: undefined,
+      currentForm: undefined,
+      ask: undefined,
+      turn: undefined,
+      failure: undefined,
     }),
+    recordAnswerMessage: assign({
+      lastAnswerMessageId: ({ context, event }) =>
+        (event as unknown as { output?: { answerMessageId?: string } }).output?.answerMessageId ??
+        context.lastAnswerMessageId,
+    }),
+    recordFeedbackCard: assign({
+      feedbackCards: ({ context, event }) => {
+        const card = (event as unknown as { output?: FeedbackCardRecord }).output;
+        return card ? [...context.feedbackCards, card].slice(-MAX_FEEDBACK_CARDS) : context.feedbackCards;
+      },
+    }),
+    recordPendingForm: assign({
+      pendingForm: ({ event }) => (event as unknown as { output: AskedForInput }).output.pendingForm,
+    }),
+    showProgress: sendTo('working', ({ event }) => ({
+      type: 'PROGRESS' as const,
+      turn: (event as Extract<ConversationEvent, { type: 'AGENT.PROGRESS' }>).turn,
+    })),
     /** The open form is over: remember how, so a late submission gets the right notice. */
     closeForm: assign(({ context }, params: { reason: ClosedForm['reason'] }) => ({
       pendingForm: undefined,
@@ -201,7 +301,15 @@ const conversationSetup = setup({
     hasOpenTask: ({ context }) => context.taskId !== undefined,
     mayRetryRestore: ({ context }) => context.restoreAttempts < 1,
     cancelledByUser: ({ event }) => event.type === 'CANCEL' && event.reason !== 'shutdown',
-    waitingForInput: (_, params: { status: TurnOutcome['status'] }) => params.status === 'input-required',
+    /** The agent ended the turn itself without an answer: failed, rejected or cancelled on its side. */
+    agentEndedWithoutAnswer: ({ event }) => {
+      const status = (event as Extract<ConversationEvent, { type: 'AGENT.DONE' }>).turn.status;
+      return status === 'failed' || status === 'rejected' || status === 'canceled';
+    },
+    agentAsksForInput: ({ event }) => {
+      const status = (event as Extract<ConversationEvent, { type: 'AGENT.DONE' }>).turn.status;
+      return status === 'input-required' || status === 'auth-required';
+    },
     /** A feedback click on a card this conversation posted (the Webex message id must match). */
     isKnownFeedback: ({ context, event }) => {
       const action = cardActionOf(event);
@@ -364,6 +472,45 @@ const whileSaving = {
     ],
   },
 } as const;
+
+/** A bug in our own effects (not an agent failure): say something generic, keep the thread usable. */
+const internalError = [
+  'forgetTurn',
+  {
+    type: 'notify',
+    params: ({ context }: { context: ConversationContext }) => ({
+      notice: { kind: 'internalError' } as Notice,
+      target: context.target,
+    }),
+  },
+] as const;
+
+function turnInputOf(context: ConversationContext): TurnInput {
+  return {
+    key: context.key,
+    target: context.target,
+    roomType: context.roomType,
+    message: context.current!,
+    contextId: context.contextId,
+    taskId: context.taskId,
+    lastAnswerMessageId: context.lastAnswerMessageId,
+    ...(context.currentForm ? { formAnswer: context.currentForm } : {}),
+  };
+}
+
+function turnResultOf(context: ConversationContext): TurnResultInput {
+  return {
+    key: context.key,
+    target: context.target,
+    receivedAt: context.current!.receivedAt,
+    turn: context.turn ?? { status: 'unknown' },
+    ...(context.failure ? { failure: context.failure } : {}),
+  };
+}
+
+function notProvided(name: string): never {
+  throw new Error(`conversation effect "${name}" was not provided`);
+}
 
 export const conversationMachine = conversationSetup.createMachine({
   id: 'conversation',
@@ -528,6 +675,9 @@ export const conversationMachine = conversationSetup.createMachine({
             assign({
               taskId: undefined,
               currentForm: undefined,
+              ask: undefined,
+              turn: undefined,
+              failure: undefined,
               // Shutting down: messages waiting behind this answer would start new turns; drop them
               // (the shutdown notice tells the thread to ask again).
               queue: ({ context, event }) => (event.reason === 'shutdown' ? [] : context.queue),
@@ -542,37 +692,107 @@ export const conversationMachine = conversationSetup.createMachine({
           ],
         },
       },
+      // The working message lives exactly as long as the answer: leaving `answering` by any
+      // transition (answer posted, cancel, reset, failure) stops it, and stopping deletes it.
       invoke: {
-        src: 'runTurn',
+        id: 'working',
+        src: 'workingMessage',
         input: ({ context }) => ({
           key: context.key,
           target: context.target,
-          roomType: context.roomType,
-          message: context.current!,
-          contextId: context.contextId,
-          taskId: context.taskId,
-          lastAnswerMessageId: context.lastAnswerMessageId,
-          ...(context.currentForm ? { formAnswer: context.currentForm } : {}),
+          receivedAt: context.current!.receivedAt,
         }),
-        onDone: [
-          {
-            guard: { type: 'waitingForInput', params: ({ event }) => ({ status: event.output.status }) },
-            target: 'savingWaiting',
-            actions: 'recordOutcome',
+      },
+      initial: 'fetchingContext',
+      states: {
+        /** The prompt: thread context, or a form's answer; the asker's email. */
+        fetchingContext: {
+          invoke: {
+            src: 'buildRequest',
+            input: ({ context }) => turnInputOf(context),
+            onDone: { target: 'streaming', actions: assign({ ask: ({ event }) => event.output }) },
+            onError: { target: '#conversation.next', actions: internalError },
           },
-          { target: 'saving', actions: 'recordOutcome' },
-        ],
-        // The turn runner reports agent failures to the user itself; reaching here is a bug in
-        // our code, so say something generic and keep the conversation usable.
-        onError: {
-          target: 'next',
-          actions: [
-            assign({ taskId: undefined, currentForm: undefined }),
-            {
-              type: 'notify',
-              params: ({ context }) => ({ notice: { kind: 'internalError' }, target: context.target }),
+        },
+        /** The agent streams; progress goes to the working message as it arrives. */
+        streaming: {
+          invoke: {
+            id: 'agent',
+            src: 'agentStream',
+            input: ({ context }) => ({ key: context.key, target: context.target, ask: context.ask! }),
+          },
+          on: {
+            'AGENT.PROGRESS': { actions: [assign({ turn: ({ event }) => event.turn }), 'showProgress'] },
+            'AGENT.DONE': [
+              {
+                guard: 'agentEndedWithoutAnswer',
+                target: 'reportingFailure',
+                actions: assign({ turn: ({ event }) => event.turn }),
+              },
+              {
+                guard: 'agentAsksForInput',
+                target: 'askingForInput',
+                actions: assign({ turn: ({ event }) => event.turn }),
+              },
+              { target: 'postingAnswer', actions: assign({ turn: ({ event }) => event.turn }) },
+            ],
+            'AGENT.FAILED': {
+              target: 'reportingFailure',
+              actions: assign({ turn: ({ event }) => event.turn, failure: ({ event }) => event.failure }),
             },
-          ],
+          },
+        },
+        postingAnswer: {
+          invoke: {
+            src: 'postAnswer',
+            input: ({ context }) => turnResultOf(context),
+            onDone: { target: 'postingFeedback', actions: 'recordAnswerMessage' },
+            // Webex refused the answer: say something generic (the working message goes with the state).
+            onError: { target: '#conversation.next', actions: internalError },
+          },
+        },
+        /** 👍 / 👎 under an answer that has a trace id (when scoring is on). */
+        postingFeedback: {
+          invoke: {
+            src: 'postFeedback',
+            input: ({ context }) => turnResultOf(context),
+            onDone: {
+              target: '#conversation.saving',
+              actions: ['recordFeedbackCard', { type: 'recordTurn', params: { status: 'completed' } }],
+            },
+            onError: {
+              target: '#conversation.saving',
+              actions: { type: 'recordTurn', params: { status: 'completed' } },
+            },
+          },
+        },
+        /** The agent's question, and its form as a card; the task stays open. */
+        askingForInput: {
+          invoke: {
+            src: 'askForInput',
+            input: ({ context }) => turnResultOf(context),
+            onDone: {
+              target: '#conversation.savingWaiting',
+              actions: [
+                'recordAnswerMessage',
+                'recordPendingForm',
+                { type: 'recordTurn', params: { status: 'input-required' } },
+              ],
+            },
+            onError: { target: '#conversation.next', actions: internalError },
+          },
+        },
+        /** A short, specific message for what went wrong; the conversation carries on. */
+        reportingFailure: {
+          invoke: {
+            src: 'reportFailure',
+            input: ({ context }) => turnResultOf(context),
+            onDone: {
+              target: '#conversation.saving',
+              actions: { type: 'recordTurn', params: { status: 'failed' } },
+            },
+            onError: { target: '#conversation.next', actions: internalError },
+          },
         },
       },
     },

@@ -95,16 +95,34 @@ export interface ReplyTarget {
   parentId?: string;
 }
 
-/** How a turn with the agent ended; produced by the turn runner. */
-export interface TurnOutcome {
-  status: 'completed' | 'input-required' | 'failed' | 'canceled';
+/** What the agent is asked in one turn: built by `fetchingContext`'s effect, passed on unread. */
+export interface AgentAsk {
+  text: string;
+  /** Extra parts (a form answer's `resume` data). */
+  parts?: ReadonlyArray<{ kind: 'data'; data: Record<string, unknown> }>;
+  userEmail: string;
+  contextId?: string;
+  /** Only when the message answers a task that asked for input. */
+  taskId?: string;
+}
+
+/**
+ * The agent's side of a turn, as far as the chart reads it. The effect layer folds the stream into
+ * a fuller state (plan, tools, text) that it passes through these events unchanged.
+ */
+export interface AgentTurn {
+  status: string;
   contextId?: string;
   taskId?: string;
   traceId?: string;
-  /** The last message of the posted answer. */
-  answerMessageId?: string;
-  /** The agent asked through a form: the card that waits for the user. */
-  pendingForm?: PendingForm;
-  /** A feedback card was posted under the answer. */
-  feedbackCard?: FeedbackCardRecord;
 }
+
+/** Why a turn failed before the agent said so itself (unreachable, HTTP error, cut stream…). */
+export interface TurnFailure {
+  kind: string;
+  status?: number;
+  message: string;
+}
+
+/** How a turn with the agent ended. */
+export type TurnStatus = 'completed' | 'input-required' | 'failed' | 'canceled';

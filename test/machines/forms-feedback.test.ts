@@ -5,14 +5,9 @@ import { botMachine } from '../../src/machines/bot.js';
 import type { TurnInput } from '../../src/machines/conversation.js';
 import { conversationMachine } from '../../src/machines/conversation.js';
 import { roomMachine } from '../../src/machines/room.js';
-import type {
-  CardAction,
-  CardSubmission,
-  Notice,
-  TurnOutcome,
-  UserMessage,
-} from '../../src/machines/types.js';
+import type { CardAction, CardSubmission, Notice, UserMessage } from '../../src/machines/types.js';
 import { type Deferred, deferred } from '../helpers/deferred.js';
+import { type FakeOutcome, fakeAnswering } from '../helpers/fake-turns.js';
 
 const ROOM = 'room-F';
 const KEY = `${ROOM}/main`;
@@ -59,7 +54,7 @@ function card(
 }
 
 function harness(stored?: ConversationRecord) {
-  const turns: Array<{ input: TurnInput; done: Deferred<TurnOutcome> }> = [];
+  const turns: Array<{ input: TurnInput; done: Deferred<FakeOutcome> }> = [];
   const notices: Notice[] = [];
   const cancelled: string[] = [];
   const feedback: Array<{ value?: string; traceId: string }> = [];
@@ -68,8 +63,8 @@ function harness(stored?: ConversationRecord) {
     actors: {
       loadConversation: fromPromise(async () => stored),
       checkSpace: fromPromise(async () => ({ allowed: true as boolean })),
-      runTurn: fromPromise(async ({ input }: { input: TurnInput }) => {
-        const done = deferred<TurnOutcome>();
+      ...fakeAnswering((input) => {
+        const done = deferred<FakeOutcome>();
         turns.push({ input, done });
         return done.promise;
       }),

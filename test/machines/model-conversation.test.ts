@@ -92,6 +92,13 @@ const REAL_TO_MODEL: Record<string, readonly ModelState[]> = {
   // An unauthorized space: the user is told, as with a failure.
   denied: ['failed'],
   answering: ['working', 'progress', 'submitted'],
+  'answering.fetchingContext': ['working', 'submitted'],
+  'answering.streaming': ['working', 'progress', 'submitted'],
+  // The answer (and its feedback card) being posted: the model's "answered" comes once they are up.
+  'answering.postingAnswer': ['working', 'progress', 'submitted'],
+  'answering.postingFeedback': ['working', 'progress', 'submitted'],
+  'answering.askingForInput': ['working', 'progress', 'submitted'],
+  'answering.reportingFailure': ['working', 'progress', 'submitted'],
   saving: AFTER_A_TURN,
   savingWaiting: ['waitingForInput'],
   waitingForInput: ['waitingForInput'],

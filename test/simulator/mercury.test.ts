@@ -5,7 +5,7 @@ import {
   startWebexSimulator,
   type WebexSimulator,
 } from '../../src/simulator/webex/index.js';
-import { ManualClock } from './manual-clock.js';
+import { ManualClock, SIM_EPOCH } from '../helpers/manual-clock.js';
 import {
   connectOnline,
   MERCURY_QUERY,
@@ -28,7 +28,7 @@ describe('webex simulator: Mercury socket', () => {
   };
 
   beforeEach(async () => {
-    clock = new ManualClock();
+    clock = new ManualClock(SIM_EPOCH);
     sim = await startWebexSimulator({ botToken: BOT_TOKEN, clock, retentionMs: 15 * 60_000 });
     device = await registerDevice(sim);
   });
@@ -58,9 +58,9 @@ describe('webex simulator: Mercury socket', () => {
   it('When no authorization arrives within the timeout, Then the socket closes with the auth-timeout reason', async () => {
     const socket = track(await TestSocket.open(`${device.webSocketUrl}?${MERCURY_QUERY}`));
     await sim.waitFor('socket', (s) => s.type === 'connected');
-    clock.advance(29_999);
+    await clock.advance(29_999);
     expect(sim.sockets()[0]?.state).toBe('authorizing');
-    clock.advance(1);
+    await clock.advance(1);
     expect(await socket.closed).toEqual({ code: 1008, reason: AUTH_TIMEOUT_REASON });
   });
 
@@ -117,7 +117,7 @@ describe('webex simulator: Mercury socket', () => {
     const user = sim.createUser();
     const room = sim.createRoom({ type: 'direct', members: [user, sim.bot], announce: false });
     const stale = sim.post(user, room, { text: 'while offline' });
-    clock.advance(15 * 60_000 + 1);
+    await clock.advance(15 * 60_000 + 1);
     const fresh = sim.post(user, room, { text: 'just now' });
     const socket = track(await connectOnline(device, BOT_TOKEN));
     await socket.activity((a) => a.id === fresh.uuid);

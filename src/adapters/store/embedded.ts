@@ -17,17 +17,26 @@
  *   was told "done", so they are on disk before the call returns.
  * - Multi-row changes (revoking every id form of a room) run in one transaction.
  *
- * Expired claims and conversations are ignored on read and purged on an interval, and so are
- * rooms inactive for a day.
+ * Expired claims, notices and conversations are ignored on read and purged on an interval, and so
+ * are rooms inactive for a day.
  *
  * Schema changes are additive (`CREATE … IF NOT EXISTS`): a table added later (`active_rooms`)
  * needs no version bump, and an older bot can still open the file.
+ *
+ * Health:
+ * - Opening runs SQLite's `quick_check` (every page and index of the file is read once, so a large
+ *   store takes longer to open): a corrupt or foreign file stops start-up with a clear
+ *   `EmbeddedStoreError` naming the file, instead of failing later on some write.
+ * - `ping` (readiness) reads and also writes one row, with a short lock wait: a full disk, a
+ *   read-only volume or a lock held elsewhere makes it reject, so readiness turns 503 while writes
+ *   fail and recovers when they succeed again.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
+import { CodedError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type {
   ActiveRoom,
@@ -36,6 +45,7 @@ import type {
   ConversationStore,
   EventClaims,
   ListenMode,
+  NoticeLog,
   SpaceRecord,
   SpaceRegistry,
   SpaceStatus,
@@ -85,7 +95,41 @@ CREATE TABLE IF NOT EXISTS active_rooms (
   last_event_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS active_rooms_last_event_at ON active_rooms (last_event_at);
+
+CREATE TABLE IF NOT EXISTS notices (
+  key TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS notices_expires_at ON notices (expires_at);
+
+CREATE TABLE IF NOT EXISTS store_health (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  checked_at INTEGER NOT NULL
+) STRICT;
 `;
+
+/** How long the readiness write waits for a lock held elsewhere before it counts as failing. */
+const PING_BUSY_TIMEOUT_MS = 250;
+const BUSY_TIMEOUT_MS = 5_000;
+
+/** The embedded store cannot be used: a corrupt or foreign file, or writes that fail. */
+export class EmbeddedStoreError extends CodedError {
+  readonly code = 'STORE_EMBEDDED';
+
+  constructor(
+    message: string,
+    readonly reason: 'corrupt' | 'newer-schema' | 'writes-failing',
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+    this.name = 'EmbeddedStoreError';
+  }
+}
+
+function sqliteCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
 
 interface SpaceRow {
   room_id: string;
@@ -262,12 +306,13 @@ export class EmbeddedEventClaims implements EventClaims {
   constructor(
     db: Db,
     private readonly clock: Clock,
+    table: { name: string; key: string } = { name: 'event_claims', key: 'activity_id' },
   ) {
     // Inserts a new claim, or takes over an expired one; a live claim is left alone (0 changes).
     this.#claim = db.prepare(
-      `INSERT INTO event_claims (activity_id, expires_at) VALUES (@id, @expiresAt)
-       ON CONFLICT (activity_id) DO UPDATE SET expires_at = excluded.expires_at
-       WHERE event_claims.expires_at <= @now`,
+      `INSERT INTO ${table.name} (${table.key}, expires_at) VALUES (@id, @expiresAt)
+       ON CONFLICT (${table.key}) DO UPDATE SET expires_at = excluded.expires_at
+       WHERE ${table.name}.expires_at <= @now`,
     );
   }
 
@@ -310,12 +355,26 @@ export class EmbeddedActiveRooms implements ActiveRooms {
   }
 }
 
+/** Notices as claims in their own table: the same once-per-interval rule. */
+export class EmbeddedNoticeLog implements NoticeLog {
+  readonly #claims: EmbeddedEventClaims;
+
+  constructor(db: Db, clock: Clock) {
+    this.#claims = new EmbeddedEventClaims(db, clock, { name: 'notices', key: 'key' });
+  }
+
+  noticeDue(key: string, intervalMs: number): Promise<boolean> {
+    return this.#claims.claim(key, intervalMs);
+  }
+}
+
 /** The embedded adapters over one SQLite file. */
 export class EmbeddedStores {
   readonly spaces: EmbeddedSpaceRegistry;
   readonly conversations: EmbeddedConversationStore;
   readonly claims: EmbeddedEventClaims;
   readonly rooms: EmbeddedActiveRooms;
+  readonly notices: EmbeddedNoticeLog;
   readonly file: string;
   readonly #db: Db;
   readonly #clock: Clock;
@@ -329,13 +388,17 @@ export class EmbeddedStores {
     this.#log = options.log.child({ component: 'store', store: 'embedded' });
     mkdirSync(options.dataDir, { recursive: true });
     this.file = path.join(options.dataDir, EMBEDDED_FILE_NAME);
-    this.#db = new Database(this.file, { timeout: 5_000 });
+    this.#db = new Database(this.file, { timeout: BUSY_TIMEOUT_MS });
     try {
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = NORMAL');
+      this.#checkIntegrity();
       this.#migrate();
     } catch (error) {
       this.#db.close();
+      if (error instanceof EmbeddedStoreError) throw error;
+      const code = sqliteCode(error);
+      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw this.#corrupt(code, error);
       throw error;
     }
     const durably = <T>(work: () => T): T => {
@@ -355,15 +418,17 @@ export class EmbeddedStores {
     );
     this.claims = new EmbeddedEventClaims(this.#db, this.#clock);
     this.rooms = new EmbeddedActiveRooms(this.#db);
+    this.notices = new EmbeddedNoticeLog(this.#db, this.#clock);
     this.#purgeIntervalMs = options.purgeIntervalMs ?? PURGE_INTERVAL_MS;
     this.#schedulePurge();
   }
 
-  /** Deletes expired claims and conversations, and rooms inactive for a day; returns how many rows went. */
-  purgeExpired(): { claims: number; conversations: number; rooms: number } {
+  /** Deletes expired claims, notices and conversations, and rooms inactive for a day; returns how many rows went. */
+  purgeExpired(): { claims: number; notices: number; conversations: number; rooms: number } {
     const now = this.#clock.now();
     const purge = this.#db.transaction(() => ({
       claims: this.#db.prepare('DELETE FROM event_claims WHERE expires_at <= ?').run(now).changes,
+      notices: this.#db.prepare('DELETE FROM notices WHERE expires_at <= ?').run(now).changes,
       conversations: this.#db.prepare('DELETE FROM conversations WHERE expires_at <= ?').run(now).changes,
       rooms: this.#db
         .prepare('DELETE FROM active_rooms WHERE last_event_at <= ?')
@@ -372,8 +437,26 @@ export class EmbeddedStores {
     return purge.immediate();
   }
 
+  /** Resolves while the file can be read and written; rejects with the reason otherwise. */
   async ping(): Promise<void> {
     this.#db.prepare('SELECT 1').get();
+    this.#db.pragma(`busy_timeout = ${PING_BUSY_TIMEOUT_MS}`);
+    try {
+      this.#db
+        .prepare(
+          `INSERT INTO store_health (id, checked_at) VALUES (1, ?)
+           ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`,
+        )
+        .run(this.#clock.now());
+    } catch (error) {
+      throw new EmbeddedStoreError(
+        `writes to the embedded store fail (${sqliteCode(error) ?? 'error'})`,
+        'writes-failing',
+        { cause: error },
+      );
+    } finally {
+      this.#db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
   }
 
   async close(): Promise<void> {
@@ -382,11 +465,29 @@ export class EmbeddedStores {
     if (this.#db.open) this.#db.close();
   }
 
+  /** SQLite's own check of every page and index; anything but "ok" means the file is damaged. */
+  #checkIntegrity(): void {
+    const rows = this.#db.pragma('quick_check(5)') as Array<Record<string, unknown>>;
+    const problems = rows.map((row) => String(Object.values(row)[0] ?? '')).filter((row) => row !== 'ok');
+    if (problems.length > 0) throw this.#corrupt(problems.join('; ').slice(0, 300));
+  }
+
+  #corrupt(detail: string, cause?: unknown): EmbeddedStoreError {
+    return new EmbeddedStoreError(
+      `the embedded store ${this.file} is damaged or not a database (${detail}). ` +
+        'Restore it from a backup, or move it away to start with an empty store (spaces authorized ' +
+        'through the admin API and open conversations are then forgotten).',
+      'corrupt',
+      { cause },
+    );
+  }
+
   #migrate(): void {
     const version = this.#db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) {
-      throw new Error(
+      throw new EmbeddedStoreError(
         `${this.file} was written by a newer version of the bot (schema ${version}, this one knows ${SCHEMA_VERSION})`,
+        'newer-schema',
       );
     }
     this.#db.transaction(() => {
@@ -401,7 +502,7 @@ export class EmbeddedStores {
       if (!this.#db.open) return;
       try {
         const purged = this.purgeExpired();
-        if (purged.claims + purged.conversations + purged.rooms > 0)
+        if (purged.claims + purged.notices + purged.conversations + purged.rooms > 0)
           this.#log.debug(purged, 'expired rows purged');
       } catch (error) {
         this.#log.warn({ err: error }, 'purging expired rows failed');

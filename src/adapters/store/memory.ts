@@ -11,9 +11,11 @@ import type {
   ConversationRecord,
   ConversationStore,
   EventClaims,
+  NoticeLog,
   SpaceRecord,
   SpaceRegistry,
 } from './ports.js';
+import { distinctIdForms, pickSpace } from './records.js';
 
 export class MemorySpaceRegistry implements SpaceRegistry {
   readonly #spaces = new Map<string, SpaceRecord>();
@@ -21,11 +23,12 @@ export class MemorySpaceRegistry implements SpaceRegistry {
   constructor(private readonly clock: Clock = systemClock) {}
 
   async find(roomIds: readonly string[]): Promise<SpaceRecord | undefined> {
-    for (const id of roomIds) {
-      const record = this.#spaces.get(id);
-      if (record) return { ...record };
-    }
-    return undefined;
+    // Every id form is read: a revoked entry under any of them decides.
+    const records = distinctIdForms(roomIds)
+      .map((id) => this.#spaces.get(id))
+      .filter((record): record is SpaceRecord => record !== undefined);
+    const picked = pickSpace(records);
+    return picked ? { ...picked } : undefined;
   }
 
   async list(): Promise<SpaceRecord[]> {
@@ -124,5 +127,21 @@ export class MemoryActiveRooms implements ActiveRooms {
       .sort((a, b) => b.lastEventAt - a.lastEventAt)
       .slice(0, Math.max(0, limit))
       .map((room) => ({ ...room }));
+  }
+}
+
+/**
+ * Bounded like the claims: at most `max` keys are remembered, the oldest forgotten first (so past
+ * that many refused people in one day, one of them may hear the notice twice).
+ */
+export class MemoryNoticeLog implements NoticeLog {
+  readonly #claims: MemoryEventClaims;
+
+  constructor(options: { max?: number } = {}) {
+    this.#claims = new MemoryEventClaims({ max: options.max ?? 10_000 });
+  }
+
+  noticeDue(key: string, intervalMs: number): Promise<boolean> {
+    return this.#claims.claim(key, intervalMs);
   }
 }

@@ -33,6 +33,7 @@ import type {
   ConversationStore,
   EventClaims,
   ListenMode,
+  NoticeLog,
   SpaceRecord,
   SpaceRegistry,
 } from './ports.js';
@@ -40,6 +41,7 @@ import {
   ACTIVE_ROOM_RETENTION_MS,
   CONVERSATION_RETENTION_MS,
   distinctIdForms,
+  MAX_RECORDS_PER_ROOM,
   pickSpace,
 } from './records.js';
 
@@ -47,6 +49,7 @@ export const SPACES_COLLECTION = 'authorized_webex_spaces';
 export const CONVERSATIONS_COLLECTION = 'webex_bot_conversations';
 export const CLAIMS_COLLECTION = 'webex_bot_event_claims';
 export const ACTIVE_ROOMS_COLLECTION = 'webex_bot_active_rooms';
+export const NOTICES_COLLECTION = 'webex_bot_notices';
 
 /** The bounds of every MongoDB call; tests shorten them. */
 export interface MongoTimeouts {
@@ -278,10 +281,20 @@ export class MongoSpaceRegistry implements SpaceRegistry {
     return this.bounded('spaces.find', async () => {
       const forms = distinctIdForms(roomIds);
       if (forms.length === 0) return undefined;
-      const docs = await (await this.collection())
+      const collection = await this.collection();
+      const docs = await collection
         .find({ roomId: { $in: forms } }, { projection: { _id: 0 }, maxTimeMS: this.maxTimeMS })
-        .limit(forms.length)
+        .limit(MAX_RECORDS_PER_ROOM)
         .toArray();
+      // More documents than that means the unique index is missing and duplicates exist: make sure
+      // a document that is not active (revoked, or a status we do not know) is among those read.
+      if (docs.length >= MAX_RECORDS_PER_ROOM) {
+        const inactive = await collection.findOne(
+          { roomId: { $in: forms }, status: { $ne: 'active' } },
+          { projection: { _id: 0 }, maxTimeMS: this.maxTimeMS },
+        );
+        if (inactive) docs.push(inactive);
+      }
       return pickSpace(docs.map(spaceFromDoc));
     });
   }
@@ -492,12 +505,26 @@ export class MongoActiveRooms implements ActiveRooms {
   }
 }
 
+/** Notices as claims on their own collection: the same once-per-interval rule, its own TTL index. */
+export class MongoNoticeLog implements NoticeLog {
+  readonly #claims: MongoEventClaims;
+
+  constructor(access: MongoCollectionAccess<ClaimDoc>) {
+    this.#claims = new MongoEventClaims(access);
+  }
+
+  noticeDue(key: string, intervalMs: number): Promise<boolean> {
+    return this.#claims.claim(key, intervalMs);
+  }
+}
+
 /** The MongoDB adapters over one connection. */
 export class MongoStores {
   readonly spaces: MongoSpaceRegistry;
   readonly conversations: MongoConversationStore;
   readonly claims: MongoEventClaims;
   readonly rooms: MongoActiveRooms;
+  readonly notices: MongoNoticeLog;
   readonly #connection: MongoConnection;
   readonly #log: Logger;
   readonly #clock: Clock;
@@ -532,6 +559,7 @@ export class MongoStores {
     );
     this.claims = new MongoEventClaims(access<ClaimDoc>(CLAIMS_COLLECTION));
     this.rooms = new MongoActiveRooms(access<ActiveRoomDoc>(ACTIVE_ROOMS_COLLECTION));
+    this.notices = new MongoNoticeLog(access<ClaimDoc>(NOTICES_COLLECTION));
   }
 
   get timeouts(): MongoTimeouts {
@@ -568,6 +596,7 @@ export class MongoStores {
     await create(CLAIMS_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
     await create(ACTIVE_ROOMS_COLLECTION, { lastEventAt: -1 }, {});
     await create(ACTIVE_ROOMS_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
+    await create(NOTICES_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
     this.#indexesReady = true;
   }
 

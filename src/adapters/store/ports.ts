@@ -111,3 +111,16 @@ export interface ActiveRooms {
   /** Rooms whose last event is at or after `since`, the most recent first, at most `limit`. */
   recent(since: number, limit: number): Promise<ActiveRoom[]>;
 }
+
+/**
+ * Notices the bot sends at most once per interval per key (SPEC "Who may use the bot": an
+ * outsider hears "you cannot use this bot" at most once a day), remembered across restarts and,
+ * with a shared store, across replicas.
+ */
+export interface NoticeLog {
+  /**
+   * True when no notice for `key` was recorded within the last `intervalMs`, and records one now;
+   * false otherwise. Of concurrent callers for one key, exactly one gets true.
+   */
+  noticeDue(key: string, intervalMs: number): Promise<boolean>;
+}

@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from 'pino';
-import { silentLogger } from '../../logger.js';
+import { type Logger, pino } from 'pino';
 import { type SimClock, systemClock } from './clock.js';
 import type { SimContext, SimUrls } from './context.js';
 import { controlRoutes } from './control.js';
@@ -226,7 +225,7 @@ export interface WebexSimulator {
 
 export async function startWebexSimulator(options: WebexSimulatorOptions): Promise<WebexSimulator> {
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? silentLogger();
+  const logger = options.logger ?? pino({ level: 'silent' });
   const recorder = new SimRecorder();
   const socketFaults: SocketFaultFlags = {
     swallowPongs: false,

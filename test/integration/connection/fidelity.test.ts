@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeHydraId } from '../../../src/adapters/webex/ids.js';
-import { ManualClock } from '../../simulator/manual-clock.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
 import { rest } from '../../simulator/sim-client.js';
 import {
   BOT_TOKEN,
@@ -59,7 +59,7 @@ describe('Webex fidelity', () => {
       simulator: { maxDevicesPerUser: names.length },
       before: async (sim) => {
         for (const name of names) {
-          simClock.advance(60_000);
+          await simClock.advance(60_000);
           const created = await rest(`${sim.urls.wdm}/devices`, BOT_TOKEN, {
             method: 'POST',
             body: { name, deviceType: 'DESKTOP' },
