@@ -21,6 +21,7 @@ import { createOAuth2TokenSource, oauth2OptionsFromConfig } from './adapters/age
 import { createFeedbackScorer } from './adapters/langfuse/feedback.js';
 import { type Stores as OpenedStores, openStores, storeReadinessReason } from './adapters/store/index.js';
 import {
+  MemoryActiveRooms,
   MemoryConversationStore,
   MemoryEventClaims,
   MemoryNoticeLog,
@@ -116,6 +117,7 @@ export function memoryStores(clock: Clock = systemClock): Stores {
     spaces: new MemorySpaceRegistry(clock),
     conversations: new MemoryConversationStore(),
     claims: new MemoryEventClaims(),
+    rooms: new MemoryActiveRooms(),
     notices: new MemoryNoticeLog(),
     kind: 'memory',
     ping: async () => {},
@@ -246,6 +248,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     metrics: connectionMetrics(metrics),
     clock,
     rest,
+    activeRooms: stores.rooms,
     ...(options.socketDelays ? { socketDelays: options.socketDelays } : {}),
     admit: createAdmission({
       claims: stores.claims,
@@ -326,6 +329,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     stopping ??= (async () => {
       facts.trigger.shuttingDown();
       log.info({ graceS: config.shutdownGraceS }, 'shutting down: no new conversations');
+      // Events from now on are left for the next process (unacked; rooms recorded for its catch-up).
+      system.connection.send({ type: 'INBOUND.HOLD' });
       system.drain();
       const grace = new AbortController();
       await Promise.race([
@@ -345,6 +350,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       cleanup.abort();
       await sender.idle();
       sender.stop();
+      // The device is kept: Webex buffers for it what arrives until the next process connects.
       await system.stopConnection(CONNECTION_STOP_TIMEOUT_MS);
       system.stop();
       await http.close();

@@ -1,6 +1,7 @@
 /**
  * Embedded stores: one SQLite file under DATA_DIR (better-sqlite3), for a single replica without
- * MongoDB. Spaces, conversations and event claims survive restarts and crashes.
+ * MongoDB. Spaces, conversations, event claims and recently active rooms survive restarts and
+ * crashes.
  *
  * Durability choices:
  * - WAL journal: a commit is one append to the write-ahead log, so a process killed mid-write
@@ -16,7 +17,11 @@
  *   was told "done", so they are on disk before the call returns.
  * - Multi-row changes (revoking every id form of a room) run in one transaction.
  *
- * Expired claims, notices and conversations are ignored on read and purged on an interval.
+ * Expired claims, notices and conversations are ignored on read and purged on an interval, and so
+ * are rooms inactive for a day.
+ *
+ * Schema changes are additive (`CREATE … IF NOT EXISTS`): a table added later (`active_rooms`)
+ * needs no version bump, and an older bot can still open the file.
  *
  * Health:
  * - Opening runs SQLite's `quick_check` (every page and index of the file is read once, so a large
@@ -34,6 +39,8 @@ import { systemClock } from '../../clock.js';
 import { CodedError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type {
+  ActiveRoom,
+  ActiveRooms,
   ConversationRecord,
   ConversationStore,
   EventClaims,
@@ -43,7 +50,12 @@ import type {
   SpaceRegistry,
   SpaceStatus,
 } from './ports.js';
-import { CONVERSATION_RETENTION_MS, distinctIdForms, pickSpace } from './records.js';
+import {
+  ACTIVE_ROOM_RETENTION_MS,
+  CONVERSATION_RETENTION_MS,
+  distinctIdForms,
+  pickSpace,
+} from './records.js';
 
 export const EMBEDDED_FILE_NAME = 'caipe-webex-bot.sqlite';
 const PURGE_INTERVAL_MS = 10 * 60_000;
@@ -76,6 +88,13 @@ CREATE TABLE IF NOT EXISTS event_claims (
   expires_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_claims_expires_at ON event_claims (expires_at);
+
+CREATE TABLE IF NOT EXISTS active_rooms (
+  room_id TEXT PRIMARY KEY,
+  room_type TEXT NOT NULL CHECK (room_type IN ('direct', 'group')),
+  last_event_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS active_rooms_last_event_at ON active_rooms (last_event_at);
 
 CREATE TABLE IF NOT EXISTS notices (
   key TEXT PRIMARY KEY,
@@ -303,6 +322,39 @@ export class EmbeddedEventClaims implements EventClaims {
   }
 }
 
+export class EmbeddedActiveRooms implements ActiveRooms {
+  readonly #touch: Database.Statement<[ActiveRoom]>;
+  readonly #recent: Database.Statement<
+    [number, number],
+    { room_id: string; room_type: ActiveRoom['roomType']; last_event_at: number }
+  >;
+
+  constructor(db: Db) {
+    this.#touch = db.prepare(
+      `INSERT INTO active_rooms (room_id, room_type, last_event_at)
+       VALUES (@roomId, @roomType, @lastEventAt)
+       ON CONFLICT (room_id) DO UPDATE SET room_type = excluded.room_type,
+         last_event_at = MAX(last_event_at, excluded.last_event_at)`,
+    );
+    this.#recent = db.prepare(
+      `SELECT room_id, room_type, last_event_at FROM active_rooms
+       WHERE last_event_at >= ? ORDER BY last_event_at DESC LIMIT ?`,
+    );
+  }
+
+  async touch(room: ActiveRoom): Promise<void> {
+    this.#touch.run({ roomId: room.roomId, roomType: room.roomType, lastEventAt: room.lastEventAt });
+  }
+
+  async recent(since: number, limit: number): Promise<ActiveRoom[]> {
+    return this.#recent.all(since, Math.max(0, Math.floor(limit))).map((row) => ({
+      roomId: row.room_id,
+      roomType: row.room_type,
+      lastEventAt: row.last_event_at,
+    }));
+  }
+}
+
 /** Notices as claims in their own table: the same once-per-interval rule. */
 export class EmbeddedNoticeLog implements NoticeLog {
   readonly #claims: EmbeddedEventClaims;
@@ -321,6 +373,7 @@ export class EmbeddedStores {
   readonly spaces: EmbeddedSpaceRegistry;
   readonly conversations: EmbeddedConversationStore;
   readonly claims: EmbeddedEventClaims;
+  readonly rooms: EmbeddedActiveRooms;
   readonly notices: EmbeddedNoticeLog;
   readonly file: string;
   readonly #db: Db;
@@ -364,18 +417,22 @@ export class EmbeddedStores {
       this.#log,
     );
     this.claims = new EmbeddedEventClaims(this.#db, this.#clock);
+    this.rooms = new EmbeddedActiveRooms(this.#db);
     this.notices = new EmbeddedNoticeLog(this.#db, this.#clock);
     this.#purgeIntervalMs = options.purgeIntervalMs ?? PURGE_INTERVAL_MS;
     this.#schedulePurge();
   }
 
-  /** Deletes expired claims, notices and conversations; returns how many rows went. */
-  purgeExpired(): { claims: number; notices: number; conversations: number } {
+  /** Deletes expired claims, notices and conversations, and rooms inactive for a day; returns how many rows went. */
+  purgeExpired(): { claims: number; notices: number; conversations: number; rooms: number } {
     const now = this.#clock.now();
     const purge = this.#db.transaction(() => ({
       claims: this.#db.prepare('DELETE FROM event_claims WHERE expires_at <= ?').run(now).changes,
       notices: this.#db.prepare('DELETE FROM notices WHERE expires_at <= ?').run(now).changes,
       conversations: this.#db.prepare('DELETE FROM conversations WHERE expires_at <= ?').run(now).changes,
+      rooms: this.#db
+        .prepare('DELETE FROM active_rooms WHERE last_event_at <= ?')
+        .run(now - ACTIVE_ROOM_RETENTION_MS).changes,
     }));
     return purge.immediate();
   }
@@ -445,7 +502,7 @@ export class EmbeddedStores {
       if (!this.#db.open) return;
       try {
         const purged = this.purgeExpired();
-        if (purged.claims + purged.notices + purged.conversations > 0)
+        if (purged.claims + purged.notices + purged.conversations + purged.rooms > 0)
           this.#log.debug(purged, 'expired rows purged');
       } catch (error) {
         this.#log.warn({ err: error }, 'purging expired rows failed');

@@ -7,13 +7,15 @@ import { systemClock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import { EmbeddedStoreError, EmbeddedStores } from './embedded.js';
-import { MongoStores } from './mongo.js';
-import type { ConversationStore, EventClaims, NoticeLog, SpaceRegistry } from './ports.js';
+import { MongoStores, type MongoTimeouts } from './mongo.js';
+import type { ActiveRooms, ConversationStore, EventClaims, NoticeLog, SpaceRegistry } from './ports.js';
 
 export interface Stores {
   spaces: SpaceRegistry;
   conversations: ConversationStore;
   claims: EventClaims;
+  /** Recently active rooms, for the REST catch-up after a restart. */
+  rooms: ActiveRooms;
   /** Once-a-day notices to people who may not use the bot. */
   notices: NoticeLog;
   kind: 'mongodb' | 'embedded';
@@ -30,6 +32,8 @@ export interface OpenStoresDeps {
   clock?: Clock;
   /** MongoDB server-selection timeout; 5 s by default (tests shorten it). */
   mongoServerSelectionTimeoutMS?: number;
+  /** Bounds of every MongoDB call (`MONGO_TIMEOUTS` by default; tests shorten them). */
+  mongoTimeouts?: Partial<MongoTimeouts>;
 }
 
 const PING_TIMEOUT_MS = 2_000;
@@ -53,6 +57,7 @@ export async function openStores(
       log: deps.log,
       clock,
       serverSelectionTimeoutMS: deps.mongoServerSelectionTimeoutMS,
+      timeouts: deps.mongoTimeouts,
     });
     stores.startIndexing();
     log.info({ database: config.mongodbDatabase }, 'using the MongoDB store');
@@ -60,6 +65,7 @@ export async function openStores(
       spaces: stores.spaces,
       conversations: stores.conversations,
       claims: stores.claims,
+      rooms: stores.rooms,
       notices: stores.notices,
       kind: 'mongodb',
       ping: () => withTimeout(stores.ping(), PING_TIMEOUT_MS, clock, 'MongoDB did not answer a ping'),
@@ -76,6 +82,7 @@ export async function openStores(
     spaces: stores.spaces,
     conversations: stores.conversations,
     claims: stores.claims,
+    rooms: stores.rooms,
     notices: stores.notices,
     kind: 'embedded',
     ping: () => stores.ping(),

@@ -6,6 +6,8 @@ import { TTLCache } from '@isaacs/ttlcache';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import type {
+  ActiveRoom,
+  ActiveRooms,
   ConversationRecord,
   ConversationStore,
   EventClaims,
@@ -93,6 +95,38 @@ export class MemoryEventClaims implements EventClaims {
     if (this.#seen.has(activityId)) return false;
     this.#seen.set(activityId, true, { ttl: ttlMs });
     return true;
+  }
+}
+
+/** Bounded: at most `max` rooms; the least recently active go first when it is full. */
+export class MemoryActiveRooms implements ActiveRooms {
+  readonly #rooms = new Map<string, ActiveRoom>();
+  readonly #max: number;
+
+  constructor(options: { max?: number } = {}) {
+    this.#max = Math.max(1, options.max ?? 10_000);
+  }
+
+  async touch(room: ActiveRoom): Promise<void> {
+    const known = this.#rooms.get(room.roomId);
+    this.#rooms.delete(room.roomId);
+    this.#rooms.set(room.roomId, {
+      roomId: room.roomId,
+      roomType: room.roomType,
+      lastEventAt: Math.max(room.lastEventAt, known?.lastEventAt ?? room.lastEventAt),
+    });
+    while (this.#rooms.size > this.#max) {
+      const oldest = [...this.#rooms.values()].reduce((a, b) => (b.lastEventAt < a.lastEventAt ? b : a));
+      this.#rooms.delete(oldest.roomId);
+    }
+  }
+
+  async recent(since: number, limit: number): Promise<ActiveRoom[]> {
+    return [...this.#rooms.values()]
+      .filter((room) => room.lastEventAt >= since)
+      .sort((a, b) => b.lastEventAt - a.lastEventAt)
+      .slice(0, Math.max(0, limit))
+      .map((room) => ({ ...room }));
   }
 }
 

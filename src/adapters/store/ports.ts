@@ -1,6 +1,7 @@
 /**
  * Storage ports. The bot keeps little state: which group spaces are authorized, each
- * conversation's agent ids, and which Webex activities were already handled. Adapters: in-memory
+ * conversation's agent ids, which Webex activities were already handled, and which rooms were
+ * active lately (for the REST catch-up after a restart). Adapters: in-memory
  * (single process, lost on restart), embedded (persistent under DATA_DIR) and MongoDB (shared with
  * the CAIPE UI and across replicas).
  */
@@ -91,6 +92,26 @@ export interface ConversationStore {
  */
 export interface EventClaims {
   claim(activityId: string, ttlMs: number): Promise<boolean>;
+}
+
+/** A room the bot saw activity in, with the time of its last event. */
+export interface ActiveRoom {
+  /** Hydra ROOM id. */
+  roomId: string;
+  roomType: 'direct' | 'group';
+  /** Epoch ms (the bot's clock) of the last event handled in the room, or left for the next process. */
+  lastEventAt: number;
+}
+
+/**
+ * Recently active rooms, kept across restarts: the REST catch-up at the next start lists their
+ * messages, so what arrived while no process ran is found even when Webex does not redeliver it.
+ */
+export interface ActiveRooms {
+  /** Records activity in a room; a room keeps the latest of the times it was given. */
+  touch(room: ActiveRoom): Promise<void>;
+  /** Rooms whose last event is at or after `since`, the most recent first, at most `limit`. */
+  recent(since: number, limit: number): Promise<ActiveRoom[]>;
 }
 
 /**

@@ -31,6 +31,7 @@ export type CloseReason =
   | 'unexpected-close'
   | 'handshake-failed'
   | 'stale-device'
+  | 'unknown-response'
   | 'replaced'
   | 'unauthorized'
   | 'forbidden'
@@ -43,6 +44,11 @@ export type CloseReaction =
   | { action: 'reconnect'; reason: CloseReason }
   /** The device is gone or stale: register a new one (deleting the old), then connect. */
   | { action: 'reregister'; reason: CloseReason }
+  /**
+   * Webex's answer could not be read (1005 before readiness): refresh the device (`PUT`), which
+   * registers a new one only if WDM says 404, then connect.
+   */
+  | { action: 'refresh'; reason: 'unknown-response' }
   /** Another process took over this device: not ready, try again much later. */
   | { action: 'standDown'; reason: 'replaced' }
   /** Not retryable now (credentials, entitlement, a deliberate close): not ready, slow retry. */
@@ -55,10 +61,22 @@ const RECYCLE_REASONS: Record<string, CloseReason> = {
   'pong mismatch': 'pong-mismatch',
 };
 
+/**
+ * Some clients and proxies lose the close code but keep the reason; the SDK restores the code from
+ * the reason (internal-plugin-mercury `src/socket/socket-base.js`, `_fixCloseCode`).
+ */
+const CODE_FROM_REASON: Record<string, number> = {
+  replaced: 4000,
+  'authentication failed': 1008,
+  'authentication did not happen within the timeout window of 30000 seconds.': 1008,
+};
+
 export function classifyClose(info: SocketCloseInfo): CloseReaction {
   if (info.phase === 'handshake' && info.code === undefined) return classifyHandshake(info.httpStatus);
   if (info.phase === 'handshake' && info.httpStatus !== undefined) return classifyHandshake(info.httpStatus);
-  const code = info.code ?? 1006;
+  const rawCode = info.code ?? 1006;
+  const code =
+    rawCode === 1005 ? (CODE_FROM_REASON[(info.reason ?? '').trim().toLowerCase()] ?? rawCode) : rawCode;
   const reason = (info.reason ?? '').trim().toLowerCase();
   switch (code) {
     case 1000:
@@ -72,10 +90,13 @@ export function classifyClose(info: SocketCloseInfo): CloseReaction {
     case 1001:
       return { action: 'reconnect', reason: 'going-away' };
     case 1005:
-      // During open this is the "unknown response" case, which the SDK answers by refreshing the device.
+      // Before readiness this is the SDK's "unknown response" (a 4xxx whose code was lost): it
+      // refreshes the device and retries (internal-plugin-mercury `src/mercury.js`, the
+      // `UnknownResponse` branch of `_attemptConnection`), rather than dropping the device and
+      // with it what Webex buffered for it. Once open, a plain reconnect.
       return info.phase === 'open'
         ? { action: 'reconnect', reason: 'abnormal' }
-        : { action: 'reregister', reason: 'stale-device' };
+        : { action: 'refresh', reason: 'unknown-response' };
     case 1006:
       return { action: 'reconnect', reason: 'abnormal' };
     case 1011:

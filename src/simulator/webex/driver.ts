@@ -11,6 +11,7 @@ import { messageRoutes } from './hydra/messages.js';
 import { peopleRoutes } from './hydra/people.js';
 import { roomRoutes } from './hydra/rooms.js';
 import { MercuryHub, type MercuryOptions, type SocketFaultFlags, type SocketInfo } from './mercury.js';
+import { metricsRoutes } from './metrics.js';
 import type { Message, Person, Region, RegionKey, Room, RoomType } from './model.js';
 import { SimWorld } from './model.js';
 import { type SimEventKind, type SimEventMap, SimRecorder, type WaitForOptions } from './recorder.js';
@@ -139,6 +140,8 @@ export interface SimFaults {
   dropTcp(socketId?: number): void;
   /** Close open sockets (or one) with this code and reason, e.g. 1011, 4000 "Replaced", 4401. */
   close(code: number, reason?: string, socketId?: number): void;
+  /** Close sockets (or one), also before readiness, with a close frame that has no code: 1005 at the client. */
+  closeWithoutStatus(socketId?: number): void;
   swallowPongs(on: boolean): void;
   /** Answer pings with a pong that carries a different id. */
   pongMismatch(on: boolean): void;
@@ -146,7 +149,10 @@ export interface SimFaults {
   withholdBufferState(on: boolean): void;
   /** Deliver the same activity again in a new frame (new frame id). Returns the frames sent. */
   redeliver(activityId: string): number;
-  /** The next frame on open sockets (or one) skips `count` sequence numbers. */
+  /**
+   * The next frame on open sockets (or one) skips `count` sequence numbers; a negative count makes
+   * it go back instead (a backward gap: numbers repeat).
+   */
   sequenceGap(count?: number, socketId?: number): void;
   /** Send a `shutdown` frame; the socket closes with 4001 once a new socket on its device authorizes. */
   shutdown(socketId?: number): void;
@@ -242,13 +248,22 @@ export async function startWebexSimulator(options: WebexSimulatorOptions): Promi
   });
   const { port } = server.address() as AddressInfo;
   const regions: Record<RegionKey, Region> = {
-    us: { key: 'us', catalogId: 'urn:TEAM:us-east-2_a', cluster: 'us', host: `127.0.0.1:${port}` },
-    // A second host name for the same server, so the catalog can tell the regions apart.
+    us: {
+      key: 'us',
+      catalogId: 'urn:TEAM:us-east-2_a',
+      cluster: 'us',
+      host: `127.0.0.1:${port}`,
+      catalogKey: `127.0.0.1:${port}`,
+    },
+    // A second host name for the same server, so the catalog can tell the regions apart. It is
+    // listed as a second entry under another key, as the SDK's catalog fixtures do (see
+    // docs/simulator.md "Regions and ids"): only a client that matches entry hosts finds it.
     eu: {
       key: 'eu',
       catalogId: 'urn:TEAM:eu-central-1_k',
       cluster: 'urn:TEAM:eu-central-1_k',
       host: `localhost:${port}`,
+      catalogKey: 'conv-k.wbx2.com',
     },
   };
   const base = `http://127.0.0.1:${port}`;
@@ -258,6 +273,7 @@ export async function startWebexSimulator(options: WebexSimulatorOptions): Promi
     wdm: `${base}/wdm/api/v1`,
     hydra: `${base}/v1`,
     conversation: `${base}/conversation/api/v1`,
+    metrics: `${base}/metrics/api/v1`,
     mercury: `ws://127.0.0.1:${port}`,
   };
   const world = new SimWorld(regions);
@@ -394,6 +410,7 @@ export async function startWebexSimulator(options: WebexSimulatorOptions): Promi
     faults: {
       dropTcp: (socketId) => hub.dropTcp(socketId),
       close: (code, reason = '', socketId) => hub.close(code, reason, socketId),
+      closeWithoutStatus: (socketId) => hub.closeWithoutStatus(socketId),
       swallowPongs: (on) => {
         socketFaults.swallowPongs = on;
       },
@@ -472,6 +489,7 @@ export async function startWebexSimulator(options: WebexSimulatorOptions): Promi
     ...attachmentActionRoutes(ctx),
     ...roomRoutes(ctx),
     ...conversationRoutes(ctx),
+    ...metricsRoutes(),
     ...(options.controlPlane ? controlRoutes(sim) : []),
   ]);
   const handler = createRequestHandler({

@@ -17,6 +17,11 @@ export interface Region {
   cluster: string;
   /** `host[:port]` that the conversation URLs of this region use; the catalog maps it back. */
   host: string;
+  /**
+   * The host-catalog key the region is listed under. It may differ from `host`: then `host` is only
+   * one of the key's entries, and a client that looks activity hosts up by key alone misses it.
+   */
+  catalogKey: string;
 }
 
 export type PersonKind = 'person' | 'bot';

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type {
+  ActiveRooms,
   ConversationRecord,
   ConversationStore,
   EventClaims,
@@ -19,6 +20,7 @@ export interface StoreUnderTest {
   spaces: SpaceRegistry;
   conversations: ConversationStore;
   claims: EventClaims;
+  rooms: ActiveRooms;
   notices: NoticeLog;
   close(): Promise<void>;
 }
@@ -246,6 +248,50 @@ export function describeStoreContract(
         await clock.advance(1);
         expect(await store.claims.claim('activity-3', 60_000)).toBe(true);
         expect(await store.claims.claim('activity-3', 60_000)).toBe(false);
+      });
+    });
+
+    describe('active rooms', () => {
+      const at = Date.parse('2025-01-01T12:00:00.000Z');
+
+      it('records a room and keeps the latest of its times', async () => {
+        await store.rooms.touch({ roomId: ROOM_PUBLIC_ID, roomType: 'direct', lastEventAt: at });
+        await store.rooms.touch({ roomId: ROOM_PUBLIC_ID, roomType: 'direct', lastEventAt: at - 5_000 });
+        expect(await store.rooms.recent(at - 60_000, 10)).toEqual([
+          { roomId: ROOM_PUBLIC_ID, roomType: 'direct', lastEventAt: at },
+        ]);
+        await store.rooms.touch({ roomId: ROOM_PUBLIC_ID, roomType: 'direct', lastEventAt: at + 1_000 });
+        expect((await store.rooms.recent(at, 10)).map((r) => r.lastEventAt)).toEqual([at + 1_000]);
+      });
+
+      it('lists rooms active since a time, the most recent first, at most the limit', async () => {
+        const rooms = ['room-a', 'room-b', 'room-c', 'room-d'];
+        for (const [index, roomId] of rooms.entries()) {
+          await store.rooms.touch({
+            roomId,
+            roomType: index % 2 ? 'group' : 'direct',
+            lastEventAt: at + index,
+          });
+        }
+        expect(await store.rooms.recent(at + 1, 10)).toEqual([
+          { roomId: 'room-d', roomType: 'group', lastEventAt: at + 3 },
+          { roomId: 'room-c', roomType: 'direct', lastEventAt: at + 2 },
+          { roomId: 'room-b', roomType: 'group', lastEventAt: at + 1 },
+        ]);
+        expect((await store.rooms.recent(at, 2)).map((r) => r.roomId)).toEqual(['room-d', 'room-c']);
+        expect(await store.rooms.recent(at + 10, 10)).toEqual([]);
+        expect(await store.rooms.recent(at, 0)).toEqual([]);
+      });
+
+      it('keeps concurrent touches of one room as one entry with the latest time', async () => {
+        await Promise.all(
+          Array.from({ length: 8 }, (_, index) =>
+            store.rooms.touch({ roomId: 'room-race', roomType: 'group', lastEventAt: at + index }),
+          ),
+        );
+        expect(await store.rooms.recent(at, 10)).toEqual([
+          { roomId: 'room-race', roomType: 'group', lastEventAt: at + 7 },
+        ]);
       });
     });
 

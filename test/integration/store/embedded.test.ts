@@ -63,7 +63,7 @@ describe('embedded store on disk', () => {
     for (const store of open.splice(0)) await store.close();
   });
 
-  it('creates DATA_DIR and keeps spaces, conversations and claims across close and reopen', async () => {
+  it('creates DATA_DIR and keeps spaces, conversations, claims and active rooms across close and reopen', async () => {
     const first = openStore();
     expect(first.file).toBe(path.join(dataDir, EMBEDDED_FILE_NAME));
     await first.spaces.authorize({ roomId: ROOM_PUBLIC_ID, spaceName: 'Ops', authorizedBy: 'admin-api' });
@@ -79,6 +79,7 @@ describe('embedded store on disk', () => {
       updatedAt: clock.now(),
     });
     expect(await first.claims.claim('activity-1', 3_600_000)).toBe(true);
+    await first.rooms.touch({ roomId: ROOM_PUBLIC_ID, roomType: 'group', lastEventAt: clock.now() });
     await first.close();
 
     const second = openStore();
@@ -92,6 +93,9 @@ describe('embedded store on disk', () => {
     });
     expect((await second.conversations.get('thread-1'))?.contextId).toBe('ctx-1');
     expect(await second.claims.claim('activity-1', 3_600_000)).toBe(false);
+    expect(await second.rooms.recent(clock.now() - 1, 10)).toEqual([
+      { roomId: ROOM_PUBLIC_ID, roomType: 'group', lastEventAt: clock.now() },
+    ]);
   });
 
   it('purges expired claims and conversations on its interval', async () => {
@@ -99,6 +103,7 @@ describe('embedded store on disk', () => {
     await store.claims.claim('short', 1_000);
     await store.claims.claim('long', 2 * CONVERSATION_RETENTION_MS);
     await store.conversations.put({ key: 'old', roomId: ROOM_UUID, updatedAt: clock.now() });
+    await store.rooms.touch({ roomId: ROOM_UUID, roomType: 'direct', lastEventAt: clock.now() });
     await clock.advance(CONVERSATION_RETENTION_MS);
 
     const raw = new Database(store.file, { readonly: true });
@@ -107,6 +112,7 @@ describe('embedded store on disk', () => {
         (raw.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
       expect(count('event_claims')).toBe(1);
       expect(count('conversations')).toBe(0);
+      expect(count('active_rooms')).toBe(0);
       expect(clock.pendingTimers).toBe(1);
     } finally {
       raw.close();

@@ -1,4 +1,5 @@
 import {
+  MemoryActiveRooms,
   MemoryConversationStore,
   MemoryEventClaims,
   MemoryNoticeLog,
@@ -12,6 +13,7 @@ describeStoreContract(
     spaces: new MemorySpaceRegistry(clock),
     conversations: new MemoryConversationStore(),
     claims: new MemoryEventClaims(),
+    rooms: new MemoryActiveRooms(),
     notices: new MemoryNoticeLog(),
     close: async () => {},
   }),

@@ -76,6 +76,7 @@ if (testUri) {
         spaces: stores.spaces,
         conversations: stores.conversations,
         claims: stores.claims,
+        rooms: stores.rooms,
         notices: stores.notices,
         close: async () => {
           await stores.close();

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { MemoryActiveRooms } from '../../../src/adapters/store/memory.js';
+import type { ActiveRoom, ActiveRooms } from '../../../src/adapters/store/ports.js';
 import {
   CATCH_UP_DEFAULTS,
   catchUpEvent,
@@ -59,6 +61,81 @@ describe('RecentRooms', () => {
     rooms.touch('r1', 'direct', 90);
     rooms.touch('r1', 'direct', 50);
     expect(rooms.recent(1)[0]?.lastEventAt).toBe(90);
+  });
+});
+
+describe('RecentRooms kept in the store', () => {
+  /** Records every write, and can be made to fail. */
+  function recordingStore(): ActiveRooms & { writes: ActiveRoom[]; fail: boolean } {
+    const inner = new MemoryActiveRooms();
+    const store = {
+      writes: [] as ActiveRoom[],
+      fail: false,
+      touch: async (room: ActiveRoom) => {
+        if (store.fail) throw new Error('store down');
+        store.writes.push(room);
+        await inner.touch(room);
+      },
+      recent: (since: number, limit: number) =>
+        store.fail ? Promise.reject(new Error('store down')) : inner.recent(since, limit),
+    };
+    return store;
+  }
+
+  it('writes a room at most every 30 s, at once when durable, and keeps the latest time', async () => {
+    const clock = manualClock();
+    const store = recordingStore();
+    const errors: string[] = [];
+    const rooms = new RecentRooms({ roomTtlMs: 3_600_000, maxTrackedRooms: 10 }, clock, {
+      store,
+      onError: (_, operation) => void errors.push(operation),
+    });
+    rooms.touch('r1', 'direct', clock.now());
+    clock.advance(10_000);
+    rooms.touch('r1', 'direct', clock.now());
+    await rooms.flush();
+    expect(store.writes.map((w) => w.lastEventAt)).toEqual([1_000_000]);
+    rooms.touch('r1', 'direct', clock.now(), { durable: true });
+    clock.advance(30_000);
+    rooms.touch('r1', 'direct', clock.now());
+    await rooms.flush();
+    expect(store.writes.map((w) => w.lastEventAt)).toEqual([1_000_000, 1_010_000, 1_040_000]);
+    expect(await store.recent(0, 10)).toEqual([{ roomId: 'r1', roomType: 'direct', lastEventAt: 1_040_000 }]);
+
+    // A failed write is logged, and the room is written again at its next event.
+    store.fail = true;
+    clock.advance(30_000);
+    rooms.touch('r1', 'direct', clock.now());
+    await rooms.flush();
+    expect(errors).toEqual(['touch']);
+    store.fail = false;
+    rooms.touch('r1', 'direct', clock.now() + 1);
+    await rooms.flush();
+    expect(store.writes.at(-1)?.lastEventAt).toBe(1_070_001);
+  });
+
+  it('loads what a previous process recorded once, within the TTL, and survives a failed read', async () => {
+    const clock = manualClock();
+    const store = recordingStore();
+    await store.touch({ roomId: 'old', roomType: 'group', lastEventAt: clock.now() - 120_000 });
+    await store.touch({ roomId: 'r2', roomType: 'group', lastEventAt: clock.now() - 20_000 });
+    await store.touch({ roomId: 'r1', roomType: 'direct', lastEventAt: clock.now() - 10_000 });
+    const settings = { roomTtlMs: 60_000, maxTrackedRooms: 10 };
+    const rooms = new RecentRooms(settings, clock, { store, onError: () => {} });
+    expect(await rooms.load()).toBe(2);
+    expect(await rooms.load()).toBe(2);
+    expect(rooms.recent(10).map((r) => [r.roomId, r.roomType])).toEqual([
+      ['r1', 'direct'],
+      ['r2', 'group'],
+    ]);
+
+    store.fail = true;
+    const errors: string[] = [];
+    const unlucky = new RecentRooms(settings, clock, { store, onError: (_, op) => void errors.push(op) });
+    unlucky.touch('fresh', 'direct', clock.now());
+    expect(await unlucky.load()).toBe(0);
+    expect(errors).toContain('load');
+    expect(unlucky.recent(10).map((r) => r.roomId)).toEqual(['fresh']);
   });
 });
 
