@@ -1,9 +1,8 @@
 /**
- * The domain events the room and conversation machines understand. They are built from the
- * connection's normalised inbound events by `createBot().handleInbound` (`src/app.ts`), so the
- * machines never see Webex frames.
+ * The domain types the machines share. Their events are built from the connection's normalised
+ * inbound events by the intake's admission (`src/actors/intake/admission.ts`), so the machines
+ * never see Webex frames.
  */
-import type { FeedbackCardRecord, PendingForm } from '../adapters/store/ports.js';
 
 export type RoomType = 'direct' | 'group';
 

@@ -330,9 +330,10 @@ describe('MongoDB unreachable', () => {
       { log: silentLogger(), clock, mongoServerSelectionTimeoutMS: 60_000 },
     );
     try {
-      const ping = stores.ping();
+      // The expectation is attached before time moves: the ping rejects while the clock advances.
+      const refused = expect(stores.ping()).rejects.toThrow('MongoDB did not answer a ping');
       await clock.advance(2_000);
-      await expect(ping).rejects.toThrow('MongoDB did not answer a ping');
+      await refused;
     } finally {
       await stores.close();
     }
