@@ -40,7 +40,6 @@ import type {
   InboundOutcome,
 } from '../../adapters/webex/connectionMetrics.js';
 import type { ActivityDedupe } from '../../adapters/webex/dedupe.js';
-import type { InboundEvent } from '../../adapters/webex/inboundEvent.js';
 import {
   type ActivityRoute,
   botAddedEvent,
@@ -56,6 +55,7 @@ import { TransportError, WebexApiError } from '../../errors.js';
 import { createKeyedQueue } from '../../keyedQueue.js';
 import type { Logger } from '../../logger.js';
 import type { BotEvent } from '../../machines/bot.js';
+import type { InboundEvent } from '../../machines/inboundEvent.js';
 import type {
   InboundActivityCommand,
   InboundCatchUpCommand,
