@@ -50,6 +50,7 @@ import {
   routeActivity,
 } from '../../adapters/webex/normalize.js';
 import type { WebexRestClient } from '../../adapters/webex/rest.js';
+import { type BackoffOptions, backoffMs, retryAfterMs } from '../../backoff.js';
 import { type Clock, delay } from '../../clock.js';
 import { TransportError, WebexApiError } from '../../errors.js';
 import { createKeyedQueue } from '../../keyedQueue.js';
@@ -89,9 +90,6 @@ type Resolution =
   | { drop: InboundOutcome; detail: string; level: 'debug' | 'info' | 'warn' };
 
 type FetchRoute = Exclude<ActivityRoute, { action: 'drop' }>;
-
-/** Longest wait honoured between two fetch attempts, whatever `Retry-After` says. */
-const MAX_RETRY_WAIT_MS = 60_000;
 
 export function runInboundProcessor(
   deps: InboundProcessorDeps,
@@ -456,15 +454,17 @@ class Semaphore {
   }
 }
 
-/** How long to wait before another attempt, or undefined when the failure is final. */
+/** REST reads retry after 0.5 s, 1 s, … (the bot's one backoff policy, no jitter: few, spread reads). */
+const READ_RETRY: BackoffOptions = { baseMs: 500, maxMs: 60_000, jitter: 0 };
+
+/** How long to wait before another attempt (`attempt` counts from 1), or undefined when final. */
 function retryWaitMs(error: unknown, attempt: number, retryAfterDefaultS: number): number | undefined {
   if (error instanceof WebexApiError) {
-    if (error.status === 429)
-      return Math.min(MAX_RETRY_WAIT_MS, (error.retryAfterS ?? retryAfterDefaultS) * 1000);
-    if (error.status >= 500) return Math.min(MAX_RETRY_WAIT_MS, 500 * 2 ** (attempt - 1));
+    if (error.status === 429) return retryAfterMs(error.retryAfterS, retryAfterDefaultS);
+    if (error.status >= 500) return backoffMs(attempt - 1, READ_RETRY, Math.random);
     return undefined;
   }
-  if (error instanceof TransportError) return Math.min(MAX_RETRY_WAIT_MS, 500 * 2 ** (attempt - 1));
+  if (error instanceof TransportError) return backoffMs(attempt - 1, READ_RETRY, Math.random);
   return undefined;
 }
 
