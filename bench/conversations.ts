@@ -48,7 +48,7 @@ const config = loadConfig({
   LOG_LEVEL: 'warn',
 });
 const runtime = await startRuntime({ config, log: silentLogger(), httpHost: '127.0.0.1' });
-await waitFor(runtime.connection.actor, (s) => readinessOf(s).ready, { timeout: 10_000 });
+await waitFor(runtime.connection, (s) => readinessOf(s).ready, { timeout: 10_000 });
 
 const people = Array.from({ length: count }, (_, i) => {
   const user = sim.createUser({ displayName: `User ${i}`, email: `user${i}@example.com` });

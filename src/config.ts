@@ -7,6 +7,7 @@
  * test keeps the two in step.
  */
 import { z } from 'zod';
+import { isOrgId } from './adapters/webex/orgIds.js';
 import { ConfigError } from './errors.js';
 
 const BOOLEAN_WORDS: Record<string, boolean> = {
@@ -74,6 +75,60 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
     return value as T[number];
   });
 }
+
+/** Org ids and domains are compared as lists; a generous bound keeps a typo from becoming a DoS. */
+const MAX_LIST_ITEMS = 100;
+
+function listOf(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+/**
+ * `*`, or organisation ids: raw UUIDs or Hydra `ORGANIZATION` ids (`Y2lz…`), kept as written; the
+ * person policy compares them by UUID.
+ */
+const orgIdsValue = z.string().transform((raw, ctx) => {
+  const items = listOf(raw);
+  if (items.length === 1 && items[0] === '*') return ['*'];
+  const bad = items.filter((item) => !isOrgId(item));
+  if (items.includes('*')) {
+    ctx.addIssue({ code: 'custom', message: '`*` must stand alone (it already allows every organisation)' });
+    return z.NEVER;
+  }
+  if (items.length === 0 || items.length > MAX_LIST_ITEMS || bad.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        bad.length > 0
+          ? `expected organisation ids (UUID or Y2lz… ORGANIZATION id), got "${bad[0]!.slice(0, 80)}"`
+          : `expected 1 to ${MAX_LIST_ITEMS} organisation ids, or *`,
+    });
+    return z.NEVER;
+  }
+  return items;
+});
+
+const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/** Email domains, lower-cased, without a leading `@`. */
+const emailDomainsValue = z.string().transform((raw, ctx) => {
+  const items = listOf(raw).map((item) => item.replace(/^@/, '').toLowerCase());
+  const bad = items.filter((item) => !DOMAIN.test(item));
+  if (items.length === 0 || items.length > MAX_LIST_ITEMS || bad.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        bad.length > 0
+          ? `expected email domains like example.com, got "${bad[0]!.slice(0, 80)}"`
+          : `expected 1 to ${MAX_LIST_ITEMS} email domains`,
+    });
+    return z.NEVER;
+  }
+  return items;
+});
 
 interface SettingSpec<S extends z.ZodType<unknown, string>> {
   /** Environment variable name, exactly as the SPEC writes it. */
@@ -418,6 +473,47 @@ export const settings = {
     default: '127.0.0.1',
     doc: 'Interface of the Stately relay (loopback unless an operator opens it on purpose).',
     schema: textValue,
+  }),
+  allowedOrgIds: setting({
+    env: 'WEBEX_ALLOWED_ORG_IDS',
+    requirement: 'the bot’s own organisation',
+    doc: 'Comma-separated organisation ids (raw UUID or `Y2lz…`) whose people may use the bot; `*` allows every organisation. Unset: only the bot’s own organisation (from `GET /people/me`).',
+    schema: orgIdsValue,
+  }),
+  allowedEmailDomains: setting({
+    env: 'WEBEX_ALLOWED_EMAIL_DOMAINS',
+    doc: 'When set, a person’s email domain must also be in this comma-separated list (e.g. `example.com,partner.example`).',
+    schema: emailDomainsValue,
+  }),
+  hitlAnsweredBy: setting({
+    env: 'HITL_ANSWERED_BY',
+    default: 'requester',
+    doc: '`requester` (only the person who asked answers, cancels or resets the agent’s open form) / `space` (anyone allowed in the space).',
+    schema: oneOf(['requester', 'space']),
+  }),
+  agentTurnTimeoutS: setting({
+    env: 'AGENT_TURN_TIMEOUT_S',
+    default: '1800',
+    doc: 'A turn still running after this is cancelled with a notice; time waiting for a form answer does not count.',
+    schema: integerValue(10, 86_400),
+  }),
+  maxConcurrentTurns: setting({
+    env: 'MAX_CONCURRENT_TURNS',
+    default: '100',
+    doc: 'Agent turns running at once in this process; more get a busy notice.',
+    schema: integerValue(1, 100_000),
+  }),
+  maxTurnsPerPerson: setting({
+    env: 'MAX_TURNS_PER_PERSON',
+    default: '3',
+    doc: 'Agent turns one person may have running at once (per process); more get a busy notice.',
+    schema: integerValue(1, 1_000),
+  }),
+  agentMaxAnswerChars: setting({
+    env: 'AGENT_MAX_ANSWER_CHARS',
+    default: '30000',
+    doc: 'Longer answers are cut at a paragraph or fence boundary, with a note saying how much was left out.',
+    schema: integerValue(1_000, 1_000_000),
   }),
 } as const;
 

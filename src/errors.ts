@@ -4,6 +4,7 @@
  * - `TransportError`: the request never completed (refused, reset, timed out).
  * - `AgentError`: the agent failed (HTTP, JSON-RPC error, bad or oversized stream, refused identity).
  * - `ConfigError`: the environment is wrong; the process stops with exit code 78.
+ * - `StoreTimeoutError`: the store did not answer within its bound (a stalled MongoDB).
  * - `BotError`: our own code failed while handling a conversation.
  */
 
@@ -57,6 +58,20 @@ export class TransportError extends CodedError {
     super(message, { cause: options.cause });
     this.name = 'TransportError';
     this.ambiguous = options.ambiguous ?? false;
+  }
+}
+
+/** A store call that did not finish within its bound; nothing is known about whether it took effect. */
+export class StoreTimeoutError extends CodedError {
+  readonly code = 'STORE_TIMEOUT';
+  readonly operation: string;
+  readonly timeoutMs: number;
+
+  constructor(operation: string, timeoutMs: number) {
+    super(`the store did not answer ${operation} within ${timeoutMs} ms`);
+    this.name = 'StoreTimeoutError';
+    this.operation = operation;
+    this.timeoutMs = timeoutMs;
   }
 }
 

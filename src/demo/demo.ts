@@ -287,7 +287,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     });
     cleanups.push(() => runtime.shutdown());
     botUrl = `http://127.0.0.1:${runtime.http.port}`;
-    await waitFor(runtime.connection.actor, (snapshot) => readinessOf(snapshot).ready, { timeout: 10_000 });
+    await waitFor(runtime.connection, (snapshot) => readinessOf(snapshot).ready, { timeout: 10_000 });
 
     // Live updates: any Webex write or user activity may change what a space shows.
     let rescanQueued = false;

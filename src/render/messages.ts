@@ -9,13 +9,20 @@
 
 import type { AgentErrorKind } from '../errors.js';
 import { truncateWithEllipsis } from './bytes.js';
+import { neutralizeMentions } from './neutralize.js';
 
 /** Longest agent-supplied error text quoted back to the user. */
 const MAX_QUOTED_ERROR_CHARS = 600;
 
-function quoteAgentText(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+/** The agent's own words inside one of our messages: one line, bounded, mentions made inert. */
+export function quoteAgentText(text: string): string {
+  const flat = neutralizeMentions(text.replace(/\s+/g, ' ').trim());
   return truncateWithEllipsis(flat, { maxChars: MAX_QUOTED_ERROR_CHARS });
+}
+
+/** A count as people write it: `40,000`. */
+function count(value: number): string {
+  return Math.max(0, Math.floor(value)).toLocaleString('en-US');
 }
 
 /** A display name with Markdown-significant characters removed, safe inside bold or backticks. */
@@ -53,6 +60,9 @@ export const messages = {
   working: '⏳ Working on it...',
   /** Header of the working message once time has passed, e.g. "🔄 Working… (1m 05s)". */
   workingHeader: (elapsed: string): string => `🔄 Working… (${elapsed})`,
+  /** After an answer cut to `AGENT_MAX_ANSWER_CHARS`: how much of it is not shown. */
+  answerCut: (omittedChars: number, maxChars: number): string =>
+    `✂️ _The answer was too long to post in full: the last ${count(omittedChars)} ${omittedChars === 1 ? 'character was' : 'characters were'} left out (this bot posts at most ${count(maxChars)} per answer). Ask for the part you need if it is missing._`,
   /** The agent finished without any text to show. */
   noResponse: 'The agent finished without an answer. Try asking another way, or send `reset` to start over.',
 
@@ -89,6 +99,18 @@ export const messages = {
       : `📥 Got it. ${position - 1} ${position === 2 ? 'message is' : 'messages are'} ahead of this one.`,
   /** The queue behind the running answer is full. */
   busy: '⏳ I am still working on earlier messages here and cannot queue more. Please send this again once the current answer arrives.',
+  /** `MAX_CONCURRENT_TURNS`: the bot as a whole is answering as many questions as it may. */
+  busyEverywhere:
+    '⏳ I am answering as many questions as I can at once right now. Please send this again in a minute.',
+  /** `MAX_TURNS_PER_PERSON`: this person already has that many answers running. */
+  busyForYou:
+    '⏳ I am already working on several of your questions. Please send this one again once one of them is answered.',
+  /** `AGENT_TURN_TIMEOUT_S`: the turn ran past its deadline and was stopped. */
+  turnTimedOut: (minutes: number): string =>
+    `⌛ This took longer than ${minutes} minute${minutes === 1 ? '' : 's'}, so I stopped it. Please try again, perhaps with a narrower question.`,
+  /** `HITL_ANSWERED_BY=requester`: someone else tried to answer (or cancel) the open form. */
+  formOwned: (owner: string): string =>
+    `🔒 This form is waiting for **${plainName(owner, 'the person who asked')}**; only they can answer or cancel it. To ask something yourself, start a new thread.`,
 
   // ── Agent failures ───────────────────────────────────────────────────────────────────────────
   agentUnreachable: (agentName: string): string =>
@@ -134,6 +156,17 @@ export const messages = {
   accountLinkButton: 'Link my account',
   accountLinkFallback: (url: string): string =>
     `🔗 To use CAIPE from Webex, link your account once (the link is for you only and works for 10 minutes): ${url}`,
+
+  // ── Who may use the bot ──────────────────────────────────────────────────────────────────────
+  /** To a person whose organisation or email domain is not allowed (at most once a day). */
+  outsiderRefused: (botName: string): string =>
+    `🔒 Sorry, **${plainName(botName, 'this bot')}** only answers people of the organisations it is set up for, so I did not pass your message on. If you think you should have access, ask the team that runs this bot.`,
+  /** Who the person is could not be checked (People API down): refused until it can (at most once a day). */
+  personUnverified:
+    '⚠️ I could not check your account just now, so I did not pass your message on. Please try again in a few minutes.',
+  /** The space registry cannot be read and no recent answer is cached: refused for now. */
+  spaceCheckUnavailable:
+    '⚠️ I cannot check right now whether this space is connected to CAIPE, so I am not answering here for the moment. Please try again in a few minutes.',
 
   // ── Spaces ───────────────────────────────────────────────────────────────────────────────────
   unauthorizedSpace: (botName: string): string =>
@@ -190,6 +223,8 @@ export const messages = {
   /** The agent itself cancelled the task. */
   agentCancelled: (agentName: string): string =>
     `🛑 ${plainName(agentName, 'The agent')} cancelled this task. Ask again if you still need it.`,
+  /** Under a form's title: what follows was written by the agent, not by the bot or an admin. */
+  formFromAgent: '🤖 This form was written by the agent. Check what it asks for before you submit.',
   /** Title of a form card when the agent gave none. */
   formTitle: 'The agent needs your input',
   /** Shown under an input the user left empty although the agent requires it. */
@@ -277,4 +312,12 @@ export function agentFailureMessage(agentName: string, failure: AgentFailure): s
     default:
       return messages.internalError;
   }
+}
+
+/** The notice for a person the bot refused (`PersonPolicy`), by reason. */
+export function personRefusalMessage(
+  reason: 'outsider-org' | 'email-domain' | 'person-unverified',
+  botName: string,
+): string {
+  return reason === 'person-unverified' ? messages.personUnverified : messages.outsiderRefused(botName);
 }

@@ -178,12 +178,12 @@ export async function untilNoWorking(world: World, roomId: string, timeoutMs = 1
 
 /** Resolves once the bot's connection is online again. */
 export async function untilOnline(world: World, timeoutMs = 15_000): Promise<void> {
-  await waitFor(world.runtime.connection.actor, (s) => readinessOf(s).ready, { timeout: timeoutMs });
+  await waitFor(world.runtime.connection, (s) => readinessOf(s).ready, { timeout: timeoutMs });
 }
 
 /** Resolves once the connection has left `online` (a drop was noticed). */
 export async function untilOffline(world: World, timeoutMs = 15_000): Promise<void> {
-  await waitFor(world.runtime.connection.actor, (s) => !readinessOf(s).ready, { timeout: timeoutMs });
+  await waitFor(world.runtime.connection, (s) => !readinessOf(s).ready, { timeout: timeoutMs });
 }
 
 /**

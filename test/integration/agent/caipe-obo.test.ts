@@ -15,7 +15,7 @@ import { AgentError } from '../../../src/errors.js';
 import { FakeCaipe } from '../../helpers/caipe/fake-caipe.js';
 import { FakeKeycloak } from '../../helpers/caipe/fake-keycloak.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';
-import { ManualClock } from '../../simulator/manual-clock.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
 
 const track = closeAfterEach();
 
@@ -174,7 +174,7 @@ describe('CAIPE on behalf of the person asking', () => {
     expect(lookups()).toBe(2);
     await people.linkedUser('person-1');
     expect(lookups()).toBe(2);
-    clock.advance(60_001);
+    await clock.advance(60_001);
     await people.linkedUser('person-1');
     expect(lookups()).toBe(3);
   });
@@ -193,10 +193,10 @@ describe('CAIPE on behalf of the person asking', () => {
     expect(uiAcceptsLink(links[0]!.url, 'another-secret', Math.floor(clock.now() / 1000))).toBe(false);
     expect(caipe.calls).toHaveLength(0);
 
-    clock.advance(61_000);
+    await clock.advance(61_000);
     expect((await failure(agent.streamTurn(ask('person-2')))).kind).toBe('not-linked');
     expect(links).toHaveLength(1);
-    clock.advance(10 * 60_000);
+    await clock.advance(10 * 60_000);
     await failure(agent.streamTurn(ask('person-2')));
     expect(links).toHaveLength(2);
   });
