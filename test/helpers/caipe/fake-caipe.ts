@@ -238,7 +238,9 @@ export class FakeCaipe {
         return json(400, { success: false, error: 'client_type' });
       if (this.#options.agentUse && !this.#options.agentUse(caller.sub, agentId)) return denied();
       const key = typeof b.idempotency_key === 'string' ? b.idempotency_key : undefined;
-      const existing = key ? this.#byKey.get(key) : undefined;
+      // The key is a field of the conversation document: a deleted conversation takes it along.
+      const found = key ? this.#byKey.get(key) : undefined;
+      const existing = found && this.conversations.has(found._id) ? found : undefined;
       if (existing) return json(200, { success: true, data: { conversation: existing, created: false } });
       const conversation: Conversation = {
         _id: randomUUID(),

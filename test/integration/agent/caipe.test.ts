@@ -175,6 +175,22 @@ describe('a CAIPE ≥0.6 turn', () => {
     expect(finalText(second.state)?.text).toBe('Echo: two');
   });
 
+  it('starts a new conversation when CAIPE no longer has the thread’s one (deleted in its UI)', async () => {
+    const caipe = track(await FakeCaipe.start({ tokens }));
+    const agent = client(caipe);
+    const first = (await turn(agent, ask('one'))).state;
+    caipe.conversations.delete(first.contextId!);
+    const second = (await turn(agent, ask('two', { contextId: first.contextId! }))).state;
+    expect(second.status).toBe('completed');
+    expect(second.contextId).not.toBe(first.contextId);
+    expect(second.traceId).toBe(second.contextId);
+    expect(caipe.callsTo('/api/v1/chat/stream/start').map((c) => c.body.conversation_id)).toEqual([
+      first.contextId,
+      first.contextId,
+      second.contextId,
+    ]);
+  });
+
   it('finds the thread’s conversation again by its idempotency key; a reset generation gets a new one', async () => {
     const caipe = track(await FakeCaipe.start({ tokens }));
     const agent = client(caipe);

@@ -180,43 +180,54 @@ export class CaipeAgentClient implements AgentClient {
       stop.arm(this.#idleTimeoutMs, 'idle');
       const resuming = paused?.interrupt && turn.contextId ? paused.interrupt : undefined;
       conversationId = turn.contextId ?? (await this.#createConversation(turn, agentId, auth, stop));
-      const handle: CaipeHandle = {
-        backend: 'caipe',
-        conversationId,
-        agentId,
-        ...(personId && this.#people ? { personId } : {}),
+      yield* this.#idEvents(conversationId, agentId, personId);
+      const start = (id: string) => {
+        url = `${this.#base}/api/v1/chat/stream/${resuming ? 'resume' : 'start'}`;
+        return this.#http.call(
+          {
+            url,
+            body: JSON.stringify(
+              resuming
+                ? {
+                    conversation_id: id,
+                    agent_id: agentId,
+                    resume_data: caipeResumeData(resuming, replyOf(turn, resuming)),
+                    protocol: 'agui',
+                  }
+                : {
+                    message: turn.text,
+                    conversation_id: id,
+                    agent_id: agentId,
+                    protocol: 'agui',
+                    trace_id: null,
+                    client_context: clientContext(turn, this.#people !== undefined),
+                  },
+            ),
+            accept: 'text/event-stream',
+            label: resuming ? 'caipe.resume' : 'caipe.start',
+            ...(auth ? { auth } : {}),
+            mapHttpError: refusal,
+          },
+          stop,
+        );
       };
-      yield { type: 'ids', contextId: conversationId, taskId: encodeHandle(handle) };
+      let response: Awaited<ReturnType<typeof start>>;
+      try {
+        response = await start(conversationId);
+      } catch (error) {
+        // The thread's conversation was deleted in CAIPE (404): a new question starts a new one.
+        if (resuming || !turn.contextId || !(error instanceof AgentError) || error.status !== 404)
+          throw error;
+        this.#logger.info(
+          { event: 'agent.conversation_gone', conversationId },
+          'CAIPE no longer has the thread’s conversation; starting a new one',
+        );
+        conversationId = await this.#createConversation(turn, agentId, auth, stop);
+        yield* this.#idEvents(conversationId, agentId, personId);
+        response = await start(conversationId);
+      }
       // CAIPE has no trace id for the bot; its feedback route scores by conversation.
       yield { type: 'trace', traceId: conversationId };
-      this.#cancelling.delete(conversationId);
-      const payload = resuming
-        ? {
-            conversation_id: conversationId,
-            agent_id: agentId,
-            resume_data: caipeResumeData(resuming, replyOf(turn, resuming)),
-            protocol: 'agui',
-          }
-        : {
-            message: turn.text,
-            conversation_id: conversationId,
-            agent_id: agentId,
-            protocol: 'agui',
-            trace_id: null,
-            client_context: clientContext(turn, this.#people !== undefined),
-          };
-      url = `${this.#base}/api/v1/chat/stream/${resuming ? 'resume' : 'start'}`;
-      const response = await this.#http.call(
-        {
-          url,
-          body: JSON.stringify(payload),
-          accept: 'text/event-stream',
-          label: resuming ? 'caipe.resume' : 'caipe.start',
-          ...(auth ? { auth } : {}),
-          mapHttpError: refusal,
-        },
-        stop,
-      );
       body = response.body;
       const contentType = String(response.headers['content-type'] ?? '').toLowerCase();
       if (!contentType.includes('text/event-stream')) {
@@ -272,6 +283,18 @@ export class CaipeAgentClient implements AgentClient {
         }),
       },
     ]);
+  }
+
+  /** The turn's ids: the conversation as context, and a handle to cancel it. */
+  *#idEvents(conversationId: string, agentId: string, personId: string | undefined): Generator<TurnEvent> {
+    const handle: CaipeHandle = {
+      backend: 'caipe',
+      conversationId,
+      agentId,
+      ...(personId && this.#people ? { personId } : {}),
+    };
+    yield { type: 'ids', contextId: conversationId, taskId: encodeHandle(handle) };
+    this.#cancelling.delete(conversationId);
   }
 
   async cancel(taskId: string, options: CallOptions = {}): Promise<void> {
