@@ -64,6 +64,19 @@ const failures: Array<{ name: string; env?: Record<string, string>; script: Scri
     expected: messages.streamCut('CAIPE'),
   },
   {
+    name: 'one event grows past 4 MB',
+    script: async (exchange) => {
+      const turn = new CaipeTurn(exchange);
+      await turn.open();
+      await exchange.write('data: {"jsonrpc":"2.0","result":"');
+      const chunk = 'x'.repeat(256 * 1024);
+      // An endless event: the bot stops reading (and closes) long before the agent stops writing.
+      for (let i = 0; i < 40 && !exchange.res.destroyed; i++)
+        await exchange.write(chunk).catch(() => undefined);
+    },
+    expected: messages.eventTooLarge('CAIPE'),
+  },
+  {
     name: 'the agent goes silent (pings only) past the idle timeout',
     env: { A2A_IDLE_TIMEOUT_S: '1' },
     script: silentWithPingsScript(),
