@@ -133,6 +133,9 @@ describe('form ownership (HITL_ANSWERED_BY=requester)', () => {
     expect(resumed[0]!.json.params.message.metadata.user_email).toBe('ada@example.com');
     expect(rig.agent.requests).toHaveLength(2);
     expect(botMessagesEqualTo(world, room.id, owned)).toHaveLength(4);
+    // Olga's second refusal was decided before Ada's card was looked at: had it been told again,
+    // that notice would be out by now.
+    expect(botMessagesEqualTo(world, room.id, OUTSIDER_NOTICE)).toHaveLength(1);
   });
 
   it("with HITL_ANSWERED_BY=space, another person's submission resumes the task", async () => {
