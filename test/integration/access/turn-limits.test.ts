@@ -139,7 +139,7 @@ describe('turn limits', () => {
     });
 
     const root = sim.post(ada, room, { text: 'a question that never ends', mentionBot: true });
-    const notice = messages.turnTimedOut(1);
+    const notice = messages.turnTimedOut(10);
     await untilBotPostedTimes(world, room.id, notice);
     await untilNoWorking(world, room.id);
     // The turn's cleanup asks the agent to cancel its task.
