@@ -104,15 +104,16 @@ describe('form ownership (HITL_ANSWERED_BY=requester)', () => {
       expect(botMessagesEqualTo(world, room.id, refused)).toHaveLength(0);
     expect(await refusedTotal(world, 'form-owner')).toBe(4);
 
-    // (d) Olga, of another organisation, submits Ada's card twice: the person check refuses her
-    // before the form is looked at, and tells her once.
+    // (d) Olga, of another organisation, submits Ada's card twice and answers in the thread: the
+    // person check refuses her before the form is looked at, and tells her once.
     sim.submitCard(olga, card.id, { ...submit, 'field:env': 'prod' });
     await untilBotPostedTimes(world, room.id, OUTSIDER_NOTICE, 1);
     sim.submitCard(olga, card.id, { ...submit, 'field:env': 'staging' });
-    await untilPersonRefusals(world, 2);
+    sim.post(olga, room, { text: 'staging, and cancel the rest', mentionBot: true, parentId: root });
+    await untilPersonRefusals(world, 3);
     expect(botMessagesEqualTo(world, room.id, owned)).toHaveLength(4);
     expect(botMessagesEqualTo(world, room.id, OUTSIDER_NOTICE)).toHaveLength(1);
-    expect(await refusedTotal(world, 'outsider-org')).toBe(2);
+    expect(await refusedTotal(world, 'outsider-org')).toBe(3);
     expect(await refusedTotal(world, 'form-owner')).toBe(4);
     expect(rig.agent.requests).toHaveLength(1);
 
@@ -133,7 +134,7 @@ describe('form ownership (HITL_ANSWERED_BY=requester)', () => {
     expect(resumed[0]!.json.params.message.metadata.user_email).toBe('ada@example.com');
     expect(rig.agent.requests).toHaveLength(2);
     expect(botMessagesEqualTo(world, room.id, owned)).toHaveLength(4);
-    // Olga's second refusal was decided before Ada's card was looked at: had it been told again,
+    // Olga's later refusals were decided before Ada's card was looked at: had she been told again,
     // that notice would be out by now.
     expect(botMessagesEqualTo(world, room.id, OUTSIDER_NOTICE)).toHaveLength(1);
   });
