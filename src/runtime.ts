@@ -16,7 +16,7 @@ import { createRoomLogic } from './actors/room.js';
 import { type BotSystem, startBotSystem } from './actors/system.js';
 import { buildPromptWithContext, fetchThreadContext } from './actors/threadContext.js';
 import { createWebexConnectionLogic, type WebexConnectionDeps } from './actors/webexConnection.js';
-import { A2aAgentClient, type AgentAuth, type AgentClient } from './adapters/agent/index.js';
+import { type AgentAuth, type AgentClient, createAgentClient } from './adapters/agent/index.js';
 import { createOAuth2TokenSource, oauth2OptionsFromConfig } from './adapters/agent/oauth2.js';
 import { createFeedbackScorer } from './adapters/langfuse/feedback.js';
 import { type Stores as OpenedStores, openStores, storeReadinessReason } from './adapters/store/index.js';
@@ -166,15 +166,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   // Built here, closed here (its connection pool); an agent passed in belongs to the caller.
   const ownAgent = options.agent
     ? undefined
-    : new A2aAgentClient({
-        url: config.caipeUrl,
-        idleTimeoutMs: config.a2aIdleTimeoutS * 1000,
+    : createAgentClient({
+        config,
         logger: log,
         clock,
         ...(agentAuth ? { auth: agentAuth } : {}),
+        sendPrivate: (message) => rest.post('/messages', message, { route: 'POST /messages' }).then(() => {}),
       });
-  const agent: AgentClient = options.agent ?? ownAgent!;
-  const feedback =
+  const agent: AgentClient = options.agent ?? ownAgent!.client;
+  if (ownAgent) log.info({ backend: ownAgent.backend }, `agent backend: ${ownAgent.label}`);
+  const langfuse =
     config.langfuseScoringEnabled &&
     config.langfusePublicKey &&
     config.langfuseSecretKey &&
@@ -187,6 +188,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           onFailure: () => metrics.feedbackFailures.inc(),
         })
       : undefined;
+  // A backend with its own feedback route (CAIPE ≥0.6) takes the clicks; otherwise Langfuse.
+  const feedback = ownAgent?.feedback ?? langfuse;
 
   // ── actor logic ────────────────────────────────────────────────────────────────────────────────
   const notify = createNotify({ sender, facts, log, turnTimeoutS: config.agentTurnTimeoutS });
@@ -231,7 +234,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     notify,
     log,
     authorize: {
-      mode: stores.kind === 'mongodb' ? 'card' : 'admin-api',
+      // The "Connect to CAIPE" route of the card exists only up to CAIPE 0.5.
+      mode: stores.kind === 'mongodb' && ownAgent?.uiAuthorizeRoute !== false ? 'card' : 'admin-api',
       caipeUiBaseUrl: config.caipeUiBaseUrl,
       adminBaseUrl: `http://<bot-host>:${config.httpPort}`,
       adminApiEnabled: config.adminApiToken !== undefined,
@@ -357,7 +361,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await http.close();
       await stores.close();
       await ownAgent?.close();
-      await feedback?.shutdown();
+      await langfuse?.shutdown();
       await inspection.close();
       log.info('shut down');
     })();

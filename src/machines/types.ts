@@ -191,7 +191,20 @@ export interface ConversationRecord {
   feedbackCards?: FeedbackCardRecord[];
   /** Form cards that are no longer open, so a late submission gets the right notice. */
   closedForms?: ClosedForm[];
+  /**
+   * Earlier turns (the person's texts and the final answers, bounded like the thread context), for
+   * agent backends whose agents hold no memory (AG-UI `messages`). Cleared by `reset`.
+   */
+  history?: HistoryMessage[];
+  /** How many times `reset` started the thread afresh (CAIPE ≥0.6 adds it to its conversation key). */
+  generation?: number;
   updatedAt: number;
+}
+
+/** An earlier turn of a conversation, as a stateless agent is sent it. */
+export interface HistoryMessage {
+  role: 'user' | 'assistant';
+  text: string;
 }
 
 export interface PendingForm {

@@ -143,6 +143,31 @@ export const messages = {
   idleTimeout: (agentName: string, silentFor: string): string =>
     `⚠️ **${plainName(agentName, 'The agent')}** went quiet for ${silentFor}, so I stopped waiting. Please try again.`,
   internalError: '❌ Something went wrong on my side. Please try again.',
+  /** One SSE event past the size cap (SPEC "Agent output": 4 MB). */
+  eventTooLarge: (agentName: string): string =>
+    `⚠️ **${plainName(agentName, 'The agent')}** sent a reply too large for me to read, so I stopped. Please ask for something smaller, or try again.`,
+  /** One SSE event still incomplete after the time cap (10 s of trickling bytes). */
+  eventTooSlow: (agentName: string): string =>
+    `⚠️ **${plainName(agentName, 'The agent')}** stalled in the middle of a reply, so I stopped waiting. Please try again.`,
+  /** CAIPE refused this person the agent (403 `agent#use`). */
+  agentForbidden: (agentName: string): string =>
+    `🔒 You do not have permission to use **${plainName(agentName, 'this agent')}**. Ask your CAIPE admin for access.`,
+  /** On-behalf-of mode: someone other than the thread's owner wrote in it; CAIPE answers only its owner. */
+  notConversationOwner:
+    '🔒 This conversation belongs to the person who started the thread, so CAIPE will not take your message here. Start your own thread (a new message that mentions me) to ask it yourself.',
+  /** On-behalf-of mode: the person's Webex account is not linked to a CAIPE account yet. */
+  accountNotLinked:
+    '🔗 Before I can ask CAIPE for you, your Webex account needs linking to your CAIPE account. I sent you a private message with the link; open it, sign in, then ask again.',
+  /** On-behalf-of mode: the identity provider could not be asked who the person is. */
+  identityUnavailable:
+    '⚠️ I could not check who you are with CAIPE’s sign-in service just now. Please try again in a minute.',
+  /** The private message with the account link (on-behalf-of mode). */
+  accountLinkTitle: 'Link your Webex account to CAIPE',
+  accountLinkBody:
+    'To use CAIPE from Webex, sign in to CAIPE once with the button below. The link is for you only and works for 10 minutes; ask me again afterwards.',
+  accountLinkButton: 'Link my account',
+  accountLinkFallback: (url: string): string =>
+    `🔗 To use CAIPE from Webex, link your account once (the link is for you only and works for 10 minutes): ${url}`,
 
   // ── Who may use the bot ──────────────────────────────────────────────────────────────────────
   /** To a person whose organisation or email domain is not allowed (at most once a day). */
@@ -222,6 +247,13 @@ export const messages = {
   /** Field descriptions and choices were shortened so the card fits Webex's size limit. */
   formShortened:
     'Some details of this form were shortened to fit Webex; reply in the thread if something is unclear.',
+  /** A tool-approval form: the agent wants to run a tool and asks first. */
+  approvalTitle: (toolName: string): string => `Allow the agent to run ${plainName(toolName, 'a tool')}?`,
+  approvalDecisionLabel: 'Decision',
+  approvalApprove: 'Approve',
+  approvalReject: 'Reject',
+  /** The one field of a form whose agent asked a free-text question. */
+  freeTextAnswerLabel: 'Your answer',
   formSubmitButton: 'Submit',
   formCancelButton: 'Cancel',
   formFallback:
@@ -275,6 +307,20 @@ export function agentFailureMessage(agentName: string, failure: AgentFailure): s
     case 'task-failed':
     case 'jsonrpc':
       return messages.agentFailed(agentName, failure.detail);
+    case 'event-too-large':
+      return messages.eventTooLarge(agentName);
+    case 'event-too-slow':
+      return messages.eventTooSlow(agentName);
+    case 'forbidden':
+      return messages.agentForbidden(agentName);
+    case 'not-owner':
+      return messages.notConversationOwner;
+    case 'not-linked':
+      return messages.accountNotLinked;
+    case 'identity-unavailable':
+      return messages.identityUnavailable;
+    case 'unsupported':
+      return messages.streamCut(agentName);
     default:
       return messages.internalError;
   }

@@ -133,7 +133,8 @@ describe('load', () => {
     const asked = new Map<string, number>();
     for (const r of rig.agent.requests) {
       if (r.json?.method !== 'message/stream') continue;
-      const text = String(r.json.params?.message?.parts?.[0]?.text ?? '');
+      // The question, without the `by user:` line the bot puts first (A2A_USER_PREFIX).
+      const text = String(r.json.params?.message?.parts?.[0]?.text ?? '').replace(/^by user: [^\n]*\n\n/, '');
       asked.set(text, (asked.get(text) ?? 0) + 1);
     }
     for (const q of questions) expect(asked.get(q.text), q.text).toBe(1);

@@ -67,6 +67,15 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
       });
       return;
     }
+    if (json?.method === 'tasks/resubscribe' || json?.method === 'tasks/get') {
+      // This agent keeps no tasks: a cut stream cannot be recovered, as with a restarted supervisor.
+      await exchange.json(200, {
+        jsonrpc: '2.0',
+        id: json.id ?? null,
+        error: { code: -32001, message: 'Task not found' },
+      });
+      return;
+    }
     const text = sentMessage(json).text;
     const index = rules.findIndex((rule) => rule.match(text));
     const rule = index >= 0 ? rules[index] : undefined;

@@ -16,6 +16,7 @@ import {
   CaipeTurn,
   echo,
   echoRequests,
+  isMessageSend,
   isProgressMarkdown,
   markdownOf,
   parentIdOf,
@@ -84,9 +85,7 @@ describe('cancel mid-stream', () => {
         expect.stringContaining('You said: just the last hour then'),
       ]);
       // The command never reached the agent as a question.
-      const asked = peer.requests
-        .filter((r) => r.json?.method === 'message/stream')
-        .map((r) => sentMessage(r.json).text);
+      const asked = peer.requests.filter((r) => isMessageSend(r.json)).map((r) => sentMessage(r.json).text);
       expect(asked).toEqual(['search all the logs', 'just the last hour then']);
     },
     20_000,

@@ -197,6 +197,18 @@ export function describeStoreContract(
         await store.conversations.delete('never-there');
       });
 
+      it('keeps the earlier turns and the reset generation a backend may need', async () => {
+        const withHistory = record('thread-h', {
+          history: [
+            { role: 'user', text: 'which cluster?' },
+            { role: 'assistant', text: 'prod-eu, **3** apps' },
+          ],
+          generation: 2,
+        });
+        await store.conversations.put(withHistory);
+        expect(await store.conversations.get('thread-h')).toEqual(withHistory);
+      });
+
       it('keeps nested fields the conversation adds (forms, cards)', async () => {
         const withCards = {
           ...record('thread-2'),
