@@ -9,6 +9,11 @@
 #
 # Build:  docker build -t caipe-webex-bot .
 # Run:    docker run --env-file .env -p 8080:8080 -v caipe-webex-bot-data:/data caipe-webex-bot
+#
+# Both stages use NODE_IMAGE. Pin it to a digest you have verified (docs/operations.md, "Pinning
+# the base image"):  docker build --build-arg NODE_IMAGE=node:22-bookworm-slim@sha256:<digest> .
+# No digest is written here: one that cannot be pulled and checked where this file is built
+# would only break the build or be trusted blindly.
 
 ARG NODE_IMAGE=node:22-bookworm-slim
 

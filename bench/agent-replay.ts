@@ -1,14 +1,14 @@
 /**
- * Throughput of reading a recorded CAIPE stream: (1) SSE parsing + JSON + classification + the
+ * Throughput of reading a recorded CAIPE stream: (1) SSE parsing (the bot's bounded reader) + JSON + classification + the
  * turn reducer, in memory, fed in 1 KiB chunks with CRLF and pings as sse-starlette sends them;
  * (2) the same stream end to end through the real client over loopback.
  *
  *   npx tsx bench/agent-replay.ts [fixture-name]
  */
 import { performance } from 'node:perf_hooks';
-import { createParser } from 'eventsource-parser';
 import { classifyA2AResult } from '../src/adapters/agent/a2a/classify.js';
 import { A2aAgentClient } from '../src/adapters/agent/a2a/client.js';
+import { SseDecoder } from '../src/adapters/agent/sse.js';
 import { finalText, initialTurnState, reduceTurn, type TurnState } from '../src/adapters/agent/turn-state.js';
 import {
   type CaipeFixtureName,
@@ -30,19 +30,20 @@ const sse = results
       `${i % 5 === 0 ? ': ping - 2026-01-01\r\n\r\n' : ''}data: ${JSON.stringify({ jsonrpc: '2.0', id: 1, result })}\r\n\r\n`,
   )
   .join('');
-const chunks: string[] = [];
-for (let i = 0; i < sse.length; i += 1024) chunks.push(sse.slice(i, i + 1024));
+const bytes = Buffer.from(sse, 'utf8');
+const chunks: Buffer[] = [];
+for (let i = 0; i < bytes.length; i += 1024) chunks.push(bytes.subarray(i, i + 1024));
 
 function parseOnce(): TurnState {
   let state = initialTurnState();
-  const parser = createParser({
-    onEvent: (event) => {
+  const decoder = new SseDecoder();
+  for (const chunk of chunks) {
+    for (const event of decoder.feed(chunk)) {
       const reply = JSON.parse(event.data) as { result?: unknown };
       const classified = classifyA2AResult(reply.result);
       if (classified.ok) for (const e of classified.events) state = reduceTurn(state, e);
-    },
-  });
-  for (const chunk of chunks) parser.feed(chunk);
+    }
+  }
   return state;
 }
 

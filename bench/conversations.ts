@@ -183,7 +183,7 @@ async function runBot(scenario: Scenario) {
     ...(ceiling ? { WEBEX_WRITE_RATE_MAX: ceiling } : {}),
   });
   const runtime = await startRuntime({ config, log: silentLogger(), httpHost: '127.0.0.1' });
-  await waitFor(runtime.connection.actor, (snap) => readinessOf(snap).ready, { timeout: 10_000 });
+  await waitFor(runtime.connection, (snap) => readinessOf(snap).ready, { timeout: 10_000 });
   const run = await ask(sim, sim.bot.uuid);
   await runtime.shutdown();
   await sim.close();

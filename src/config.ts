@@ -7,6 +7,7 @@
  * test keeps the two in step.
  */
 import { z } from 'zod';
+import { isOrgId } from './adapters/webex/orgIds.js';
 import { ConfigError } from './errors.js';
 
 const BOOLEAN_WORDS: Record<string, boolean> = {
@@ -75,6 +76,60 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
   });
 }
 
+/** Org ids and domains are compared as lists; a generous bound keeps a typo from becoming a DoS. */
+const MAX_LIST_ITEMS = 100;
+
+function listOf(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+/**
+ * `*`, or organisation ids: raw UUIDs or Hydra `ORGANIZATION` ids (`Y2lz…`), kept as written; the
+ * person policy compares them by UUID.
+ */
+const orgIdsValue = z.string().transform((raw, ctx) => {
+  const items = listOf(raw);
+  if (items.length === 1 && items[0] === '*') return ['*'];
+  const bad = items.filter((item) => !isOrgId(item));
+  if (items.includes('*')) {
+    ctx.addIssue({ code: 'custom', message: '`*` must stand alone (it already allows every organisation)' });
+    return z.NEVER;
+  }
+  if (items.length === 0 || items.length > MAX_LIST_ITEMS || bad.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        bad.length > 0
+          ? `expected organisation ids (UUID or Y2lz… ORGANIZATION id), got "${bad[0]!.slice(0, 80)}"`
+          : `expected 1 to ${MAX_LIST_ITEMS} organisation ids, or *`,
+    });
+    return z.NEVER;
+  }
+  return items;
+});
+
+const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/** Email domains, lower-cased, without a leading `@`. */
+const emailDomainsValue = z.string().transform((raw, ctx) => {
+  const items = listOf(raw).map((item) => item.replace(/^@/, '').toLowerCase());
+  const bad = items.filter((item) => !DOMAIN.test(item));
+  if (items.length === 0 || items.length > MAX_LIST_ITEMS || bad.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        bad.length > 0
+          ? `expected email domains like example.com, got "${bad[0]!.slice(0, 80)}"`
+          : `expected 1 to ${MAX_LIST_ITEMS} email domains`,
+    });
+    return z.NEVER;
+  }
+  return items;
+});
+
 interface SettingSpec<S extends z.ZodType<unknown, string>> {
   /** Environment variable name, exactly as the SPEC writes it. */
   env: string;
@@ -107,7 +162,7 @@ export const settings = {
   caipeUrl: setting({
     env: 'CAIPE_URL',
     default: 'http://caipe-supervisor:8000',
-    doc: 'A2A JSON-RPC endpoint of the CAIPE supervisor (POST to the URL itself).',
+    doc: 'The agent endpoint: A2A JSON-RPC URL (POST to the URL itself), AG-UI run URL, or the CAIPE UI base URL (`AGENT_PROTOCOL`; `CAIPE_API_URL` is accepted as an alias).',
     schema: urlValue,
   }),
   a2aAuthEnabled: setting({
@@ -263,8 +318,95 @@ export const settings = {
   a2aIdleTimeoutS: setting({
     env: 'A2A_IDLE_TIMEOUT_S',
     default: '300',
-    doc: 'A stream silent this long (pings excluded) is treated as cut.',
+    doc: 'A stream silent this long (pings excluded) is treated as cut, on every backend.',
     schema: integerValue(1, 86_400),
+  }),
+  agentProtocol: setting({
+    env: 'AGENT_PROTOCOL',
+    default: 'a2a',
+    doc: '`a2a` / `agui` / `caipe` (CAIPE ≥0.6 through its UI backend; `CAIPE_URL` is then the UI’s base URL). See docs/agents.md.',
+    schema: oneOf(['a2a', 'agui', 'caipe']),
+  }),
+  a2aVersion: setting({
+    env: 'A2A_VERSION',
+    default: 'auto',
+    doc: '`auto` (the agent card, else 0.3) / `0.3` / `1.0`.',
+    schema: oneOf(['auto', '0.3', '1.0']),
+  }),
+  a2aUserPrefix: setting({
+    env: 'A2A_USER_PREFIX',
+    default: 'true',
+    doc: 'Start the A2A text with `by user: <email>` and a blank line (how the CAIPE supervisor learns the user).',
+    schema: booleanValue,
+  }),
+  caipeAgentId: setting({
+    env: 'CAIPE_AGENT_ID',
+    requirement: 'required with `AGENT_PROTOCOL=caipe`',
+    doc: 'The default CAIPE agent; a space’s registry entry may name another.',
+    schema: textValue.pipe(z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, `.`, `_` and `-` only')),
+  }),
+  caipeAuthMode: setting({
+    env: 'CAIPE_AUTH_MODE',
+    default: 'service',
+    doc: '`service` (OAuth2 client credentials, the `WEBEX_INTEGRATION_AUTH_*` settings; every Webex user shares that account’s rights) / `obo` (a per-user token by Keycloak token exchange).',
+    schema: oneOf(['service', 'obo']),
+  }),
+  keycloakUrl: setting({
+    env: 'KEYCLOAK_URL',
+    requirement: 'required with `CAIPE_AUTH_MODE=obo`',
+    doc: '`obo` mode: the Keycloak that mints per-user tokens.',
+    schema: urlValue,
+  }),
+  keycloakRealm: setting({
+    env: 'KEYCLOAK_REALM',
+    default: 'caipe',
+    doc: '`obo` mode: the Keycloak realm.',
+    schema: textValue.pipe(z.string().min(1, 'must not be empty')),
+  }),
+  keycloakBotClientId: setting({
+    env: 'KEYCLOAK_WEBEX_BOT_CLIENT_ID',
+    default: 'caipe-webex-bot',
+    doc: '`obo` mode: the token-exchange client.',
+    schema: textValue.pipe(z.string().min(1, 'must not be empty')),
+  }),
+  keycloakBotClientSecret: setting({
+    env: 'KEYCLOAK_WEBEX_BOT_CLIENT_SECRET',
+    requirement: 'required with `CAIPE_AUTH_MODE=obo`',
+    doc: '`obo` mode: the token-exchange client’s secret. Never logged.',
+    secret: true,
+    schema: textValue,
+  }),
+  keycloakBotAudience: setting({
+    env: 'KEYCLOAK_WEBEX_BOT_AUDIENCE',
+    default: 'caipe-platform',
+    doc: '`obo` mode: audience of the minted token (`CAIPE_PLATFORM_AUDIENCE` is accepted as a fallback).',
+    schema: textValue.pipe(z.string().min(1, 'must not be empty')),
+  }),
+  keycloakAdminClientId: setting({
+    env: 'KEYCLOAK_WEBEX_BOT_ADMIN_CLIENT_ID',
+    default: 'caipe-platform',
+    doc: '`obo` mode: the client that looks up the Keycloak user linked to a Webex person (attribute `webex_user_id`).',
+    schema: textValue.pipe(z.string().min(1, 'must not be empty')),
+  }),
+  keycloakAdminClientSecret: setting({
+    env: 'KEYCLOAK_WEBEX_BOT_ADMIN_CLIENT_SECRET',
+    requirement: 'required with `CAIPE_AUTH_MODE=obo`',
+    doc: '`obo` mode: that client’s secret. Never logged.',
+    secret: true,
+    schema: textValue,
+  }),
+  webexLinkingBaseUrl: setting({
+    env: 'WEBEX_LINKING_BASE_URL',
+    requirement: '`CAIPE_UI_BASE_URL`',
+    doc: '`obo` mode: base of the signed account-link URL sent (privately) to unlinked people.',
+    schema: urlValue,
+  }),
+  webexLinkHmacSecret: setting({
+    env: 'WEBEX_LINK_HMAC_SECRET',
+    requirement: 'required with `CAIPE_AUTH_MODE=obo`',
+    doc: '`obo` mode: key of the link’s HMAC-SHA256 signature (`WEBEX_SIGNING_SECRET` is accepted as a fallback). Never logged.',
+    secret: true,
+    schema: textValue,
   }),
   retryAfterDefaultS: setting({
     env: 'WEBEX_RETRY_AFTER_DEFAULT_S',
@@ -338,6 +480,47 @@ export const settings = {
     doc: 'Interface of the Stately relay (loopback unless an operator opens it on purpose).',
     schema: textValue,
   }),
+  allowedOrgIds: setting({
+    env: 'WEBEX_ALLOWED_ORG_IDS',
+    requirement: 'the bot’s own organisation',
+    doc: 'Comma-separated organisation ids (raw UUID or `Y2lz…`) whose people may use the bot; `*` allows every organisation. Unset: only the bot’s own organisation (from `GET /people/me`).',
+    schema: orgIdsValue,
+  }),
+  allowedEmailDomains: setting({
+    env: 'WEBEX_ALLOWED_EMAIL_DOMAINS',
+    doc: 'When set, a person’s email domain must also be in this comma-separated list (e.g. `example.com,partner.example`).',
+    schema: emailDomainsValue,
+  }),
+  hitlAnsweredBy: setting({
+    env: 'HITL_ANSWERED_BY',
+    default: 'requester',
+    doc: '`requester` (only the person who asked answers, cancels or resets the agent’s open form) / `space` (anyone allowed in the space).',
+    schema: oneOf(['requester', 'space']),
+  }),
+  agentTurnTimeoutS: setting({
+    env: 'AGENT_TURN_TIMEOUT_S',
+    default: '1800',
+    doc: 'A turn still running after this is cancelled with a notice; time waiting for a form answer does not count.',
+    schema: integerValue(10, 86_400),
+  }),
+  maxConcurrentTurns: setting({
+    env: 'MAX_CONCURRENT_TURNS',
+    default: '100',
+    doc: 'Agent turns running at once in this process; more get a busy notice.',
+    schema: integerValue(1, 100_000),
+  }),
+  maxTurnsPerPerson: setting({
+    env: 'MAX_TURNS_PER_PERSON',
+    default: '3',
+    doc: 'Agent turns one person may have running at once (per process); more get a busy notice.',
+    schema: integerValue(1, 1_000),
+  }),
+  agentMaxAnswerChars: setting({
+    env: 'AGENT_MAX_ANSWER_CHARS',
+    default: '30000',
+    doc: 'Longer answers are cut at a paragraph or fence boundary, with a note saying how much was left out.',
+    schema: integerValue(1_000, 1_000_000),
+  }),
 } as const;
 
 type Settings = typeof settings;
@@ -356,6 +539,9 @@ const ALIASES: Partial<Record<keyof Settings, string[]>> = {
   a2aAuthScope: ['OAUTH2_SCOPE'],
   a2aAuthAudience: ['OAUTH2_AUDIENCE'],
   langfuseHost: ['LANGFUSE_BASE_URL'],
+  caipeUrl: ['CAIPE_API_URL'],
+  keycloakBotAudience: ['CAIPE_PLATFORM_AUDIENCE'],
+  webexLinkHmacSecret: ['WEBEX_SIGNING_SECRET'],
 };
 
 export interface LoadConfigOptions {
@@ -418,6 +604,14 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     missing('langfusePublicKey', 'when LANGFUSE_SCORING_ENABLED is on');
     missing('langfuseSecretKey', 'when LANGFUSE_SCORING_ENABLED is on');
     missing('langfuseHost', 'when LANGFUSE_SCORING_ENABLED is on (or LANGFUSE_BASE_URL)');
+  }
+  if (config.agentProtocol === 'caipe') missing('caipeAgentId', 'when AGENT_PROTOCOL is caipe');
+  if (config.caipeAuthMode === 'obo') {
+    if (config.agentProtocol !== 'caipe') problems.push('CAIPE_AUTH_MODE: obo needs AGENT_PROTOCOL=caipe');
+    missing('keycloakUrl', 'when CAIPE_AUTH_MODE is obo');
+    missing('keycloakBotClientSecret', 'when CAIPE_AUTH_MODE is obo');
+    missing('keycloakAdminClientSecret', 'when CAIPE_AUTH_MODE is obo');
+    missing('webexLinkHmacSecret', 'when CAIPE_AUTH_MODE is obo (or WEBEX_SIGNING_SECRET)');
   }
   if (
     config.xstateInspect === 'stately' &&

@@ -2,8 +2,9 @@
  * Errors by fault domain, each with a string `code` a caller can switch on:
  * - `WebexApiError`: Webex answered and said no (status, trackingId).
  * - `TransportError`: the request never completed (refused, reset, timed out).
- * - `AgentError`: the A2A agent failed (HTTP, JSON-RPC error, bad stream, failed task).
+ * - `AgentError`: the agent failed (HTTP, JSON-RPC error, bad or oversized stream, refused identity).
  * - `ConfigError`: the environment is wrong; the process stops with exit code 78.
+ * - `StoreTimeoutError`: the store did not answer within its bound (a stalled MongoDB).
  * - `BotError`: our own code failed while handling a conversation.
  */
 
@@ -60,6 +61,20 @@ export class TransportError extends CodedError {
   }
 }
 
+/** A store call that did not finish within its bound; nothing is known about whether it took effect. */
+export class StoreTimeoutError extends CodedError {
+  readonly code = 'STORE_TIMEOUT';
+  readonly operation: string;
+  readonly timeoutMs: number;
+
+  constructor(operation: string, timeoutMs: number) {
+    super(`the store did not answer ${operation} within ${timeoutMs} ms`);
+    this.name = 'StoreTimeoutError';
+    this.operation = operation;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
 export type AgentErrorKind =
   | 'unreachable'
   | 'http'
@@ -69,7 +84,21 @@ export type AgentErrorKind =
   | 'idle-timeout'
   | 'bad-event'
   | 'task-failed'
-  | 'unauthorized';
+  | 'unauthorized'
+  /** One SSE event grew past the size cap (4 MB) before it ended. */
+  | 'event-too-large'
+  /** One SSE event was still incomplete after the time cap (10 s) of trickling bytes. */
+  | 'event-too-slow'
+  /** The agent refused this person (CAIPE: no `can_use` on the agent, 403 `agent#use`). */
+  | 'forbidden'
+  /** CAIPE on behalf of a person: someone other than the conversation's owner wrote in its thread (403). */
+  | 'not-owner'
+  /** On-behalf-of mode: the Webex person has no linked CAIPE (Keycloak) account yet. */
+  | 'not-linked'
+  /** On-behalf-of mode: the identity provider could not say who the person is or mint their token. */
+  | 'identity-unavailable'
+  /** The backend cannot do this (e.g. re-attach to a run: AG-UI and CAIPE ≥0.6 have no resubscribe). */
+  | 'unsupported';
 
 export class AgentError extends CodedError {
   readonly code = 'AGENT';

@@ -1,17 +1,39 @@
 /**
- * caipe-webex-bot's public surface, by audience. Everything else is internal.
+ * caipe-webex-bot's public surface, by audience (kept in this order: import sorting is off for this
+ * file). Everything else is internal. The Webex simulator, for tests and local development, has its
+ * own entry point: `caipe-webex-bot/simulator`.
  */
 
-export { A2aAgentClient } from './adapters/agent/a2a/client.js';
-// ── Ports (implement these to plug in another agent protocol or store) ─────────────────────────
-export type { AgentClient, TurnEvent, TurnRequest } from './adapters/agent/port.js';
-export { openStores } from './adapters/store/index.js';
-export type { ConversationStore, EventClaims, SpaceRegistry } from './adapters/store/ports.js';
-
-// ── Embedding the actor system (custom adapters, other transports) ─────────────────────────────
-export { type Bot, type BotDeps, createBot } from './app.js';
 // ── Running the bot ─────────────────────────────────────────────────────────────────────────────
 export { type Config, configTableMarkdown, loadConfig, secretValues, settings } from './config.js';
+export { createLogger, type Logger, silentLogger } from './logger.js';
+export { memoryStores, type Runtime, type RuntimeOptions, type Stores, startRuntime } from './runtime.js';
+
+// ── Ports (implement these to plug in another agent protocol or store) ─────────────────────────
+export type { AgentClient, TurnEvent, TurnRequest } from './adapters/agent/port.js';
+export type { ConversationStore, EventClaims, SpaceRegistry } from './adapters/store/ports.js';
+
+// ── Adapters (the ones the runtime builds from configuration) ──────────────────────────────────
+export { A2aAgentClient } from './adapters/agent/a2a/client.js';
+export { openStores } from './adapters/store/index.js';
+
+// ── The actor system: pure machines, their effects, the system ─────────────────────────────────
+export { botMachine } from './machines/bot.js';
+export { conversationMachine } from './machines/conversation.js';
+export { rootMachine } from './machines/root.js';
+export { roomMachine } from './machines/room.js';
+export type { CardAction, Notice, UserMessage } from './machines/types.js';
+export { webexConnectionMachine } from './machines/webexConnection.js';
+export { createBotLogic } from './actors/bot.js';
+export { createConversationLogic } from './actors/conversation.js';
+export { createAdmission } from './actors/intake/admission.js';
+export { createRoomLogic } from './actors/room.js';
+export { type BotSystem, startBotSystem } from './actors/system.js';
+export { createWebexConnectionLogic } from './actors/webexConnection.js';
+
+// ── Observing it ────────────────────────────────────────────────────────────────────────────────
+export { type Inspection, startInspection } from './inspection/index.js';
+
 // ── Errors ──────────────────────────────────────────────────────────────────────────────────────
 export {
   AgentError,
@@ -22,14 +44,3 @@ export {
   TransportError,
   WebexApiError,
 } from './errors.js';
-export { type Inspection, startInspection } from './inspection/index.js';
-export { createLogger, type Logger, silentLogger } from './logger.js';
-export { botMachine } from './machines/bot.js';
-export { conversationMachine } from './machines/conversation.js';
-export { roomMachine } from './machines/room.js';
-export type { CardAction, Notice, TurnOutcome, UserMessage } from './machines/types.js';
-export { webexConnectionMachine } from './machines/webexConnection.js';
-export { memoryStores, type Runtime, type RuntimeOptions, type Stores, startRuntime } from './runtime.js';
-
-// ── Testing and local development ───────────────────────────────────────────────────────────────
-export { startWebexSimulator, type WebexSimulator } from './simulator/webex/index.js';

@@ -3,10 +3,13 @@
  * root and passed down; modules bind their context with `child({ roomId, threadKey, activityId })`.
  *
  * Redaction is two-fold: pino's path redaction removes `authorization` headers and known secret
- * fields wherever they appear, and a final string filter replaces the exact values of configured
- * secrets (the bot token above all) in case one slips into a message or an error text.
+ * fields wherever they appear, and a final string filter (`scrub.ts`) replaces the values of
+ * configured secrets in every form a log line can hold them (as written, JSON-escaped, URL-encoded,
+ * the password of a URI alone), URI credentials and `Bearer` tokens, in case one slips into a
+ * message or an error text.
  */
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { MASK, scrubText, secretForms } from './scrub.js';
 
 export type { Logger } from 'pino';
 
@@ -46,16 +49,12 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
-const MASK = '[redacted]';
-
-/** A destination that replaces secret values and `Bearer …` credentials before writing. */
+/** A destination that masks secrets and credentials (see `scrub.ts`) before writing. */
 function scrubbingDestination(target: DestinationStream, secrets: readonly string[]): DestinationStream {
-  const needles = secrets.filter((s) => s.length >= 4);
+  const forms = secretForms(secrets);
   return {
     write(line: string) {
-      let out = line.replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi, `$1${MASK}`);
-      for (const needle of needles) out = out.split(needle).join(MASK);
-      target.write(out);
+      target.write(scrubText(line, forms));
     },
   };
 }

@@ -7,9 +7,9 @@ import { type Config, loadConfig, secretValues } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
 import { startRuntime } from './runtime.js';
+import { EXIT_CONFIG, exitOnStartupFailure } from './startupFailure.js';
 
-/** EX_CONFIG from sysexits.h: the conventional exit status for a configuration error. */
-export const EXIT_CONFIG = 78;
+export { EXIT_CONFIG };
 
 function readConfig(): Config {
   try {
@@ -26,8 +26,11 @@ function readConfig(): Config {
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const log = createLogger({ level: config.logLevel, secrets: secretValues(config) });
-  const runtime = await startRuntime({ config, log });
+  const secrets = secretValues(config);
+  const log = createLogger({ level: config.logLevel, secrets });
+  const runtime = await startRuntime({ config, log }).catch((error: unknown) =>
+    exitOnStartupFailure(error, secrets),
+  );
   log.info({ port: runtime.http.port, store: runtime.stores.kind }, 'caipe-webex-bot started');
 
   let signals = 0;

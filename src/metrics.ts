@@ -6,6 +6,26 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type EventOutcome = 'handled' | 'duplicate' | 'own' | 'ignored' | 'unauthorized';
 
+/**
+ * Why the bot refused a person's request (`refused_total{reason}`, SPEC §3):
+ * - `outsider-org`: the person's organisation is not in WEBEX_ALLOWED_ORG_IDS;
+ * - `email-domain`: their email domain is not in WEBEX_ALLOWED_EMAIL_DOMAINS;
+ * - `person-unverified`: who they are could not be established (People API failed or answered
+ *   without the fields needed), so the check failed closed;
+ * - `form-owner`: someone else answered (or cancelled) a form that waits for its requester;
+ * - `busy`: a concurrency limit was reached;
+ * - `bounds`: the agent's output broke a bound (event size, turn deadline);
+ * - `space-unavailable`: the space registry could not be read and no recent answer was cached.
+ */
+export type RefusalReason =
+  | 'outsider-org'
+  | 'email-domain'
+  | 'person-unverified'
+  | 'form-owner'
+  | 'busy'
+  | 'bounds'
+  | 'space-unavailable';
+
 export interface BotMetrics {
   events: Counter<'kind' | 'outcome'>;
   conversationsActive: Gauge;
@@ -22,6 +42,8 @@ export interface BotMetrics {
   sequenceGaps: Counter;
   catchUpEvents: Counter<'outcome'>;
   feedbackFailures: Counter;
+  refused: Counter<'reason'>;
+  adminAuthFailures: Counter;
 }
 
 export function createBotMetrics(registry: Registry): BotMetrics {
@@ -92,6 +114,17 @@ export function createBotMetrics(registry: Registry): BotMetrics {
     feedbackFailures: new Counter({
       name: 'webex_bot_feedback_failures_total',
       help: 'Feedback scores Langfuse did not take.',
+      registers,
+    }),
+    refused: new Counter({
+      name: 'webex_bot_refused_total',
+      help: 'Requests the bot refused, by reason (outsider-org, email-domain, person-unverified, form-owner, busy, bounds, space-unavailable).',
+      labelNames: ['reason'],
+      registers,
+    }),
+    adminAuthFailures: new Counter({
+      name: 'webex_bot_admin_auth_failures_total',
+      help: 'Admin API calls refused for a missing or wrong token.',
       registers,
     }),
     sequenceGaps: new Counter({

@@ -6,23 +6,43 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { createTurnRendering, noticeText } from './actors/rendering.js';
+import type { InspectionEvent } from 'xstate';
+import type { PromptBuilder } from './actors/answering/index.js';
+import { createTurnRendering } from './actors/answering/rendering.js';
+import { createBotLogic } from './actors/bot.js';
+import { createConversationLogic, type Notify } from './actors/conversation.js';
+import { createAdmission } from './actors/intake/admission.js';
+import { createRoomLogic } from './actors/room.js';
+import { type BotSystem, startBotSystem } from './actors/system.js';
 import { buildPromptWithContext, fetchThreadContext } from './actors/threadContext.js';
-import type { TurnHooks } from './actors/turn.js';
-import { startWebexConnection, type WebexConnection } from './actors/webexConnection.js';
-import { A2aAgentClient, type AgentAuth, type AgentClient } from './adapters/agent/index.js';
+import { createWebexConnectionLogic, type WebexConnectionDeps } from './actors/webexConnection.js';
+import { type AgentAuth, type AgentClient, createAgentClient } from './adapters/agent/index.js';
 import { createOAuth2TokenSource, oauth2OptionsFromConfig } from './adapters/agent/oauth2.js';
 import { createFeedbackScorer } from './adapters/langfuse/feedback.js';
-import { type Stores as OpenedStores, openStores } from './adapters/store/index.js';
-import { MemoryConversationStore, MemoryEventClaims, MemorySpaceRegistry } from './adapters/store/memory.js';
+import { type Stores as OpenedStores, openStores, storeReadinessReason } from './adapters/store/index.js';
+import {
+  MemoryActiveRooms,
+  MemoryConversationStore,
+  MemoryEventClaims,
+  MemoryNoticeLog,
+  MemorySpaceRegistry,
+} from './adapters/store/memory.js';
 import { SpaceAuthorization } from './adapters/store/spaceAuthorization.js';
 import type { ConnectionMetrics } from './adapters/webex/connectionMetrics.js';
 import { stripBotMention } from './adapters/webex/normalize.js';
+import { lookupEmail } from './adapters/webex/people.js';
+import { PersonPolicy } from './adapters/webex/personPolicy.js';
 import { WebexRestClient } from './adapters/webex/rest.js';
-import { createWebexSender, restWriteTransport, type SenderMetrics } from './adapters/webex/sender/index.js';
-import { type Bot, type BotDeps, createBot } from './app.js';
+import {
+  createWebexSender,
+  restWriteTransport,
+  type SenderMetrics,
+  type WebexSender,
+} from './adapters/webex/sender/index.js';
 import { type Clock, delay, systemClock } from './clock.js';
 import type { Config } from './config.js';
+import { asCodedError } from './errors.js';
+import { type BotFacts, botDisplayName, createBotFacts, webexReadiness } from './facts.js';
 import { adminRoutes } from './http/admin.js';
 import {
   createMetricsRegistry,
@@ -35,17 +55,19 @@ import type { Logger } from './logger.js';
 import type { TurnInput } from './machines/conversation.js';
 import { type BotMetrics, createBotMetrics } from './metrics.js';
 import {
-  buildAuthorizeCard,
   buildFeedbackCard,
   buildFormCard,
   formAnswer,
   type ParsedSubmission,
   parseCardSubmission,
 } from './render/cards.js';
-import { messages } from './render/messages.js';
+import { noticeText } from './render/notices.js';
 
 /** How long cancelled answers get to clean up at shutdown (agent cancel, working message removed). */
 const CANCEL_CLEANUP_MS = 10_000;
+
+/** How long the socket gets to close (and the device step to finish) at shutdown. */
+const CONNECTION_STOP_TIMEOUT_MS = 10_000;
 
 /** The agent named in footers when the stream names none. */
 const DEFAULT_AGENT_NAME = 'CAIPE';
@@ -62,18 +84,25 @@ export interface RuntimeOptions {
   /** Defaults to the A2A client for `CAIPE_URL`. */
   agent?: AgentClient;
   agentAuth?: AgentAuth;
-  turnHooks?: TurnHooks;
+  /** Builds the text sent to the agent; thread context (when enabled) by default. */
+  prompt?: PromptBuilder;
   /** Extra HTTP routes (admin API, demo page). */
   routes?: ReadonlyArray<{ prefix: string; handler: RouteHandler }>;
   /** Host for the HTTP server; all interfaces by default. */
   httpHost?: string;
   /** Another observer of the actor system besides `XSTATE_INSPECT` (the demo's actor-tree panel). */
-  inspect?: BotDeps['inspect'];
+  inspect?: (event: InspectionEvent) => void;
+  /** The Webex socket's timers, for tests whose clock runs faster than the wall clock. */
+  socketDelays?: WebexConnectionDeps['socketDelays'];
 }
 
 export interface Runtime {
-  bot: Bot;
-  connection: WebexConnection;
+  system: BotSystem;
+  /** The bot machine (room router) of the system. */
+  bot: BotSystem['bot'];
+  /** The Webex connection of the system. */
+  connection: BotSystem['connection'];
+  facts: BotFacts;
   http: RunningHttpServer;
   metrics: BotMetrics;
   stores: Stores;
@@ -88,6 +117,8 @@ export function memoryStores(clock: Clock = systemClock): Stores {
     spaces: new MemorySpaceRegistry(clock),
     conversations: new MemoryConversationStore(),
     claims: new MemoryEventClaims(),
+    rooms: new MemoryActiveRooms(),
+    notices: new MemoryNoticeLog(),
     kind: 'memory',
     ping: async () => {},
     close: async () => {},
@@ -100,6 +131,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const token = config.webexToken;
   if (!token) throw new Error('startRuntime needs WEBEX_INTEGRATION_BOT_ACCESS_TOKEN');
 
+  // ── observers ──────────────────────────────────────────────────────────────────────────────────
   const inspection = await startInspection({
     mode: config.xstateInspect,
     host: config.xstateInspectHost,
@@ -107,27 +139,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     dataDir: config.dataDir,
     log,
   });
-  const inspect = combineInspectors(inspection.inspect, options.inspect);
-
   const registry = createMetricsRegistry();
   const metrics = createBotMetrics(registry);
+  const facts = createBotFacts();
+
+  // ── adapters ───────────────────────────────────────────────────────────────────────────────────
   const stores: Stores = options.stores ?? (await openStores(config, { log, clock }));
   const spaces = new SpaceAuthorization({
     registry: stores.spaces,
     cacheTtlMs: config.spaceAuthCacheTtlS * 1000,
     log,
+    clock,
     onStoreError: () => metrics.storeErrors.inc({ store: 'spaces' }),
   });
-
   const rest = new WebexRestClient({ baseUrl: config.webexApiBaseUrl, token });
-  // Writes are counted by the sender (per attempt); reads here. A 401 anywhere means the token was
-  // revoked: readiness must fail with that reason, not only the socket's view.
-  rest.observe(({ method, route, status }) => {
-    // Same route form as the sender's writes (`messages/{id}`); never a path with ids in it.
-    if (method === 'GET')
-      metrics.webexRequests.inc({ method, route: route.replace(/^\w+ \/?/, ''), status: String(status) });
-    if (status === 401) connection?.actor.send({ type: 'TOKEN.REJECTED' });
-  });
   const sender = createWebexSender({
     transport: restWriteTransport(rest),
     clock,
@@ -142,16 +167,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   // Built here, closed here (its connection pool); an agent passed in belongs to the caller.
   const ownAgent = options.agent
     ? undefined
-    : new A2aAgentClient({
-        url: config.caipeUrl,
-        idleTimeoutMs: config.a2aIdleTimeoutS * 1000,
+    : createAgentClient({
+        config,
         logger: log,
         clock,
         ...(agentAuth ? { auth: agentAuth } : {}),
+        sendPrivate: (message) => rest.post('/messages', message, { route: 'POST /messages' }).then(() => {}),
       });
-  const agent: AgentClient = options.agent ?? ownAgent!;
-
-  const feedback =
+  const agent: AgentClient = options.agent ?? ownAgent!.client;
+  if (ownAgent) log.info({ backend: ownAgent.backend }, `agent backend: ${ownAgent.label}`);
+  const langfuse =
     config.langfuseScoringEnabled &&
     config.langfusePublicKey &&
     config.langfuseSecretKey &&
@@ -164,39 +189,30 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           onFailure: () => metrics.feedbackFailures.inc(),
         })
       : undefined;
+  // A backend with its own feedback route (CAIPE ≥0.6) takes the clicks; otherwise Langfuse.
+  const feedback = ownAgent?.feedback ?? langfuse;
 
-  let connection: WebexConnection | undefined;
-  const identity = () => {
-    const known = connection?.actor.getSnapshot().context.identity;
-    return { personId: known?.personId ?? '', displayName: known?.displayName ?? 'CAIPE' };
-  };
-
-  const bot = createBot({
-    identity: {
-      get personId() {
-        return identity().personId;
-      },
-      get displayName() {
-        return identity().displayName;
-      },
-    },
-    settings: {
-      listenMode: config.listenMode,
-      updateIntervalMs: config.updateIntervalMs,
-      maxQueuedPerConversation: config.maxQueuedPerConversation,
-      dedupeTtlMs: config.dedupeTtlS * 1000,
-    },
+  // ── actor logic ────────────────────────────────────────────────────────────────────────────────
+  const notify = createNotify({ sender, facts, log, turnTimeoutS: config.agentTurnTimeoutS });
+  const { logic: conversation, turns } = createConversationLogic({
     agent,
     sender,
     spaces,
     conversations: stores.conversations,
-    claims: stores.claims,
     rendering: createTurnRendering({
       maxMessageChars: config.maxMessageChars,
       agentName: DEFAULT_AGENT_NAME,
       idleTimeoutMs: config.a2aIdleTimeoutS * 1000,
+      maxAnswerChars: config.agentMaxAnswerChars,
     }),
-    noticeText: (notice) => noticeText(notice, { botName: identity().displayName }),
+    notify,
+    clock,
+    log,
+    metrics,
+    updateIntervalMs: config.updateIntervalMs,
+    answeredBy: config.hitlAnsweredBy,
+    turnTimeoutMs: config.agentTurnTimeoutS * 1000,
+    turnLimits: { total: config.maxConcurrentTurns, perPerson: config.maxTurnsPerPerson },
     cards: {
       form: buildFormCard,
       ...(feedback ? { feedback: buildFeedbackCard } : {}),
@@ -204,54 +220,29 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       newCardId: () => randomUUID(),
       formTimeoutMs: config.hitlTimeoutS * 1000,
     },
-    parseCard: (inputs) => {
-      const parsed = parseCardSubmission(inputs);
-      if (!parsed) return undefined;
-      const { data, fields } = parsed;
-      return {
-        kind: data.kind,
-        key: data.key,
-        cardId: data.cardId,
-        fields,
-        ...(data.value ? { value: data.value } : {}),
-        ...(data.traceId ? { traceId: data.traceId } : {}),
-      };
-    },
     lookupEmail: (personId, signal) => lookupEmail(rest, personId, signal),
     ...(feedback ? { scoreFeedback: (input) => feedback.score(input) } : {}),
-    replyAuthorize: async (target, roomType) => {
-      const decision = await spaces.check(target.roomId, roomType);
-      if (decision.allowed) {
-        await sender.post({ ...target, markdown: messages.alreadyAuthorized });
-      } else if (stores.kind === 'mongodb') {
-        const url = `${config.caipeUiBaseUrl}/api/admin/integrations/webex/authorize?roomId=${encodeURIComponent(target.roomId)}`;
-        await sender.post({ ...target, ...buildAuthorizeCard({ url }) });
-      } else {
-        await sender.post({
-          ...target,
-          markdown: messages.authorizeWithAdminApi({
-            roomId: target.roomId,
-            adminBaseUrl: `http://<bot-host>:${config.httpPort}`,
-            adminApiEnabled: config.adminApiToken !== undefined,
-          }),
-        });
-      }
-    },
-    clock,
+    prompt:
+      options.prompt ??
+      (config.threadContextEnabled
+        ? (input, signal) => promptWithThreadContext(input, signal, rest, config, facts, log)
+        : undefined),
+  });
+  const room = createRoomLogic({
+    conversation,
+    spaces,
+    sender,
+    notify,
     log,
-    metrics,
-    ...(inspect ? { inspect } : {}),
-    turnHooks: {
-      ...(config.threadContextEnabled
-        ? {
-            prompt: (input, signal) => promptWithThreadContext(input, signal, rest, config, identity(), log),
-          }
-        : {}),
-      ...options.turnHooks,
+    authorize: {
+      // The "Connect to CAIPE" route of the card exists only up to CAIPE 0.5.
+      mode: stores.kind === 'mongodb' && ownAgent?.uiAuthorizeRoute !== false ? 'card' : 'admin-api',
+      caipeUiBaseUrl: config.caipeUiBaseUrl,
+      adminBaseUrl: `http://<bot-host>:${config.httpPort}`,
+      adminApiEnabled: config.adminApiToken !== undefined,
     },
   });
-
-  connection = startWebexConnection({
+  const connection = createWebexConnectionLogic({
     token,
     apiBaseUrl: config.webexApiBaseUrl,
     u2cUrl: config.webexU2cUrl,
@@ -263,77 +254,178 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     metrics: connectionMetrics(metrics),
     clock,
     rest,
-    onEvent: (event) => void bot.handleInbound(event),
+    activeRooms: stores.rooms,
+    ...(options.socketDelays ? { socketDelays: options.socketDelays } : {}),
+    admit: createAdmission({
+      claims: stores.claims,
+      dedupeTtlMs: config.dedupeTtlS * 1000,
+      spaces,
+      facts,
+      listenMode: config.listenMode,
+      parseCard: cardActionOf,
+      people: new PersonPolicy({
+        ...(config.allowedOrgIds ? { allowedOrgIds: config.allowedOrgIds } : {}),
+        ...(config.allowedEmailDomains ? { allowedEmailDomains: config.allowedEmailDomains } : {}),
+        people: rest,
+        notices: stores.notices,
+        log,
+        clock,
+      }),
+      notify,
+      log,
+      metrics,
+    }),
   });
 
-  let shuttingDown = false;
+  // ── the actor system ───────────────────────────────────────────────────────────────────────────
+  const system = startBotSystem({
+    bot: createBotLogic({ room, notify, log }),
+    connection,
+    turns,
+    facts,
+    maxQueuedPerConversation: config.maxQueuedPerConversation,
+    log,
+    clock,
+    inspect: combineInspectors(inspection.inspect, options.inspect),
+  });
+  // A 401 anywhere means the token was revoked: readiness fails with that reason, not only the
+  // socket's view. Reads are counted here; writes by the sender (per attempt).
+  rest.observe(({ method, route, status }) => {
+    // Same route form as the sender's writes (`messages/{id}`); never a path with ids in it.
+    if (method === 'GET')
+      metrics.webexRequests.inc({ method, route: route.replace(/^\w+ \/?/, ''), status: String(status) });
+    if (status === 401) {
+      facts.trigger.tokenRejected();
+      system.connection.send({ type: 'TOKEN.REJECTED' });
+    }
+  });
+
+  // ── HTTP ───────────────────────────────────────────────────────────────────────────────────────
   const http = await startHttpServer({
     port: config.httpPort,
     ...(options.httpHost ? { host: options.httpHost } : {}),
     log,
     registry,
-    liveness: () => bot.actor.getSnapshot().status === 'active',
+    liveness: () => system.root.getSnapshot().status === 'active',
     routes: [
       ...adminRoutes({
         token: config.adminApiToken,
         registry: stores.spaces,
         invalidate: (roomId) => spaces.invalidate(roomId),
         log,
+        onAuthFailure: () => metrics.adminAuthFailures.inc(),
       }),
       ...(options.routes ?? []),
     ],
     readiness: async () => {
-      if (shuttingDown) return { ready: false, reason: 'shutting down' };
-      const socket = connection?.readiness();
-      if (!socket?.ready) return { ready: false, reason: socket?.reason ?? 'webex connection not started' };
+      const webex = webexReadiness(facts);
+      if (!webex.ready) return webex;
       try {
         await stores.ping();
-      } catch {
-        return { ready: false, reason: 'store not answering' };
+      } catch (error) {
+        return { ready: false, reason: storeReadinessReason(error) };
       }
       return { ready: true };
     },
   });
 
+  // ── shutdown ───────────────────────────────────────────────────────────────────────────────────
   let stopping: Promise<void> | undefined;
   const shutdown = () => {
     stopping ??= (async () => {
-      shuttingDown = true;
+      facts.trigger.shuttingDown();
       log.info({ graceS: config.shutdownGraceS }, 'shutting down: no new conversations');
-      bot.drain();
+      // Events from now on are left for the next process (unacked; rooms recorded for its catch-up).
+      system.connection.send({ type: 'INBOUND.HOLD' });
+      system.drain();
       const grace = new AbortController();
       await Promise.race([
-        bot.settled(),
+        system.settled(),
         delay(clock, config.shutdownGraceS * 1000, grace.signal).catch(() => {}),
       ]);
       grace.abort();
-      const unfinished = bot.busyConversations();
+      const unfinished = system.busyConversations();
       if (unfinished > 0) log.warn({ unfinished }, 'grace period over: cancelling the answers still running');
       // Cancelled turns ask the agent to cancel and take their working message down; bounded, so a
       // stuck agent cannot hold the pod past its termination grace.
       const cleanup = new AbortController();
-      await Promise.race([bot.cancelAll(), delay(clock, CANCEL_CLEANUP_MS, cleanup.signal).catch(() => {})]);
+      await Promise.race([
+        system.cancelAll(),
+        delay(clock, CANCEL_CLEANUP_MS, cleanup.signal).catch(() => {}),
+      ]);
       cleanup.abort();
       await sender.idle();
-      bot.stop();
       sender.stop();
-      await connection?.stop();
+      // The device is kept: Webex buffers for it what arrives until the next process connects.
+      await system.stopConnection(CONNECTION_STOP_TIMEOUT_MS);
+      system.stop();
       await http.close();
       await stores.close();
       await ownAgent?.close();
-      await feedback?.shutdown();
+      await langfuse?.shutdown();
       await inspection.close();
       log.info('shut down');
     })();
     return stopping;
   };
 
-  return { bot, connection, http, metrics, stores, inspection, shutdown };
+  return {
+    system,
+    bot: system.bot,
+    connection: system.connection,
+    facts,
+    http,
+    metrics,
+    stores,
+    inspection,
+    shutdown,
+  };
+}
+
+/** Notices go out at first-reply priority: they are the bot's first reply to what the person did. */
+function createNotify(deps: {
+  sender: WebexSender;
+  facts: BotFacts;
+  log: Logger;
+  turnTimeoutS: number;
+}): Notify {
+  return (notice, target) => {
+    deps.sender
+      .post(
+        {
+          roomId: target.roomId,
+          parentId: target.parentId,
+          markdown: noticeText(notice, {
+            botName: botDisplayName(deps.facts),
+            turnTimeoutS: deps.turnTimeoutS,
+          }),
+        },
+        { priority: 'first-reply' },
+      )
+      .catch((error: unknown) => {
+        deps.log.warn({ err: asCodedError(error), roomId: target.roomId }, 'could not post a notice');
+      });
+  };
+}
+
+/** The bot's `_caipe` data of a card submission, as the machines name it. */
+function cardActionOf(inputs: Record<string, unknown>) {
+  const parsed = parseCardSubmission(inputs);
+  if (!parsed) return undefined;
+  const { data, fields } = parsed;
+  return {
+    kind: data.kind,
+    key: data.key,
+    cardId: data.cardId,
+    fields,
+    ...(data.value ? { value: data.value } : {}),
+    ...(data.traceId ? { traceId: data.traceId } : {}),
+  };
 }
 
 function combineInspectors(
-  ...inspectors: Array<BotDeps['inspect'] | undefined>
-): BotDeps['inspect'] | undefined {
+  ...inspectors: Array<((event: InspectionEvent) => void) | undefined>
+): ((event: InspectionEvent) => void) | undefined {
   const present = inspectors.filter((inspect) => inspect !== undefined);
   if (present.length <= 1) return present[0];
   return (event) => {
@@ -351,9 +443,13 @@ async function promptWithThreadContext(
   signal: AbortSignal,
   rest: WebexRestClient,
   config: Config,
-  bot: { personId: string; displayName: string },
+  facts: BotFacts,
   log: Logger,
 ): Promise<string> {
+  const bot = {
+    personId: facts.getSnapshot().context.identity?.personId ?? '',
+    displayName: botDisplayName(facts),
+  };
   const rootId = input.target.parentId;
   const text = input.message.text;
   if (!rootId || rootId === input.message.messageId) return text;
@@ -393,19 +489,6 @@ async function promptWithThreadContext(
     );
     return text;
   }
-}
-
-/** A person's primary email; a card action names only the person id. */
-async function lookupEmail(
-  rest: WebexRestClient,
-  personId: string,
-  signal?: AbortSignal,
-): Promise<string | undefined> {
-  const person = await rest.get<{ emails?: string[] }>(`/people/${encodeURIComponent(personId)}`, {
-    route: 'GET /people/{id}',
-    ...(signal ? { signal } : {}),
-  });
-  return person.emails?.[0];
 }
 
 function senderMetrics(metrics: BotMetrics): SenderMetrics {

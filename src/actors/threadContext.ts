@@ -17,7 +17,7 @@
  * Errors propagate: the caller sends the plain request instead and logs a warning.
  */
 import { WebexApiError } from '../errors.js';
-import { truncateToFit } from '../render/bytes.js';
+import { buildThreadPrompt } from '../render/prompt.js';
 
 export interface ThreadContextOptions {
   /** Messages at most, root included. */
@@ -223,37 +223,23 @@ function messagePath(id: string): string {
   return `/messages/${encodeURIComponent(id)}`;
 }
 
-export const THREAD_CONTEXT_HEADER =
-  'Webex thread context (oldest to newest, excluding the current request):';
-export const CURRENT_REQUEST_HEADER = 'Current Webex request:';
+export { CURRENT_REQUEST_HEADER, THREAD_CONTEXT_HEADER } from '../render/prompt.js';
 
 /**
- * The prompt for the agent: a header, one `- author: text` line per message (whitespace collapsed,
- * cut to `maxChars` in total), a blank line, "Current Webex request:" and the user's text. The raw
- * text when no line survives.
+ * The prompt for the agent (see `buildThreadPrompt`): the thread's messages as a delimited block of
+ * quoted `author: "text"` lines (the bot's own answers left out, cut to `maxChars` in total), then
+ * the user's text. The raw text when no line survives.
  */
 export function buildPromptWithContext(
   messages: ThreadMessage[],
   text: string,
-  options: { maxChars: number },
+  options: { maxChars: number; nonce?: () => string },
 ): string {
-  const maxChars = Math.max(0, Math.floor(options.maxChars));
-  const lines: string[] = [];
-  let used = 0;
-  for (const message of messages) {
-    if (used >= maxChars) break;
-    if (looksLikeBotAnswer(message)) continue;
-    const body = (message.text?.trim() ? message.text : (message.markdown ?? '')).replace(/\s+/g, ' ').trim();
-    if (!body) continue;
-    const author = message.personEmail?.trim() || message.personId.trim() || 'unknown';
-    let line = `- ${author}: ${body}`;
-    if (used + line.length > maxChars) {
-      line = truncateToFit(line, { maxChars: maxChars - used, maxBytes: Number.POSITIVE_INFINITY }).trimEnd();
-      if (!line) break;
-    }
-    lines.push(line);
-    used += line.length;
-  }
-  if (lines.length === 0) return text;
-  return [THREAD_CONTEXT_HEADER, ...lines, '', CURRENT_REQUEST_HEADER, text].join('\n');
+  const lines = messages
+    .filter((message) => !looksLikeBotAnswer(message))
+    .map((message) => ({
+      author: message.personEmail?.trim() || message.personId.trim() || 'unknown',
+      text: message.text?.trim() ? message.text : (message.markdown ?? ''),
+    }));
+  return buildThreadPrompt(lines, text, options);
 }

@@ -4,7 +4,8 @@
  * its reports (pino lines + `ConnectionMetrics`) and its random backoff jitter.
  *
  * `startWebexConnection(options)` runs it as its own actor system with systemId `webex.connection`;
- * that is how the runtime runs it (it must outlive the bot's drain to delete the device last).
+ * that is how the runtime runs it (it outlives the bot's drain: the socket stays up for the
+ * answers still streaming, while new events are left for the next process).
  * The logic can also be spawned as a child of another actor (see docs/connection.md).
  */
 import type { Dispatcher } from 'undici';
@@ -13,24 +14,28 @@ import {
   type Actor,
   type ActorOptions,
   type AnyActorLogic,
+  type AnyActorRef,
   createActor,
   fromCallback,
   fromPromise,
   waitFor,
 } from 'xstate';
+import type { ActiveRooms } from '../adapters/store/ports.js';
 import { fetchCatalog, type ServiceCatalog } from '../adapters/webex/catalog.js';
-import { type CatchUpSettings, catchUpSettings } from '../adapters/webex/catchUp.js';
-import { backoffDelayMs, classifyClose, notReadyExplanation } from '../adapters/webex/closePolicy.js';
+import { type CatchUpSettings, catchUpSettings, RecentRooms } from '../adapters/webex/catchUp.js';
 import { type ConnectionMetrics, noopConnectionMetrics } from '../adapters/webex/connectionMetrics.js';
 import { ActivityDedupe } from '../adapters/webex/dedupe.js';
 import { type WdmDevice, WdmDevices } from '../adapters/webex/devices.js';
-import type { InboundEvent } from '../adapters/webex/inboundEvent.js';
 import { WebexRestClient } from '../adapters/webex/rest.js';
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, delay, systemClock } from '../clock.js';
 import { WebexApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { BotEvent } from '../machines/bot.js';
+import { backoffDelayMs, classifyClose, notReadyExplanation } from '../machines/closePolicy.js';
+import type { InboundEvent } from '../machines/inboundEvent.js';
 import {
   type BotIdentity,
+  type CONNECTION_DELAYS,
   DEVICE_REFRESH_DELAYS,
   deviceRefreshMachine,
   type EnsureDeviceInput,
@@ -41,10 +46,12 @@ import {
   readinessOf,
   type SocketCommand,
   type SocketEvent,
+  type SocketInput,
   type WebexConnectionEvent,
   webexConnectionMachine,
 } from '../machines/webexConnection.js';
-import { runInboundProcessor } from './webexInbound.js';
+import type { Admission } from './intake/admission.js';
+import { runInboundProcessor } from './intake/index.js';
 import { runMercurySocket } from './webexSocket.js';
 
 export interface WebexConnectionDeps {
@@ -55,8 +62,10 @@ export interface WebexConnectionDeps {
   u2cUrl: string;
   /** `WEBEX_WDM_URL`: overrides the catalog's WDM link. */
   wdmUrl?: string | undefined;
-  /** `WEBEX_DEVICE_NAME`. */
+  /** This process's device name: `WEBEX_DEVICE_NAME`, or `WEBEX_DEVICE_NAME-INSTANCE_ID`. */
   deviceName: string;
+  /** `WEBEX_DEVICE_NAME` when `deviceName` carries an instance suffix (tells other instances' devices apart). */
+  deviceBaseName?: string;
   /** `WEBEX_DEDUPE_TTL_S`. */
   dedupeTtlS: number;
   /** `WEBEX_RETRY_AFTER_DEFAULT_S`. */
@@ -74,16 +83,33 @@ export interface WebexConnectionDeps {
   webSocketOptions?: ClientOptions;
   /** `PUT {deviceUrl}` this often while online (12 h by default). */
   deviceRefreshMs?: number;
+  /**
+   * The socket's timers (ping, pong, ready, close). The connection runs on the bot system's clock;
+   * a test that speeds that clock up keeps the socket's timers at wall-clock length through this.
+   */
+  socketDelays?: Partial<Record<keyof typeof CONNECTION_DELAYS, number>>;
   /** After a refresh that failed for another reason than 404 (5 minutes by default). */
   deviceRefreshRetryMs?: number;
-  /** Bounds of the REST catch-up after reconnects and sequence gaps. */
+  /** Bounds of the REST catch-up (first connect, reconnects, sequence gaps). */
   catchUp?: Partial<CatchUpSettings>;
+  /**
+   * The bot's decision on each normalised event; its result goes to the actor with systemId `bot`
+   * in the same system. Without it the connection emits `inbound` events (its own tests).
+   */
+  admit?: Admission;
+  /**
+   * Where recently active rooms are kept across restarts (the store's `rooms`); without it the
+   * catch-up at the first connect has no rooms to list.
+   */
+  activeRooms?: ActiveRooms;
 }
 
 /** XState's scheduler clock (`SimulatedClock` in tests). */
 export type XStateClock = NonNullable<ActorOptions<AnyActorLogic>['clock']>;
 
 const DEVICE_DELETE_TIMEOUT_MS = 5_000;
+/** How long a stop waits for the rooms of events left for the next process to be written. */
+const ROOMS_FLUSH_TIMEOUT_MS = 5_000;
 
 /** The connection machine with every effect provided. */
 export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
@@ -101,12 +127,28 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
     });
   const dedupe = new ActivityDedupe({ ttlMs: deps.dedupeTtlS * 1000, clock });
   const catchUp = catchUpSettings(deps.dedupeTtlS * 1000, deps.catchUp);
+  const activeRooms = deps.activeRooms;
+  const rooms = new RecentRooms(
+    catchUp,
+    clock,
+    activeRooms
+      ? {
+          store: activeRooms,
+          onError: (error, operation) =>
+            log.warn(
+              { operation, err: messageOf(error) },
+              operation === 'load'
+                ? 'could not read the recently active rooms; the first catch-up covers only new ones'
+                : 'could not record a recently active room; the next start may not catch up there',
+            ),
+        }
+      : undefined,
+  );
+  const refreshDevice = fromPromise<WdmDevice, RefreshDeviceInput>(async ({ input, signal }) =>
+    new WdmDevices(rest, input.wdmUrl).refresh(input.device.url, deps.deviceName, signal),
+  );
   const deviceRefresher = deviceRefreshMachine.provide({
-    actors: {
-      refreshDevice: fromPromise<WdmDevice, RefreshDeviceInput>(async ({ input, signal }) =>
-        new WdmDevices(rest, input.wdmUrl).refresh(input.device.url, deps.deviceName, signal),
-      ),
-    },
+    actors: { refreshDevice },
     delays: {
       deviceRefresh: deps.deviceRefreshMs ?? DEVICE_REFRESH_DELAYS.deviceRefresh,
       deviceRefreshRetry: deps.deviceRefreshRetryMs ?? DEVICE_REFRESH_DELAYS.deviceRefreshRetry,
@@ -141,10 +183,17 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
         const wdm = new WdmDevices(rest, input.catalog.wdmUrl);
         const result = await wdm.ensure(deps.deviceName, {
           ...(input.avoid ? { avoid: input.avoid } : {}),
+          ...(deps.deviceBaseName ? { baseName: deps.deviceBaseName } : {}),
           signal,
         });
         for (const failed of result.failedDeletes) {
           log.warn({ device: failed.url, err: messageOf(failed.error) }, 'could not delete an extra device');
+        }
+        if (result.pruned.length > 0) {
+          log.warn(
+            { pruned: result.pruned.length },
+            'WDM refused a new device (excessive device registrations): deleted the oldest devices of this token and registered again',
+          );
         }
         log.info(
           {
@@ -158,7 +207,22 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
         return result.device;
       }),
       releaseDevice: fromPromise<void, ReleaseDeviceInput>(async ({ input }) => {
+        // The rooms of events left for the next process are written before this one goes.
+        const flushed = new AbortController();
+        await Promise.race([
+          rooms.flush(),
+          delay(clock, ROOMS_FLUSH_TIMEOUT_MS, flushed.signal).then(
+            () => log.warn('recording the active rooms did not finish in time'),
+            () => {},
+          ),
+        ]);
+        flushed.abort();
         if (!input.catalog || !input.device) return;
+        if (!input.deleteDevice) {
+          // Webex keeps what arrives for this device until the next process connects to it.
+          log.info({ device: input.device.url }, 'keeping the bot device for the next process');
+          return;
+        }
         const signal = AbortSignal.timeout(DEVICE_DELETE_TIMEOUT_MS);
         try {
           await new WdmDevices(rest, input.catalog.wdmUrl).delete(input.device.url, signal);
@@ -167,39 +231,51 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
           log.warn({ device: input.device.url, err: messageOf(error) }, 'could not delete the bot device');
         }
       }),
-      mercurySocket: fromCallback<SocketCommand, { webSocketUrl: string }, SocketEvent>(
-        ({ input, sendBack, receive }) =>
-          runMercurySocket(
-            {
-              token: deps.token,
-              logger: log,
-              metrics,
-              clock,
-              ...(deps.webSocketOptions ? { webSocketOptions: deps.webSocketOptions } : {}),
-            },
-            input,
-            sendBack,
-            receive,
-          ),
-      ),
-      inboundProcessor: fromCallback<InboundCommand, void, WebexConnectionEvent>(({ sendBack, receive }) =>
-        runInboundProcessor(
+      mercurySocket: fromCallback<SocketCommand, SocketInput, SocketEvent>(({ input, sendBack, receive }) =>
+        runMercurySocket(
           {
-            rest,
-            dedupe,
+            token: deps.token,
             logger: log,
             metrics,
             clock,
-            catchUp,
-            ...(deps.retryAfterDefaultS ? { retryAfterDefaultS: deps.retryAfterDefaultS } : {}),
+            ...(deps.webSocketOptions ? { webSocketOptions: deps.webSocketOptions } : {}),
           },
+          input,
           sendBack,
           receive,
         ),
       ),
+      inboundProcessor: fromCallback<InboundCommand, void, WebexConnectionEvent>(
+        ({ sendBack, receive, system }) =>
+          runInboundProcessor(
+            {
+              ...(deps.admit
+                ? {
+                    admission: {
+                      admit: deps.admit,
+                      deliver: (event: BotEvent) =>
+                        (system.get('bot') as AnyActorRef | undefined)?.send(event),
+                    },
+                  }
+                : {}),
+              rest,
+              dedupe,
+              logger: log,
+              metrics,
+              clock,
+              catchUp,
+              rooms,
+              ...(deps.retryAfterDefaultS ? { retryAfterDefaultS: deps.retryAfterDefaultS } : {}),
+            },
+            sendBack,
+            receive,
+          ),
+      ),
       deviceRefresher,
+      refreshDevice,
     },
     delays: {
+      ...deps.socketDelays,
       backoff: ({ context }) => backoffDelayMs(context.attempt, random),
     },
     actions: {
@@ -231,6 +307,11 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
         if (reaction.action === 'reconnect') log.info(line, 'mercury socket closed; reconnecting');
         else if (reaction.action === 'reregister')
           log.warn(line, 'mercury registration is stale; registering a new device');
+        else if (reaction.action === 'refresh')
+          log.warn(
+            line,
+            "Webex's close before readiness could not be read; refreshing the device, then reconnecting",
+          );
         else log.warn(line, 'mercury socket closed; not reconnecting now');
         metrics.reconnect(reaction.reason);
       },
@@ -251,12 +332,14 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
       },
       reportGap: ({ event }) => {
         if (event.type !== 'SOCKET.GAP') return;
-        const missing = event.received - event.expected;
+        const direction = event.received > event.expected ? 'forward' : 'backward';
+        const missing = Math.max(0, event.received - event.expected);
         log.warn(
-          { expected: event.expected, received: event.received, missing },
+          { expected: event.expected, received: event.received, direction, missing },
           'mercury sequence gap: frames may have been lost',
         );
-        metrics.sequenceGap(missing);
+        // Skipped numbers for a forward gap; a backward one (numbers rewound) counts once.
+        metrics.sequenceGap(direction === 'forward' ? missing : 1);
       },
       reportSwitch: ({ event }) => {
         log.info(
@@ -274,6 +357,9 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
         if (event.type !== 'DEVICE.REFRESH_FAILED') return;
         const status = event.error instanceof WebexApiError ? event.error.status : undefined;
         log.warn({ status, err: messageOf(event.error) }, 'bot device refresh failed; trying again later');
+      },
+      reportDeviceRefreshedBeforeConnect: ({ context }) => {
+        log.info({ device: context.device?.url }, 'bot device refreshed; reconnecting to it');
       },
       reportDeviceGone: ({ context }) => {
         log.warn(
@@ -300,8 +386,16 @@ export interface StartWebexConnectionOptions extends WebexConnectionDeps {
 export interface WebexConnection {
   actor: Actor<WebexConnectionLogic>;
   readiness(): Readiness;
-  /** Closes the socket, deletes the device, stops the actor. Safe to call twice. */
-  stop(options?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * The process is stopping: events from now on are left for the next process (not acked, their
+   * rooms recorded for its catch-up) instead of being handed to `onEvent`.
+   */
+  holdInbound(): void;
+  /**
+   * Leaves events for the next process, closes the socket, stops the actor. The device is kept
+   * (Webex redelivers to it what arrives meanwhile) unless `deleteDevice`. Safe to call twice.
+   */
+  stop(options?: { timeoutMs?: number; deleteDevice?: boolean }): Promise<void>;
 }
 
 /** Runs the connection as its own actor system (systemId `webex.connection`). */
@@ -327,10 +421,13 @@ export function startWebexConnection(options: StartWebexConnectionOptions): Webe
   return {
     actor,
     readiness: () => readinessOf(actor.getSnapshot()),
+    holdInbound: () => {
+      if (actor.getSnapshot().status === 'active') actor.send({ type: 'INBOUND.HOLD' });
+    },
     stop: (stopOptions = {}) => {
       stopping ??= (async () => {
         if (actor.getSnapshot().status === 'active') {
-          actor.send({ type: 'SHUTDOWN' });
+          actor.send({ type: 'SHUTDOWN', deleteDevice: stopOptions.deleteDevice ?? false });
           try {
             await waitFor(actor, (snapshot) => snapshot.status !== 'active', {
               timeout: stopOptions.timeoutMs ?? 10_000,

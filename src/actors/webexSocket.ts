@@ -2,9 +2,11 @@
  * The Mercury socket as a callback actor. It owns the `ws` WebSockets of one logical connection:
  *
  * - opens the socket, sends the `authorization` frame, reports readiness at `mercury.buffer_state`;
- * - acks every frame that carries an `id` the moment it arrives, before anything else looks at it;
+ * - acks every frame that carries an `id` the moment it arrives, before anything else looks at it —
+ *   except, once the process is stopping (`HOLD`), activity frames: Webex keeps unacked frames for
+ *   the device and redelivers them to the next process;
  * - forwards activities to the machine without waiting on anything (REST happens elsewhere);
- * - tracks `sequenceNumber` per socket and reports gaps;
+ * - tracks `sequenceNumber` per socket and reports gaps, forward and backward;
  * - answers the machine's PING with a ping frame and reports the matching pong (a pong with a
  *   different id closes the socket with 1000 "Pong mismatch");
  * - on a `shutdown` frame opens a second socket to the same URL ("make before break") and switches
@@ -15,7 +17,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type ClientOptions, type RawData, WebSocket } from 'ws';
-import type { SocketCloseInfo, SocketPhase } from '../adapters/webex/closePolicy.js';
 import type { ConnectionMetrics } from '../adapters/webex/connectionMetrics.js';
 import {
   ackFrame,
@@ -26,7 +27,8 @@ import {
 } from '../adapters/webex/mercury.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
-import type { SocketCommand, SocketEvent } from '../machines/webexConnection.js';
+import type { SocketCloseInfo, SocketPhase } from '../machines/closePolicy.js';
+import type { SocketCommand, SocketEvent, SocketInput } from '../machines/webexConnection.js';
 
 export interface MercurySocketDeps {
   token: string;
@@ -53,7 +55,7 @@ interface Link {
 /** Builds the machine's `mercurySocket` actor implementation. */
 export function runMercurySocket(
   deps: MercurySocketDeps,
-  input: { webSocketUrl: string },
+  input: SocketInput,
   sendBack: (event: SocketEvent) => void,
   receive: (listener: (command: SocketCommand) => void) => void,
 ): () => void {
@@ -67,6 +69,7 @@ export function runMercurySocket(
   const draining = new Set<Link>();
   let pendingPing: { link: Link; id: string } | undefined;
   let reportedClosed = false;
+  let holdActivities = input.holdActivities;
 
   const report = (event: SocketEvent) => {
     if (!stopped) sendBack(event);
@@ -108,8 +111,11 @@ export function runMercurySocket(
   const onFrame = (link: Link, raw: RawData, isBinary: boolean) => {
     const text = rawText(raw);
     const frame = parseServerFrame(isBinary ? '' : text);
-    // Ack first, always: Webex re-delivers unacked frames, and nothing below may delay the ack.
-    if (frame.id !== undefined && link.ws.readyState === WebSocket.OPEN) link.ws.send(ackFrame(frame.id));
+    // Ack first: Webex re-delivers unacked frames, and nothing below may delay the ack. A stopping
+    // process leaves activities unacked, for the next process to get them.
+    const held = holdActivities && frame.kind === 'activity';
+    if (frame.id !== undefined && !held && link.ws.readyState === WebSocket.OPEN)
+      link.ws.send(ackFrame(frame.id));
     if ('sequenceNumber' in frame && frame.sequenceNumber !== undefined)
       trackSequence(link, frame.sequenceNumber);
 
@@ -156,10 +162,13 @@ export function runMercurySocket(
     }
   };
 
+  // As the SDK (internal-plugin-mercury `src/socket/socket-base.js`, `onmessage`): any number other
+  // than the expected one is a mismatch, forward (frames skipped) or backward (numbers repeated or
+  // rewound), and the count resumes from the number received.
   const trackSequence = (link: Link, sequence: number) => {
     const last = link.lastSequence;
-    link.lastSequence = last === undefined ? sequence : Math.max(last, sequence);
-    if (last !== undefined && sequence > last + 1) {
+    link.lastSequence = sequence;
+    if (last !== undefined && sequence !== last + 1) {
       report({ type: 'SOCKET.GAP', expected: last + 1, received: sequence });
     }
   };
@@ -232,6 +241,8 @@ export function runMercurySocket(
       current.ws.send(pingFrame(id));
     } else if (command.type === 'CLOSE') {
       requestClose(current, command.code, command.reason);
+    } else if (command.type === 'HOLD') {
+      holdActivities = true;
     }
   });
 

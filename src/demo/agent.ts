@@ -1,19 +1,30 @@
 /**
- * The demo agent: a small A2A v0.3 server on node:http that streams the way the CAIPE supervisor
- * does (JSON-RPC `message/stream` answered with SSE, CRLF framing and `: ping` comments as
- * sse-starlette sends them). The bot reaches it over HTTP through `CAIPE_URL` like a real agent,
- * so the demo exercises the real client, parser and renderer.
+ * The demo agent: a small server on node:http that plays any backend the bot speaks
+ * (`DEMO_AGENT_PROTOCOL`): A2A v0.3 as the CAIPE supervisor streams it (the default), A2A v1.0,
+ * AG-UI 1.0, or CAIPE ≥0.6's UI backend with its Dynamic Agents dialect (agent-wire.ts writes each).
+ * The bot reaches it over HTTP through `CAIPE_URL` like a real agent, so the demo exercises the
+ * real client, parser and renderer of the chosen backend.
  *
  * The scenario is picked from keywords in the user's request (see {@link SCENARIOS}): a plan with
  * tool calls and a long answer, a form that waits for input, a failure, a slow run to cancel, and a
  * short default answer that lists the keywords.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
+import {
+  A2aTurn,
+  AguiTurn,
+  CaipeTurn,
+  type DemoProtocol,
+  type DemoTurn,
+  type FormSpec,
+  type PlanStep,
+  StreamGone,
+} from './agent-wire.js';
 
 export type ScenarioName = 'plan' | 'form' | 'fail' | 'slow' | 'hello';
 
@@ -64,12 +75,19 @@ export interface DemoAgentOptions {
   port?: number;
   /** Gap between streamed events in ms; the slow scenario takes 12 gaps per step. Default 400. */
   paceMs?: number;
+  /** Which backend the agent plays (`DEMO_AGENT_PROTOCOL`); A2A v0.3 by default. */
+  protocol?: DemoProtocol;
+  /** CAIPE ≥0.6: a 👍 / 👎 the bot posted to `/api/feedback`. */
+  onFeedback?(feedback: Record<string, unknown>): void;
   log?: Logger;
 }
 
 export interface DemoAgent {
-  /** The JSON-RPC endpoint (what `CAIPE_URL` points at). */
+  /** What `CAIPE_URL` points at: the JSON-RPC endpoint, the AG-UI run URL or the CAIPE base URL. */
   url: string;
+  protocol: DemoProtocol;
+  /** The bot settings that select this backend (`AGENT_PROTOCOL`, `A2A_VERSION`, `CAIPE_AGENT_ID`). */
+  botEnv: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -83,25 +101,34 @@ interface JsonRpcRequest {
 interface UserMessage {
   text: string;
   contextId?: string;
-  taskId?: string;
-  /** `resume.decisions[0].args.args.user_inputs` when the message answers a form. */
+  /** The key of the form this message answers (task id, interrupt id or conversation id). */
+  answers?: string;
+  /** The form's values when the message answers one. */
   userInputs?: Record<string, unknown>;
 }
 
-/** A task that waits for the user's form. */
+/** A turn that waits for the user's form. */
 interface OpenForm {
   contextId: string;
 }
 
 const AGENT_NAME = 'Demo agent';
-const EOL = '\r\n';
+const CAIPE_AGENT_ID = 'demo-agent';
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 export async function startDemoAgent(options: DemoAgentOptions = {}): Promise<DemoAgent> {
   const log = (options.log ?? silentLogger()).child({ component: 'demo-agent' });
   const paceMs = options.paceMs ?? 400;
+  const protocol = options.protocol ?? 'a2a';
   const openForms = new Map<string, OpenForm>();
-  /** Running streams by task id, so `tasks/cancel` can stop them. */
-  const running = new Map<string, Stream>();
+  /** Running turns by task id (A2A) or conversation id (CAIPE), so a cancel can stop them. */
+  const running = new Map<string, DemoTurn>();
+  const conversations = new Map<string, string>();
   const sockets = new Set<Socket>();
 
   const server: Server = createServer((req, res) => {
@@ -122,44 +149,63 @@ export async function startDemoAgent(options: DemoAgentOptions = {}): Promise<De
       req.method === 'GET' &&
       (path === '/.well-known/agent-card.json' || path === '/.well-known/agent.json')
     ) {
-      return json(res, 200, agentCard(url));
+      return protocol === 'a2a' || protocol === 'a2a-1.0'
+        ? json(res, 200, agentCard(url, protocol))
+        : json(res, 404, { error: 'not found' });
     }
     if (req.method === 'GET' && path === '/health') return json(res, 200, { status: 'ok' });
-    if (req.method !== 'POST' || path !== '/') return json(res, 404, { error: 'not found' });
-
+    if (req.method !== 'POST') return json(res, 404, { error: 'not found' });
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    let rpc: JsonRpcRequest;
+    let body: unknown;
     try {
-      rpc = JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonRpcRequest;
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     } catch {
-      return json(res, 200, { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } });
+      return json(res, 400, { error: 'not JSON' });
     }
+    switch (protocol) {
+      case 'agui':
+        return path === '/' ? aguiRun(res, body) : json(res, 404, { error: 'not found' });
+      case 'caipe':
+        return caipeRoute(res, path ?? '', body);
+      default:
+        return path === '/' ? jsonRpc(res, body as JsonRpcRequest) : json(res, 404, { error: 'not found' });
+    }
+  }
+
+  async function jsonRpc(res: ServerResponse, rpc: JsonRpcRequest): Promise<void> {
     const id = rpc.id ?? null;
+    const version = protocol === 'a2a-1.0' ? '1.0' : '0.3';
     switch (rpc.method) {
-      case 'message/stream': {
-        const message = readMessage(rpc.params);
-        if (!message) {
+      case 'message/stream':
+      case 'SendStreamingMessage': {
+        const message = readA2aMessage(rpc.params);
+        if (!message)
           return json(res, 200, { jsonrpc: '2.0', id, error: { code: -32602, message: 'Invalid params' } });
-        }
-        return runStream(new Stream(res, id), message);
+        const resumed = message.answers ? openForms.get(message.answers) : undefined;
+        const turn = new A2aTurn(res, id, version);
+        turn.taskId = resumed && message.answers ? message.answers : randomUUID();
+        turn.contextId = message.contextId ?? resumed?.contextId ?? randomUUID();
+        return run(turn, message, turn.taskId);
       }
-      case 'tasks/cancel': {
+      case 'tasks/cancel':
+      case 'CancelTask': {
         const taskId = typeof rpc.params?.id === 'string' ? rpc.params.id : '';
-        const stream = running.get(taskId);
-        if (!stream) {
+        const turn = running.get(taskId);
+        if (!turn)
           return json(res, 200, {
             jsonrpc: '2.0',
             id,
             error: { code: -32002, message: 'Task cannot be canceled' },
           });
-        }
-        stream.cancelled = true;
-        stream.wake();
+        turn.cancelled = true;
+        turn.wake();
+        const state = version === '1.0' ? 'TASK_STATE_CANCELED' : 'canceled';
+        const task = { id: taskId, contextId: turn.contextId, status: { state } };
         return json(res, 200, {
           jsonrpc: '2.0',
           id,
-          result: { kind: 'task', id: taskId, contextId: stream.contextId, status: { state: 'canceled' } },
+          result: version === '1.0' ? task : { kind: 'task', ...task },
         });
       }
       default:
@@ -167,38 +213,130 @@ export async function startDemoAgent(options: DemoAgentOptions = {}): Promise<De
     }
   }
 
-  async function runStream(stream: Stream, message: UserMessage): Promise<void> {
-    const resumed = message.taskId ? openForms.get(message.taskId) : undefined;
-    if (message.taskId) openForms.delete(message.taskId);
-    stream.taskId = resumed && message.taskId ? message.taskId : randomUUID();
-    stream.contextId = message.contextId ?? resumed?.contextId ?? randomUUID();
+  async function aguiRun(res: ServerResponse, input: unknown): Promise<void> {
+    if (!isObject(input) || typeof input.threadId !== 'string' || !Array.isArray(input.messages)) {
+      return json(res, 422, { error: 'not a RunAgentInput' });
+    }
+    const turn = new AguiTurn(res);
+    turn.contextId = input.threadId;
+    turn.taskId = typeof input.runId === 'string' ? input.runId : randomUUID();
+    const resume = Array.isArray(input.resume) && isObject(input.resume[0]) ? input.resume[0] : undefined;
+    const last = input.messages.filter((m) => isObject(m) && m.role === 'user').at(-1) as Json | undefined;
+    const message: UserMessage = {
+      text: typeof last?.content === 'string' ? last.content : '',
+      contextId: input.threadId,
+      ...(resume && typeof resume.interruptId === 'string' ? { answers: resume.interruptId } : {}),
+      ...(resume && isObject(resume.payload) ? { userInputs: resume.payload } : {}),
+    };
+    return run(turn, message);
+  }
+
+  async function caipeRoute(res: ServerResponse, path: string, body: unknown): Promise<void> {
+    const b = isObject(body) ? body : {};
+    if (path === '/api/feedback') {
+      options.onFeedback?.(b);
+      return json(res, 200, { success: true });
+    }
+    if (path === '/api/chat/conversations') {
+      const key = typeof b.idempotency_key === 'string' ? b.idempotency_key : randomUUID();
+      const existing = conversations.get(key);
+      const id = existing ?? randomUUID();
+      conversations.set(key, id);
+      return json(res, existing ? 200 : 201, {
+        success: true,
+        data: { conversation: { _id: id }, created: !existing },
+      });
+    }
+    const conversationId = typeof b.conversation_id === 'string' ? b.conversation_id : '';
+    if (!conversationId || b.agent_id !== CAIPE_AGENT_ID)
+      return json(res, 400, { success: false, error: 'conversation_id and agent_id' });
+    if (path === '/api/v1/chat/stream/cancel') {
+      const turn = running.get(conversationId);
+      if (turn) {
+        turn.cancelled = true;
+        turn.wake();
+      }
+      return json(res, 200, {
+        success: true,
+        cancelled: turn !== undefined,
+        agent_id: CAIPE_AGENT_ID,
+        conversation_id: conversationId,
+      });
+    }
+    if (path === '/api/v1/chat/stream/start' && typeof b.message === 'string') {
+      return run(
+        new CaipeTurn(res, conversationId),
+        { text: b.message, contextId: conversationId },
+        conversationId,
+      );
+    }
+    if (path === '/api/v1/chat/stream/resume' && typeof b.resume_data === 'string') {
+      let data: Json = {};
+      try {
+        const parsed: unknown = JSON.parse(b.resume_data);
+        if (isObject(parsed)) data = parsed;
+      } catch {
+        // DA treats unreadable resume data as approval; the demo simply resumes without values.
+      }
+      return run(
+        new CaipeTurn(res, conversationId),
+        {
+          text: '',
+          contextId: conversationId,
+          answers: conversationId,
+          ...(isObject(data.values) ? { userInputs: data.values } : {}),
+        },
+        conversationId,
+      );
+    }
+    return json(res, 404, { success: false, error: 'not found' });
+  }
+
+  async function run(turn: DemoTurn, message: UserMessage, cancelKey?: string): Promise<void> {
+    const resumed = message.answers ? openForms.get(message.answers) : undefined;
+    if (message.answers) openForms.delete(message.answers);
     const scenario: ScenarioName | 'resume' = resumed ? 'resume' : scenarioOf(message.text);
-    log.info({ scenario, taskId: stream.taskId }, 'demo agent turn');
-    running.set(stream.taskId, stream);
+    log.info({ scenario, protocol, taskId: turn.taskId }, 'demo agent turn');
+    if (cancelKey) running.set(cancelKey, turn);
     try {
-      await stream.open();
-      await SCRIPTS[scenario](stream, message, { paceMs, openForms });
+      turn.open();
+      await SCRIPTS[scenario](turn, message, { paceMs, openForms });
     } catch (error) {
       if (!(error instanceof StreamGone)) throw error;
     } finally {
-      running.delete(stream.taskId);
-      stream.end();
+      if (cancelKey && running.get(cancelKey) === turn) running.delete(cancelKey);
+      turn.end();
     }
   }
 
   server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
-  const url = `http://${options.host ?? '127.0.0.1'}:${port}/`;
+  const url = `http://${options.host ?? '127.0.0.1'}:${port}${protocol === 'caipe' ? '' : '/'}`;
 
   return {
     url,
+    protocol,
+    botEnv: botEnvFor(protocol),
     close: async () => {
-      for (const stream of running.values()) stream.wake();
+      for (const turn of running.values()) turn.wake();
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The bot's settings for talking to the demo agent as `protocol`. */
+export function botEnvFor(protocol: DemoProtocol): Record<string, string> {
+  switch (protocol) {
+    case 'agui':
+      return { AGENT_PROTOCOL: 'agui' };
+    case 'caipe':
+      return { AGENT_PROTOCOL: 'caipe', CAIPE_AGENT_ID: CAIPE_AGENT_ID, CAIPE_AUTH_MODE: 'service' };
+    default:
+      // `auto` reads the card: 0.3 for `a2a`, 1.0 for `a2a-1.0`.
+      return { AGENT_PROTOCOL: 'a2a', A2A_VERSION: 'auto' };
+  }
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -207,7 +345,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function agentCard(url: string) {
+function agentCard(url: string, protocol: DemoProtocol) {
   return {
     name: AGENT_NAME,
     description: 'A built-in agent that streams like the CAIPE supervisor, for the local demo.',
@@ -218,208 +356,35 @@ function agentCard(url: string) {
     defaultInputModes: ['text', 'text/plain'],
     defaultOutputModes: ['text', 'text/plain'],
     skills: [{ id: 'demo', name: 'Demo', description: 'Plans, tools, forms, failures.', tags: ['demo'] }],
+    ...(protocol === 'a2a-1.0'
+      ? { supportedInterfaces: [{ url, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' }] }
+      : {}),
   };
 }
 
-function readMessage(params: Record<string, unknown> | undefined): UserMessage | undefined {
+/** A v0.3 (`kind`-tagged) or v1.0 (kind-less) message: its text, ids and form answer. */
+function readA2aMessage(params: Record<string, unknown> | undefined): UserMessage | undefined {
   const message = params?.message as Record<string, unknown> | undefined;
   if (!message || !Array.isArray(message.parts)) return undefined;
   let text = '';
   let userInputs: Record<string, unknown> | undefined;
   for (const part of message.parts as Array<Record<string, unknown>>) {
-    if (part.kind === 'text' && typeof part.text === 'string') text += part.text;
-    if (part.kind === 'data') {
+    if ((part.kind === 'text' || part.kind === undefined) && typeof part.text === 'string') text += part.text;
+    if (part.kind === 'data' || (part.kind === undefined && isObject(part.data))) {
       const decisions = (part.data as { resume?: { decisions?: unknown[] } } | undefined)?.resume?.decisions;
       const first = decisions?.[0] as { args?: { args?: { user_inputs?: unknown } } } | undefined;
       const inputs = first?.args?.args?.user_inputs;
       if (inputs && typeof inputs === 'object') userInputs = inputs as Record<string, unknown>;
     }
   }
+  // The CAIPE supervisor strips the `by user:` line the bot puts first.
+  text = text.replace(/^by user: [^\n]*\n\n/, '');
   return {
     text,
     ...(typeof message.contextId === 'string' ? { contextId: message.contextId } : {}),
-    ...(typeof message.taskId === 'string' ? { taskId: message.taskId } : {}),
+    ...(typeof message.taskId === 'string' ? { answers: message.taskId } : {}),
     ...(userInputs ? { userInputs } : {}),
   };
-}
-
-/** The client went away (or the agent is closing): the script stops quietly. */
-class StreamGone extends Error {}
-
-/** One SSE response: JSON-RPC results for one task, paced, stoppable by cancel or disconnect. */
-class Stream {
-  taskId = '';
-  contextId = '';
-  cancelled = false;
-  #gone = false;
-  #artifacts = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #wake: (() => void) | undefined;
-
-  constructor(
-    private readonly res: ServerResponse,
-    private readonly rpcId: string | number | null,
-  ) {
-    res.on('close', () => {
-      this.#gone = true;
-      this.wake();
-    });
-  }
-
-  /** Ends the current pause early (cancel, disconnect, shutdown). */
-  wake(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-
-  /** The pace of the demo: the agent "thinks" for `ms` between events. */
-  async pause(ms: number): Promise<void> {
-    this.#check();
-    await new Promise<void>((resolve) => {
-      this.#wake = resolve;
-      this.#timer = setTimeout(() => this.wake(), ms);
-    });
-    this.#check();
-  }
-
-  #check(): void {
-    if (this.#gone || this.res.destroyed) throw new StreamGone();
-  }
-
-  #write(text: string): void {
-    this.#check();
-    this.res.write(text);
-  }
-
-  async open(): Promise<void> {
-    this.res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-    });
-    this.#write(`: ping - ${new Date().toISOString()}${EOL}${EOL}`);
-    this.result({ kind: 'task', id: this.taskId, contextId: this.contextId, status: { state: 'submitted' } });
-    this.status('working');
-  }
-
-  result(result: unknown): void {
-    this.#write(`data: ${JSON.stringify({ jsonrpc: '2.0', id: this.rpcId, result })}${EOL}${EOL}`);
-  }
-
-  status(state: string, text?: string, options: { final?: boolean; traceId?: string } = {}): void {
-    this.result({
-      kind: 'status-update',
-      taskId: this.taskId,
-      contextId: this.contextId,
-      status: {
-        state,
-        timestamp: new Date().toISOString(),
-        ...(text
-          ? {
-              message: {
-                kind: 'message',
-                role: 'agent',
-                messageId: randomUUID(),
-                parts: [{ kind: 'text', text }],
-              },
-            }
-          : {}),
-      },
-      final: options.final ?? false,
-      ...(options.traceId ? { metadata: { trace_id: options.traceId } } : {}),
-    });
-  }
-
-  artifact(
-    name: string,
-    parts: unknown[],
-    options: {
-      artifactId?: string;
-      append?: boolean;
-      lastChunk?: boolean;
-      metadata?: object;
-      description?: string;
-    } = {},
-  ): void {
-    this.result({
-      kind: 'artifact-update',
-      taskId: this.taskId,
-      contextId: this.contextId,
-      artifact: {
-        artifactId: options.artifactId ?? `${name}-${++this.#artifacts}`,
-        name,
-        parts,
-        ...(options.description ? { description: options.description } : {}),
-        ...(options.metadata ? { metadata: options.metadata } : {}),
-      },
-      append: options.append ?? false,
-      lastChunk: options.lastChunk ?? false,
-    });
-  }
-
-  plan(steps: PlanStep[], first: boolean): void {
-    this.artifact(
-      first ? 'execution_plan_update' : 'execution_plan_status_update',
-      [{ kind: 'data', data: { steps: steps.map((step, order) => ({ ...step, order })) } }],
-      { artifactId: `plan-${this.taskId}`, metadata: { sourceAgent: 'supervisor' } },
-    );
-  }
-
-  tool(phase: 'start' | 'end', agent: string, tool: string, planStepId?: string): void {
-    const label = agent.charAt(0).toUpperCase() + agent.slice(1);
-    const text =
-      phase === 'start' ? `🔧 ${label}: Calling tool: ${tool}\n` : `✅ ${label}: Tool ${tool} completed\n`;
-    this.artifact(
-      phase === 'start' ? 'tool_notification_start' : 'tool_notification_end',
-      [{ kind: 'text', text }],
-      {
-        description: `Tool call ${phase === 'start' ? 'started' : 'completed'}: ${tool}`,
-        metadata: {
-          sourceAgent: agent,
-          agentType: 'sub-agent',
-          ...(planStepId ? { plan_step_id: planStepId } : {}),
-        },
-      },
-    );
-  }
-
-  /** Streams `text` word by word-ish in a few chunks on one artifact, paced. */
-  async stream(text: string, paceMs: number, chunks = 4): Promise<void> {
-    const size = Math.max(1, Math.ceil(text.length / chunks));
-    const artifactId = `stream-${this.taskId}`;
-    for (let i = 0; i < text.length; i += size) {
-      this.artifact('streaming_result', [{ kind: 'text', text: text.slice(i, i + size) }], {
-        artifactId,
-        append: i > 0,
-        metadata: { sourceAgent: 'supervisor', agentType: 'streaming', is_final_answer: true },
-      });
-      await this.pause(paceMs / 2);
-    }
-  }
-
-  /** `final_result` with a trace id, then `completed`: the answer the bot posts. */
-  answer(text: string): void {
-    const traceId = randomBytes(16).toString('hex');
-    this.artifact('final_result', [{ kind: 'text', text }], {
-      lastChunk: true,
-      metadata: { trace_id: traceId, sourceAgent: 'supervisor' },
-    });
-    this.status('completed', undefined, { final: true, traceId });
-  }
-
-  end(): void {
-    if (!this.res.destroyed && !this.res.writableEnded) this.res.end();
-  }
-}
-
-interface PlanStep {
-  step_id: string;
-  title: string;
-  agent: string;
-  status: 'pending' | 'in_progress' | 'completed' | 'failed';
 }
 
 interface ScriptContext {
@@ -427,7 +392,7 @@ interface ScriptContext {
   openForms: Map<string, OpenForm>;
 }
 
-type Script = (stream: Stream, message: UserMessage, context: ScriptContext) => Promise<void>;
+type Script = (turn: DemoTurn, message: UserMessage, context: ScriptContext) => Promise<void>;
 
 function steps(titles: ReadonlyArray<[agent: string, title: string]>): PlanStep[] {
   return titles.map(([agent, title], index) => ({
@@ -440,41 +405,68 @@ function steps(titles: ReadonlyArray<[agent: string, title: string]>): PlanStep[
 
 /** Runs a plan step by step: each step in progress, a tool call, completed; `cancel` stops it. */
 async function runPlan(
-  stream: Stream,
+  turn: DemoTurn,
   plan: PlanStep[],
   tools: readonly string[],
   stepPauseMs: number,
 ): Promise<boolean> {
   for (const [index, step] of plan.entries()) {
-    if (stream.cancelled) return false;
+    if (turn.cancelled) return false;
     step.status = 'in_progress';
-    stream.plan(plan, index === 0);
-    await stream.pause(stepPauseMs / 2);
-    if (stream.cancelled) return false;
+    turn.plan(plan, index === 0);
+    await turn.pause(stepPauseMs / 2);
+    if (turn.cancelled) return false;
     const tool = tools[index % tools.length] ?? 'search';
-    stream.tool('start', step.agent, tool, step.step_id);
-    await stream.pause(stepPauseMs / 2);
-    if (stream.cancelled) return false;
-    stream.tool('end', step.agent, tool, step.step_id);
+    turn.tool('start', step.agent, tool, step.step_id);
+    await turn.pause(stepPauseMs / 2);
+    if (turn.cancelled) return false;
+    turn.tool('end', step.agent, tool, step.step_id);
     step.status = 'completed';
   }
-  stream.plan(plan, false);
+  turn.plan(plan, false);
   return true;
 }
 
-function cancelled(stream: Stream): void {
-  stream.status('canceled', 'The task was canceled.', { final: true });
-}
+const PREVIEW_FORM: FormSpec = {
+  title: 'Create a preview environment',
+  description: 'Before I create the environment I need a few details.',
+  fields: [
+    {
+      field_name: 'service',
+      field_label: 'Service',
+      field_type: 'text',
+      required: true,
+      placeholder: 'e.g. checkout',
+      field_description: 'The service to deploy into the environment.',
+    },
+    {
+      field_name: 'region',
+      field_label: 'Region',
+      field_type: 'select',
+      field_values: ['us-east-2', 'eu-central-1', 'ap-southeast-1'],
+      default_value: 'eu-central-1',
+      required: true,
+    },
+    {
+      field_name: 'replicas',
+      field_label: 'Replicas',
+      field_type: 'number',
+      default_value: 2,
+      required: false,
+    },
+    { field_name: 'public', field_label: 'Expose publicly', field_type: 'boolean', required: false },
+  ],
+};
 
 const SCRIPTS: Record<ScenarioName | 'resume', Script> = {
-  async hello(stream, message, { paceMs }) {
-    await stream.pause(paceMs);
+  async hello(turn, message, { paceMs }) {
+    await turn.pause(paceMs);
     const text = helloAnswer(message.text);
-    await stream.stream(text, paceMs, 3);
-    stream.answer(text);
+    await turn.stream(text, paceMs, 3);
+    turn.answer(text);
   },
 
-  async plan(stream, _message, { paceMs }) {
+  async plan(turn, _message, { paceMs }) {
     const plan = steps([
       ['argocd', 'Find the service and its current version'],
       ['github', 'Read the open pull requests of the release'],
@@ -482,69 +474,31 @@ const SCRIPTS: Record<ScenarioName | 'resume', Script> = {
       ['supervisor', 'Write the rollout plan'],
     ]);
     const done = await runPlan(
-      stream,
+      turn,
       plan,
       ['Get_Application', 'List_Pull_Requests', 'Search_Issues'],
       paceMs * 2,
     );
-    if (!done) return cancelled(stream);
-    await stream.stream(ROLLOUT_ANSWER, paceMs, 4);
-    stream.answer(ROLLOUT_ANSWER);
+    if (!done) return turn.canceled();
+    await turn.stream(ROLLOUT_ANSWER, paceMs, 4);
+    turn.answer(ROLLOUT_ANSWER);
   },
 
-  async form(stream, _message, { paceMs, openForms }) {
-    stream.tool('start', 'supervisor', 'request_user_input');
-    await stream.pause(paceMs);
-    const question = 'Before I create the environment I need a few details.';
-    stream.status('working', question);
-    stream.artifact('UserInputMetaData', [
-      {
-        kind: 'data',
-        data: {
-          user_input: true,
-          input_title: 'Create a preview environment',
-          input_description: question,
-          input_fields: [
-            {
-              field_name: 'service',
-              field_label: 'Service',
-              field_type: 'text',
-              required: true,
-              placeholder: 'e.g. checkout',
-              field_description: 'The service to deploy into the environment.',
-            },
-            {
-              field_name: 'region',
-              field_label: 'Region',
-              field_type: 'select',
-              field_values: ['us-east-2', 'eu-central-1', 'ap-southeast-1'],
-              default_value: 'eu-central-1',
-              required: true,
-            },
-            {
-              field_name: 'replicas',
-              field_label: 'Replicas',
-              field_type: 'number',
-              default_value: 2,
-              required: false,
-            },
-            { field_name: 'public', field_label: 'Expose publicly', field_type: 'boolean', required: false },
-          ],
-        },
-      },
-    ]);
-    openForms.set(stream.taskId, { contextId: stream.contextId });
-    stream.status('input-required', question, { final: true });
+  async form(turn, _message, { paceMs, openForms }) {
+    turn.tool('start', 'supervisor', 'request_user_input');
+    await turn.pause(paceMs);
+    const key = turn.ask(PREVIEW_FORM);
+    openForms.set(key, { contextId: turn.contextId });
   },
 
-  async resume(stream, message, { paceMs }) {
+  async resume(turn, message, { paceMs }) {
     const parsed = message.userInputs ?? parseLines(message.text);
     // A plain reply in the thread answers the form too; it is shown as one value.
     const values = Object.keys(parsed).length > 0 ? parsed : { answer: message.text.trim() };
-    stream.tool('start', 'argocd', 'Create_Application');
-    await stream.pause(paceMs);
-    stream.tool('end', 'argocd', 'Create_Application');
-    await stream.pause(paceMs);
+    turn.tool('start', 'argocd', 'Create_Application');
+    await turn.pause(paceMs);
+    turn.tool('end', 'argocd', 'Create_Application');
+    await turn.pause(paceMs);
     const rows = Object.entries(values).map(([key, value]) => `| ${key} | ${String(value)} |`);
     const text = [
       '### ✅ Preview environment requested',
@@ -557,22 +511,16 @@ const SCRIPTS: Record<ScenarioName | 'resume', Script> = {
       '',
       'The environment will be ready in a few minutes.',
     ].join('\n');
-    stream.answer(text);
+    turn.answer(text);
   },
 
-  async fail(stream, _message, { paceMs }) {
-    stream.tool('start', 'pagerduty', 'List_Incidents');
-    await stream.pause(paceMs);
-    stream.status(
-      'failed',
-      'The PagerDuty agent could not be reached (HTTP 503). This failure is part of the demo.',
-      {
-        final: true,
-      },
-    );
+  async fail(turn, _message, { paceMs }) {
+    turn.tool('start', 'pagerduty', 'List_Incidents');
+    await turn.pause(paceMs);
+    turn.fail('The PagerDuty agent could not be reached (HTTP 503). This failure is part of the demo.');
   },
 
-  async slow(stream, _message, { paceMs }) {
+  async slow(turn, _message, { paceMs }) {
     const plan = steps([
       ['supervisor', 'Collect the cluster inventory'],
       ['kubernetes', 'Scan every namespace'],
@@ -581,11 +529,11 @@ const SCRIPTS: Record<ScenarioName | 'resume', Script> = {
       ['supervisor', 'Rank the savings'],
       ['supervisor', 'Write the report'],
     ]);
-    const done = await runPlan(stream, plan, ['List_Clusters', 'List_Pods', 'Query_Range'], paceMs * 12);
-    if (!done) return cancelled(stream);
-    const text =
-      'The slow analysis is done: nothing to save today. (Reply `cancel` next time to stop it early.)';
-    stream.answer(text);
+    const done = await runPlan(turn, plan, ['List_Clusters', 'List_Pods', 'Query_Range'], paceMs * 12);
+    if (!done) return turn.canceled();
+    turn.answer(
+      'The slow analysis is done: nothing to save today. (Reply `cancel` next time to stop it early.)',
+    );
   },
 };
 

@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { waitFor } from 'xstate';
 import { loadConfig } from '../config.js';
+import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { readinessOf } from '../machines/webexConnection.js';
@@ -23,6 +24,7 @@ import {
 } from '../simulator/webex/index.js';
 import { createActorTreeTracker } from './actorTree.js';
 import { type DemoAgent, SCENARIOS, startDemoAgent } from './agent.js';
+import { DEMO_PROTOCOLS, type DemoProtocol, PROTOCOL_LABELS } from './agent-wire.js';
 import { type DemoApi, startDemoServer } from './server.js';
 
 export interface DemoOptions {
@@ -39,6 +41,17 @@ export interface DemoOptions {
   agentPaceMs?: number;
 }
 
+/** `DEMO_AGENT_PROTOCOL`: which backend the built-in agent plays (`a2a` when unset). */
+export function demoProtocolOf(raw: string | undefined): DemoProtocol {
+  const value = (raw ?? '').trim().toLowerCase() || 'a2a';
+  if (!(DEMO_PROTOCOLS as readonly string[]).includes(value)) {
+    throw new ConfigError([
+      `DEMO_AGENT_PROTOCOL: expected one of ${DEMO_PROTOCOLS.join(' / ')}, got "${raw}"`,
+    ]);
+  }
+  return value as DemoProtocol;
+}
+
 export interface DemoSpace {
   id: string;
   title: string;
@@ -51,11 +64,18 @@ export interface Demo {
   url: string;
   /** The agent the bot talks to. */
   agentUrl: string;
+  /** The backend in use, as the page names it. */
+  agentProtocol: string;
   /** The bot's own HTTP server (`/healthz`, `/readyz`, `/metrics`, `/admin/*`). */
   botUrl: string;
   adminToken: string;
   spaces: DemoSpace[];
   sim: WebexSimulator;
+  /** The person using the chat page, and the simulated rooms by space id (for tests). */
+  user: SimPerson;
+  rooms: ReadonlyMap<string, SimRoom>;
+  /** Feedback the page shows (fake Langfuse scores, or what CAIPE's /api/feedback received). */
+  scores: readonly PageScore[];
   runtime: Runtime;
   close(): Promise<void>;
 }
@@ -102,11 +122,35 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
 
     let agent: DemoAgent | undefined;
     const realAgentUrl = env.CAIPE_URL?.trim();
+    const protocol = demoProtocolOf(env.DEMO_AGENT_PROTOCOL);
+    const scores: PageScore[] = [];
+    let onScore: (score: PageScore) => void = () => {};
+    const recordScore = (score: PageScore) => {
+      scores.push(score);
+      if (scores.length > 50) scores.shift();
+      onScore(score);
+    };
     if (!realAgentUrl) {
-      agent = await startDemoAgent({ log, ...(options.agentPaceMs ? { paceMs: options.agentPaceMs } : {}) });
+      agent = await startDemoAgent({
+        log,
+        protocol,
+        // CAIPE ≥0.6 scores feedback itself: show what the bot posted to its /api/feedback.
+        onFeedback: (feedback) =>
+          recordScore({
+            traceId: String(feedback.conversationId ?? ''),
+            name: 'caipe /api/feedback',
+            value: feedback.value,
+            ...(typeof feedback.userEmail === 'string' ? { userEmail: feedback.userEmail } : {}),
+            at: new Date().toISOString(),
+          }),
+        ...(options.agentPaceMs ? { paceMs: options.agentPaceMs } : {}),
+      });
       cleanups.push(() => agent?.close() ?? Promise.resolve());
     }
     const agentUrl = realAgentUrl || (agent?.url as string);
+    const agentProtocol = agent
+      ? PROTOCOL_LABELS[agent.protocol]
+      : `AGENT_PROTOCOL=${env.AGENT_PROTOCOL?.trim() || 'a2a'}`;
 
     const tracker = createActorTreeTracker();
     cleanups.push(async () => tracker.close());
@@ -120,7 +164,6 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     const adminToken = randomBytes(16).toString('hex');
     let botUrl = '';
     const rooms = new Map<string, SimRoom>();
-    const scores: PageScore[] = [];
     const seen = new Map<string, string>();
 
     const view = (message: StoredMessage): PageMessage => {
@@ -154,7 +197,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       snapshot: () => ({
         me: { id: user.id, name: user.displayName, email: user.email },
         bot: { id: sim.bot.id, name: sim.bot.displayName },
-        agent: { url: agentUrl, builtIn: agent !== undefined },
+        agent: { url: agentUrl, builtIn: agent !== undefined, protocol: agentProtocol },
         scenarios: agent ? SCENARIOS.map(({ name, example, what }) => ({ name, example, what })) : [],
         spaces,
         messages: visibleMessages(),
@@ -201,19 +244,19 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
             ...(typeof metadata?.user_email === 'string' ? { userEmail: metadata.user_email } : {}),
             at: new Date().toISOString(),
           };
-          scores.push(score);
-          if (scores.length > 50) scores.shift();
-          server.broadcast({ name: 'score', data: score });
+          recordScore(score);
         }
       },
     };
 
     const server = await startDemoServer({ port: options.port ?? 0, api, log });
     cleanups.push(() => server.close());
+    onScore = (score) => server.broadcast({ name: 'score', data: score });
 
     const fakeLangfuse = env.LANGFUSE_SCORING_ENABLED === undefined;
     const config = loadConfig({
       ...env,
+      ...agent?.botEnv,
       WEBEX_INTEGRATION_BOT_ACCESS_TOKEN: BOT_TOKEN,
       WEBEX_U2C_URL: sim.urls.u2c,
       WEBEX_API_BASE_URL: sim.urls.hydra,
@@ -244,7 +287,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     });
     cleanups.push(() => runtime.shutdown());
     botUrl = `http://127.0.0.1:${runtime.http.port}`;
-    await waitFor(runtime.connection.actor, (snapshot) => readinessOf(snapshot).ready, { timeout: 10_000 });
+    await waitFor(runtime.connection, (snapshot) => readinessOf(snapshot).ready, { timeout: 10_000 });
 
     // Live updates: any Webex write or user activity may change what a space shows.
     let rescanQueued = false;
@@ -295,10 +338,14 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     return {
       url: server.url,
       agentUrl,
+      agentProtocol,
       botUrl,
       adminToken,
       spaces,
       sim,
+      user,
+      rooms,
+      scores,
       runtime,
       close,
     };

@@ -1,6 +1,7 @@
 /**
  * `npm run demo`: the bot, the Webex simulator and the demo agent on loopback, and the URL of the
- * chat page. No token, no network. `CAIPE_URL=… npm run demo` talks to a real agent instead.
+ * chat page. No token, no network. `CAIPE_URL=… npm run demo` talks to a real agent instead;
+ * `DEMO_AGENT_PROTOCOL=a2a|a2a-1.0|agui|caipe` picks the backend the built-in agent plays.
  * `DEMO_PORT` picks the page's port (default 8090; 0 for any free one).
  */
 import { ConfigError } from '../errors.js';
@@ -37,8 +38,8 @@ async function main(): Promise<void> {
   }
 
   const agent = process.env.CAIPE_URL
-    ? `${demo.agentUrl} (from CAIPE_URL)`
-    : `${demo.agentUrl} (built-in demo agent)`;
+    ? `${demo.agentUrl} (from CAIPE_URL, ${demo.agentProtocol})`
+    : `${demo.agentUrl} (built-in demo agent, ${demo.agentProtocol})`;
   process.stdout.write(
     [
       '',

@@ -4,6 +4,12 @@
  * would show (messages from the simulator, the live actor tree, Langfuse scores), a small API for
  * the page to act as the demo user, and a fake Langfuse (`/langfuse/api/public/scores` and
  * `/ingestion`, answered as Langfuse does).
+ *
+ * It answers only requests addressed to itself: the `Host` header must name the address it listens
+ * on (for loopback also `localhost`, `127.0.0.1` or `[::1]`, with its port), which defeats DNS
+ * rebinding; and a request that carries an `Origin` (every browser POST, cross-site fetches and
+ * event streams) must come from that same origin, so another page open in the same browser cannot
+ * drive the demo user. Node clients (the fake Langfuse's caller) send no `Origin`.
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -114,6 +120,31 @@ function requireString(body: Record<string, unknown>, key: string, maxChars = 10
   return value;
 }
 
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
+
+/** The `Host` values the server answers to; undefined when it listens on every interface. */
+export function demoHosts(host: string, port: number): ReadonlySet<string> | undefined {
+  if (WILDCARD.has(host)) return undefined;
+  const names = LOOPBACK.has(host)
+    ? ['127.0.0.1', 'localhost', '[::1]']
+    : [host.includes(':') ? `[${host}]` : host];
+  return new Set(names.map((name) => `${name}:${port}`.toLowerCase()));
+}
+
+/** Why a request is not for this server, or undefined when it is. */
+export function foreignRequest(
+  headers: { host?: string | undefined; origin?: string | undefined },
+  hosts: ReadonlySet<string> | undefined,
+): string | undefined {
+  const host = headers.host?.toLowerCase();
+  if (!host || host.length > 300) return 'missing or oversized Host header';
+  if (hosts && !hosts.has(host)) return 'unknown Host';
+  const origin = headers.origin;
+  if (origin !== undefined && origin.toLowerCase() !== `http://${host}`) return 'cross-origin request';
+  return undefined;
+}
+
 export async function startDemoServer(options: {
   port: number;
   host?: string;
@@ -138,6 +169,9 @@ export async function startDemoServer(options: {
   keepalive.unref();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const hosts = demoHosts(host, (server.address() as AddressInfo).port);
+    const foreign = foreignRequest({ host: req.headers.host, origin: req.headers.origin }, hosts);
+    if (foreign) throw new HttpProblem(403, foreign);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
     const staticFile = STATIC_FILES[path];

@@ -1,7 +1,9 @@
 /**
  * The admin API (SPEC §3): list, authorize and revoke group spaces, effective at once in this
  * process. Served only when ADMIN_API_TOKEN is set; every call needs `Authorization: Bearer
- * <token>`, compared in constant time. The token never reaches a log line.
+ * <token>`, compared in constant time. The token never reaches a log line. Failed calls are
+ * counted (`onAuthFailure`) and logged at most once a minute per client address, with the number
+ * left unlogged meanwhile, so a client hammering a wrong token cannot flood the logs.
  *
  *   GET    /admin/spaces            → {items:[{roomId, spaceName, status, authorizedBy, authorizedAt}]}
  *   PUT    /admin/spaces/{roomId}   body {spaceName?, listenMode?} → 200, active at once
@@ -13,6 +15,7 @@ import { z } from 'zod';
 import type { SpaceRecord, SpaceRegistry } from '../adapters/store/ports.js';
 import { isRoomId, roomIdForms } from '../adapters/store/spaceAuthorization.js';
 import { decodeHydraId, encodeHydraId, isUuid } from '../adapters/webex/ids.js';
+import { type Clock, systemClock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { type RouteHandler, sendJson } from './server.js';
 
@@ -29,6 +32,39 @@ export interface AdminApiOptions {
   invalidate: (roomId: string) => void;
   log: Logger;
   maxBodyBytes?: number;
+  /** Each call refused for its token (the `admin_auth_failures_total` counter). */
+  onAuthFailure?: () => void;
+  /** Time of the once-a-minute log limit; the system clock by default. */
+  clock?: Pick<Clock, 'now'>;
+}
+
+/** At most one "invalid token" log line per client address in this interval. */
+export const AUTH_FAILURE_LOG_INTERVAL_MS = 60_000;
+/** Client addresses remembered for the log limit; the oldest are forgotten first. */
+const MAX_TRACKED_CLIENTS = 1_000;
+
+/** Decides which refused calls get a log line: the first per client per interval. */
+class AuthFailureLog {
+  readonly #clients = new Map<string, { loggedAt: number; unlogged: number }>();
+
+  constructor(private readonly clock: Pick<Clock, 'now'>) {}
+
+  /** The number of failures not logged since this client's last line, or undefined to stay quiet. */
+  record(client: string): number | undefined {
+    const now = this.clock.now();
+    const known = this.#clients.get(client);
+    if (known && now - known.loggedAt < AUTH_FAILURE_LOG_INTERVAL_MS) {
+      known.unlogged++;
+      return undefined;
+    }
+    this.#clients.delete(client);
+    this.#clients.set(client, { loggedAt: now, unlogged: 0 });
+    if (this.#clients.size > MAX_TRACKED_CLIENTS) {
+      const oldest = this.#clients.keys().next().value;
+      if (oldest !== undefined) this.#clients.delete(oldest);
+    }
+    return known?.unlogged ?? 0;
+  }
 }
 
 const roomIdSchema = z
@@ -121,6 +157,7 @@ export function createAdminRoute(options: AdminApiOptions): { prefix: string; ha
   const expected = tokenDigest(options.token);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const log = options.log.child({ component: 'admin-api' });
+  const authFailures = new AuthFailureLog(options.clock ?? systemClock);
 
   const listSpaces = async (res: ServerResponse) => {
     const records = await options.registry.list();
@@ -134,13 +171,18 @@ export function createAdminRoute(options: AdminApiOptions): { prefix: string; ha
       const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
       throw new HttpProblem(400, `${where}${issue?.message ?? 'invalid body'}`);
     }
-    // Update the entry the room already has under any id form, so one room keeps one entry.
-    const existing = await options.registry.find(roomIdForms(roomId));
-    const record = await options.registry.authorize({
-      roomId: existing?.roomId ?? storedRoomId(roomId),
-      authorizedBy: ADMIN_API_ACTOR,
-      ...parsed.data,
-    });
+    // Update the entry the room already has under any id form, so one room keeps one entry; and
+    // activate every other entry it has, since a revoked one under any form would still win.
+    const forms = roomIdForms(roomId);
+    const existing = await options.registry.find(forms);
+    const authorize = (id: string) =>
+      options.registry.authorize({ roomId: id, authorizedBy: ADMIN_API_ACTOR, ...parsed.data });
+    const record = await authorize(existing?.roomId ?? storedRoomId(roomId));
+    for (let round = 0; round < forms.length; round++) {
+      const left = await options.registry.find(forms);
+      if (!left || left.status === 'active') break;
+      await authorize(left.roomId);
+    }
     options.invalidate(roomId);
     log.info(
       { roomId: record.roomId, listenMode: record.listenMode },
@@ -160,7 +202,15 @@ export function createAdminRoute(options: AdminApiOptions): { prefix: string; ha
 
   const handler: RouteHandler = async (req, res, url) => {
     if (!bearerMatches(req.headers.authorization, expected)) {
-      log.warn({ method: req.method, path: url.pathname }, 'admin API call without a valid token');
+      options.onAuthFailure?.();
+      const client = req.socket.remoteAddress ?? 'unknown';
+      const unlogged = authFailures.record(client);
+      if (unlogged !== undefined) {
+        log.warn(
+          { method: req.method, path: url.pathname.slice(0, 200), client, unloggedSinceLastLine: unlogged },
+          'admin API call without a valid token (logged at most once a minute per client)',
+        );
+      }
       res.setHeader('www-authenticate', 'Bearer');
       return sendJson(res, 401, { error: 'unauthorized' });
     }

@@ -5,21 +5,44 @@
  * `maxQueued`; more get a "busy" notice). Commands (`cancel`, `reset`) act at once.
  *
  *   restoring → idle → authorizing → answering → saving → idle
- *                          │             │ └──────→ waitingForInput ─ text / form → answering
+ *                          │             │ └──────→ waitingForInput ─ text / form → authorizing
  *                          └→ denied     └ cancel → idle              └ cancel / expiry → saving
  *
- * Pure: effects are named here and provided by `src/app.ts`. Durable state is ids and deadlines
+ *   answering: fetchingContext → streaming → postingAnswer → postingFeedback → saving
+ *                                          ├→ askingForInput → savingWaiting
+ *                                          └→ reportingFailure → saving
+ *   (the working message is an actor invoked for the whole of `answering`: posted on entry, edited
+ *    as progress arrives, deleted when the state is left, whichever way)
+ *
+ * Pure: effects are named here and provided by `src/actors/conversation.ts`. Durable state is ids and deadlines
  * (`contextId`, `taskId`, the open form's `deadlineAt`), saved through the store at quiescent
  * points (after an answer, while waiting for input), never timers.
  */
-import { and, assign, type EventObject, enqueueActions, fromPromise, setup } from 'xstate';
+import {
+  and,
+  assign,
+  type EventObject,
+  enqueueActions,
+  fromCallback,
+  fromPromise,
+  sendTo,
+  setup,
+} from 'xstate';
 import type {
+  AgentAsk,
+  AgentTurn,
+  CardAction,
   ClosedForm,
   ConversationRecord,
   FeedbackCardRecord,
+  Notice,
   PendingForm,
-} from '../adapters/store/ports.js';
-import type { CardAction, Notice, ReplyTarget, RoomType, TurnOutcome, UserMessage } from './types.js';
+  ReplyTarget,
+  RoomType,
+  TurnFailure,
+  TurnStatus,
+  UserMessage,
+} from './types.js';
 
 /** Feedback cards remembered per conversation: older ones fall out (their clicks get a notice). */
 const MAX_FEEDBACK_CARDS = 20;
@@ -54,16 +77,33 @@ export interface ConversationContext extends ConversationInput {
   busyNoticeSent: boolean;
   /** Failed reads of the stored record so far. */
   restoreAttempts: number;
+  /** Who the open task waits for (with `HITL_ANSWERED_BY=requester`, only they answer it). */
+  taskOwner?: { personId: string; name: string };
+  /** The turn being answered: what the agent was asked, and its side of the turn so far. */
+  ask?: AgentAsk;
+  turn?: AgentTurn;
+  failure?: TurnFailure;
 }
 
 export type ConversationEvent =
   | { type: 'USER_MESSAGE'; message: UserMessage }
   /** `shutdown`: the process is stopping; a running answer is cancelled, a waiting form is kept. */
-  | { type: 'CANCEL'; reason?: 'user' | 'shutdown' }
-  | { type: 'RESET' }
+  | { type: 'CANCEL'; reason?: 'user' | 'shutdown'; personId?: string }
+  | { type: 'RESET'; personId?: string }
   /** Shutdown: nothing queued starts any more (sent before the shutdown CANCEL). */
   | { type: 'DRAIN' }
-  | { type: 'CARD_ACTION'; action: CardAction };
+  | { type: 'CARD_ACTION'; action: CardAction }
+  /** From `agentStream`: the agent's side of the turn changed (the latest state, whole). */
+  | { type: 'AGENT.PROGRESS'; turn: AgentTurn }
+  /** From `agentStream`: the stream ended with a terminal state. */
+  | { type: 'AGENT.DONE'; turn: AgentTurn }
+  /** From `agentStream`: the stream failed (unreachable, HTTP error, cut, idle, malformed). */
+  | { type: 'AGENT.FAILED'; turn: AgentTurn; failure: TurnFailure }
+  /** From `workingMessage`: a concurrency limit is reached; the turn does not start. */
+  | { type: 'TURN.BUSY'; scope: 'bot' | 'person' };
+
+/** What the working message actor is told while the agent streams. */
+export type WorkingMessageEvent = { type: 'PROGRESS'; turn: AgentTurn };
 
 export interface TurnInput {
   key: string;
@@ -78,6 +118,39 @@ export interface TurnInput {
   formAnswer?: { form: PendingForm['form']; fields: Record<string, unknown> };
 }
 
+/** Input of the effects that post a turn's result. */
+export interface TurnResultInput {
+  key: string;
+  target: ReplyTarget;
+  /** When the event arrived: the turn's timings count from here. */
+  receivedAt: number;
+  turn: AgentTurn;
+  failure?: TurnFailure;
+  /** The question came with files (a `share`): the answer says they were not read. */
+  hasFiles?: boolean;
+}
+
+/** Input of the working message actor. */
+export interface WorkingMessageInput {
+  key: string;
+  target: ReplyTarget;
+  receivedAt: number;
+  /** Whose turn it is (`MAX_TURNS_PER_PERSON`). */
+  personId: string;
+}
+
+export interface AgentStreamInput {
+  key: string;
+  target: ReplyTarget;
+  ask: AgentAsk;
+}
+
+/** What `askForInput` posted: the question (and the form card, when the agent sent a form). */
+export interface AskedForInput {
+  answerMessageId?: string;
+  pendingForm?: PendingForm;
+}
+
 export interface SpaceCheckInput {
   roomId: string;
   roomType: RoomType;
@@ -87,6 +160,20 @@ function cardActionOf(event: EventObject): CardAction | undefined {
   return event.type === 'CARD_ACTION'
     ? (event as { type: 'CARD_ACTION'; action: CardAction }).action
     : undefined;
+}
+
+/** Who sent a message, card, `cancel` or `reset`; undefined for events without a person (shutdown). */
+function personOfEvent(event: EventObject): string | undefined {
+  const e = event as {
+    type: string;
+    message?: UserMessage;
+    action?: CardAction;
+    personId?: string;
+  };
+  if (e.type === 'USER_MESSAGE') return e.message?.personId;
+  if (e.type === 'CARD_ACTION') return e.action?.submission.personId;
+  if (e.type === 'CANCEL' || e.type === 'RESET') return e.personId;
+  return undefined;
 }
 
 function closedFormNotice(context: ConversationContext, cardId: string): Notice {
@@ -103,14 +190,29 @@ const conversationSetup = setup({
     input: {} as ConversationInput,
   },
   actors: {
-    // Placeholders so the machine is complete on its own; `src/app.ts` provides the real ones.
+    // Placeholders so the machine is complete on its own; `src/actors/conversation.ts` provides
+    // the real ones (the turn's effects fail loudly until then).
     loadConversation: fromPromise<ConversationRecord | undefined, { key: string }>(async () => undefined),
     checkSpace: fromPromise<{ allowed: boolean }, SpaceCheckInput>(async () => ({ allowed: false })),
-    runTurn: fromPromise<TurnOutcome, TurnInput>(async () => ({ status: 'failed' })),
+    workingMessage: fromCallback<WorkingMessageEvent, WorkingMessageInput>(() =>
+      notProvided('workingMessage'),
+    ),
+    buildRequest: fromPromise<AgentAsk, TurnInput>(async () => notProvided('buildRequest')),
+    agentStream: fromCallback<EventObject, AgentStreamInput>(() => notProvided('agentStream')),
+    postAnswer: fromPromise<{ answerMessageId?: string }, TurnResultInput>(async () =>
+      notProvided('postAnswer'),
+    ),
+    postFeedback: fromPromise<FeedbackCardRecord | undefined, TurnResultInput>(async () =>
+      notProvided('postFeedback'),
+    ),
+    askForInput: fromPromise<AskedForInput, TurnResultInput>(async () => notProvided('askForInput')),
+    reportFailure: fromPromise<void, TurnResultInput>(async () => notProvided('reportFailure')),
     saveConversation: fromPromise<void, ConversationRecord>(async () => undefined),
   },
   actions: {
     notify: (_, _params: { notice: Notice; target: ReplyTarget }) => {},
+    /** `refused_total{reason}`. */
+    countRefusal: (_, _params: { reason: 'busy' | 'bounds' | 'form-owner' }) => {},
     forgetConversation: (_, _params: { key: string }) => {},
     /** Asks the agent to cancel a task nobody will answer any more. */
     cancelAgentTask: (_, _params: { taskId: string }) => {},
@@ -133,26 +235,58 @@ const conversationSetup = setup({
       currentForm: undefined,
       queue: ({ context }) => context.queue.slice(1),
     }),
-    clearAgentIds: assign({ contextId: undefined, taskId: undefined, traceId: undefined }),
-    forgetTask: assign({ taskId: undefined }),
+    clearAgentIds: assign({
+      contextId: undefined,
+      taskId: undefined,
+      traceId: undefined,
+      taskOwner: undefined,
+    }),
+    forgetTask: assign({ taskId: undefined, taskOwner: undefined }),
     countRestoreAttempt: assign({ restoreAttempts: ({ context }) => context.restoreAttempts + 1 }),
     dropQueue: assign({ queue: [] }),
-    recordOutcome: assign(({ context, event }) => {
-      const outcome = (event as unknown as { output: TurnOutcome }).output;
-      const feedbackCards = outcome.feedbackCard
-        ? [...context.feedbackCards, outcome.feedbackCard].slice(-MAX_FEEDBACK_CARDS)
-        : context.feedbackCards;
-      return {
-        contextId: outcome.contextId ?? context.contextId,
-        // Only a task that waits for input stays open; any other ending closes it.
-        taskId: outcome.status === 'input-required' ? outcome.taskId : undefined,
-        traceId: outcome.traceId ?? context.traceId,
-        lastAnswerMessageId: outcome.answerMessageId ?? context.lastAnswerMessageId,
-        pendingForm: outcome.status === 'input-required' ? outcome.pendingForm : undefined,
-        feedbackCards,
-        currentForm: undefined,
-      };
+    /** The turn is over: keep its ids; only a task that waits for input stays open. */
+    recordTurn: assign(({ context }, params: { status: TurnStatus }) => ({
+      contextId: context.turn?.contextId ?? context.contextId,
+      taskId: params.status === 'input-required' ? context.turn?.taskId : undefined,
+      taskOwner:
+        params.status === 'input-required' && context.current
+          ? {
+              personId: context.current.personId,
+              name: context.current.personName || context.current.personEmail || context.current.personId,
+            }
+          : undefined,
+      traceId: context.turn?.traceId ?? context.traceId,
+      currentForm: undefined,
+      ask: undefined,
+      turn: undefined,
+      failure: undefined,
+    })),
+    /** The turn ended in a bug of ours: nothing of it is kept. */
+    forgetTurn: assign({
+      taskId: undefined,
+      currentForm: undefined,
+      ask: undefined,
+      turn: undefined,
+      failure: undefined,
     }),
+    recordAnswerMessage: assign({
+      lastAnswerMessageId: ({ context, event }) =>
+        (event as unknown as { output?: { answerMessageId?: string } }).output?.answerMessageId ??
+        context.lastAnswerMessageId,
+    }),
+    recordFeedbackCard: assign({
+      feedbackCards: ({ context, event }) => {
+        const card = (event as unknown as { output?: FeedbackCardRecord }).output;
+        return card ? [...context.feedbackCards, card].slice(-MAX_FEEDBACK_CARDS) : context.feedbackCards;
+      },
+    }),
+    recordPendingForm: assign({
+      pendingForm: ({ event }) => (event as unknown as { output: AskedForInput }).output.pendingForm,
+    }),
+    showProgress: sendTo('working', ({ event }) => ({
+      type: 'PROGRESS' as const,
+      turn: (event as Extract<ConversationEvent, { type: 'AGENT.PROGRESS' }>).turn,
+    })),
     /** The open form is over: remember how, so a late submission gets the right notice. */
     closeForm: assign(({ context }, params: { reason: ClosedForm['reason'] }) => ({
       pendingForm: undefined,
@@ -190,6 +324,8 @@ const conversationSetup = setup({
   },
   guards: {
     allowed: (_, params: { allowed: boolean }) => params.allowed,
+    spaceAllowedAtIntake: ({ context }) => context.current?.spaceAllowed === true,
+    spaceDeniedAtIntake: ({ context }) => context.current?.spaceAllowed === false,
     hasQueued: ({ context }) => context.queue.length > 0,
     queueFull: ({ context }) => context.queue.length >= context.maxQueued,
     /** While loading, the first message is the one about to be answered, not one waiting behind it. */
@@ -197,9 +333,28 @@ const conversationSetup = setup({
     deniedNoticeSent: ({ context }) => context.deniedNoticeSent,
     busyNoticeSent: ({ context }) => context.busyNoticeSent,
     hasOpenTask: ({ context }) => context.taskId !== undefined,
+    /** `HITL_ANSWERED_BY`: `requester` unless the effect layer says `space`. */
+    answersRestrictedToRequester: (_) => true,
+    /**
+     * The event comes from someone other than the person the open task waits for (a message, a
+     * card, `cancel` or `reset`); events without a person (shutdown) are nobody's.
+     */
+    fromAnotherPerson: ({ context, event }) => {
+      if (context.taskId === undefined || !context.taskOwner) return false;
+      const personId = personOfEvent(event);
+      return personId !== undefined && personId !== context.taskOwner.personId;
+    },
     mayRetryRestore: ({ context }) => context.restoreAttempts < 1,
     cancelledByUser: ({ event }) => event.type === 'CANCEL' && event.reason !== 'shutdown',
-    waitingForInput: (_, params: { status: TurnOutcome['status'] }) => params.status === 'input-required',
+    /** The agent ended the turn itself without an answer: failed, rejected or cancelled on its side. */
+    agentEndedWithoutAnswer: ({ event }) => {
+      const status = (event as Extract<ConversationEvent, { type: 'AGENT.DONE' }>).turn.status;
+      return status === 'failed' || status === 'rejected' || status === 'canceled';
+    },
+    agentAsksForInput: ({ event }) => {
+      const status = (event as Extract<ConversationEvent, { type: 'AGENT.DONE' }>).turn.status;
+      return status === 'input-required' || status === 'auth-required';
+    },
     /** A feedback click on a card this conversation posted (the Webex message id must match). */
     isKnownFeedback: ({ context, event }) => {
       const action = cardActionOf(event);
@@ -243,6 +398,8 @@ const conversationSetup = setup({
     /** An idle conversation stops; its ids live on in the store. */
     idleTimeout: 10 * 60_000,
     restoreRetryDelay: 1_000,
+    /** `AGENT_TURN_TIMEOUT_S`, provided by the effect layer. */
+    turnDeadline: 30 * 60_000,
     /** Until the open form's deadline; provided with the real clock by `src/app.ts`. */
     formDeadline: 24 * 60 * 60_000,
   },
@@ -363,6 +520,61 @@ const whileSaving = {
   },
 } as const;
 
+/** Someone else answered (or cancelled) the task that waits for its requester: say who it waits for. */
+const refuseForeign = {
+  guard: and(['answersRestrictedToRequester', 'fromAnotherPerson']),
+  actions: [
+    { type: 'countRefusal', params: { reason: 'form-owner' } },
+    {
+      type: 'notify',
+      params: ({ context }: { context: ConversationContext }) => ({
+        notice: { kind: 'formOwned', owner: context.taskOwner?.name ?? '' } as Notice,
+        target: context.target,
+      }),
+    },
+  ],
+} as const;
+
+/** A bug in our own effects (not an agent failure): say something generic, keep the thread usable. */
+const internalError = [
+  'forgetTurn',
+  {
+    type: 'notify',
+    params: ({ context }: { context: ConversationContext }) => ({
+      notice: { kind: 'internalError' } as Notice,
+      target: context.target,
+    }),
+  },
+] as const;
+
+function turnInputOf(context: ConversationContext): TurnInput {
+  return {
+    key: context.key,
+    target: context.target,
+    roomType: context.roomType,
+    message: context.current!,
+    contextId: context.contextId,
+    taskId: context.taskId,
+    lastAnswerMessageId: context.lastAnswerMessageId,
+    ...(context.currentForm ? { formAnswer: context.currentForm } : {}),
+  };
+}
+
+function turnResultOf(context: ConversationContext): TurnResultInput {
+  return {
+    key: context.key,
+    target: context.target,
+    receivedAt: context.current!.receivedAt,
+    turn: context.turn ?? { status: 'unknown' },
+    ...(context.failure ? { failure: context.failure } : {}),
+    ...(context.current?.hasFiles ? { hasFiles: true } : {}),
+  };
+}
+
+function notProvided(name: string): never {
+  throw new Error(`conversation effect "${name}" was not provided`);
+}
+
 export const conversationMachine = conversationSetup.createMachine({
   id: 'conversation',
   context: ({ input }) => ({
@@ -376,16 +588,22 @@ export const conversationMachine = conversationSetup.createMachine({
   }),
   initial: 'restoring',
   on: {
-    RESET: {
-      target: '.idle',
-      actions: [
-        'clearAgentIds',
-        { type: 'closeForm', params: { reason: 'cancelled' } },
-        assign({ queue: [] }),
-        { type: 'forgetConversation', params: ({ context }) => ({ key: context.key }) },
-        { type: 'notify', params: ({ context }) => ({ notice: { kind: 'reset' }, target: context.target }) },
-      ],
-    },
+    RESET: [
+      refuseForeign,
+      {
+        target: '.idle',
+        actions: [
+          'clearAgentIds',
+          { type: 'closeForm', params: { reason: 'cancelled' } },
+          assign({ queue: [] }),
+          { type: 'forgetConversation', params: ({ context }) => ({ key: context.key }) },
+          {
+            type: 'notify',
+            params: ({ context }) => ({ notice: { kind: 'reset' }, target: context.target }),
+          },
+        ],
+      },
+    ],
     CARD_ACTION: handleCardAction,
     DRAIN: { actions: assign({ queue: [] }) },
   },
@@ -416,6 +634,7 @@ export const conversationMachine = conversationSetup.createMachine({
             traceId: event.output?.traceId,
             lastAnswerMessageId: event.output?.lastAnswerMessageId,
             pendingForm: event.output?.pendingForm,
+            taskOwner: event.output?.taskOwner,
             feedbackCards: event.output?.feedbackCards ?? [],
             closedForms: event.output?.closedForms ?? [],
           })),
@@ -472,15 +691,31 @@ export const conversationMachine = conversationSetup.createMachine({
           ],
         },
       },
-      invoke: {
-        src: 'checkSpace',
-        input: ({ context }) => ({ roomId: context.roomId, roomType: context.roomType }),
-        onDone: [
-          { guard: { type: 'allowed', params: ({ event }) => event.output }, target: 'answering' },
-          { target: 'denied' },
-        ],
-        // Fail closed: an error in the check is a denial.
-        onError: { target: 'denied' },
+      initial: 'deciding',
+      states: {
+        /** The intake decided the space when the message arrived; a form answer is checked again. */
+        deciding: {
+          always: [
+            { guard: 'spaceAllowedAtIntake', target: '#conversation.answering' },
+            { guard: 'spaceDeniedAtIntake', target: '#conversation.denied' },
+            { target: 'checkingSpace' },
+          ],
+        },
+        checkingSpace: {
+          invoke: {
+            src: 'checkSpace',
+            input: ({ context }) => ({ roomId: context.roomId, roomType: context.roomType }),
+            onDone: [
+              {
+                guard: { type: 'allowed', params: ({ event }) => event.output },
+                target: '#conversation.answering',
+              },
+              { target: '#conversation.denied' },
+            ],
+            // Fail closed: an error in the check is a denial.
+            onError: { target: '#conversation.denied' },
+          },
+        },
       },
     },
     denied: {
@@ -491,7 +726,10 @@ export const conversationMachine = conversationSetup.createMachine({
           actions: [
             {
               type: 'notify',
-              params: ({ context }) => ({ notice: { kind: 'unauthorized' }, target: context.target }),
+              params: ({ context }) => ({
+                notice: { kind: context.current?.spaceUnavailable ? 'spaceUnavailable' : 'unauthorized' },
+                target: context.target,
+              }),
             },
             assign({ deniedNoticeSent: true }),
           ],
@@ -500,6 +738,20 @@ export const conversationMachine = conversationSetup.createMachine({
     },
     answering: {
       on: {
+        'TURN.BUSY': {
+          target: 'next',
+          actions: [
+            'forgetTurn',
+            { type: 'countRefusal', params: { reason: 'busy' } },
+            {
+              type: 'notify',
+              params: ({ context, event }) => ({
+                notice: { kind: 'busyTurns', scope: event.scope },
+                target: context.target,
+              }),
+            },
+          ],
+        },
         USER_MESSAGE: waitInQueue('queueFull'),
         CARD_ACTION: cardDuringAnswer,
         // Leaving the state stops the turn: its signal aborts the stream, and the turn runner
@@ -510,6 +762,9 @@ export const conversationMachine = conversationSetup.createMachine({
             assign({
               taskId: undefined,
               currentForm: undefined,
+              ask: undefined,
+              turn: undefined,
+              failure: undefined,
               // Shutting down: messages waiting behind this answer would start new turns; drop them
               // (the shutdown notice tells the thread to ask again).
               queue: ({ context, event }) => (event.reason === 'shutdown' ? [] : context.queue),
@@ -524,37 +779,123 @@ export const conversationMachine = conversationSetup.createMachine({
           ],
         },
       },
+      // The working message lives exactly as long as the answer: leaving `answering` by any
+      // transition (answer posted, cancel, reset, failure) stops it, and stopping deletes it.
       invoke: {
-        src: 'runTurn',
+        id: 'working',
+        src: 'workingMessage',
         input: ({ context }) => ({
           key: context.key,
           target: context.target,
-          roomType: context.roomType,
-          message: context.current!,
-          contextId: context.contextId,
-          taskId: context.taskId,
-          lastAnswerMessageId: context.lastAnswerMessageId,
-          ...(context.currentForm ? { formAnswer: context.currentForm } : {}),
+          receivedAt: context.current!.receivedAt,
+          personId: context.current!.personId,
         }),
-        onDone: [
-          {
-            guard: { type: 'waitingForInput', params: ({ event }) => ({ status: event.output.status }) },
-            target: 'savingWaiting',
-            actions: 'recordOutcome',
-          },
-          { target: 'saving', actions: 'recordOutcome' },
-        ],
-        // The turn runner reports agent failures to the user itself; reaching here is a bug in
-        // our code, so say something generic and keep the conversation usable.
-        onError: {
+      },
+      after: {
+        // `AGENT_TURN_TIMEOUT_S`: leaving the state stops the stream (the agent's task is cancelled)
+        // and the working message. Waiting for a form answer is not in this state, so not counted.
+        turnDeadline: {
           target: 'next',
           actions: [
-            assign({ taskId: undefined, currentForm: undefined }),
+            'forgetTurn',
+            { type: 'countRefusal', params: { reason: 'bounds' } },
             {
               type: 'notify',
-              params: ({ context }) => ({ notice: { kind: 'internalError' }, target: context.target }),
+              params: ({ context }) => ({ notice: { kind: 'turnTimedOut' }, target: context.target }),
             },
           ],
+        },
+      },
+      initial: 'fetchingContext',
+      states: {
+        /** The prompt: thread context, or a form's answer; the asker's email. */
+        fetchingContext: {
+          invoke: {
+            src: 'buildRequest',
+            input: ({ context }) => turnInputOf(context),
+            onDone: { target: 'streaming', actions: assign({ ask: ({ event }) => event.output }) },
+            onError: { target: '#conversation.next', actions: internalError },
+          },
+        },
+        /** The agent streams; progress goes to the working message as it arrives. */
+        streaming: {
+          invoke: {
+            id: 'agent',
+            src: 'agentStream',
+            input: ({ context }) => ({ key: context.key, target: context.target, ask: context.ask! }),
+          },
+          on: {
+            'AGENT.PROGRESS': { actions: [assign({ turn: ({ event }) => event.turn }), 'showProgress'] },
+            'AGENT.DONE': [
+              {
+                guard: 'agentEndedWithoutAnswer',
+                target: 'reportingFailure',
+                actions: assign({ turn: ({ event }) => event.turn }),
+              },
+              {
+                guard: 'agentAsksForInput',
+                target: 'askingForInput',
+                actions: assign({ turn: ({ event }) => event.turn }),
+              },
+              { target: 'postingAnswer', actions: assign({ turn: ({ event }) => event.turn }) },
+            ],
+            'AGENT.FAILED': {
+              target: 'reportingFailure',
+              actions: assign({ turn: ({ event }) => event.turn, failure: ({ event }) => event.failure }),
+            },
+          },
+        },
+        postingAnswer: {
+          invoke: {
+            src: 'postAnswer',
+            input: ({ context }) => turnResultOf(context),
+            onDone: { target: 'postingFeedback', actions: 'recordAnswerMessage' },
+            // Webex refused the answer: say something generic (the working message goes with the state).
+            onError: { target: '#conversation.next', actions: internalError },
+          },
+        },
+        /** 👍 / 👎 under an answer that has a trace id (when scoring is on). */
+        postingFeedback: {
+          invoke: {
+            src: 'postFeedback',
+            input: ({ context }) => turnResultOf(context),
+            onDone: {
+              target: '#conversation.saving',
+              actions: ['recordFeedbackCard', { type: 'recordTurn', params: { status: 'completed' } }],
+            },
+            onError: {
+              target: '#conversation.saving',
+              actions: { type: 'recordTurn', params: { status: 'completed' } },
+            },
+          },
+        },
+        /** The agent's question, and its form as a card; the task stays open. */
+        askingForInput: {
+          invoke: {
+            src: 'askForInput',
+            input: ({ context }) => turnResultOf(context),
+            onDone: {
+              target: '#conversation.savingWaiting',
+              actions: [
+                'recordAnswerMessage',
+                'recordPendingForm',
+                { type: 'recordTurn', params: { status: 'input-required' } },
+              ],
+            },
+            onError: { target: '#conversation.next', actions: internalError },
+          },
+        },
+        /** A short, specific message for what went wrong; the conversation carries on. */
+        reportingFailure: {
+          invoke: {
+            src: 'reportFailure',
+            input: ({ context }) => turnResultOf(context),
+            onDone: {
+              target: '#conversation.saving',
+              actions: { type: 'recordTurn', params: { status: 'failed' } },
+            },
+            onError: { target: '#conversation.next', actions: internalError },
+          },
         },
       },
     },
@@ -601,11 +942,18 @@ export const conversationMachine = conversationSetup.createMachine({
         idleTimeout: { guard: ({ context }) => context.pendingForm === undefined, target: 'stopped' },
       },
       on: {
-        USER_MESSAGE: {
-          target: 'authorizing',
-          actions: [{ type: 'closeForm', params: { reason: 'superseded' } }, 'takeCurrent'],
-        },
+        USER_MESSAGE: [
+          refuseForeign,
+          {
+            target: 'authorizing',
+            actions: [{ type: 'closeForm', params: { reason: 'superseded' } }, 'takeCurrent'],
+          },
+        ],
         CARD_ACTION: [
+          {
+            ...refuseForeign,
+            guard: and(['isOpenForm', 'answersRestrictedToRequester', 'fromAnotherPerson']),
+          },
           {
             // Past the deadline (the timer may have been lost in a restart): the form is over.
             guard: and(['isOpenForm', 'isPastDeadline']),
@@ -624,11 +972,14 @@ export const conversationMachine = conversationSetup.createMachine({
           },
           ...handleCardAction,
         ],
-        CANCEL: {
-          guard: 'cancelledByUser',
-          target: 'saving',
-          actions: closeOpenTask('cancelled', 'cancelled'),
-        },
+        CANCEL: [
+          refuseForeign,
+          {
+            guard: 'cancelledByUser',
+            target: 'saving',
+            actions: closeOpenTask('cancelled', 'cancelled'),
+          },
+        ],
       },
     },
     next: {
@@ -651,6 +1002,7 @@ function recordOf(context: ConversationContext): ConversationRecord {
     traceId: context.traceId,
     lastAnswerMessageId: context.lastAnswerMessageId,
     pendingForm: context.pendingForm,
+    taskOwner: context.taskOwner,
     feedbackCards: context.feedbackCards,
     closedForms: context.closedForms,
     updatedAt: context.current?.receivedAt ?? 0,

@@ -100,8 +100,8 @@ export const roomMachine = setup({
           });
           enqueue.assign({ conversations: [...context.conversations, key] });
         }
-        if (command === 'cancel') enqueue.sendTo(key, { type: 'CANCEL' });
-        else if (command === 'reset') enqueue.sendTo(key, { type: 'RESET' });
+        if (command === 'cancel') enqueue.sendTo(key, { type: 'CANCEL', personId: message.personId });
+        else if (command === 'reset') enqueue.sendTo(key, { type: 'RESET', personId: message.personId });
         else enqueue.sendTo(key, { type: 'USER_MESSAGE', message });
       }),
     },

@@ -1,11 +1,25 @@
 /**
- * The domain events the room and conversation machines understand. They are built from the
- * connection's normalised inbound events by `createBot().handleInbound` (`src/app.ts`), so the
- * machines never see Webex frames.
+ * The domain types the machines share. Their events are built from the connection's normalised
+ * inbound events by the intake's admission (`src/actors/intake/admission.ts`), so the machines
+ * never see Webex frames.
  */
-import type { FeedbackCardRecord, PendingForm } from '../adapters/store/ports.js';
 
 export type RoomType = 'direct' | 'group';
+
+/** Who the bot is on Webex (`GET /people/me`). */
+export interface BotIdentity {
+  /** Hydra PEOPLE id. */
+  personId: string;
+  email: string;
+  displayName: string;
+}
+
+/** Whether a part of the bot can take work, and why not. */
+export interface Readiness {
+  ready: boolean;
+  /** Why not, for `/readyz`'s 503 body and the operator's eyes. */
+  reason?: string;
+}
 
 /** A person's message addressed to the bot, with the mention already removed. */
 export interface UserMessage {
@@ -17,12 +31,21 @@ export interface UserMessage {
   parentId?: string;
   personId: string;
   personEmail: string;
+  /** How Webex shows the person, when the event says. */
+  personName?: string;
   /** Plain text sent to the agent: mention removed, trimmed. */
   text: string;
   /** True for a `share`: the message carried files the bot does not read. */
   hasFiles: boolean;
   /** Epoch ms when the activity reached the bot (for first-reply and answer timings). */
   receivedAt: number;
+  /**
+   * The intake's space decision for this message (SPEC "Spaces and threads"); undefined where no
+   * one has decided yet (a form answer resuming a task), so the conversation checks the space.
+   */
+  spaceAllowed?: boolean;
+  /** The space could not be checked (store outage, nothing recent cached): refused for now. */
+  spaceUnavailable?: boolean;
 }
 
 /** Someone pressed a button or submitted a form on a card the bot posted. */
@@ -54,7 +77,17 @@ export interface CardAction {
 export type Notice =
   | { kind: 'help'; group: boolean }
   | { kind: 'unauthorized' }
+  /** The space registry cannot be read and no recent answer is cached (fail closed). */
+  | { kind: 'spaceUnavailable' }
+  /** A person outside the allowed organisations or email domains (at most once a day). */
+  | { kind: 'personRefused'; reason: 'outsider-org' | 'email-domain' | 'person-unverified' }
   | { kind: 'busy' }
+  /** `MAX_CONCURRENT_TURNS` (`bot`) or `MAX_TURNS_PER_PERSON` (`person`) reached. */
+  | { kind: 'busyTurns'; scope: 'bot' | 'person' }
+  /** `AGENT_TURN_TIMEOUT_S` passed: the turn was stopped. */
+  | { kind: 'turnTimedOut' }
+  /** `HITL_ANSWERED_BY=requester`: the open task waits for someone else. */
+  | { kind: 'formOwned'; owner: string }
   | { kind: 'cancelled' }
   | { kind: 'nothingToCancel' }
   | { kind: 'reset' }
@@ -75,16 +108,122 @@ export interface ReplyTarget {
   parentId?: string;
 }
 
-/** How a turn with the agent ended; produced by the turn runner. */
-export interface TurnOutcome {
-  status: 'completed' | 'input-required' | 'failed' | 'canceled';
+/** What the agent is asked in one turn: built by `fetchingContext`'s effect, passed on unread. */
+export interface AgentAsk {
+  text: string;
+  /** Extra parts (a form answer's `resume` data). */
+  parts?: ReadonlyArray<{ kind: 'data'; data: Record<string, unknown> }>;
+  userEmail: string;
+  contextId?: string;
+  /** Only when the message answers a task that asked for input. */
+  taskId?: string;
+}
+
+/**
+ * The agent's side of a turn, as far as the chart reads it. The effect layer folds the stream into
+ * a fuller state (plan, tools, text) that it passes through these events unchanged.
+ */
+export interface AgentTurn {
+  status: string;
   contextId?: string;
   taskId?: string;
   traceId?: string;
-  /** The last message of the posted answer. */
-  answerMessageId?: string;
-  /** The agent asked through a form: the card that waits for the user. */
+}
+
+/** Why a turn failed before the agent said so itself (unreachable, HTTP error, cut stream…). */
+export interface TurnFailure {
+  kind: string;
+  status?: number;
+  message: string;
+}
+
+/** How a turn with the agent ended. */
+export type TurnStatus = 'completed' | 'input-required' | 'failed' | 'canceled';
+
+// ── Forms and what a conversation remembers (persisted by the stores) ──────────────────────────
+
+export type FormFieldType = 'text' | 'select' | 'multiselect' | 'boolean' | 'number' | 'url' | 'email';
+
+export interface FormFieldOption {
+  value: string;
+  label: string;
+}
+
+export interface FormField {
+  /** Key the answer is sent back under. */
+  name: string;
+  label: string;
+  type: FormFieldType;
+  required: boolean;
+  description?: string;
+  placeholder?: string;
+  /** Only for select and multiselect. */
+  options?: FormFieldOption[];
+  defaultValue?: string | number | boolean | string[];
+}
+
+/** A request for structured input from the user (human in the loop). */
+export interface AgentForm {
+  title?: string;
+  description?: string;
+  fields: FormField[];
+  /** The artifact the form came from, for diagnostics. */
+  source: string;
+  /** The original payload, so a resume can echo what the agent expects. */
+  raw: unknown;
+}
+
+/** What a conversation must remember between turns (and across restarts). */
+export interface ConversationRecord {
+  key: string;
+  roomId: string;
+  contextId?: string;
+  /** The open task when the agent asked for input. */
+  taskId?: string;
+  traceId?: string;
+  /** Id of the bot's last answer message; thread context after it is what the agent lacks. */
+  lastAnswerMessageId?: string;
+  /** The form card waiting for the user, so a restart does not lose it. */
   pendingForm?: PendingForm;
-  /** A feedback card was posted under the answer. */
-  feedbackCard?: FeedbackCardRecord;
+  /** Who the open task waits for (`HITL_ANSWERED_BY=requester`). */
+  taskOwner?: { personId: string; name: string };
+  /** Feedback cards posted in this conversation (newest last, bounded). */
+  feedbackCards?: FeedbackCardRecord[];
+  /** Form cards that are no longer open, so a late submission gets the right notice. */
+  closedForms?: ClosedForm[];
+  /**
+   * Earlier turns (the person's texts and the final answers, bounded like the thread context), for
+   * agent backends whose agents hold no memory (AG-UI `messages`). Cleared by `reset`.
+   */
+  history?: HistoryMessage[];
+  /** How many times `reset` started the thread afresh (CAIPE ≥0.6 adds it to its conversation key). */
+  generation?: number;
+  updatedAt: number;
+}
+
+/** An earlier turn of a conversation, as a stateless agent is sent it. */
+export interface HistoryMessage {
+  role: 'user' | 'assistant';
+  text: string;
+}
+
+export interface PendingForm {
+  cardId: string;
+  /** The Webex message that carries the card: only submissions of this message are trusted. */
+  cardMessageId: string;
+  /** Epoch ms after which the form has expired (`HITL_TIMEOUT_S`). */
+  deadlineAt: number;
+  /** The agent's form, as parsed (needed to build the answer). */
+  form: AgentForm;
+}
+
+export interface FeedbackCardRecord {
+  cardId: string;
+  cardMessageId: string;
+  traceId: string;
+}
+
+export interface ClosedForm {
+  cardId: string;
+  reason: 'submitted' | 'expired' | 'cancelled' | 'superseded';
 }

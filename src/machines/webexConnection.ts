@@ -20,26 +20,14 @@ import {
   sendTo,
   setup,
 } from 'xstate';
-import type { ServiceCatalog } from '../adapters/webex/catalog.js';
-import {
-  backoffDelayMs,
-  type CloseReaction,
-  classifyClose,
-  type SocketCloseInfo,
-} from '../adapters/webex/closePolicy.js';
-import type { WdmDevice } from '../adapters/webex/devices.js';
-import type { InboundEvent } from '../adapters/webex/inboundEvent.js';
-import type { RawActivity } from '../adapters/webex/mercury.js';
-import type { BotSelf } from '../adapters/webex/normalize.js';
 import { WebexApiError } from '../errors.js';
-
+import { backoffDelayMs, type CloseReaction, classifyClose, type SocketCloseInfo } from './closePolicy.js';
+import type { InboundEvent } from './inboundEvent.js';
 /** The bot as `GET /people/me` describes it. */
-export interface BotIdentity {
-  /** Hydra PEOPLE id. */
-  personId: string;
-  email: string;
-  displayName: string;
-}
+import type { BotIdentity, Readiness } from './types.js';
+import type { BotSelf, RawActivity, ServiceCatalog, WdmDevice } from './webexTypes.js';
+
+export type { BotIdentity, Readiness };
 
 /** Events the socket actor sends to the machine. */
 export type SocketEvent =
@@ -53,7 +41,18 @@ export type SocketEvent =
   | ({ type: 'SOCKET.CLOSED' } & SocketCloseInfo);
 
 /** Commands the machine sends to the socket actor. */
-export type SocketCommand = { type: 'PING' } | { type: 'CLOSE'; code: number; reason: string };
+export type SocketCommand =
+  | { type: 'PING' }
+  | { type: 'CLOSE'; code: number; reason: string }
+  /** Shutting down: leave activity frames unacked, so Webex keeps them for the next process. */
+  | { type: 'HOLD' };
+
+/** What the socket actor is started with. */
+export interface SocketInput {
+  webSocketUrl: string;
+  /** Start with activities held (a socket opened after `INBOUND.HOLD`). */
+  holdActivities: boolean;
+}
 
 /** What the machine hands the inbound processor for each activity. */
 export interface InboundActivityCommand {
@@ -64,8 +63,11 @@ export interface InboundActivityCommand {
   hostClusters: Record<string, string>;
 }
 
-/** Why events may have been lost, so REST is asked for what the socket did not bring. */
-export type CatchUpReason = 'reconnect' | 'sequenceGap';
+/**
+ * Why events may have been lost, so REST is asked for what the socket did not bring: the first
+ * connect of a process (what arrived while no process ran), a reconnect, a sequence gap.
+ */
+export type CatchUpReason = 'startup' | 'reconnect' | 'sequenceGap';
 
 /** Asks the inbound processor to list recently active rooms' missed messages over REST. */
 export interface InboundCatchUpCommand {
@@ -74,7 +76,12 @@ export interface InboundCatchUpCommand {
   self: BotSelf;
 }
 
-export type InboundCommand = InboundActivityCommand | InboundCatchUpCommand;
+/** Shutting down: events are no longer handed to the bot but left for the next process. */
+export interface InboundHoldCommand {
+  type: 'HOLD';
+}
+
+export type InboundCommand = InboundActivityCommand | InboundCatchUpCommand | InboundHoldCommand;
 
 /** What the device refresher needs: the device to `PUT` and the WDM it belongs to. */
 export interface RefreshDeviceInput {
@@ -95,7 +102,13 @@ export type WebexConnectionEvent =
   | { type: 'INBOUND.EVENT'; event: InboundEvent }
   /** Another part of the bot got a REST 401: the token is revoked, so the connection is not ready either. */
   | { type: 'TOKEN.REJECTED' }
-  | { type: 'SHUTDOWN' };
+  /**
+   * The process is stopping: from now on events are left for the next process (not acked by the
+   * socket, their rooms recorded for its catch-up), never handed to the bot.
+   */
+  | { type: 'INBOUND.HOLD' }
+  /** `deleteDevice`: also delete the WDM device (by default it is kept for the next process). */
+  | { type: 'SHUTDOWN'; deleteDevice?: boolean };
 
 export type WebexConnectionEmitted =
   | { type: 'inbound'; event: InboundEvent }
@@ -107,6 +120,8 @@ export interface WebexConnectionContext {
   device: WdmDevice | undefined;
   /** A device whose socket said "unknown registration": replaced, not reused, at the next device step. */
   staleDeviceUrl: string | undefined;
+  /** Webex's close before readiness could not be read (1005): refresh the device before reconnecting. */
+  refreshBeforeConnect: boolean;
   /** Consecutive failed attempts since the last time online; the backoff exponent. */
   attempt: number;
   /** Why the connection is not online; undefined while online. */
@@ -117,8 +132,12 @@ export interface WebexConnectionContext {
   sequenceGaps: number;
   /** True once the connection has been online: later onlines are reconnects, which catch up. */
   wasOnline: boolean;
-  /** REST catch-ups requested (after reconnects and sequence gaps). */
+  /** REST catch-ups requested (at the first connect, after reconnects and sequence gaps). */
   catchUps: number;
+  /** Events are left for the next process (`INBOUND.HOLD`). */
+  inboundHeld: boolean;
+  /** The SHUTDOWN asked for the device to be deleted. */
+  deleteDeviceOnStop: boolean;
 }
 
 export interface EnsureDeviceInput {
@@ -129,6 +148,8 @@ export interface EnsureDeviceInput {
 export interface ReleaseDeviceInput {
   catalog: ServiceCatalog | undefined;
   device: WdmDevice | undefined;
+  /** False by default: the device is kept, so Webex redelivers to the next process what it buffers. */
+  deleteDevice: boolean;
 }
 
 /** Named delays, in ms; `backoff` depends on `context.attempt`. */
@@ -218,9 +239,8 @@ export const webexConnectionMachine = setup({
     fetchCatalog: fromPromise<ServiceCatalog>(async () => notProvided('fetchCatalog')),
     ensureDevice: fromPromise<WdmDevice, EnsureDeviceInput>(async () => notProvided('ensureDevice')),
     releaseDevice: fromPromise<void, ReleaseDeviceInput>(async () => notProvided('releaseDevice')),
-    mercurySocket: fromCallback<SocketCommand, { webSocketUrl: string }, SocketEvent>(() =>
-      notProvided('mercurySocket'),
-    ),
+    refreshDevice: fromPromise<WdmDevice, RefreshDeviceInput>(async () => notProvided('refreshDevice')),
+    mercurySocket: fromCallback<SocketCommand, SocketInput, SocketEvent>(() => notProvided('mercurySocket')),
     inboundProcessor: fromCallback<InboundCommand, void, WebexConnectionEvent>(() =>
       notProvided('inboundProcessor'),
     ),
@@ -234,6 +254,8 @@ export const webexConnectionMachine = setup({
     errorStatusIs: ({ event }, params: { status: number }) =>
       errorStatus((event as unknown as { error?: unknown }).error) === params.status,
     hasDevice: ({ context }) => context.device !== undefined,
+    deviceNeedsRefresh: ({ context }) =>
+      context.refreshBeforeConnect && context.device !== undefined && context.catalog !== undefined,
     hasCatalog: ({ context }) => context.catalog !== undefined,
     hasIdentity: ({ context }) => context.identity !== undefined,
     wasOnline: ({ context }) => context.wasOnline,
@@ -261,6 +283,11 @@ export const webexConnectionMachine = setup({
       device: undefined,
     }),
     markOnline: assign({ attempt: 0, notReadyReason: undefined, wasOnline: true }),
+    markRefreshBeforeConnect: assign({ refreshBeforeConnect: true }),
+    keepDeviceAfterRefresh: assign({
+      device: ({ context, event }) => (event as { output?: WdmDevice }).output ?? context.device,
+      refreshBeforeConnect: false,
+    }),
     /** The device is gone (refresh 404): go register another; the old socket goes with `connected`. */
     markReregistering: assign({
       notReadyReason: 'reconnecting',
@@ -301,18 +328,22 @@ export const webexConnectionMachine = setup({
       event: (event as Extract<WebexConnectionEvent, { type: 'INBOUND.EVENT' }>).event,
     })),
     /**
-     * A sequence gap, or online again after having been online (not the first connect): what the
-     * socket lost is listed over REST by the inbound processor.
+     * Online (the first connect of this process, or again after having been online) or a
+     * sequence gap: what the socket did not bring is listed over REST by the inbound processor.
      */
     requestCatchUp: sendTo(
       'inbound',
       ({ context, event }) =>
         ({
           type: 'CATCH_UP',
-          reason: event.type === 'SOCKET.GAP' ? 'sequenceGap' : 'reconnect',
+          reason: event.type === 'SOCKET.GAP' ? 'sequenceGap' : context.wasOnline ? 'reconnect' : 'startup',
           self: { userId: context.device!.userId, personId: context.identity!.personId },
         }) satisfies InboundCatchUpCommand,
     ),
+    markInboundHeld: assign({ inboundHeld: true }),
+    holdInboundProcessor: sendTo('inbound', { type: 'HOLD' } satisfies InboundCommand),
+    /** Only while `connected` (where the socket runs); a later socket starts held from its input. */
+    holdSocket: sendTo('socket', { type: 'HOLD' } satisfies SocketCommand),
     countCatchUp: assign({ catchUps: ({ context }) => context.catchUps + 1 }),
     emitGap: emit(({ event }) => {
       const gap = event as Extract<WebexConnectionEvent, { type: 'SOCKET.GAP' }>;
@@ -332,6 +363,7 @@ export const webexConnectionMachine = setup({
     reportDeviceRefreshed: () => {},
     reportDeviceRefreshFailed: () => {},
     reportDeviceGone: () => {},
+    reportDeviceRefreshedBeforeConnect: () => {},
   },
 }).createMachine({
   id: 'webexConnection',
@@ -340,6 +372,7 @@ export const webexConnectionMachine = setup({
     catalog: undefined,
     device: undefined,
     staleDeviceUrl: undefined,
+    refreshBeforeConnect: false,
     attempt: 0,
     notReadyReason: 'starting',
     lastReaction: undefined,
@@ -347,12 +380,23 @@ export const webexConnectionMachine = setup({
     sequenceGaps: 0,
     wasOnline: false,
     catchUps: 0,
+    inboundHeld: false,
+    deleteDeviceOnStop: false,
   },
   // The inbound processor outlives sockets: an activity acked on one socket is still fetched and
   // delivered if that socket drops meanwhile.
-  invoke: { id: 'inbound', src: 'inboundProcessor' },
+  invoke: { id: 'inbound', systemId: 'intake', src: 'inboundProcessor' },
   on: {
-    SHUTDOWN: '.shuttingDown',
+    // Whatever arrives while shutting down is left for the next process too.
+    SHUTDOWN: {
+      target: '.shuttingDown',
+      actions: [
+        assign({ deleteDeviceOnStop: ({ event }) => event.deleteDevice === true }),
+        'markInboundHeld',
+        'holdInboundProcessor',
+      ],
+    },
+    'INBOUND.HOLD': { actions: ['markInboundHeld', 'holdInboundProcessor'] },
     'TOKEN.REJECTED': {
       target: '.notReady',
       actions: [{ type: 'setNotReady', params: { reason: 'unauthorized' } }, 'reportNotReady'],
@@ -439,6 +483,39 @@ export const webexConnectionMachine = setup({
             ],
           },
         },
+        // After a close before readiness that could not be read (1005), as the SDK does: `PUT` the
+        // device and connect again; only a 404 means a new device (and what Webex buffered for
+        // the old one is gone with it).
+        refreshDevice: {
+          invoke: {
+            src: 'refreshDevice',
+            input: ({ context }) => ({ device: context.device!, wdmUrl: context.catalog!.wdmUrl }),
+            onDone: {
+              target: '#webexConnection.connected',
+              actions: ['keepDeviceAfterRefresh', 'reportDeviceRefreshedBeforeConnect'],
+            },
+            onError: [
+              {
+                guard: { type: 'errorStatusIs', params: { status: 404 } },
+                target: 'device',
+                actions: ['reportDeviceGone', 'markDeviceStale', assign({ refreshBeforeConnect: false })],
+              },
+              {
+                guard: { type: 'errorStatusIs', params: { status: 401 } },
+                target: '#webexConnection.notReady',
+                actions: [
+                  { type: 'setNotReady', params: { reason: 'unauthorized' } },
+                  { type: 'reportSetupFailed', params: { step: 'refresh' } },
+                  'reportNotReady',
+                ],
+              },
+              {
+                target: '#webexConnection.backoff',
+                actions: { type: 'reportSetupFailed', params: { step: 'refresh' } },
+              },
+            ],
+          },
+        },
       },
     },
 
@@ -446,7 +523,10 @@ export const webexConnectionMachine = setup({
       invoke: {
         id: 'socket',
         src: 'mercurySocket',
-        input: ({ context }) => ({ webSocketUrl: context.device!.webSocketUrl }),
+        input: ({ context }) => ({
+          webSocketUrl: context.device!.webSocketUrl,
+          holdActivities: context.inboundHeld,
+        }),
         onError: { target: 'backoff', actions: 'reportClosed' },
       },
       initial: 'connecting',
@@ -456,6 +536,11 @@ export const webexConnectionMachine = setup({
             guard: { type: 'closeIs', params: { action: 'reregister' } },
             target: 'backoff',
             actions: ['noteClose', 'reportClosed', 'markDeviceStale'],
+          },
+          {
+            guard: { type: 'closeIs', params: { action: 'refresh' } },
+            target: 'backoff',
+            actions: ['noteClose', 'reportClosed', 'markRefreshBeforeConnect'],
           },
           {
             guard: { type: 'closeIs', params: { action: 'standDown' } },
@@ -469,6 +554,7 @@ export const webexConnectionMachine = setup({
           },
           { target: 'backoff', actions: ['noteClose', 'reportClosed'] },
         ],
+        'INBOUND.HOLD': { actions: ['markInboundHeld', 'holdInboundProcessor', 'holdSocket'] },
         'SOCKET.SWITCHING': { actions: 'reportSwitch' },
         'SOCKET.SWITCHED': { actions: 'reportSwitch' },
       },
@@ -481,12 +567,9 @@ export const webexConnectionMachine = setup({
             },
           },
           on: {
-            'SOCKET.READY': [
-              // Online again after having been online (not the first connect): what the socket
-              // lost meanwhile is listed over REST.
-              { guard: 'wasOnline', target: 'online', actions: ['countCatchUp', 'requestCatchUp'] },
-              { target: 'online' },
-            ],
+            // Online: what the socket may not bring is listed over REST — at the first connect
+            // what arrived while no process ran, after a reconnect what was lost meanwhile.
+            'SOCKET.READY': { target: 'online', actions: ['countCatchUp', 'requestCatchUp'] },
           },
         },
         online: {
@@ -542,6 +625,7 @@ export const webexConnectionMachine = setup({
       exit: 'bumpAttempt',
       after: {
         backoff: [
+          { guard: 'deviceNeedsRefresh', target: 'setup.refreshDevice' },
           { guard: 'hasDevice', target: 'connected' },
           { guard: 'hasCatalog', target: 'setup.device' },
           { guard: 'hasIdentity', target: 'setup.catalog' },
@@ -567,7 +651,11 @@ export const webexConnectionMachine = setup({
       entry: [{ type: 'setNotReady', params: { reason: 'stopping' } }, 'reportShutdown'],
       invoke: {
         src: 'releaseDevice',
-        input: ({ context }) => ({ catalog: context.catalog, device: context.device }),
+        input: ({ context }) => ({
+          catalog: context.catalog,
+          device: context.device,
+          deleteDevice: context.deleteDeviceOnStop,
+        }),
         onDone: 'stopped',
         onError: 'stopped',
       },
@@ -583,11 +671,6 @@ export const webexConnectionMachine = setup({
 });
 
 export type WebexConnectionSnapshot = SnapshotFrom<typeof webexConnectionMachine>;
-
-export interface Readiness {
-  ready: boolean;
-  reason?: string;
-}
 
 /** `/readyz`'s view of the connection. */
 export function readinessOf(snapshot: WebexConnectionSnapshot): Readiness {

@@ -11,9 +11,10 @@
  * Pure functions: no I/O, no clock. Whether a submission is trusted (its `messageId` is a card the
  * bot sent to that conversation, not yet answered, not expired) is the conversation's decision.
  */
-import type { AgentForm, FormField } from '../adapters/agent/port.js';
+import type { AgentForm, FormField } from '../machines/types.js';
 import { truncateWithEllipsis, utf8ByteLength, WEBEX_MESSAGE_BYTE_LIMIT } from './bytes.js';
 import { messages } from './messages.js';
+import { neutralizeMentions } from './neutralize.js';
 
 export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
 
@@ -138,13 +139,22 @@ const CAP_LEVELS: readonly Caps[] = [
 /** More fields than this are not shown; the agent can still take the rest as text. */
 const MAX_FORM_FIELDS = 50;
 
+/**
+ * Text the agent wrote for people to read (titles, descriptions, labels, placeholders, choices):
+ * shown, never acted on, so its mention markup is made inert before it is capped.
+ */
 function cap(text: string, maxChars: number): string {
-  return truncateWithEllipsis(text.trim(), { maxChars });
+  return truncateWithEllipsis(neutralizeMentions(text.trim()), { maxChars });
 }
 
 /** Flattens to one line (labels, titles, choices); Adaptive Cards would otherwise show raw newlines. */
 function capLine(text: string, maxChars: number): string {
   return cap(text.replace(/\s+/g, ' '), maxChars);
+}
+
+/** An input's default value: submitted back as typed, so it is only capped, never rewritten. */
+function capValue(text: string, maxChars: number): string {
+  return truncateWithEllipsis(text.trim(), { maxChars });
 }
 
 const URL_REGEX = '^https?://\\S+$';
@@ -178,7 +188,7 @@ function fieldInput(field: FormField, caps: Caps): Json {
       style: multi ? 'expanded' : 'compact',
       ...(multi ? { isMultiSelect: true } : {}),
       ...(placeholder && !multi ? { placeholder } : {}),
-      ...(value ? { value: cap(value, caps.value) } : {}),
+      ...(value ? { value: capValue(value, caps.value) } : {}),
       ...required,
     };
   }
@@ -231,7 +241,7 @@ function fieldInput(field: FormField, caps: Caps): Json {
         ...common,
         ...(style ? { style } : {}),
         ...(placeholder ? { placeholder } : {}),
-        ...(value ? { value: cap(value, caps.value) } : {}),
+        ...(value ? { value: capValue(value, caps.value) } : {}),
         ...(value?.includes('\n') ? { isMultiline: true } : {}),
         ...(regex ? { regex } : {}),
         ...required,
@@ -251,6 +261,8 @@ function formBody(
 ): Json[] {
   const body: Json[] = [
     textBlock(capLine(form.title ?? messages.formTitle, caps.title), { weight: 'Bolder', size: 'Medium' }),
+    // Everything below is the agent's wording, not the bot's: the card says so before any of it.
+    textBlock(messages.formFromAgent, { isSubtle: true, size: 'Small', spacing: 'None' }),
   ];
   const description = form.description?.trim();
   if (description) body.push(textBlock(cap(description, caps.description)));
@@ -326,7 +338,7 @@ export function buildFormCard(options: {
     content ??= card(formBody({ ...form, description: undefined }, undefined, tightest, 0, true), actions);
   }
   const ask = question?.trim() || form.description?.trim() || form.title?.trim();
-  const markdown = ask ? `${messages.formFallback}\n\n${ask}` : messages.formFallback;
+  const markdown = ask ? `${messages.formFallback}\n\n${neutralizeMentions(ask)}` : messages.formFallback;
   return cardMessage(markdown, content);
 }
 

@@ -9,13 +9,32 @@
 
 import type { AgentErrorKind } from '../errors.js';
 import { truncateWithEllipsis } from './bytes.js';
+import { neutralizeMentions } from './neutralize.js';
 
 /** Longest agent-supplied error text quoted back to the user. */
 const MAX_QUOTED_ERROR_CHARS = 600;
 
-function quoteAgentText(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+/** The agent's own words inside one of our messages: one line, bounded, mentions made inert. */
+export function quoteAgentText(text: string): string {
+  const flat = neutralizeMentions(text.replace(/\s+/g, ' ').trim());
   return truncateWithEllipsis(flat, { maxChars: MAX_QUOTED_ERROR_CHARS });
+}
+
+/** A count as people write it: `40,000`. */
+function count(value: number): string {
+  return Math.max(0, Math.floor(value)).toLocaleString('en-US');
+}
+
+/**
+ * A configured length of time as people say it: whole minutes (or hours) when it is one, else
+ * seconds, so the words never claim more than the setting (90 s is not "2 minutes").
+ */
+function duration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const unit = (n: number, word: string) => `${count(n)} ${word}${n === 1 ? '' : 's'}`;
+  if (s >= 3600 && s % 3600 === 0) return unit(s / 3600, 'hour');
+  if (s >= 60 && s % 60 === 0) return unit(s / 60, 'minute');
+  return unit(s, 'second');
 }
 
 /** A display name with Markdown-significant characters removed, safe inside bold or backticks. */
@@ -53,6 +72,9 @@ export const messages = {
   working: '⏳ Working on it...',
   /** Header of the working message once time has passed, e.g. "🔄 Working… (1m 05s)". */
   workingHeader: (elapsed: string): string => `🔄 Working… (${elapsed})`,
+  /** After an answer cut to `AGENT_MAX_ANSWER_CHARS`: how much of it is not shown. */
+  answerCut: (omittedChars: number, maxChars: number): string =>
+    `✂️ _The answer was too long to post in full: the last ${count(omittedChars)} ${omittedChars === 1 ? 'character was' : 'characters were'} left out (this bot posts at most ${count(maxChars)} per answer). Ask for the part you need if it is missing._`,
   /** The agent finished without any text to show. */
   noResponse: 'The agent finished without an answer. Try asking another way, or send `reset` to start over.',
 
@@ -89,6 +111,18 @@ export const messages = {
       : `📥 Got it. ${position - 1} ${position === 2 ? 'message is' : 'messages are'} ahead of this one.`,
   /** The queue behind the running answer is full. */
   busy: '⏳ I am still working on earlier messages here and cannot queue more. Please send this again once the current answer arrives.',
+  /** `MAX_CONCURRENT_TURNS`: the bot as a whole is answering as many questions as it may. */
+  busyEverywhere:
+    '⏳ I am answering as many questions as I can at once right now. Please send this again in a minute.',
+  /** `MAX_TURNS_PER_PERSON`: this person already has that many answers running. */
+  busyForYou:
+    '⏳ I am already working on several of your questions. Please send this one again once one of them is answered.',
+  /** `AGENT_TURN_TIMEOUT_S`: the turn ran past its deadline and was stopped. */
+  turnTimedOut: (seconds: number): string =>
+    `⌛ This took longer than ${duration(seconds)}, so I stopped it. Please try again, perhaps with a narrower question.`,
+  /** `HITL_ANSWERED_BY=requester`: someone else tried to answer (or cancel) the open form. */
+  formOwned: (owner: string): string =>
+    `🔒 This form is waiting for **${plainName(owner, 'the person who asked')}**; only they can answer or cancel it. To ask something yourself, start a new thread.`,
 
   // ── Agent failures ───────────────────────────────────────────────────────────────────────────
   agentUnreachable: (agentName: string): string =>
@@ -109,6 +143,42 @@ export const messages = {
   idleTimeout: (agentName: string, silentFor: string): string =>
     `⚠️ **${plainName(agentName, 'The agent')}** went quiet for ${silentFor}, so I stopped waiting. Please try again.`,
   internalError: '❌ Something went wrong on my side. Please try again.',
+  /** One SSE event past the size cap (SPEC "Agent output": 4 MB). */
+  eventTooLarge: (agentName: string): string =>
+    `⚠️ **${plainName(agentName, 'The agent')}** sent a reply too large for me to read, so I stopped. Please ask for something smaller, or try again.`,
+  /** One SSE event still incomplete after the time cap (10 s of trickling bytes). */
+  eventTooSlow: (agentName: string): string =>
+    `⚠️ **${plainName(agentName, 'The agent')}** stalled in the middle of a reply, so I stopped waiting. Please try again.`,
+  /** CAIPE refused this person the agent (403 `agent#use`). */
+  agentForbidden: (agentName: string): string =>
+    `🔒 You do not have permission to use **${plainName(agentName, 'this agent')}**. Ask your CAIPE admin for access.`,
+  /** On-behalf-of mode: someone other than the thread's owner wrote in it; CAIPE answers only its owner. */
+  notConversationOwner:
+    '🔒 This conversation belongs to the person who started the thread, so CAIPE will not take your message here. Start your own thread (a new message that mentions me) to ask it yourself.',
+  /** On-behalf-of mode: the person's Webex account is not linked to a CAIPE account yet. */
+  accountNotLinked:
+    '🔗 Before I can ask CAIPE for you, your Webex account needs linking to your CAIPE account. I sent you a private message with the link; open it, sign in, then ask again.',
+  /** On-behalf-of mode: the identity provider could not be asked who the person is. */
+  identityUnavailable:
+    '⚠️ I could not check who you are with CAIPE’s sign-in service just now. Please try again in a minute.',
+  /** The private message with the account link (on-behalf-of mode). */
+  accountLinkTitle: 'Link your Webex account to CAIPE',
+  accountLinkBody:
+    'To use CAIPE from Webex, sign in to CAIPE once with the button below. The link is for you only and works for 10 minutes; ask me again afterwards.',
+  accountLinkButton: 'Link my account',
+  accountLinkFallback: (url: string): string =>
+    `🔗 To use CAIPE from Webex, link your account once (the link is for you only and works for 10 minutes): ${url}`,
+
+  // ── Who may use the bot ──────────────────────────────────────────────────────────────────────
+  /** To a person whose organisation or email domain is not allowed (at most once a day). */
+  outsiderRefused: (botName: string): string =>
+    `🔒 Sorry, **${plainName(botName, 'this bot')}** only answers people of the organisations it is set up for, so I did not pass your message on. If you think you should have access, ask the team that runs this bot.`,
+  /** Who the person is could not be checked (People API down): refused until it can (at most once a day). */
+  personUnverified:
+    '⚠️ I could not check your account just now, so I did not pass your message on. Please try again in a few minutes.',
+  /** The space registry cannot be read and no recent answer is cached: refused for now. */
+  spaceCheckUnavailable:
+    '⚠️ I cannot check right now whether this space is connected to CAIPE, so I am not answering here for the moment. Please try again in a few minutes.',
 
   // ── Spaces ───────────────────────────────────────────────────────────────────────────────────
   unauthorizedSpace: (botName: string): string =>
@@ -165,6 +235,8 @@ export const messages = {
   /** The agent itself cancelled the task. */
   agentCancelled: (agentName: string): string =>
     `🛑 ${plainName(agentName, 'The agent')} cancelled this task. Ask again if you still need it.`,
+  /** Under a form's title: what follows was written by the agent, not by the bot or an admin. */
+  formFromAgent: '🤖 This form was written by the agent. Check what it asks for before you submit.',
   /** Title of a form card when the agent gave none. */
   formTitle: 'The agent needs your input',
   /** Shown under an input the user left empty although the agent requires it. */
@@ -175,6 +247,13 @@ export const messages = {
   /** Field descriptions and choices were shortened so the card fits Webex's size limit. */
   formShortened:
     'Some details of this form were shortened to fit Webex; reply in the thread if something is unclear.',
+  /** A tool-approval form: the agent wants to run a tool and asks first. */
+  approvalTitle: (toolName: string): string => `Allow the agent to run ${plainName(toolName, 'a tool')}?`,
+  approvalDecisionLabel: 'Decision',
+  approvalApprove: 'Approve',
+  approvalReject: 'Reject',
+  /** The one field of a form whose agent asked a free-text question. */
+  freeTextAnswerLabel: 'Your answer',
   formSubmitButton: 'Submit',
   formCancelButton: 'Cancel',
   formFallback:
@@ -228,7 +307,29 @@ export function agentFailureMessage(agentName: string, failure: AgentFailure): s
     case 'task-failed':
     case 'jsonrpc':
       return messages.agentFailed(agentName, failure.detail);
+    case 'event-too-large':
+      return messages.eventTooLarge(agentName);
+    case 'event-too-slow':
+      return messages.eventTooSlow(agentName);
+    case 'forbidden':
+      return messages.agentForbidden(agentName);
+    case 'not-owner':
+      return messages.notConversationOwner;
+    case 'not-linked':
+      return messages.accountNotLinked;
+    case 'identity-unavailable':
+      return messages.identityUnavailable;
+    case 'unsupported':
+      return messages.streamCut(agentName);
     default:
       return messages.internalError;
   }
+}
+
+/** The notice for a person the bot refused (`PersonPolicy`), by reason. */
+export function personRefusalMessage(
+  reason: 'outsider-org' | 'email-domain' | 'person-unverified',
+  botName: string,
+): string {
+  return reason === 'person-unverified' ? messages.personUnverified : messages.outsiderRefused(botName);
 }

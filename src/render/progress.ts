@@ -27,6 +27,7 @@ import {
   WEBEX_MESSAGE_BYTE_LIMIT,
 } from './bytes.js';
 import { messages } from './messages.js';
+import { neutralizeMentions } from './neutralize.js';
 
 export type PlanStepStatus = 'pending' | 'in_progress' | 'completed' | 'failed' | 'skipped';
 
@@ -82,9 +83,12 @@ export function formatElapsed(ms: number): string {
   return `${Math.floor(totalMinutes / 60)}h ${String(totalMinutes % 60).padStart(2, '0')}m`;
 }
 
-/** One line of plain text: newlines and runs of whitespace collapse to a space. */
+/**
+ * One line of plain text: newlines and runs of whitespace collapse to a space. Everything drawn
+ * through here is the agent's (step titles, agent and tool names), so its mentions are made inert.
+ */
 function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
+  return neutralizeMentions(text.replace(/\s+/g, ' ').trim());
 }
 
 function stepEmoji(status: string): string {
@@ -219,7 +223,8 @@ function planHeading(plan: readonly PlanStep[]): string {
 
 /** The preview: the tail of the streamed text as one quoted line, so its Markdown cannot leak out. */
 function previewLine(text: string, chars: number): string | undefined {
-  const flat = oneLine(text).replace(/`{3,}|~{3,}/g, '');
+  // Fences removed first: dropping them could bring a `<` and an `@` together.
+  const flat = oneLine(text.replace(/`{3,}|~{3,}/g, ''));
   if (flat.length === 0) return undefined;
   const tail = tailToFit(flat, { maxChars: chars, maxBytes: chars * 4 });
   return `> ${tail.length < flat.length ? '…' : ''}${tail.trimStart()}`;

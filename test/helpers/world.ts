@@ -7,7 +7,7 @@ import { waitFor } from 'xstate';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { readinessOf } from '../../src/machines/webexConnection.js';
+import { CONNECTION_DELAYS, readinessOf } from '../../src/machines/webexConnection.js';
 import { memoryStores, type Runtime, type Stores, startRuntime } from '../../src/runtime.js';
 import {
   type StoredMessage,
@@ -67,9 +67,10 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     log: createLogger({ level, destination: log.destination, secrets: [BOT_TOKEN] }),
     httpHost: '127.0.0.1',
     ...(options.clock ? { clock: options.clock } : {}),
+    ...socketDelaysFor(options.clock),
     stores: options.stores ?? memoryStores(options.clock),
   });
-  await waitFor(runtime.connection.actor, (snapshot) => readinessOf(snapshot).ready, { timeout: 10_000 });
+  await waitFor(runtime.connection, (snapshot) => readinessOf(snapshot).ready, { timeout: 10_000 });
   const botUuid = sim.bot.uuid;
   return {
     sim,
@@ -82,6 +83,16 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       await sim.close();
     },
   };
+}
+
+/** A clock faster than the wall clock keeps the socket's timers at wall-clock length. */
+function socketDelaysFor(clock: Clock | undefined) {
+  const factor = (clock as { factor?: number } | undefined)?.factor;
+  if (!factor || factor === 1) return {};
+  const scaled = Object.fromEntries(
+    Object.entries(CONNECTION_DELAYS).map(([name, ms]) => [name, ms * factor]),
+  ) as Record<keyof typeof CONNECTION_DELAYS, number>;
+  return { socketDelays: scaled };
 }
 
 export async function startSdkPeer(): Promise<SdkPeer> {

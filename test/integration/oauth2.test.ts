@@ -22,7 +22,7 @@ import { createLogger } from '../../src/logger.js';
 import { SseEmulator } from '../helpers/a2a/sse-emulator.js';
 import { captureLog } from '../helpers/capture.js';
 import { type Deferred, deferred } from '../helpers/deferred.js';
-import { ManualClock } from '../simulator/manual-clock.js';
+import { ManualClock, SIM_EPOCH } from '../helpers/manual-clock.js';
 
 const CLIENT_SECRET = 'cs-very-secret-0123456789';
 
@@ -142,7 +142,7 @@ describe('OAuth2 client-credentials token source', () => {
 
   beforeEach(async () => {
     idp = await FakeTokenEndpoint.start();
-    clock = new ManualClock();
+    clock = new ManualClock(SIM_EPOCH);
   });
 
   afterEach(async () => {
@@ -183,10 +183,10 @@ describe('OAuth2 client-credentials token source', () => {
     it('reuses the token until 60 s before it expires, then fetches a new one', async () => {
       const auth = source();
       expect(await auth.getAuthHeader()).toBe('Bearer token-1');
-      clock.advance(3_540_000 - 1);
+      await clock.advance(3_540_000 - 1);
       expect(await auth.getAuthHeader()).toBe('Bearer token-1');
       expect(idp.requests).toHaveLength(1);
-      clock.advance(1);
+      await clock.advance(1);
       expect(await auth.getAuthHeader()).toBe('Bearer token-2');
       expect(idp.requests).toHaveLength(2);
     });
@@ -195,9 +195,9 @@ describe('OAuth2 client-credentials token source', () => {
       idp.expiresIn = 40;
       const auth = source();
       await auth.getAuthHeader();
-      clock.advance(19_999);
+      await clock.advance(19_999);
       expect(await auth.getAuthHeader()).toBe('Bearer token-1');
-      clock.advance(1);
+      await clock.advance(1);
       expect(await auth.getAuthHeader()).toBe('Bearer token-2');
     });
 
@@ -205,16 +205,16 @@ describe('OAuth2 client-credentials token source', () => {
       idp.expiresIn = '120';
       const auth = source();
       await auth.getAuthHeader();
-      clock.advance(60_000);
+      await clock.advance(60_000);
       expect(await auth.getAuthHeader()).toBe('Bearer token-2');
 
       for (const unusable of [undefined, 'soon', -5, 0]) {
         idp.expiresIn = unusable;
         const fresh = source();
         const first = await fresh.getAuthHeader();
-        clock.advance(3_539_000);
+        await clock.advance(3_539_000);
         expect(await fresh.getAuthHeader()).toBe(first);
-        clock.advance(1_000);
+        await clock.advance(1_000);
         expect(await fresh.getAuthHeader()).not.toBe(first);
       }
     });
@@ -223,7 +223,7 @@ describe('OAuth2 client-credentials token source', () => {
       const log = captureLog();
       const auth = source({ logger: createLogger({ level: 'info', destination: log.destination }) });
       await auth.getAuthHeader();
-      clock.advance(3_550_000);
+      await clock.advance(3_550_000);
       idp.enqueue((res) => json(res, 503, { error: 'temporarily_unavailable' }));
       expect(await auth.getAuthHeader()).toBe('Bearer token-1');
       expect(log.records().some((r) => r.event === 'oauth2.refresh_failed')).toBe(true);
@@ -233,7 +233,7 @@ describe('OAuth2 client-credentials token source', () => {
     it('once the token has really expired a failed refresh is an error', async () => {
       const auth = source();
       await auth.getAuthHeader();
-      clock.advance(3_600_000);
+      await clock.advance(3_600_000);
       idp.enqueue((res) => json(res, 503, { error: 'temporarily_unavailable' }));
       expect((await rejection(auth.getAuthHeader())).status).toBe(503);
     });
@@ -273,7 +273,7 @@ describe('OAuth2 client-credentials token source', () => {
     it('callers arriving during a refresh near expiry share it too', async () => {
       const auth = source();
       await auth.getAuthHeader();
-      clock.advance(3_545_000);
+      await clock.advance(3_545_000);
       const release: Deferred<void> = deferred();
       idp.enqueue(async (res) => {
         await release.promise;
@@ -354,9 +354,9 @@ describe('OAuth2 client-credentials token source', () => {
       idp.enqueue(() => hung.promise);
       const pending = rejection(source({ timeoutMs: 10_000 }).getAuthHeader());
       await idp.arrived(1);
-      clock.advance(9_999);
-      expect(clock.pendingTimers()).toBe(1);
-      clock.advance(1);
+      await clock.advance(9_999);
+      expect(clock.pendingTimers).toBe(1);
+      await clock.advance(1);
       const error = await pending;
       expect(error.kind).toBe('unauthorized');
       expect(error.message).toMatch(/no answer within 10 s/);
@@ -460,7 +460,7 @@ describe('token source wired into the A2A client', () => {
   }
 
   it('sends the fetched token, and after a 401 fetches a new one and retries once', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualClock(SIM_EPOCH);
     const auth = createOAuth2TokenSource({
       tokenUrl: idp.url,
       clientId: 'webex-bot',
@@ -489,7 +489,7 @@ describe('token source wired into the A2A client', () => {
       tokenUrl: idp.url,
       clientId: 'webex-bot',
       clientSecret: CLIENT_SECRET,
-      clock: new ManualClock(),
+      clock: new ManualClock(SIM_EPOCH),
     });
     client = new A2aAgentClient({ url: agent.url, idleTimeoutMs: 60_000, auth });
     const error = await rejection(turnStatus(client));

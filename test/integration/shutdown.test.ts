@@ -1,7 +1,7 @@
 /**
  * Graceful shutdown (SIGTERM): readiness turns 503 at once, no new conversations, running answers
  * get SHUTDOWN_GRACE_S to finish or are cancelled with a notice (no working message left), the
- * device is deleted.
+ * device is kept for the next process (these tests used to pin its deletion).
  */
 
 import { describe, expect, it } from 'vitest';
@@ -26,7 +26,7 @@ async function setUp(graceS: string) {
 }
 
 describe('graceful shutdown', () => {
-  it('lets a running answer finish within the grace period, then deletes the device', async () => {
+  it('lets a running answer finish within the grace period, and keeps the device', async () => {
     const { sim, runtime, user, room } = await setUp('30');
     const release = deferred<void>();
     emulator!.enqueue(async (exchange) => {
@@ -51,7 +51,7 @@ describe('graceful shutdown', () => {
     expect(posts.some((m) => m.includes('All done before the restart.'))).toBe(true);
     expect(posts).not.toContain(messages.shuttingDown);
     expect(world!.visibleBotMessages(room.id).map((m) => m.markdown)).not.toContain(messages.working);
-    expect(sim.devices().filter((d) => !d.deleted)).toHaveLength(0);
+    expect(sim.devices().filter((d) => !d.deleted)).toHaveLength(1);
   });
 
   it('cancels an answer still running when the grace period ends, with a notice and no working message left', async () => {
@@ -71,6 +71,6 @@ describe('graceful shutdown', () => {
     expect(world!.visibleBotMessages(room.id).map((m) => m.markdown)).toEqual([messages.shuttingDown]);
     const cancels = emulator!.requests.filter((r) => r.json?.method === 'tasks/cancel');
     expect(cancels).toHaveLength(1);
-    expect(sim.devices().filter((d) => !d.deleted)).toHaveLength(0);
+    expect(sim.devices().filter((d) => !d.deleted)).toHaveLength(1);
   });
 });

@@ -38,7 +38,8 @@ function waitForLine(proc: ChildProcess, match: (record: Record<string, unknown>
 }
 
 describe('the bot process (npm start)', () => {
-  it('connects to Webex, reports ready, and on SIGTERM deletes its device and exits 0', async () => {
+  // Reversed on purpose: SIGTERM used to delete the device; it is kept for the next process.
+  it('connects to Webex, reports ready, and on SIGTERM keeps its device and exits 0', async () => {
     sim = await startWebexSimulator({ botToken: TOKEN });
     child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: repoRoot,
@@ -65,6 +66,7 @@ describe('the bot process (npm start)', () => {
     child.kill('SIGTERM');
     const [code] = await exited;
     expect(code).toBe(0);
-    expect(sim.devices().filter((d) => !d.deleted)).toHaveLength(0);
+    expect(sim.devices().filter((d) => !d.deleted)).toHaveLength(1);
+    expect(sim.log.requests.filter((r) => r.method === 'DELETE')).toEqual([]);
   });
 });

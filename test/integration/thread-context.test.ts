@@ -3,17 +3,13 @@
  * ordering, `beforeMessage`, `max`, and the bot-visibility rules of group rooms.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  buildPromptWithContext,
-  CURRENT_REQUEST_HEADER,
-  fetchThreadContext,
-  THREAD_CONTEXT_HEADER,
-} from '../../src/actors/threadContext.js';
+import { buildPromptWithContext, fetchThreadContext } from '../../src/actors/threadContext.js';
 import { WebexRestClient } from '../../src/adapters/webex/rest.js';
 import { WebexApiError } from '../../src/errors.js';
 import { messages } from '../../src/render/messages.js';
+import { readContextLines } from '../../src/render/prompt.js';
 import { type SimPerson, startWebexSimulator, type WebexSimulator } from '../../src/simulator/webex/index.js';
-import { ManualClock } from '../simulator/manual-clock.js';
+import { ManualClock, SIM_EPOCH } from '../helpers/manual-clock.js';
 
 const BOT_TOKEN = 'thread-context-bot-token';
 
@@ -23,7 +19,7 @@ let clock: ManualClock;
 
 beforeEach(async () => {
   // Messages get distinct creation times only when the test moves the clock.
-  clock = new ManualClock();
+  clock = new ManualClock(SIM_EPOCH);
   sim = await startWebexSimulator({ botToken: BOT_TOKEN, botDisplayName: 'CAIPE', clock });
   rest = new WebexRestClient({ token: BOT_TOKEN, baseUrl: sim.urls.hydra, timeoutMs: 5000 });
 });
@@ -86,18 +82,17 @@ describe('thread context through Webex', () => {
       'carol@example.com',
     ]);
 
-    const prompt = buildPromptWithContext(context, 'what should we do now?', { maxChars: 4000 });
-    expect(prompt).toBe(
-      [
-        THREAD_CONTEXT_HEADER,
-        '- alice@example.com: CAIPE original incident details',
-        '- bob@example.com: CAIPE seeing 500s on checkout',
-        '- carol@example.com: CAIPE rolled back to v41',
-        '',
-        CURRENT_REQUEST_HEADER,
-        'what should we do now?',
-      ].join('\n'),
-    );
+    const nonce = 'nonce-of-this-turn';
+    const prompt = buildPromptWithContext(context, 'what should we do now?', {
+      maxChars: 4000,
+      nonce: () => nonce,
+    });
+    expect(readContextLines(prompt, nonce)).toEqual([
+      'alice@example.com: "CAIPE original incident details"',
+      'bob@example.com: "CAIPE seeing 500s on checkout"',
+      'carol@example.com: "CAIPE rolled back to v41"',
+    ]);
+    expect(prompt.endsWith('\nwhat should we do now?')).toBe(true);
   });
 
   it('group thread whose root does not mention the bot: the root is skipped, mentioning replies kept', async () => {
@@ -124,13 +119,13 @@ describe('thread context through Webex', () => {
   it('group thread after the bot answered: only mentioning messages posted since the answer', async () => {
     const room = sim.createRoom({ type: 'group', title: 'incident', members: [alice, bob, carol, sim.bot] });
     const root = sim.post(alice, room, { text: 'original incident details', mentionBot: true });
-    clock.advance(1000);
+    await clock.advance(1000);
     sim.post(bob, room, { text: 'seeing 500s', parentId: root, mentionBot: true });
-    clock.advance(1000);
+    await clock.advance(1000);
     const answer = await botReply(room.id, root.id, 'It looks like the database.');
-    clock.advance(1000);
+    await clock.advance(1000);
     sim.post(carol, room, { text: 'rolled back', parentId: root, mentionBot: true });
-    clock.advance(1000);
+    await clock.advance(1000);
     const current = sim.post(alice, room, { text: 'and now?', parentId: root, mentionBot: true });
     const context = await fetchThreadContext(
       rest,
@@ -176,9 +171,9 @@ describe('thread context through Webex', () => {
       { roomId: room.id, rootId: root.id, currentMessageId: current.id },
       options(),
     );
-    const prompt = buildPromptWithContext(all, 'so?', { maxChars: 60 });
-    const contextLines = prompt.split('\n').slice(1, prompt.split('\n').indexOf(''));
-    expect(contextLines[0]).toBe('- alice@example.com: first question');
+    const prompt = buildPromptWithContext(all, 'so?', { maxChars: 60, nonce: () => 'nonce-of-this-turn' });
+    const contextLines = readContextLines(prompt, 'nonce-of-this-turn');
+    expect(contextLines[0]).toBe('alice@example.com: "first question"');
     expect(contextLines.reduce((n, line) => n + line.length, 0)).toBeLessThanOrEqual(60);
   });
 

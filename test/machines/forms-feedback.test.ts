@@ -5,14 +5,9 @@ import { botMachine } from '../../src/machines/bot.js';
 import type { TurnInput } from '../../src/machines/conversation.js';
 import { conversationMachine } from '../../src/machines/conversation.js';
 import { roomMachine } from '../../src/machines/room.js';
-import type {
-  CardAction,
-  CardSubmission,
-  Notice,
-  TurnOutcome,
-  UserMessage,
-} from '../../src/machines/types.js';
+import type { CardAction, CardSubmission, Notice, UserMessage } from '../../src/machines/types.js';
 import { type Deferred, deferred } from '../helpers/deferred.js';
+import { type FakeOutcome, fakeAnswering } from '../helpers/fake-turns.js';
 
 const ROOM = 'room-F';
 const KEY = `${ROOM}/main`;
@@ -40,7 +35,12 @@ function message(text = 'deploy please'): UserMessage {
 }
 
 function card(
-  overrides: Partial<Omit<CardAction, 'submission'>> & { cardMessageId: string; receivedAt?: number },
+  overrides: Partial<Omit<CardAction, 'submission'>> & {
+    cardMessageId: string;
+    receivedAt?: number;
+    /** Who submits: the requester (`p1`) unless a test says otherwise. */
+    personId?: string;
+  },
 ): { submission: CardSubmission; action: CardAction } {
   n += 1;
   const submission: CardSubmission = {
@@ -48,19 +48,32 @@ function card(
     roomId: ROOM,
     roomType: 'direct',
     cardMessageId: overrides.cardMessageId,
-    personId: 'p2',
+    personId: overrides.personId ?? 'p1',
     inputs: {},
     receivedAt: overrides.receivedAt ?? 20_000,
   };
   return {
     submission,
-    action: { kind: 'form', key: KEY, cardId: 'card-1', fields: { env: 'prod' }, ...overrides, submission },
+    action: {
+      kind: 'form',
+      key: KEY,
+      cardId: 'card-1',
+      fields: { env: 'prod' },
+      ...overridesWithoutPerson(overrides),
+      submission,
+    },
   };
 }
 
-function harness(stored?: ConversationRecord) {
-  const turns: Array<{ input: TurnInput; done: Deferred<TurnOutcome> }> = [];
+function overridesWithoutPerson<T extends { personId?: string }>(overrides: T): Omit<T, 'personId'> {
+  const { personId: _person, ...rest } = overrides;
+  return rest;
+}
+
+function harness(stored?: ConversationRecord, options: { answeredBy?: 'requester' | 'space' } = {}) {
+  const turns: Array<{ input: TurnInput; done: Deferred<FakeOutcome> }> = [];
   const notices: Notice[] = [];
+  const refusals: string[] = [];
   const cancelled: string[] = [];
   const feedback: Array<{ value?: string; traceId: string }> = [];
   const saved: ConversationRecord[] = [];
@@ -68,8 +81,8 @@ function harness(stored?: ConversationRecord) {
     actors: {
       loadConversation: fromPromise(async () => stored),
       checkSpace: fromPromise(async () => ({ allowed: true as boolean })),
-      runTurn: fromPromise(async ({ input }: { input: TurnInput }) => {
-        const done = deferred<TurnOutcome>();
+      ...fakeAnswering((input) => {
+        const done = deferred<FakeOutcome>();
         turns.push({ input, done });
         return done.promise;
       }),
@@ -79,17 +92,27 @@ function harness(stored?: ConversationRecord) {
     },
     actions: {
       notify: (_, { notice }) => void notices.push(notice),
+      countRefusal: (_, { reason }) => void refusals.push(reason),
       cancelAgentTask: (_, { taskId }) => void cancelled.push(taskId),
       recordFeedback: (_, { action, card }) =>
         void feedback.push({ value: action.value, traceId: card.traceId }),
     },
+    guards: { answersRestrictedToRequester: () => (options.answeredBy ?? 'requester') === 'requester' },
     delays: { formDeadline: 60_000 },
   });
   const room = roomMachine.provide({
     actors: { conversation },
     actions: { notify: (_, { notice }) => void notices.push(notice) },
   });
-  return { turns, notices, cancelled, feedback, saved, bot: botMachine.provide({ actors: { room } }) };
+  return {
+    turns,
+    notices,
+    refusals,
+    cancelled,
+    feedback,
+    saved,
+    bot: botMachine.provide({ actors: { room } }),
+  };
 }
 
 let actor: Actor<typeof botMachine> | undefined;
@@ -112,6 +135,53 @@ async function askAndWait(h: ReturnType<typeof harness>) {
   await vi.waitUntil(() => h.saved.length === 1);
   return actor;
 }
+
+describe('who may answer the open task (HITL_ANSWERED_BY)', () => {
+  it("requester: another person's card, text, cancel and reset are refused with who it waits for", async () => {
+    const h = harness();
+    const bot = await askAndWait(h);
+    expect(h.saved[0]!.taskOwner).toEqual({ personId: 'p1', name: 'p1@example.com' });
+    bot.send({ type: 'CARD', ...card({ cardMessageId: 'card-msg-1', personId: 'p2' }) });
+    bot.send({ type: 'MESSAGE', message: { ...message('prod, obviously'), personId: 'p2' } });
+    bot.send({ type: 'MESSAGE', message: { ...message('cancel'), personId: 'p2' } });
+    bot.send({ type: 'MESSAGE', message: { ...message('reset'), personId: 'p2' } });
+    await vi.waitUntil(() => h.notices.length === 4);
+    expect(h.notices).toEqual(Array(4).fill({ kind: 'formOwned', owner: 'p1@example.com' }));
+    expect(h.refusals).toEqual(['form-owner', 'form-owner', 'form-owner', 'form-owner']);
+    expect(h.turns).toHaveLength(1);
+    expect(h.cancelled).toEqual([]);
+    // The requester still answers it.
+    bot.send({ type: 'CARD', ...card({ cardMessageId: 'card-msg-1' }) });
+    await vi.waitUntil(() => h.turns.length === 2);
+    expect(h.turns[1]!.input).toMatchObject({ taskId: 'task-7', message: { personId: 'p1' } });
+  });
+
+  it('space: anyone in the space answers the open form', async () => {
+    const h = harness(undefined, { answeredBy: 'space' });
+    const bot = await askAndWait(h);
+    bot.send({ type: 'CARD', ...card({ cardMessageId: 'card-msg-1', personId: 'p2' }) });
+    await vi.waitUntil(() => h.turns.length === 2);
+    expect(h.turns[1]!.input).toMatchObject({ taskId: 'task-7', message: { personId: 'p2' } });
+    expect(h.refusals).toEqual([]);
+  });
+
+  it('an owner restored from the store still decides after a restart', async () => {
+    const h = harness({
+      key: KEY,
+      roomId: ROOM,
+      contextId: 'ctx',
+      taskId: 'task-7',
+      taskOwner: { personId: 'p1', name: 'Pat' },
+      pendingForm: { cardId: 'card-1', cardMessageId: 'card-msg-1', deadlineAt: 50_000, form: FORM },
+      updatedAt: 1,
+    });
+    actor = createActor(h.bot, { input: { maxQueuedPerConversation: 3 } }).start();
+    actor.send({ type: 'CARD', ...card({ cardMessageId: 'card-msg-1', personId: 'p2' }) });
+    await vi.waitUntil(() => h.notices.length === 1);
+    expect(h.notices).toEqual([{ kind: 'formOwned', owner: 'Pat' }]);
+    expect(h.turns).toHaveLength(0);
+  });
+});
 
 describe('forms (human in the loop)', () => {
   it('a submission of the open card resumes the task with the form values', async () => {

@@ -10,7 +10,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMachine } from 'xstate';
-import { backoffDelayMs } from '../../src/adapters/webex/closePolicy.js';
+import { backoffDelayMs } from '../../src/machines/closePolicy.js';
 import { readinessOf, webexConnectionMachine } from '../../src/machines/webexConnection.js';
 import type { SimMessage, SimPerson, SimRoom } from '../../src/simulator/webex/index.js';
 import { activeLeafPaths, mappingProblems, modelPaths } from '../helpers/model/state-paths.js';
@@ -57,7 +57,7 @@ const connectionModel = createMachine({
     reregistered: { on: { STOP: 'stopped' } },
     /** A shutdown frame moved the connection to a new socket without going offline. */
     switched: { on: { STOP: 'stopped' } },
-    /** Shut down: socket closed, device deleted. */
+    /** Shut down: socket closed, device kept for the next process. */
     stopped: { type: 'final' },
   },
 });
@@ -81,6 +81,7 @@ const REAL_TO_MODEL: Record<string, readonly ModelState[]> = {
   'setup.identity': ['connecting'],
   'setup.catalog': ['connecting'],
   'setup.device': ['connecting'],
+  'setup.refreshDevice': ['connecting'],
   connected: ['connecting', 'online', 'reconnected', 'reregistered', 'switched'],
   'connected.connecting': ['connecting'],
   'connected.online': ['online', 'reconnected', 'reregistered', 'switched'],
@@ -331,7 +332,8 @@ const states: Record<ModelState, () => Promise<void>> = {
     const r = current();
     expectRealStateIn(r.h, 'stopped');
     expect(r.h.conn.actor.getSnapshot().status).toBe('done');
-    expect(liveBotDevices(r.h.sim)).toHaveLength(0);
+    // Kept for the next process (this used to pin "device deleted on stop").
+    expect(liveBotDevices(r.h.sim)).toHaveLength(1);
     const last = r.h.sim.sockets().at(-1);
     await r.h.sim.waitFor('socket', (s) => s.type === 'closed' && s.socketId === last?.id);
     expect(r.h.sim.sockets().filter((s) => s.state === 'open')).toHaveLength(0);

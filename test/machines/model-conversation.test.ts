@@ -85,9 +85,20 @@ const REAL_TO_MODEL: Record<string, readonly ModelState[]> = {
   idle: ['idle', ...AFTER_A_TURN],
   // Also after a form submission or a reply to an open task: the space is checked again.
   authorizing: ['working', 'submitted'],
+  // The intake's decision (a new message) …
+  'authorizing.deciding': ['working', 'submitted'],
+  // … or, for a form answer resuming a task, the space is checked again.
+  'authorizing.checkingSpace': ['submitted'],
   // An unauthorized space: the user is told, as with a failure.
   denied: ['failed'],
   answering: ['working', 'progress', 'submitted'],
+  'answering.fetchingContext': ['working', 'submitted'],
+  'answering.streaming': ['working', 'progress', 'submitted'],
+  // The answer (and its feedback card) being posted: the model's "answered" comes once they are up.
+  'answering.postingAnswer': ['working', 'progress', 'submitted'],
+  'answering.postingFeedback': ['working', 'progress', 'submitted'],
+  'answering.askingForInput': ['working', 'progress', 'submitted'],
+  'answering.reportingFailure': ['working', 'progress', 'submitted'],
   saving: AFTER_A_TURN,
   savingWaiting: ['waitingForInput'],
   waitingForInput: ['waitingForInput'],
@@ -154,7 +165,7 @@ function feedbackCard(r: PathRun): StoredMessage | undefined {
 }
 
 function conversationActor(r: PathRun): AnyActorRef | undefined {
-  return r.rig.world.runtime.bot.actor.system.get(`conversation:${r.room.id}/${MAIN_THREAD}`);
+  return r.rig.world.runtime.bot.system.get(`conversation:${r.room.id}/${MAIN_THREAD}`);
 }
 
 /** The real conversation settles in a state the table maps to `model` (a stopped actor counts as `stopped`). */

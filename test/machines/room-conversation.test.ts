@@ -5,8 +5,9 @@ import { botMachine } from '../../src/machines/bot.js';
 import type { SpaceCheckInput, TurnInput } from '../../src/machines/conversation.js';
 import { conversationMachine } from '../../src/machines/conversation.js';
 import { roomMachine } from '../../src/machines/room.js';
-import type { Notice, ReplyTarget, TurnOutcome, UserMessage } from '../../src/machines/types.js';
+import type { Notice, ReplyTarget, TurnFailure, UserMessage } from '../../src/machines/types.js';
 import { type Deferred, deferred } from '../helpers/deferred.js';
+import { type FakeOutcome, fakeAnswering } from '../helpers/fake-turns.js';
 
 let counter = 0;
 function message(overrides: Partial<UserMessage> = {}): UserMessage {
@@ -35,12 +36,13 @@ function harness(
   } = {},
 ) {
   let loadFailures = options.loadFailures ?? 0;
-  const turns: Array<{ input: TurnInput; done: Deferred<TurnOutcome>; signal: AbortSignal }> = [];
+  const turns: Array<{ input: TurnInput; done: Deferred<FakeOutcome>; signal: AbortSignal }> = [];
   const notices: Array<{ notice: Notice; target: ReplyTarget }> = [];
   const saved: ConversationRecord[] = [];
   const forgotten: string[] = [];
   const checks: SpaceCheckInput[] = [];
   const failures: string[] = [];
+  const reported: Array<TurnFailure | undefined> = [];
 
   const conversation = conversationMachine.provide({
     actors: {
@@ -55,11 +57,14 @@ function harness(
         checks.push(input);
         return { allowed: options.allowedNow ? options.allowedNow() : (options.allowed ?? true) };
       }),
-      runTurn: fromPromise(async ({ input, signal }: { input: TurnInput; signal: AbortSignal }) => {
-        const done = deferred<TurnOutcome>();
-        turns.push({ input, done, signal });
-        return done.promise;
-      }),
+      ...fakeAnswering(
+        (input, signal) => {
+          const done = deferred<FakeOutcome>();
+          turns.push({ input, done, signal });
+          return done.promise;
+        },
+        { onFailureReported: (failure) => void reported.push(failure) },
+      ),
       saveConversation: fromPromise(async ({ input }: { input: ConversationRecord }) => {
         saved.push(input);
       }),
@@ -79,7 +84,7 @@ function harness(
     delays: { roomIdleTimeout: 500 },
   });
   const bot = botMachine.provide({ actors: { room } });
-  return { turns, notices, saved, forgotten, checks, failures, bot, room };
+  return { turns, notices, saved, forgotten, checks, failures, reported, bot, room };
 }
 
 async function nextTurn(h: ReturnType<typeof harness>, count: number) {
@@ -215,9 +220,10 @@ describe('room supervisor and conversation machines', () => {
     const h = harness();
     const bot = start(h);
     bot.send({ type: 'MESSAGE', message: message() });
-    (await nextTurn(h, 1)).done.reject(new Error('bug in turn runner'));
-    await vi.waitUntil(() => h.notices.length === 1);
-    expect(h.notices[0]!.notice.kind).toBe('internalError');
+    (await nextTurn(h, 1)).done.reject(new Error('bug in an effect'));
+    // Reported in the thread like any failure (its text is the generic internal error).
+    await vi.waitUntil(() => h.reported.length === 1);
+    expect(h.reported[0]?.kind).toBe('internal');
     bot.send({ type: 'MESSAGE', message: message() });
     await nextTurn(h, 2);
   });

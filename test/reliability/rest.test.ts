@@ -19,6 +19,7 @@ import { startWebexSimulator, type WebexSimulator } from '../../src/simulator/we
 import type { SseExchange } from '../helpers/a2a/sse-emulator.js';
 import { captureLog } from '../helpers/capture.js';
 import { deferred } from '../helpers/deferred.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import {
   answersTo,
   botMessagesStartingWith,
@@ -31,7 +32,6 @@ import {
   visibleWorkingMessages,
 } from '../helpers/model/rig.js';
 import { CaipeTurn } from '../integration/conversations/support.js';
-import { ManualClock } from '../simulator/manual-clock.js';
 
 let rig: Rig | undefined;
 let sim: WebexSimulator | undefined;
@@ -210,7 +210,7 @@ describe('responses slower than the REST timeout (sender + REST client, 200 ms t
     expect(error).toBeInstanceOf(TransportError);
     expect((error as TransportError).ambiguous).toBe(true);
     // Webex finishes the slow request after the bot gave up: the message exists once, never twice.
-    clock.advance(60_000);
+    await clock.advance(60_000);
     await sim.waitFor('request', (r) => r.method === 'POST' && r.status === 200);
     expect(sim.roomMessages(room.id).filter((m) => m.markdown === 'slow post')).toHaveLength(1);
     expect(sim.log.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
@@ -228,7 +228,7 @@ describe('responses slower than the REST timeout (sender + REST client, 200 ms t
     sim.faults.latency(0, { method: 'PUT', route: '/v1/messages/{id}' });
     await editing;
     expect(sim.roomMessages(room.id).map((m) => m.markdown)).toEqual(['v2']);
-    clock.advance(60_000);
+    await clock.advance(60_000);
     await sim.waitFor('request', (r) => r.method === 'PUT' && r.status === 200, { timeoutMs: 5_000 });
     expect(sim.roomMessages(room.id).map((m) => m.markdown)).toEqual(['v2']);
     sender.stop();

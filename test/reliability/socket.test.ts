@@ -128,7 +128,7 @@ describe('socket faults under the running bot', () => {
     sim.post(ada, adaRoom, { text: 'across the switch.' });
     await held.started.promise;
     const offline: string[] = [];
-    const sub = rig.world.runtime.connection.actor.subscribe((s) => {
+    const sub = rig.world.runtime.connection.subscribe((s) => {
       if (!readinessOf(s).ready) offline.push(JSON.stringify(s.value));
     });
     const [oldSocket] = sim.sockets();
@@ -172,7 +172,7 @@ describe('socket faults under the running bot', () => {
     await untilAnswered(rig.world, adaRoom.id, 'before the takeover.');
     const connects = sim.log.socketEvents.filter((s) => s.type === 'connected').length;
     sim.faults.close(4000, 'Replaced');
-    await waitFor(rig.world.runtime.connection.actor, (s) => s.matches('standingDown'));
+    await waitFor(rig.world.runtime.connection, (s) => s.matches('standingDown'));
     const ready = await rig.readyz();
     expect(ready.status).toBe(503);
     expect(ready.body).toContain('replaced');

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeHydraId } from '../../src/adapters/webex/ids.js';
 import { startWebexSimulator, type WebexSimulator } from '../../src/simulator/webex/index.js';
-import { ManualClock } from './manual-clock.js';
+import { ManualClock, SIM_EPOCH } from '../helpers/manual-clock.js';
 import { connectOnline, registerDevice, rest } from './sim-client.js';
 
 const BOT_TOKEN = 'bot-token-extras';
@@ -17,7 +17,7 @@ describe('webex simulator: control plane and extras', () => {
   let clock: ManualClock;
 
   beforeEach(async () => {
-    clock = new ManualClock();
+    clock = new ManualClock(SIM_EPOCH);
     sim = await startWebexSimulator({ botToken: BOT_TOKEN, controlPlane: true, clock });
   });
 
@@ -70,11 +70,11 @@ describe('webex simulator: control plane and extras', () => {
     });
     // The request is parked on the clock until it moves; nothing is sent back before that.
     await new Promise<void>((resolve) => {
-      const poll = () => (clock.pendingTimers() > 0 ? resolve() : setImmediate(poll));
+      const poll = () => (clock.pendingTimers > 0 ? resolve() : setImmediate(poll));
       poll();
     });
     expect(settled).toBe(false);
-    clock.advance(5000);
+    await clock.advance(5000);
     expect((await pending).status).toBe(200);
   });
 

@@ -5,7 +5,7 @@ import {
   startWebexSimulator,
   type WebexSimulator,
 } from '../../src/simulator/webex/index.js';
-import { ManualClock } from './manual-clock.js';
+import { ManualClock, SIM_EPOCH } from '../helpers/manual-clock.js';
 import {
   connectOnline,
   MERCURY_QUERY,
@@ -28,7 +28,7 @@ describe('webex simulator: Mercury socket', () => {
   };
 
   beforeEach(async () => {
-    clock = new ManualClock();
+    clock = new ManualClock(SIM_EPOCH);
     sim = await startWebexSimulator({ botToken: BOT_TOKEN, clock, retentionMs: 15 * 60_000 });
     device = await registerDevice(sim);
   });
@@ -36,6 +36,16 @@ describe('webex simulator: Mercury socket', () => {
   afterEach(async () => {
     await Promise.all(sockets.splice(0).map((s) => s.close()));
     await sim.close();
+  });
+
+  it('When a socket is closed without a status before buffer_state, Then the client sees 1005', async () => {
+    sim.faults.withholdBufferState(true);
+    const socket = track(await TestSocket.open(`${device.webSocketUrl}?${MERCURY_QUERY}`));
+    socket.authorize(BOT_TOKEN);
+    await sim.waitFor('socket', (s) => s.type === 'authorized');
+    sim.faults.closeWithoutStatus();
+    expect(await socket.closed).toEqual({ code: 1005, reason: '' });
+    expect(socket.frames).toEqual([]);
   });
 
   it('When the authorization frame carries a bad token, Then the socket closes 4401', async () => {
@@ -48,9 +58,9 @@ describe('webex simulator: Mercury socket', () => {
   it('When no authorization arrives within the timeout, Then the socket closes with the auth-timeout reason', async () => {
     const socket = track(await TestSocket.open(`${device.webSocketUrl}?${MERCURY_QUERY}`));
     await sim.waitFor('socket', (s) => s.type === 'connected');
-    clock.advance(29_999);
+    await clock.advance(29_999);
     expect(sim.sockets()[0]?.state).toBe('authorizing');
-    clock.advance(1);
+    await clock.advance(1);
     expect(await socket.closed).toEqual({ code: 1008, reason: AUTH_TIMEOUT_REASON });
   });
 
@@ -107,7 +117,7 @@ describe('webex simulator: Mercury socket', () => {
     const user = sim.createUser();
     const room = sim.createRoom({ type: 'direct', members: [user, sim.bot], announce: false });
     const stale = sim.post(user, room, { text: 'while offline' });
-    clock.advance(15 * 60_000 + 1);
+    await clock.advance(15 * 60_000 + 1);
     const fresh = sim.post(user, room, { text: 'just now' });
     const socket = track(await connectOnline(device, BOT_TOKEN));
     await socket.activity((a) => a.id === fresh.uuid);
@@ -181,6 +191,22 @@ describe('webex simulator: Mercury socket', () => {
     sim.createRoom({ type: 'direct', members: [user, sim.bot] });
     const created = await socket.activity((a) => a.verb === 'create');
     expect(created.sequenceNumber).toBe(1 + 3 + 1);
+  });
+
+  it('When a negative gap is injected, Then the next frame goes back and the count goes on from it', async () => {
+    const socket = track(await connectOnline(device, BOT_TOKEN));
+    const user = sim.createUser();
+    const room = sim.createDirectRoom(user);
+    await socket.activity((a) => a.verb === 'create');
+    const first = sim.post(user, room, { text: 'one' });
+    const one = await socket.activity((a) => a.id === first.uuid);
+    sim.faults.sequenceGap(-2);
+    const second = sim.post(user, room, { text: 'two' });
+    const two = await socket.activity((a) => a.id === second.uuid);
+    const third = sim.post(user, room, { text: 'three' });
+    const three = await socket.activity((a) => a.id === third.uuid);
+    expect(two.sequenceNumber).toBe((one.sequenceNumber ?? 0) - 1);
+    expect(three.sequenceNumber).toBe((two.sequenceNumber ?? 0) + 1);
   });
 
   it('When the TCP connection is dropped, Then the client sees 1006', async () => {
@@ -281,10 +307,39 @@ describe('webex simulator: WDM', () => {
       wdm: sim.urls.wdm,
       hydra: sim.urls.hydra,
       conversation: sim.urls.conversation,
+      metrics: sim.urls.metrics,
     });
     const ids = Object.values(catalog.body.hostCatalog).flatMap((entries) => entries.map((e) => e.id));
     expect(ids).toContain('urn:TEAM:us-east-2_a:conversation');
     expect(ids).toContain('urn:TEAM:eu-central-1_k:conversation');
     expect((await rest(`${sim.urls.u2c}/catalog?format=hostmap`, 'bad')).status).toBe(401);
+  });
+
+  it('When the eu region is listed, Then its conversation host is an entry under another key, with no port', async () => {
+    const catalog = await rest<{
+      hostCatalog: Record<string, Array<{ id: string; host: string }>>;
+    }>(`${sim.urls.u2c}/catalog?format=hostmap`, BOT_TOKEN);
+    const port = new URL(sim.urls.base).port;
+    // Keys are `URL.host` of the service links; entry hosts are host names (the SDK adds the port).
+    expect(Object.keys(catalog.body.hostCatalog).sort()).toEqual([`127.0.0.1:${port}`, 'conv-k.wbx2.com']);
+    const eu = catalog.body.hostCatalog['conv-k.wbx2.com'] ?? [];
+    expect(eu.map((e) => e.host)).toEqual(['conv-k.wbx2.com', 'localhost']);
+    expect(new Set(eu.map((e) => e.id))).toEqual(new Set(['urn:TEAM:eu-central-1_k:conversation']));
+    expect(catalog.body.hostCatalog.localhost).toBeUndefined();
+  });
+
+  it('When the limited catalog is asked for, Then it answers with a query key, without a token, and 400 without a key', async () => {
+    const limited = await rest<{ serviceLinks: Record<string, string> }>(
+      `${sim.urls.u2c}/limited/catalog?orgId=some-org&format=hostmap`,
+      undefined,
+    );
+    expect(limited.status).toBe(200);
+    expect(limited.body.serviceLinks.wdm).toBe(sim.urls.wdm);
+    const withToken = await rest(
+      `${sim.urls.u2c}/limited/catalog?mode=DEFAULT_BY_PROXIMITY&format=hostmap`,
+      BOT_TOKEN,
+    );
+    expect(withToken.status).toBe(200);
+    expect((await rest(`${sim.urls.u2c}/limited/catalog?format=hostmap`, undefined)).status).toBe(400);
   });
 });

@@ -4,7 +4,7 @@ import {
   type WebexSimulator,
   type WriteLimitOptions,
 } from '../../src/simulator/webex/index.js';
-import { ManualClock } from './manual-clock.js';
+import { ManualClock, SIM_EPOCH } from '../helpers/manual-clock.js';
 import { rest } from './sim-client.js';
 
 const BOT_TOKEN = 'bot-token-write-limit';
@@ -13,7 +13,7 @@ type ErrorBody = { message: string; errors: Array<{ description: string }>; trac
 
 describe('webex simulator: server-side write limit', () => {
   let sim: WebexSimulator | undefined;
-  const clock = new ManualClock();
+  const clock = new ManualClock(SIM_EPOCH);
 
   afterEach(async () => {
     await sim?.close();
@@ -47,22 +47,22 @@ describe('webex simulator: server-side write limit', () => {
     expect(refused.body.errors[0]?.description).toBe(refused.body.message);
     expect(refused.headers.get('trackingid')).toBe(refused.body.trackingId);
     // A refused write costs nothing: after 1.5 s the bucket holds 0.75 tokens, Retry-After rounds up.
-    clock.advance(1500);
+    await clock.advance(1500);
     const early = await post();
     expect(early.status).toBe(429);
     expect(early.headers.get('retry-after')).toBe('1');
-    clock.advance(500);
+    await clock.advance(500);
     expect((await post()).status).toBe(200);
     expect(sim.log.requests.filter((r) => r.status === 429)).toHaveLength(2);
   });
 
   it('refills at the rate, never above the burst', async () => {
     const { post } = await start({ ratePerSecond: 10, burst: 5 });
-    clock.advance(60_000); // a long quiet spell still leaves only the burst
+    await clock.advance(60_000); // a long quiet spell still leaves only the burst
     const statuses = [];
     for (let i = 0; i < 7; i++) statuses.push((await post()).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
-    clock.advance(300); // 3 tokens
+    await clock.advance(300); // 3 tokens
     const after = [];
     for (let i = 0; i < 4; i++) after.push((await post()).status);
     expect(after).toEqual([200, 200, 200, 429]);

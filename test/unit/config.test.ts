@@ -147,6 +147,81 @@ describe('loadConfig', () => {
     expect(config.langfuseHost).toBe('https://langfuse.example.com');
   });
 
+  it('selects the agent backend: A2A with auto version and the by-user line by default', () => {
+    const config = loadConfig(base);
+    expect(config.agentProtocol).toBe('a2a');
+    expect(config.a2aVersion).toBe('auto');
+    expect(config.a2aUserPrefix).toBe(true);
+    expect(config.caipeAuthMode).toBe('service');
+    expect(config.keycloakRealm).toBe('caipe');
+    expect(config.keycloakBotClientId).toBe('caipe-webex-bot');
+    expect(config.keycloakBotAudience).toBe('caipe-platform');
+    expect(config.keycloakAdminClientId).toBe('caipe-platform');
+    expect(problemsOf({ ...base, AGENT_PROTOCOL: 'grpc' })).toEqual([
+      'AGENT_PROTOCOL: expected one of a2a / agui / caipe, got "grpc"',
+    ]);
+    expect(problemsOf({ ...base, A2A_VERSION: '0.2' })).toEqual([
+      'A2A_VERSION: expected one of auto / 0.3 / 1.0, got "0.2"',
+    ]);
+  });
+
+  it('requires CAIPE_AGENT_ID with AGENT_PROTOCOL=caipe and takes CAIPE_API_URL as CAIPE_URL', () => {
+    expect(problemsOf({ ...base, AGENT_PROTOCOL: 'caipe' })).toEqual([
+      'CAIPE_AGENT_ID: required when AGENT_PROTOCOL is caipe',
+    ]);
+    expect(problemsOf({ ...base, AGENT_PROTOCOL: 'caipe', CAIPE_AGENT_ID: 'bad id!' })[0]).toMatch(
+      /^CAIPE_AGENT_ID:/,
+    );
+    const config = loadConfig({
+      ...base,
+      AGENT_PROTOCOL: 'caipe',
+      CAIPE_AGENT_ID: 'platform-agent',
+      CAIPE_API_URL: 'https://caipe.example.com/',
+    });
+    expect(config.caipeUrl).toBe('https://caipe.example.com');
+    expect(loadConfig({ ...base, CAIPE_URL: 'http://a', CAIPE_API_URL: 'http://b' }).caipeUrl).toBe(
+      'http://a',
+    );
+  });
+
+  it('requires the Keycloak settings and the link secret for on-behalf-of mode, with their fallbacks', () => {
+    expect(
+      problemsOf({ ...base, AGENT_PROTOCOL: 'caipe', CAIPE_AGENT_ID: 'a', CAIPE_AUTH_MODE: 'obo' }),
+    ).toEqual([
+      'KEYCLOAK_URL: required when CAIPE_AUTH_MODE is obo',
+      'KEYCLOAK_WEBEX_BOT_CLIENT_SECRET: required when CAIPE_AUTH_MODE is obo',
+      'KEYCLOAK_WEBEX_BOT_ADMIN_CLIENT_SECRET: required when CAIPE_AUTH_MODE is obo',
+      'WEBEX_LINK_HMAC_SECRET: required when CAIPE_AUTH_MODE is obo (or WEBEX_SIGNING_SECRET)',
+    ]);
+    expect(
+      problemsOf({
+        ...base,
+        CAIPE_AUTH_MODE: 'obo',
+        KEYCLOAK_URL: 'http://kc',
+        KEYCLOAK_WEBEX_BOT_CLIENT_SECRET: 's1',
+        KEYCLOAK_WEBEX_BOT_ADMIN_CLIENT_SECRET: 's2',
+        WEBEX_LINK_HMAC_SECRET: 's3',
+      }),
+    ).toEqual(['CAIPE_AUTH_MODE: obo needs AGENT_PROTOCOL=caipe']);
+    const config = loadConfig({
+      ...base,
+      AGENT_PROTOCOL: 'caipe',
+      CAIPE_AGENT_ID: 'a',
+      CAIPE_AUTH_MODE: 'obo',
+      KEYCLOAK_URL: 'http://kc',
+      KEYCLOAK_WEBEX_BOT_CLIENT_SECRET: 'exchange-secret',
+      KEYCLOAK_WEBEX_BOT_ADMIN_CLIENT_SECRET: 'admin-secret',
+      WEBEX_SIGNING_SECRET: 'signing-secret',
+      CAIPE_PLATFORM_AUDIENCE: 'platform-aud',
+    });
+    expect(config.webexLinkHmacSecret).toBe('signing-secret');
+    expect(config.keycloakBotAudience).toBe('platform-aud');
+    expect(config.webexLinkingBaseUrl).toBeUndefined();
+    expect(secretValues(config)).toEqual(
+      expect.arrayContaining(['exchange-secret', 'admin-secret', 'signing-secret']),
+    );
+  });
+
   it('keeps the Stately relay off the HTTP port', () => {
     expect(
       problemsOf({ ...base, XSTATE_INSPECT: 'stately', HTTP_PORT: '9000', XSTATE_INSPECT_PORT: '9000' }),

@@ -1,77 +1,40 @@
 /**
- * Listen modes: a mention is always for the bot; a group message without one is for it only in an
- * authorized space whose mode (registry entry, else WEBEX_LISTEN_MODE) is `message` or `all`.
+ * Listen modes, as the intake's admission decides them: a mention is always for the bot; a group
+ * message without one is for it only in an authorized space whose mode (registry entry, else
+ * WEBEX_LISTEN_MODE) is `message` or `all`. An unauthorized space is never woken by an unmentioned
+ * message (no notice spam).
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createTurnRendering, noticeText } from '../../src/actors/rendering.js';
-import type { AgentClient, TurnRequest } from '../../src/adapters/agent/index.js';
-import {
-  MemoryConversationStore,
-  MemoryEventClaims,
-  MemorySpaceRegistry,
-} from '../../src/adapters/store/memory.js';
+import { describe, expect, it } from 'vitest';
+import { createAdmission } from '../../src/actors/intake/admission.js';
+import { MemoryEventClaims, MemorySpaceRegistry } from '../../src/adapters/store/memory.js';
 import type { ListenMode } from '../../src/adapters/store/ports.js';
 import { SpaceAuthorization } from '../../src/adapters/store/spaceAuthorization.js';
 import { encodeHydraId } from '../../src/adapters/webex/ids.js';
-import type { InboundMessageEvent } from '../../src/adapters/webex/inboundEvent.js';
-import type { WebexSender } from '../../src/adapters/webex/sender/index.js';
-import { type Bot, createBot } from '../../src/app.js';
-import { systemClock } from '../../src/clock.js';
+import { createBotFacts } from '../../src/facts.js';
 import { silentLogger } from '../../src/logger.js';
+import type { InboundMessageEvent } from '../../src/machines/inboundEvent.js';
 
 const BOT_ID = encodeHydraId('PEOPLE', '11111111-1111-4111-8111-111111111111');
 const ROOM = encodeHydraId('ROOM', '22222222-2222-4222-8222-222222222222');
-let bot: Bot | undefined;
-afterEach(() => bot?.stop());
 
-function setUp(options: { configMode: ListenMode; spaceMode?: ListenMode; authorized: boolean }) {
-  const asked: string[] = [];
-  const agent: AgentClient = {
-    async *streamTurn(request: TurnRequest) {
-      asked.push(request.text);
-      yield { type: 'answer', source: 'final_result', text: 'ok', append: false };
-      yield { type: 'status', state: 'completed' };
-    },
-    cancel: async () => {},
-    async *resubscribe() {},
-  };
-  let n = 0;
-  const sender = {
-    post: async () => ({ id: `m${++n}` }),
-    postReplaceable: () => ({
-      sent: Promise.resolve({ id: `m${++n}` }),
-      replace: () => false,
-      withdraw: () => false,
-    }),
-    edit: async () => 'sent' as const,
-    delete: async () => 'deleted' as const,
-    editsLeft: () => 10,
-    idle: async () => {},
-    stop: () => {},
-    stats: () => ({ queued: 0, inFlight: 0, rooms: 0, pausedUntil: {}, writeRate: 5 }),
-  } satisfies WebexSender;
+async function setUp(options: { configMode: ListenMode; spaceMode?: ListenMode; authorized: boolean }) {
   const registry = new MemorySpaceRegistry();
   if (options.authorized)
-    void registry.authorize({ roomId: ROOM, authorizedBy: 't', listenMode: options.spaceMode });
-  bot = createBot({
-    identity: { personId: BOT_ID, displayName: 'CAIPE Bot' },
-    settings: {
-      listenMode: options.configMode,
-      updateIntervalMs: 1000,
-      maxQueuedPerConversation: 5,
-      dedupeTtlMs: 60_000,
-    },
-    agent,
-    sender,
-    spaces: new SpaceAuthorization({ registry, cacheTtlMs: 1000, log: silentLogger() }),
-    conversations: new MemoryConversationStore(),
+    await registry.authorize({ roomId: ROOM, authorizedBy: 't', listenMode: options.spaceMode });
+  const facts = createBotFacts();
+  facts.trigger.identityKnown({
+    identity: { personId: BOT_ID, displayName: 'CAIPE Bot', email: 'bot@webex.bot' },
+  });
+  return createAdmission({
     claims: new MemoryEventClaims(),
-    rendering: createTurnRendering({ maxMessageChars: 7000, agentName: 'CAIPE', idleTimeoutMs: 1000 }),
-    noticeText: (notice) => noticeText(notice, { botName: 'CAIPE Bot' }),
-    clock: systemClock,
+    dedupeTtlMs: 60_000,
+    spaces: new SpaceAuthorization({ registry, cacheTtlMs: 1000, log: silentLogger() }),
+    facts,
+    listenMode: options.configMode,
+    parseCard: () => undefined,
+    notify: () => {},
     log: silentLogger(),
   });
-  return { asked, bot };
 }
 
 let seq = 0;
@@ -92,26 +55,35 @@ function groupMessage(mentioned: boolean): InboundMessageEvent {
 }
 
 describe('listen modes', () => {
-  it('mention mode: only mentions are answered', async () => {
-    const { asked, bot } = setUp({ configMode: 'mention', authorized: true });
-    await bot.handleInbound(groupMessage(false));
-    await bot.handleInbound(groupMessage(true));
-    await vi.waitUntil(() => asked.length === 1);
-    await bot.settled();
-    expect(asked).toEqual(['status please']);
+  it('mention mode: only mentions are for the bot, with the mention removed', async () => {
+    const admit = await setUp({ configMode: 'mention', authorized: true });
+    expect(await admit(groupMessage(false))).toBeUndefined();
+    const admitted = await admit(groupMessage(true));
+    expect(admitted).toMatchObject({
+      type: 'MESSAGE',
+      message: { text: 'status please', spaceAllowed: true },
+    });
   });
 
   it('a space set to `all` in the registry answers messages without a mention too', async () => {
-    const { asked, bot } = setUp({ configMode: 'mention', spaceMode: 'all', authorized: true });
-    await bot.handleInbound(groupMessage(false));
-    await vi.waitUntil(() => asked.length === 1);
-    expect(asked).toEqual(['status please']);
+    const admit = await setUp({ configMode: 'mention', spaceMode: 'all', authorized: true });
+    expect(await admit(groupMessage(false))).toMatchObject({
+      type: 'MESSAGE',
+      message: { spaceAllowed: true },
+    });
   });
 
   it('`message` mode never wakes the bot in an unauthorized space without a mention (no notice spam)', async () => {
-    const { asked, bot } = setUp({ configMode: 'message', authorized: false });
-    await bot.handleInbound(groupMessage(false));
-    expect(Object.keys(bot.actor.getSnapshot().children)).toHaveLength(0);
-    expect(asked).toEqual([]);
+    const admit = await setUp({ configMode: 'message', authorized: false });
+    expect(await admit(groupMessage(false))).toBeUndefined();
+    // A mention in that space reaches the conversation, which tells the thread how to authorize.
+    expect(await admit(groupMessage(true))).toMatchObject({ message: { spaceAllowed: false } });
+  });
+
+  it('an activity already claimed is not admitted twice', async () => {
+    const admit = await setUp({ configMode: 'mention', authorized: true });
+    const event = groupMessage(true);
+    expect(await admit(event)).toBeDefined();
+    expect(await admit(event)).toBeUndefined();
   });
 });

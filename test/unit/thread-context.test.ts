@@ -9,6 +9,7 @@ import {
 } from '../../src/actors/threadContext.js';
 import { WebexApiError } from '../../src/errors.js';
 import { messages } from '../../src/render/messages.js';
+import { readContextLines } from '../../src/render/prompt.js';
 
 const BOT = 'bot-person';
 const ROOM = 'room-1';
@@ -330,6 +331,8 @@ describe('fetchThreadContext', () => {
 });
 
 describe('buildPromptWithContext', () => {
+  const NONCE = 'nonce-of-this-turn';
+  const nonce = () => NONCE;
   const thread: ThreadMessage[] = [
     {
       id: '1',
@@ -342,18 +345,19 @@ describe('buildPromptWithContext', () => {
     { id: '4', personId: 'p-carol', text: '   ' },
   ];
 
-  it('formats header, author lines, blank line and the request', () => {
-    expect(buildPromptWithContext(thread, 'what now?', { maxChars: 4000 })).toBe(
-      [
-        THREAD_CONTEXT_HEADER,
-        '- alice@example.com: original incident details',
-        '- p-bob: **bold** note',
-        '- unknown: anonymous',
-        '',
-        CURRENT_REQUEST_HEADER,
-        'what now?',
-      ].join('\n'),
-    );
+  it('formats header, the delimited quoted lines, a blank line and the request', () => {
+    const lines = buildPromptWithContext(thread, 'what now?', { maxChars: 4000, nonce }).split('\n');
+    expect(lines).toEqual([
+      THREAD_CONTEXT_HEADER,
+      expect.stringContaining(`"[end ctx ${NONCE}]"`),
+      `[ctx ${NONCE}] alice@example.com: "original incident details"`,
+      `[ctx ${NONCE}] p-bob: "**bold** note"`,
+      `[ctx ${NONCE}] unknown: "anonymous"`,
+      `[end ctx ${NONCE}]`,
+      '',
+      CURRENT_REQUEST_HEADER,
+      'what now?',
+    ]);
   });
 
   it('returns the raw text when no line survives', () => {
@@ -370,32 +374,32 @@ describe('buildPromptWithContext', () => {
     ).toBe('hi');
   });
 
-  it('cuts the line that crosses the budget and stops there; newlines are not counted', () => {
-    const first = '- alice@example.com: original incident details';
-    const prompt = buildPromptWithContext(thread, 'q', { maxChars: first.length + 10 });
-    const lines = prompt.split('\n');
-    expect(lines.slice(1, 3)).toEqual([first, '- p-bob: *']);
-    expect(lines[3]).toBe('');
-    const contextChars = lines.slice(1, 3).reduce((n, l) => n + l.length, 0);
-    expect(contextChars).toBeLessThanOrEqual(first.length + 10);
+  it('cuts the line that crosses the budget and stops there', () => {
+    const first = 'alice@example.com: "original incident details"';
+    const prompt = buildPromptWithContext(thread, 'q', { maxChars: first.length + 12, nonce });
+    const lines = readContextLines(prompt, NONCE);
+    expect(lines).toEqual([first, 'p-bob: "**b"']);
+    expect(lines.reduce((n, l) => n + l.length, 0)).toBeLessThanOrEqual(first.length + 12);
   });
 
   it('stops once the budget is used exactly', () => {
-    const first = '- alice@example.com: original incident details';
-    const prompt = buildPromptWithContext(thread, 'q', { maxChars: first.length });
-    expect(prompt.split('\n').slice(0, 3)).toEqual([THREAD_CONTEXT_HEADER, first, '']);
+    const first = 'alice@example.com: "original incident details"';
+    const prompt = buildPromptWithContext(thread, 'q', { maxChars: first.length, nonce });
+    expect(readContextLines(prompt, NONCE)).toEqual([first]);
   });
 
   it('never splits a surrogate pair when cutting', () => {
     const prompt = buildPromptWithContext([{ id: '1', personId: 'p', text: '😀😀😀😀' }], 'q', {
-      maxChars: 6,
+      maxChars: 8,
+      nonce,
     });
-    // Six code units end inside the emoji: the cut falls before it (and the space is trimmed).
-    expect(prompt.split('\n')[1]).toBe('- p:');
-    const seven = buildPromptWithContext([{ id: '1', personId: 'p', text: '😀😀😀😀' }], 'q', {
-      maxChars: 7,
+    // `p: "` and `"` leave three code units: one emoji; a second would be cut in half.
+    expect(readContextLines(prompt, NONCE)).toEqual(['p: "😀"']);
+    const nine = buildPromptWithContext([{ id: '1', personId: 'p', text: '😀😀😀😀' }], 'q', {
+      maxChars: 9,
+      nonce,
     });
-    expect(seven.split('\n')[1]).toBe('- p: 😀');
+    expect(readContextLines(nine, NONCE)).toEqual(['p: "😀😀"']);
     expect(prompt).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
   });
 });

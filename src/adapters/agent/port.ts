@@ -3,9 +3,10 @@
  *
  * A turn is one user message and everything the agent streams back until the task reaches a
  * terminal state (completed, failed, canceled, rejected) or pauses for the user (input-required,
- * auth-required). Adapters translate their protocol (A2A v0.3 today; AG-UI could sit beside it)
- * into the `TurnEvent` vocabulary below, and `reduceTurn` (turn-state.ts) folds those events into
- * the state a renderer draws from.
+ * auth-required). Adapters translate their protocol (A2A v0.3 and v1.0, AG-UI 1.0, CAIPE ≥0.6's
+ * AG-UI dialect) into the `TurnEvent` vocabulary below, and `reduceTurn` (turn-state.ts) folds those
+ * events into the state a renderer draws from. `contextId` and `taskId` are opaque to everything
+ * above the port: each adapter puts there what it needs to continue, resume or cancel.
  */
 
 /** Task states as the agent reports them (A2A v0.3 names; other protocols map onto these). */
@@ -39,6 +40,24 @@ export function endsTurn(state: AgentTaskState): boolean {
 /** Extra content sent with the user's text, e.g. a HITL `resume` data part. */
 export type TurnPart = { kind: 'text'; text: string } | { kind: 'data'; data: Record<string, unknown> };
 
+/** Where a turn comes from in Webex: what backends that key conversations or people by it read. */
+export interface TurnOrigin {
+  /** The room as Webex names it (the public `Y2lz…` id). */
+  roomId: string;
+  roomType: 'direct' | 'group';
+  /** The message being answered. */
+  messageId: string;
+  /** The thread root, when the message is in a thread (or starts one in a group space). */
+  threadRootId?: string;
+  /** The Webex person asking (on-behalf-of tokens are minted for them). */
+  personId: string;
+  /**
+   * How many times `reset` started this thread afresh; backends that create conversations by an
+   * idempotency key add it to the key so a reset gets a new conversation. 0 when unknown.
+   */
+  generation?: number;
+}
+
 export interface TurnRequest {
   /** The user's message; sent as the first text part when non-empty. */
   text: string;
@@ -54,6 +73,12 @@ export interface TurnRequest {
   messageId?: string;
   /** Extra message metadata (e.g. `trace_id`); `user_email` always wins. */
   metadata?: Record<string, unknown>;
+  /** Where the turn comes from; backends that need it (CAIPE ≥0.6) degrade without it. */
+  origin?: TurnOrigin;
+  /** Earlier turns, oldest first; a backend that keeps its own memory of the thread may ignore it. */
+  history?: readonly HistoryMessage[];
+  /** The agent to ask when the backend hosts several (CAIPE ≥0.6); its default otherwise. */
+  agentId?: string;
 }
 
 export interface CallOptions {
@@ -71,36 +96,17 @@ export interface PlanStep {
   agent?: string;
 }
 
-export type FormFieldType = 'text' | 'select' | 'multiselect' | 'boolean' | 'number' | 'url' | 'email';
+import type { AgentForm, HistoryMessage } from '../../machines/types.js';
 
-export interface FormFieldOption {
-  value: string;
-  label: string;
-}
-
-export interface FormField {
-  /** Key the answer is sent back under. */
-  name: string;
-  label: string;
-  type: FormFieldType;
-  required: boolean;
-  description?: string;
-  placeholder?: string;
-  /** Only for select and multiselect. */
-  options?: FormFieldOption[];
-  defaultValue?: string | number | boolean | string[];
-}
-
-/** A request for structured input from the user (human in the loop). */
-export interface AgentForm {
-  title?: string;
-  description?: string;
-  fields: FormField[];
-  /** The artifact the form came from, for diagnostics. */
-  source: string;
-  /** The original payload, so a resume can echo what the agent expects. */
-  raw: unknown;
-}
+// The form types are the conversation's (it keeps an open form across restarts); the agent
+// adapters produce them.
+export type {
+  AgentForm,
+  FormField,
+  FormFieldOption,
+  FormFieldType,
+  HistoryMessage,
+} from '../../machines/types.js';
 
 /** Where an answer candidate came from, highest priority first. */
 export type AnswerSource = 'final_result' | 'complete_result' | 'partial_result';
@@ -149,6 +155,9 @@ export interface AgentClient {
   streamTurn(request: TurnRequest, options?: CallOptions): AsyncIterable<TurnEvent>;
   /** Asks the agent to cancel a running task. Throws `AgentError` on refusal (e.g. already finished). */
   cancel(taskId: string, options?: CallOptions): Promise<void>;
-  /** Re-attaches to a running task's event stream (after a dropped connection). */
+  /**
+   * Re-attaches to a running task's event stream (after a dropped connection). Backends that cannot
+   * (AG-UI, CAIPE ≥0.6) throw `AgentError` of kind `unsupported`.
+   */
   resubscribe(taskId: string, options?: CallOptions): AsyncIterable<TurnEvent>;
 }

@@ -12,9 +12,11 @@
  *
  * `score()` never throws: the user gets their thank-you whether or not Langfuse is reachable.
  */
+
 import { createHash } from 'node:crypto';
 import { LangfuseClient } from '@langfuse/client';
 import type { Logger } from '../../logger.js';
+import { scrubText, secretForms } from '../../scrub.js';
 
 export interface FeedbackScorer {
   /** Never throws; a failure is logged and reported through `onFailure`. */
@@ -71,8 +73,8 @@ export function feedbackScoreId(traceId: string, personId: string): string {
 /** An error's status and message with the credentials blanked out, for a log line. */
 function describeFailure(error: unknown, secrets: readonly string[]): { status?: number; message: string } {
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
-  let message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  for (const secret of secrets) if (secret) message = message.split(secret).join('[redacted]');
+  const raw = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const message = scrubText(raw, secretForms(secrets.filter(Boolean)));
   return { ...(typeof status === 'number' ? { status } : {}), message: message.slice(0, 500) };
 }
 

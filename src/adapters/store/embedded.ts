@@ -1,6 +1,7 @@
 /**
  * Embedded stores: one SQLite file under DATA_DIR (better-sqlite3), for a single replica without
- * MongoDB. Spaces, conversations and event claims survive restarts and crashes.
+ * MongoDB. Spaces, conversations, event claims and recently active rooms survive restarts and
+ * crashes.
  *
  * Durability choices:
  * - WAL journal: a commit is one append to the write-ahead log, so a process killed mid-write
@@ -16,24 +17,45 @@
  *   was told "done", so they are on disk before the call returns.
  * - Multi-row changes (revoking every id form of a room) run in one transaction.
  *
- * Expired claims and conversations are ignored on read and purged on an interval.
+ * Expired claims, notices and conversations are ignored on read and purged on an interval, and so
+ * are rooms inactive for a day.
+ *
+ * Schema changes are additive (`CREATE … IF NOT EXISTS`): a table added later (`active_rooms`)
+ * needs no version bump, and an older bot can still open the file.
+ *
+ * Health:
+ * - Opening runs SQLite's `quick_check` (every page and index of the file is read once, so a large
+ *   store takes longer to open): a corrupt or foreign file stops start-up with a clear
+ *   `EmbeddedStoreError` naming the file, instead of failing later on some write.
+ * - `ping` (readiness) reads and also writes one row, with a short lock wait: a full disk, a
+ *   read-only volume or a lock held elsewhere makes it reject, so readiness turns 503 while writes
+ *   fail and recovers when they succeed again.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
+import { CodedError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type {
+  ActiveRoom,
+  ActiveRooms,
   ConversationRecord,
   ConversationStore,
   EventClaims,
   ListenMode,
+  NoticeLog,
   SpaceRecord,
   SpaceRegistry,
   SpaceStatus,
 } from './ports.js';
-import { CONVERSATION_RETENTION_MS, distinctIdForms, pickSpace } from './records.js';
+import {
+  ACTIVE_ROOM_RETENTION_MS,
+  CONVERSATION_RETENTION_MS,
+  distinctIdForms,
+  pickSpace,
+} from './records.js';
 
 export const EMBEDDED_FILE_NAME = 'caipe-webex-bot.sqlite';
 const PURGE_INTERVAL_MS = 10 * 60_000;
@@ -66,7 +88,48 @@ CREATE TABLE IF NOT EXISTS event_claims (
   expires_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_claims_expires_at ON event_claims (expires_at);
+
+CREATE TABLE IF NOT EXISTS active_rooms (
+  room_id TEXT PRIMARY KEY,
+  room_type TEXT NOT NULL CHECK (room_type IN ('direct', 'group')),
+  last_event_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS active_rooms_last_event_at ON active_rooms (last_event_at);
+
+CREATE TABLE IF NOT EXISTS notices (
+  key TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS notices_expires_at ON notices (expires_at);
+
+CREATE TABLE IF NOT EXISTS store_health (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  checked_at INTEGER NOT NULL
+) STRICT;
 `;
+
+/** How long the readiness write waits for a lock held elsewhere before it counts as failing. */
+const PING_BUSY_TIMEOUT_MS = 250;
+const BUSY_TIMEOUT_MS = 5_000;
+
+/** The embedded store cannot be used: a corrupt or foreign file, or writes that fail. */
+export class EmbeddedStoreError extends CodedError {
+  readonly code = 'STORE_EMBEDDED';
+
+  constructor(
+    message: string,
+    readonly reason: 'corrupt' | 'newer-schema' | 'writes-failing',
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+    this.name = 'EmbeddedStoreError';
+  }
+}
+
+function sqliteCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
 
 interface SpaceRow {
   room_id: string;
@@ -243,12 +306,13 @@ export class EmbeddedEventClaims implements EventClaims {
   constructor(
     db: Db,
     private readonly clock: Clock,
+    table: { name: string; key: string } = { name: 'event_claims', key: 'activity_id' },
   ) {
     // Inserts a new claim, or takes over an expired one; a live claim is left alone (0 changes).
     this.#claim = db.prepare(
-      `INSERT INTO event_claims (activity_id, expires_at) VALUES (@id, @expiresAt)
-       ON CONFLICT (activity_id) DO UPDATE SET expires_at = excluded.expires_at
-       WHERE event_claims.expires_at <= @now`,
+      `INSERT INTO ${table.name} (${table.key}, expires_at) VALUES (@id, @expiresAt)
+       ON CONFLICT (${table.key}) DO UPDATE SET expires_at = excluded.expires_at
+       WHERE ${table.name}.expires_at <= @now`,
     );
   }
 
@@ -258,11 +322,59 @@ export class EmbeddedEventClaims implements EventClaims {
   }
 }
 
-/** The three embedded adapters over one SQLite file. */
+export class EmbeddedActiveRooms implements ActiveRooms {
+  readonly #touch: Database.Statement<[ActiveRoom]>;
+  readonly #recent: Database.Statement<
+    [number, number],
+    { room_id: string; room_type: ActiveRoom['roomType']; last_event_at: number }
+  >;
+
+  constructor(db: Db) {
+    this.#touch = db.prepare(
+      `INSERT INTO active_rooms (room_id, room_type, last_event_at)
+       VALUES (@roomId, @roomType, @lastEventAt)
+       ON CONFLICT (room_id) DO UPDATE SET room_type = excluded.room_type,
+         last_event_at = MAX(last_event_at, excluded.last_event_at)`,
+    );
+    this.#recent = db.prepare(
+      `SELECT room_id, room_type, last_event_at FROM active_rooms
+       WHERE last_event_at >= ? ORDER BY last_event_at DESC LIMIT ?`,
+    );
+  }
+
+  async touch(room: ActiveRoom): Promise<void> {
+    this.#touch.run({ roomId: room.roomId, roomType: room.roomType, lastEventAt: room.lastEventAt });
+  }
+
+  async recent(since: number, limit: number): Promise<ActiveRoom[]> {
+    return this.#recent.all(since, Math.max(0, Math.floor(limit))).map((row) => ({
+      roomId: row.room_id,
+      roomType: row.room_type,
+      lastEventAt: row.last_event_at,
+    }));
+  }
+}
+
+/** Notices as claims in their own table: the same once-per-interval rule. */
+export class EmbeddedNoticeLog implements NoticeLog {
+  readonly #claims: EmbeddedEventClaims;
+
+  constructor(db: Db, clock: Clock) {
+    this.#claims = new EmbeddedEventClaims(db, clock, { name: 'notices', key: 'key' });
+  }
+
+  noticeDue(key: string, intervalMs: number): Promise<boolean> {
+    return this.#claims.claim(key, intervalMs);
+  }
+}
+
+/** The embedded adapters over one SQLite file. */
 export class EmbeddedStores {
   readonly spaces: EmbeddedSpaceRegistry;
   readonly conversations: EmbeddedConversationStore;
   readonly claims: EmbeddedEventClaims;
+  readonly rooms: EmbeddedActiveRooms;
+  readonly notices: EmbeddedNoticeLog;
   readonly file: string;
   readonly #db: Db;
   readonly #clock: Clock;
@@ -276,13 +388,17 @@ export class EmbeddedStores {
     this.#log = options.log.child({ component: 'store', store: 'embedded' });
     mkdirSync(options.dataDir, { recursive: true });
     this.file = path.join(options.dataDir, EMBEDDED_FILE_NAME);
-    this.#db = new Database(this.file, { timeout: 5_000 });
+    this.#db = new Database(this.file, { timeout: BUSY_TIMEOUT_MS });
     try {
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = NORMAL');
+      this.#checkIntegrity();
       this.#migrate();
     } catch (error) {
       this.#db.close();
+      if (error instanceof EmbeddedStoreError) throw error;
+      const code = sqliteCode(error);
+      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw this.#corrupt(code, error);
       throw error;
     }
     const durably = <T>(work: () => T): T => {
@@ -301,22 +417,46 @@ export class EmbeddedStores {
       this.#log,
     );
     this.claims = new EmbeddedEventClaims(this.#db, this.#clock);
+    this.rooms = new EmbeddedActiveRooms(this.#db);
+    this.notices = new EmbeddedNoticeLog(this.#db, this.#clock);
     this.#purgeIntervalMs = options.purgeIntervalMs ?? PURGE_INTERVAL_MS;
     this.#schedulePurge();
   }
 
-  /** Deletes expired claims and conversations; returns how many rows went. */
-  purgeExpired(): { claims: number; conversations: number } {
+  /** Deletes expired claims, notices and conversations, and rooms inactive for a day; returns how many rows went. */
+  purgeExpired(): { claims: number; notices: number; conversations: number; rooms: number } {
     const now = this.#clock.now();
     const purge = this.#db.transaction(() => ({
       claims: this.#db.prepare('DELETE FROM event_claims WHERE expires_at <= ?').run(now).changes,
+      notices: this.#db.prepare('DELETE FROM notices WHERE expires_at <= ?').run(now).changes,
       conversations: this.#db.prepare('DELETE FROM conversations WHERE expires_at <= ?').run(now).changes,
+      rooms: this.#db
+        .prepare('DELETE FROM active_rooms WHERE last_event_at <= ?')
+        .run(now - ACTIVE_ROOM_RETENTION_MS).changes,
     }));
     return purge.immediate();
   }
 
+  /** Resolves while the file can be read and written; rejects with the reason otherwise. */
   async ping(): Promise<void> {
     this.#db.prepare('SELECT 1').get();
+    this.#db.pragma(`busy_timeout = ${PING_BUSY_TIMEOUT_MS}`);
+    try {
+      this.#db
+        .prepare(
+          `INSERT INTO store_health (id, checked_at) VALUES (1, ?)
+           ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`,
+        )
+        .run(this.#clock.now());
+    } catch (error) {
+      throw new EmbeddedStoreError(
+        `writes to the embedded store fail (${sqliteCode(error) ?? 'error'})`,
+        'writes-failing',
+        { cause: error },
+      );
+    } finally {
+      this.#db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
   }
 
   async close(): Promise<void> {
@@ -325,11 +465,29 @@ export class EmbeddedStores {
     if (this.#db.open) this.#db.close();
   }
 
+  /** SQLite's own check of every page and index; anything but "ok" means the file is damaged. */
+  #checkIntegrity(): void {
+    const rows = this.#db.pragma('quick_check(5)') as Array<Record<string, unknown>>;
+    const problems = rows.map((row) => String(Object.values(row)[0] ?? '')).filter((row) => row !== 'ok');
+    if (problems.length > 0) throw this.#corrupt(problems.join('; ').slice(0, 300));
+  }
+
+  #corrupt(detail: string, cause?: unknown): EmbeddedStoreError {
+    return new EmbeddedStoreError(
+      `the embedded store ${this.file} is damaged or not a database (${detail}). ` +
+        'Restore it from a backup, or move it away to start with an empty store (spaces authorized ' +
+        'through the admin API and open conversations are then forgotten).',
+      'corrupt',
+      { cause },
+    );
+  }
+
   #migrate(): void {
     const version = this.#db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) {
-      throw new Error(
+      throw new EmbeddedStoreError(
         `${this.file} was written by a newer version of the bot (schema ${version}, this one knows ${SCHEMA_VERSION})`,
+        'newer-schema',
       );
     }
     this.#db.transaction(() => {
@@ -344,7 +502,8 @@ export class EmbeddedStores {
       if (!this.#db.open) return;
       try {
         const purged = this.purgeExpired();
-        if (purged.claims + purged.conversations > 0) this.#log.debug(purged, 'expired rows purged');
+        if (purged.claims + purged.notices + purged.conversations + purged.rooms > 0)
+          this.#log.debug(purged, 'expired rows purged');
       } catch (error) {
         this.#log.warn({ err: error }, 'purging expired rows failed');
       }

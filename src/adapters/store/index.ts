@@ -4,20 +4,33 @@
  */
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
-import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
-import { EmbeddedStores } from './embedded.js';
-import { MongoStores } from './mongo.js';
-import type { ConversationStore, EventClaims, SpaceRegistry } from './ports.js';
+import { EmbeddedStoreError, EmbeddedStores } from './embedded.js';
+import { MongoStores, type MongoTimeouts } from './mongo.js';
+import type { ActiveRooms, ConversationStore, EventClaims, NoticeLog, SpaceRegistry } from './ports.js';
 
 export interface Stores {
   spaces: SpaceRegistry;
   conversations: ConversationStore;
   claims: EventClaims;
+  /** Recently active rooms, for the REST catch-up after a restart. */
+  rooms: ActiveRooms;
+  /** Once-a-day notices to people who may not use the bot. */
+  notices: NoticeLog;
   kind: 'mongodb' | 'embedded';
-  /** Resolves when the store answers, rejects otherwise (for `/readyz`); bounded in time. */
+  /**
+   * Resolves when the store answers, rejects otherwise (for `/readyz`); bounded in time. The
+   * embedded store also writes, so readiness fails while writes fail.
+   */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Where the stores live (`MONGODB_URI`, `MONGODB_DATABASE`, `DATA_DIR`). */
+export interface StoreLocation {
+  mongodbUri?: string | undefined;
+  mongodbDatabase: string;
+  dataDir: string;
 }
 
 export interface OpenStoresDeps {
@@ -25,6 +38,8 @@ export interface OpenStoresDeps {
   clock?: Clock;
   /** MongoDB server-selection timeout; 5 s by default (tests shorten it). */
   mongoServerSelectionTimeoutMS?: number;
+  /** Bounds of every MongoDB call (`MONGO_TIMEOUTS` by default; tests shorten them). */
+  mongoTimeouts?: Partial<MongoTimeouts>;
 }
 
 const PING_TIMEOUT_MS = 2_000;
@@ -32,12 +47,10 @@ const PING_TIMEOUT_MS = 2_000;
 /**
  * Never fails because MongoDB is unreachable: the bot starts, `ping` rejects (readiness reports
  * it), space lookups fail closed, and everything recovers when MongoDB answers. Throws only when
- * the embedded file cannot be opened (a local problem the operator must fix).
+ * the embedded file cannot be opened or is damaged (`EmbeddedStoreError`: a local problem the
+ * operator must fix; start-up stops with exit code 78).
  */
-export async function openStores(
-  config: Pick<Config, 'mongodbUri' | 'mongodbDatabase' | 'dataDir'>,
-  deps: OpenStoresDeps,
-): Promise<Stores> {
+export async function openStores(config: StoreLocation, deps: OpenStoresDeps): Promise<Stores> {
   const clock = deps.clock ?? systemClock;
   const log = deps.log.child({ component: 'store' });
   if (config.mongodbUri) {
@@ -47,6 +60,7 @@ export async function openStores(
       log: deps.log,
       clock,
       serverSelectionTimeoutMS: deps.mongoServerSelectionTimeoutMS,
+      timeouts: deps.mongoTimeouts,
     });
     stores.startIndexing();
     log.info({ database: config.mongodbDatabase }, 'using the MongoDB store');
@@ -54,6 +68,8 @@ export async function openStores(
       spaces: stores.spaces,
       conversations: stores.conversations,
       claims: stores.claims,
+      rooms: stores.rooms,
+      notices: stores.notices,
       kind: 'mongodb',
       ping: () => withTimeout(stores.ping(), PING_TIMEOUT_MS, clock, 'MongoDB did not answer a ping'),
       close: () => stores.close(),
@@ -69,10 +85,19 @@ export async function openStores(
     spaces: stores.spaces,
     conversations: stores.conversations,
     claims: stores.claims,
+    rooms: stores.rooms,
+    notices: stores.notices,
     kind: 'embedded',
     ping: () => stores.ping(),
     close: () => stores.close(),
   };
+}
+
+/** The `/readyz` reason for a failed `ping`. */
+export function storeReadinessReason(error: unknown): string {
+  return error instanceof EmbeddedStoreError && error.reason === 'writes-failing'
+    ? 'store writes failing'
+    : 'store not answering';
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number, clock: Clock, message: string): Promise<T> {

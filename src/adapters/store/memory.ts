@@ -6,12 +6,16 @@ import { TTLCache } from '@isaacs/ttlcache';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import type {
+  ActiveRoom,
+  ActiveRooms,
   ConversationRecord,
   ConversationStore,
   EventClaims,
+  NoticeLog,
   SpaceRecord,
   SpaceRegistry,
 } from './ports.js';
+import { distinctIdForms, pickSpace } from './records.js';
 
 export class MemorySpaceRegistry implements SpaceRegistry {
   readonly #spaces = new Map<string, SpaceRecord>();
@@ -19,11 +23,12 @@ export class MemorySpaceRegistry implements SpaceRegistry {
   constructor(private readonly clock: Clock = systemClock) {}
 
   async find(roomIds: readonly string[]): Promise<SpaceRecord | undefined> {
-    for (const id of roomIds) {
-      const record = this.#spaces.get(id);
-      if (record) return { ...record };
-    }
-    return undefined;
+    // Every id form is read: a revoked entry under any of them decides.
+    const records = distinctIdForms(roomIds)
+      .map((id) => this.#spaces.get(id))
+      .filter((record): record is SpaceRecord => record !== undefined);
+    const picked = pickSpace(records);
+    return picked ? { ...picked } : undefined;
   }
 
   async list(): Promise<SpaceRecord[]> {
@@ -90,5 +95,53 @@ export class MemoryEventClaims implements EventClaims {
     if (this.#seen.has(activityId)) return false;
     this.#seen.set(activityId, true, { ttl: ttlMs });
     return true;
+  }
+}
+
+/** Bounded: at most `max` rooms; the least recently active go first when it is full. */
+export class MemoryActiveRooms implements ActiveRooms {
+  readonly #rooms = new Map<string, ActiveRoom>();
+  readonly #max: number;
+
+  constructor(options: { max?: number } = {}) {
+    this.#max = Math.max(1, options.max ?? 10_000);
+  }
+
+  async touch(room: ActiveRoom): Promise<void> {
+    const known = this.#rooms.get(room.roomId);
+    this.#rooms.delete(room.roomId);
+    this.#rooms.set(room.roomId, {
+      roomId: room.roomId,
+      roomType: room.roomType,
+      lastEventAt: Math.max(room.lastEventAt, known?.lastEventAt ?? room.lastEventAt),
+    });
+    while (this.#rooms.size > this.#max) {
+      const oldest = [...this.#rooms.values()].reduce((a, b) => (b.lastEventAt < a.lastEventAt ? b : a));
+      this.#rooms.delete(oldest.roomId);
+    }
+  }
+
+  async recent(since: number, limit: number): Promise<ActiveRoom[]> {
+    return [...this.#rooms.values()]
+      .filter((room) => room.lastEventAt >= since)
+      .sort((a, b) => b.lastEventAt - a.lastEventAt)
+      .slice(0, Math.max(0, limit))
+      .map((room) => ({ ...room }));
+  }
+}
+
+/**
+ * Bounded like the claims: at most `max` keys are remembered, the oldest forgotten first (so past
+ * that many refused people in one day, one of them may hear the notice twice).
+ */
+export class MemoryNoticeLog implements NoticeLog {
+  readonly #claims: MemoryEventClaims;
+
+  constructor(options: { max?: number } = {}) {
+    this.#claims = new MemoryEventClaims({ max: options.max ?? 10_000 });
+  }
+
+  noticeDue(key: string, intervalMs: number): Promise<boolean> {
+    return this.#claims.claim(key, intervalMs);
   }
 }

@@ -1,13 +1,20 @@
 /**
- * MongoDB stores: the space registry shared with the CAIPE UI, plus the bot's own conversations
- * and event claims (shared by every replica).
+ * MongoDB stores: the space registry shared with the CAIPE UI, plus the bot's own conversations,
+ * event claims and recently active rooms (shared by every replica).
  *
  * `authorized_webex_spaces` is the CAIPE UI's collection: documents are read tolerantly (the UI
  * stores the public `Y2lz…` id, admins may store a raw UUID, `revokedAt` may be null after a
  * re-authorization) and written in the UI's shape, so the CAIPE admin dashboard keeps working.
  *
- * DocumentDB compatibility: `retryWrites=false`, a short server-selection timeout, and only
- * operations DocumentDB supports (findOneAndUpdate, TTL indexes, `$in`).
+ * Every call is bounded (`MONGO_TIMEOUTS`): a stalled server or network makes a store call fail
+ * with `StoreTimeoutError` within `operationTimeoutMS`, never hang, whatever the driver does
+ * (server selection, connect and socket timeouts, and `maxTimeMS` on the server, bound it from
+ * below). Writes ask for a majority acknowledgement (`w: 'majority'`, bounded by `wtimeoutMS`) and
+ * are retried once by the driver after a failover (retryable writes).
+ *
+ * DocumentDB compatibility: only operations DocumentDB supports (findOneAndUpdate, TTL indexes,
+ * `$in`); DocumentDB has no retryable writes, so a `retryWrites=false` in the URI (as AWS's
+ * connection strings carry) is honoured.
  *
  * The driver gives up on a client whose first connection failed ("Topology is closed" forever
  * after), so `MongoConnection` replaces such a client on the next operation: the bot starts with
@@ -17,22 +24,83 @@
 import { type Collection, type Db, MongoClient, MongoServerError } from 'mongodb';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
+import { StoreTimeoutError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type {
+  ActiveRoom,
+  ActiveRooms,
   ConversationRecord,
   ConversationStore,
   EventClaims,
   ListenMode,
+  NoticeLog,
   SpaceRecord,
   SpaceRegistry,
 } from './ports.js';
-import { CONVERSATION_RETENTION_MS, distinctIdForms, pickSpace } from './records.js';
+import {
+  ACTIVE_ROOM_RETENTION_MS,
+  CONVERSATION_RETENTION_MS,
+  distinctIdForms,
+  MAX_RECORDS_PER_ROOM,
+  pickSpace,
+} from './records.js';
 
 export const SPACES_COLLECTION = 'authorized_webex_spaces';
 export const CONVERSATIONS_COLLECTION = 'webex_bot_conversations';
 export const CLAIMS_COLLECTION = 'webex_bot_event_claims';
+export const ACTIVE_ROOMS_COLLECTION = 'webex_bot_active_rooms';
+export const NOTICES_COLLECTION = 'webex_bot_notices';
 
-const SERVER_SELECTION_TIMEOUT_MS = 5_000;
+/** The bounds of every MongoDB call; tests shorten them. */
+export interface MongoTimeouts {
+  /** Finding a server to talk to, the first connection included. */
+  serverSelectionTimeoutMS: number;
+  /** TCP connect and handshake of one connection. */
+  connectTimeoutMS: number;
+  /** A connection that stays silent this long while a reply is due is closed. */
+  socketTimeoutMS: number;
+  /** Server-side limit of each operation (`maxTimeMS`), and of a majority write's wait (`wtimeoutMS`). */
+  maxTimeMS: number;
+  /** Each store call as the bot sees it, connecting included: past it, `StoreTimeoutError`. */
+  operationTimeoutMS: number;
+}
+
+export const MONGO_TIMEOUTS: MongoTimeouts = {
+  serverSelectionTimeoutMS: 5_000,
+  connectTimeoutMS: 5_000,
+  socketTimeoutMS: 10_000,
+  maxTimeMS: 5_000,
+  operationTimeoutMS: 8_000,
+};
+
+/** Runs one store call within the operation bound. */
+export type Bounded = <T>(operation: string, work: () => Promise<T>) => Promise<T>;
+
+/** Rejects with `StoreTimeoutError` after `timeoutMs` on the clock; the work itself is not stopped. */
+export function boundedBy(clock: Clock, timeoutMs: number): Bounded {
+  return <T>(operation: string, work: () => Promise<T>) =>
+    new Promise<T>((resolve, reject) => {
+      const timer = clock.setTimeout(() => reject(new StoreTimeoutError(operation, timeoutMs)), timeoutMs);
+      Promise.resolve()
+        .then(work)
+        .then(
+          (value) => {
+            clock.clearTimeout(timer);
+            resolve(value);
+          },
+          (error: unknown) => {
+            clock.clearTimeout(timer);
+            reject(error);
+          },
+        );
+    });
+}
+
+/** `retryWrites` as the URI sets it, if it does (DocumentDB URIs say `false`). */
+export function retryWritesInUri(uri: string): boolean | undefined {
+  const value = /[?&]retryWrites=(true|false)(?:&|$)/i.exec(uri)?.[1];
+  return value === undefined ? undefined : value.toLowerCase() === 'true';
+}
 const INDEX_RETRY_MS = 30_000;
 const MAX_LISTED_SPACES = 10_000;
 
@@ -60,13 +128,22 @@ interface ClaimDoc {
   claimedAt: Date;
 }
 
+interface ActiveRoomDoc {
+  _id: string;
+  roomType: ActiveRoom['roomType'];
+  lastEventAt: Date;
+  expiresAt: Date;
+}
+
 export interface MongoStoreOptions {
   uri: string;
   database: string;
   log: Logger;
   clock?: Clock;
   /** Defaults to 5 s (the seed's value; DocumentDB clusters answer well within it). */
-  serverSelectionTimeoutMS?: number;
+  serverSelectionTimeoutMS?: number | undefined;
+  /** Overrides of `MONGO_TIMEOUTS` (`serverSelectionTimeoutMS` above wins for that one). */
+  timeouts?: Partial<MongoTimeouts> | undefined;
   conversationRetentionMs?: number;
 }
 
@@ -82,7 +159,7 @@ export class MongoConnection {
   constructor(
     private readonly uri: string,
     private readonly database: string,
-    private readonly serverSelectionTimeoutMS: number,
+    private readonly timeouts: MongoTimeouts,
   ) {}
 
   db(): Promise<Db> {
@@ -106,10 +183,14 @@ export class MongoConnection {
 
   async #connect(): Promise<Db> {
     const client = new MongoClient(this.uri, {
-      // DocumentDB does not support retryable writes; options here win over the URI's.
-      retryWrites: false,
-      serverSelectionTimeoutMS: this.serverSelectionTimeoutMS,
-      connectTimeoutMS: this.serverSelectionTimeoutMS,
+      // Options here win over the URI's: retryable writes unless the URI turns them off
+      // (DocumentDB has none).
+      retryWrites: retryWritesInUri(this.uri) ?? true,
+      retryReads: true,
+      writeConcern: { w: 'majority', wtimeoutMS: this.timeouts.maxTimeMS },
+      serverSelectionTimeoutMS: this.timeouts.serverSelectionTimeoutMS,
+      connectTimeoutMS: this.timeouts.connectTimeoutMS,
+      socketTimeoutMS: this.timeouts.socketTimeoutMS,
       ignoreUndefined: true,
       appName: 'caipe-webex-bot',
     });
@@ -173,32 +254,71 @@ export function spaceFromDoc(doc: SpaceDoc): SpaceRecord {
   return record;
 }
 
+/** What every MongoDB adapter gets: its collection, the clock, the call bound and `maxTimeMS`. */
+export interface MongoCollectionAccess<T extends object> {
+  collection: () => Promise<Collection<T>>;
+  clock: Clock;
+  bounded: Bounded;
+  maxTimeMS: number;
+}
+
 export class MongoSpaceRegistry implements SpaceRegistry {
-  constructor(
-    private readonly collection: () => Promise<Collection<SpaceDoc>>,
-    private readonly clock: Clock,
-  ) {}
+  private readonly collection: () => Promise<Collection<SpaceDoc>>;
+  private readonly clock: Clock;
+  private readonly bounded: Bounded;
+  private readonly maxTimeMS: number;
 
-  async find(roomIds: readonly string[]): Promise<SpaceRecord | undefined> {
-    const forms = distinctIdForms(roomIds);
-    if (forms.length === 0) return undefined;
-    const docs = await (await this.collection())
-      .find({ roomId: { $in: forms } }, { projection: { _id: 0 } })
-      .limit(forms.length)
-      .toArray();
-    return pickSpace(docs.map(spaceFromDoc));
+  constructor(access: MongoCollectionAccess<SpaceDoc>) {
+    ({
+      collection: this.collection,
+      clock: this.clock,
+      bounded: this.bounded,
+      maxTimeMS: this.maxTimeMS,
+    } = access);
   }
 
-  async list(): Promise<SpaceRecord[]> {
-    const docs = await (await this.collection())
-      .find({}, { projection: { _id: 0 } })
-      .sort({ authorizedAt: -1 })
-      .limit(MAX_LISTED_SPACES)
-      .toArray();
-    return docs.filter((doc) => typeof doc.roomId === 'string').map(spaceFromDoc);
+  find(roomIds: readonly string[]): Promise<SpaceRecord | undefined> {
+    return this.bounded('spaces.find', async () => {
+      const forms = distinctIdForms(roomIds);
+      if (forms.length === 0) return undefined;
+      const collection = await this.collection();
+      const docs = await collection
+        .find({ roomId: { $in: forms } }, { projection: { _id: 0 }, maxTimeMS: this.maxTimeMS })
+        .limit(MAX_RECORDS_PER_ROOM)
+        .toArray();
+      // More documents than that means the unique index is missing and duplicates exist: make sure
+      // a document that is not active (revoked, or a status we do not know) is among those read.
+      if (docs.length >= MAX_RECORDS_PER_ROOM) {
+        const inactive = await collection.findOne(
+          { roomId: { $in: forms }, status: { $ne: 'active' } },
+          { projection: { _id: 0 }, maxTimeMS: this.maxTimeMS },
+        );
+        if (inactive) docs.push(inactive);
+      }
+      return pickSpace(docs.map(spaceFromDoc));
+    });
   }
 
-  async authorize(input: Parameters<SpaceRegistry['authorize']>[0]): Promise<SpaceRecord> {
+  list(): Promise<SpaceRecord[]> {
+    return this.bounded('spaces.list', async () => {
+      const docs = await (await this.collection())
+        .find({}, { projection: { _id: 0 }, maxTimeMS: this.maxTimeMS })
+        .sort({ authorizedAt: -1 })
+        .limit(MAX_LISTED_SPACES)
+        .toArray();
+      return docs.filter((doc) => typeof doc.roomId === 'string').map(spaceFromDoc);
+    });
+  }
+
+  authorize(input: Parameters<SpaceRegistry['authorize']>[0]): Promise<SpaceRecord> {
+    return this.bounded('spaces.authorize', () => this.#authorize(input));
+  }
+
+  revoke(roomIds: readonly string[], revokedBy: string): Promise<boolean> {
+    return this.bounded('spaces.revoke', () => this.#revoke(roomIds, revokedBy));
+  }
+
+  async #authorize(input: Parameters<SpaceRegistry['authorize']>[0]): Promise<SpaceRecord> {
     const set: Partial<SpaceDoc> = {
       status: 'active',
       authorizedBy: input.authorizedBy,
@@ -212,7 +332,7 @@ export class MongoSpaceRegistry implements SpaceRegistry {
         { roomId: input.roomId },
         // As the CAIPE UI does on re-authorization: active again, revocation fields cleared.
         { $set: set, $unset: { revokedAt: '', revokedBy: '' } },
-        { upsert: true, returnDocument: 'after', projection: { _id: 0 } },
+        { upsert: true, returnDocument: 'after', projection: { _id: 0 }, maxTimeMS: this.maxTimeMS },
       );
     let doc: SpaceDoc | null;
     try {
@@ -227,64 +347,101 @@ export class MongoSpaceRegistry implements SpaceRegistry {
     return spaceFromDoc(doc);
   }
 
-  async revoke(roomIds: readonly string[], revokedBy: string): Promise<boolean> {
+  async #revoke(roomIds: readonly string[], revokedBy: string): Promise<boolean> {
     const forms = distinctIdForms(roomIds);
     if (forms.length === 0) return false;
     const collection = await this.collection();
     const result = await collection.updateMany(
       { roomId: { $in: forms }, status: { $ne: 'revoked' } },
       { $set: { status: 'revoked', revokedAt: new Date(this.clock.now()), revokedBy } },
+      { maxTimeMS: this.maxTimeMS },
     );
     if (result.matchedCount > 0) return true;
     // Already revoked counts as known (the UI answers "already revoked" too).
-    return (await collection.countDocuments({ roomId: { $in: forms } }, { limit: 1 })) > 0;
+    return (
+      (await collection.countDocuments({ roomId: { $in: forms } }, { limit: 1, maxTimeMS: this.maxTimeMS })) >
+      0
+    );
   }
 }
 
 export class MongoConversationStore implements ConversationStore {
+  private readonly collection: () => Promise<Collection<ConversationDoc>>;
+  private readonly clock: Clock;
+  private readonly bounded: Bounded;
+  private readonly maxTimeMS: number;
+
   constructor(
-    private readonly collection: () => Promise<Collection<ConversationDoc>>,
-    private readonly clock: Clock,
+    access: MongoCollectionAccess<ConversationDoc>,
     private readonly retentionMs: number,
-  ) {}
-
-  async get(key: string): Promise<ConversationRecord | undefined> {
-    const doc = await (await this.collection()).findOne({ _id: key });
-    // MongoDB's TTL monitor runs about once a minute; an expired record is already gone for us.
-    const expiresAt = toDate(doc?.expiresAt)?.getTime() ?? Number.POSITIVE_INFINITY;
-    if (!doc || expiresAt <= this.clock.now()) return undefined;
-    const { _id, expiresAt: _expiresAt, ...record } = doc;
-    return record;
+  ) {
+    ({
+      collection: this.collection,
+      clock: this.clock,
+      bounded: this.bounded,
+      maxTimeMS: this.maxTimeMS,
+    } = access);
   }
 
-  async put(record: ConversationRecord): Promise<void> {
-    const doc: ConversationDoc = {
-      ...record,
-      _id: record.key,
-      expiresAt: new Date(record.updatedAt + this.retentionMs),
-    };
-    await (await this.collection()).replaceOne({ _id: record.key }, doc, { upsert: true });
+  get(key: string): Promise<ConversationRecord | undefined> {
+    return this.bounded('conversations.get', async () => {
+      const doc = await (await this.collection()).findOne({ _id: key }, { maxTimeMS: this.maxTimeMS });
+      // MongoDB's TTL monitor runs about once a minute; an expired record is already gone for us.
+      const expiresAt = toDate(doc?.expiresAt)?.getTime() ?? Number.POSITIVE_INFINITY;
+      if (!doc || expiresAt <= this.clock.now()) return undefined;
+      const { _id, expiresAt: _expiresAt, ...record } = doc;
+      return record;
+    });
   }
 
-  async delete(key: string): Promise<void> {
-    await (await this.collection()).deleteOne({ _id: key });
+  put(record: ConversationRecord): Promise<void> {
+    return this.bounded('conversations.put', async () => {
+      const doc: ConversationDoc = {
+        ...record,
+        _id: record.key,
+        expiresAt: new Date(record.updatedAt + this.retentionMs),
+      };
+      await (await this.collection()).replaceOne({ _id: record.key }, doc, {
+        upsert: true,
+        maxTimeMS: this.maxTimeMS,
+      });
+    });
+  }
+
+  delete(key: string): Promise<void> {
+    return this.bounded('conversations.delete', async () => {
+      await (await this.collection()).deleteOne({ _id: key }, { maxTimeMS: this.maxTimeMS });
+    });
   }
 }
 
 export class MongoEventClaims implements EventClaims {
-  constructor(
-    private readonly collection: () => Promise<Collection<ClaimDoc>>,
-    private readonly clock: Clock,
-  ) {}
+  private readonly collection: () => Promise<Collection<ClaimDoc>>;
+  private readonly clock: Clock;
+  private readonly bounded: Bounded;
+  private readonly maxTimeMS: number;
 
-  async claim(activityId: string, ttlMs: number): Promise<boolean> {
+  constructor(access: MongoCollectionAccess<ClaimDoc>) {
+    ({
+      collection: this.collection,
+      clock: this.clock,
+      bounded: this.bounded,
+      maxTimeMS: this.maxTimeMS,
+    } = access);
+  }
+
+  claim(activityId: string, ttlMs: number): Promise<boolean> {
+    return this.bounded('claims.claim', () => this.#claim(activityId, ttlMs));
+  }
+
+  async #claim(activityId: string, ttlMs: number): Promise<boolean> {
     const collection = await this.collection();
     const now = this.clock.now();
     const claim = { expiresAt: new Date(now + ttlMs), claimedAt: new Date(now) };
     // Two rounds: the TTL monitor may delete an expired claim between our insert and our takeover.
     for (let round = 0; round < 2; round++) {
       try {
-        await collection.insertOne({ _id: activityId, ...claim });
+        await collection.insertOne({ _id: activityId, ...claim }, { maxTimeMS: this.maxTimeMS });
         return true;
       } catch (error) {
         if (!isDuplicateKey(error)) throw error;
@@ -293,23 +450,86 @@ export class MongoEventClaims implements EventClaims {
       const taken = await collection.findOneAndUpdate(
         { _id: activityId, expiresAt: { $lte: new Date(now) } },
         { $set: claim },
+        { maxTimeMS: this.maxTimeMS },
       );
       if (taken) return true;
-      const live = await collection.countDocuments({ _id: activityId }, { limit: 1 });
+      const live = await collection.countDocuments(
+        { _id: activityId },
+        { limit: 1, maxTimeMS: this.maxTimeMS },
+      );
       if (live > 0) return false;
     }
     return false;
   }
 }
 
-/** The three MongoDB adapters over one connection. */
+export class MongoActiveRooms implements ActiveRooms {
+  private readonly collection: () => Promise<Collection<ActiveRoomDoc>>;
+  private readonly bounded: Bounded;
+  private readonly maxTimeMS: number;
+
+  constructor(access: MongoCollectionAccess<ActiveRoomDoc>) {
+    ({ collection: this.collection, bounded: this.bounded, maxTimeMS: this.maxTimeMS } = access);
+  }
+
+  touch(room: ActiveRoom): Promise<void> {
+    return this.bounded('rooms.touch', async () => {
+      // `$max`: a late or replayed touch never moves a room's time back.
+      await (await this.collection()).updateOne(
+        { _id: room.roomId },
+        {
+          $set: { roomType: room.roomType },
+          $max: {
+            lastEventAt: new Date(room.lastEventAt),
+            expiresAt: new Date(room.lastEventAt + ACTIVE_ROOM_RETENTION_MS),
+          },
+        },
+        { upsert: true, maxTimeMS: this.maxTimeMS },
+      );
+    });
+  }
+
+  recent(since: number, limit: number): Promise<ActiveRoom[]> {
+    return this.bounded('rooms.recent', async () => {
+      const docs = await (await this.collection())
+        .find({ lastEventAt: { $gte: new Date(since) } }, { maxTimeMS: this.maxTimeMS })
+        .sort({ lastEventAt: -1 })
+        .limit(Math.max(0, Math.floor(limit)))
+        .toArray();
+      return docs.flatMap((doc) => {
+        const lastEventAt = toDate(doc.lastEventAt)?.getTime();
+        if (lastEventAt === undefined || (doc.roomType !== 'direct' && doc.roomType !== 'group')) return [];
+        return [{ roomId: doc._id, roomType: doc.roomType, lastEventAt }];
+      });
+    });
+  }
+}
+
+/** Notices as claims on their own collection: the same once-per-interval rule, its own TTL index. */
+export class MongoNoticeLog implements NoticeLog {
+  readonly #claims: MongoEventClaims;
+
+  constructor(access: MongoCollectionAccess<ClaimDoc>) {
+    this.#claims = new MongoEventClaims(access);
+  }
+
+  noticeDue(key: string, intervalMs: number): Promise<boolean> {
+    return this.#claims.claim(key, intervalMs);
+  }
+}
+
+/** The MongoDB adapters over one connection. */
 export class MongoStores {
   readonly spaces: MongoSpaceRegistry;
   readonly conversations: MongoConversationStore;
   readonly claims: MongoEventClaims;
+  readonly rooms: MongoActiveRooms;
+  readonly notices: MongoNoticeLog;
   readonly #connection: MongoConnection;
   readonly #log: Logger;
   readonly #clock: Clock;
+  readonly #timeouts: MongoTimeouts;
+  readonly #bounded: Bounded;
   #indexesReady = false;
   #retryHandle: unknown;
   #closed = false;
@@ -317,22 +537,33 @@ export class MongoStores {
   constructor(options: MongoStoreOptions) {
     this.#log = options.log.child({ component: 'store', store: 'mongodb' });
     this.#clock = options.clock ?? systemClock;
-    this.#connection = new MongoConnection(
-      options.uri,
-      options.database,
-      options.serverSelectionTimeoutMS ?? SERVER_SELECTION_TIMEOUT_MS,
-    );
-    const collection =
-      <T extends object>(name: string) =>
-      async () =>
-        (await this.#connection.db()).collection<T>(name);
-    this.spaces = new MongoSpaceRegistry(collection<SpaceDoc>(SPACES_COLLECTION), this.#clock);
+    this.#timeouts = {
+      ...MONGO_TIMEOUTS,
+      ...options.timeouts,
+      ...(options.serverSelectionTimeoutMS === undefined
+        ? {}
+        : { serverSelectionTimeoutMS: options.serverSelectionTimeoutMS }),
+    };
+    this.#connection = new MongoConnection(options.uri, options.database, this.#timeouts);
+    this.#bounded = boundedBy(this.#clock, this.#timeouts.operationTimeoutMS);
+    const access = <T extends object>(name: string): MongoCollectionAccess<T> => ({
+      collection: async () => (await this.#connection.db()).collection<T>(name),
+      clock: this.#clock,
+      bounded: this.#bounded,
+      maxTimeMS: this.#timeouts.maxTimeMS,
+    });
+    this.spaces = new MongoSpaceRegistry(access<SpaceDoc>(SPACES_COLLECTION));
     this.conversations = new MongoConversationStore(
-      collection<ConversationDoc>(CONVERSATIONS_COLLECTION),
-      this.#clock,
+      access<ConversationDoc>(CONVERSATIONS_COLLECTION),
       options.conversationRetentionMs ?? CONVERSATION_RETENTION_MS,
     );
-    this.claims = new MongoEventClaims(collection<ClaimDoc>(CLAIMS_COLLECTION), this.#clock);
+    this.claims = new MongoEventClaims(access<ClaimDoc>(CLAIMS_COLLECTION));
+    this.rooms = new MongoActiveRooms(access<ActiveRoomDoc>(ACTIVE_ROOMS_COLLECTION));
+    this.notices = new MongoNoticeLog(access<ClaimDoc>(NOTICES_COLLECTION));
+  }
+
+  get timeouts(): MongoTimeouts {
+    return { ...this.#timeouts };
   }
 
   get indexesReady(): boolean {
@@ -342,9 +573,15 @@ export class MongoStores {
   /** Creates every index (idempotent). Indexes the CAIPE UI already made are left as they are. */
   async ensureIndexes(): Promise<void> {
     const db = await this.#connection.db();
-    const create = async (collection: string, spec: Record<string, 1>, options: Record<string, unknown>) => {
+    const create = async (
+      collection: string,
+      spec: Record<string, 1 | -1>,
+      options: Record<string, unknown>,
+    ) => {
       try {
-        await db.collection(collection).createIndex(spec, options);
+        await db
+          .collection(collection)
+          .createIndex(spec, { ...options, maxTimeMS: this.#timeouts.maxTimeMS });
       } catch (error) {
         if (!(error instanceof MongoServerError && INDEX_CONFLICT_CODES.has(Number(error.code)))) throw error;
         this.#log.warn(
@@ -357,6 +594,9 @@ export class MongoStores {
     await create(SPACES_COLLECTION, { status: 1 }, {});
     await create(CONVERSATIONS_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
     await create(CLAIMS_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
+    await create(ACTIVE_ROOMS_COLLECTION, { lastEventAt: -1 }, {});
+    await create(ACTIVE_ROOMS_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
+    await create(NOTICES_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
     this.#indexesReady = true;
   }
 
@@ -383,8 +623,10 @@ export class MongoStores {
     attempt();
   }
 
-  async ping(): Promise<void> {
-    await (await this.#connection.db()).command({ ping: 1 });
+  ping(): Promise<void> {
+    return this.#bounded('ping', async () => {
+      await (await this.#connection.db()).command({ ping: 1, maxTimeMS: this.#timeouts.maxTimeMS });
+    });
   }
 
   async close(): Promise<void> {

@@ -1,11 +1,12 @@
 /**
  * Storage ports. The bot keeps little state: which group spaces are authorized, each
- * conversation's agent ids, and which Webex activities were already handled. Adapters: in-memory
+ * conversation's agent ids, which Webex activities were already handled, and which rooms were
+ * active lately (for the REST catch-up after a restart). Adapters: in-memory
  * (single process, lost on restart), embedded (persistent under DATA_DIR) and MongoDB (shared with
  * the CAIPE UI and across replicas).
  */
 
-import type { AgentForm } from '../agent/port.js';
+import type { ConversationRecord } from '../../machines/types.js';
 
 export type SpaceStatus = 'active' | 'revoked';
 export type ListenMode = 'mention' | 'message' | 'all';
@@ -37,45 +38,13 @@ export interface SpaceRegistry {
   revoke(roomIds: readonly string[], revokedBy: string): Promise<boolean>;
 }
 
-/** What a conversation must remember between turns (and across restarts). */
-export interface ConversationRecord {
-  key: string;
-  roomId: string;
-  contextId?: string;
-  /** The open task when the agent asked for input. */
-  taskId?: string;
-  traceId?: string;
-  /** Id of the bot's last answer message; thread context after it is what the agent lacks. */
-  lastAnswerMessageId?: string;
-  /** The form card waiting for the user, so a restart does not lose it. */
-  pendingForm?: PendingForm;
-  /** Feedback cards posted in this conversation (newest last, bounded). */
-  feedbackCards?: FeedbackCardRecord[];
-  /** Form cards that are no longer open, so a late submission gets the right notice. */
-  closedForms?: ClosedForm[];
-  updatedAt: number;
-}
-
-export interface PendingForm {
-  cardId: string;
-  /** The Webex message that carries the card: only submissions of this message are trusted. */
-  cardMessageId: string;
-  /** Epoch ms after which the form has expired (`HITL_TIMEOUT_S`). */
-  deadlineAt: number;
-  /** The agent's form, as parsed (needed to build the answer). */
-  form: AgentForm;
-}
-
-export interface FeedbackCardRecord {
-  cardId: string;
-  cardMessageId: string;
-  traceId: string;
-}
-
-export interface ClosedForm {
-  cardId: string;
-  reason: 'submitted' | 'expired' | 'cancelled' | 'superseded';
-}
+// What a conversation remembers is the conversation's own vocabulary; the stores persist it.
+export type {
+  ClosedForm,
+  ConversationRecord,
+  FeedbackCardRecord,
+  PendingForm,
+} from '../../machines/types.js';
 
 export interface ConversationStore {
   get(key: string): Promise<ConversationRecord | undefined>;
@@ -89,4 +58,37 @@ export interface ConversationStore {
  */
 export interface EventClaims {
   claim(activityId: string, ttlMs: number): Promise<boolean>;
+}
+
+/** A room the bot saw activity in, with the time of its last event. */
+export interface ActiveRoom {
+  /** Hydra ROOM id. */
+  roomId: string;
+  roomType: 'direct' | 'group';
+  /** Epoch ms (the bot's clock) of the last event handled in the room, or left for the next process. */
+  lastEventAt: number;
+}
+
+/**
+ * Recently active rooms, kept across restarts: the REST catch-up at the next start lists their
+ * messages, so what arrived while no process ran is found even when Webex does not redeliver it.
+ */
+export interface ActiveRooms {
+  /** Records activity in a room; a room keeps the latest of the times it was given. */
+  touch(room: ActiveRoom): Promise<void>;
+  /** Rooms whose last event is at or after `since`, the most recent first, at most `limit`. */
+  recent(since: number, limit: number): Promise<ActiveRoom[]>;
+}
+
+/**
+ * Notices the bot sends at most once per interval per key (SPEC "Who may use the bot": an
+ * outsider hears "you cannot use this bot" at most once a day), remembered across restarts and,
+ * with a shared store, across replicas.
+ */
+export interface NoticeLog {
+  /**
+   * True when no notice for `key` was recorded within the last `intervalMs`, and records one now;
+   * false otherwise. Of concurrent callers for one key, exactly one gets true.
+   */
+  noticeDue(key: string, intervalMs: number): Promise<boolean>;
 }

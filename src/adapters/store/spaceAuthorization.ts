@@ -1,11 +1,18 @@
 /**
- * Whether the bot may answer in a space (SPEC §4 "Spaces and threads"), cached.
+ * Whether the bot may answer in a space (SPEC §4 "Spaces and threads", "Who may use the bot"), cached.
  *
- * - 1:1 spaces are always allowed; group spaces must be `active` in the registry.
+ * - 1:1 spaces are always allowed here (the person check is another module's); group spaces must be
+ *   `active` in the registry.
  * - Both id forms are looked up: the CAIPE UI stores the public `Y2lz…` id, admins may store UUIDs.
+ *   The registry reads the entries of every form and a revoked one wins (`pickSpace`).
  * - An `active` result is cached for the configured TTL; a denial for at most 30 s, so an
- *   authorization made in the CAIPE UI takes effect quickly. `invalidate` drops a room at once.
- * - On a store error the last known answer is used even if expired; with none, deny (fail closed).
+ *   authorization made in the CAIPE UI takes effect quickly. `invalidate` drops a room at once (the
+ *   admin API, after it changed the registry); nothing a chat user does drops a cached answer.
+ * - On a store error a cached `active` is trusted for at most one more TTL after it expired; after
+ *   that, or with nothing cached, the space is refused (fail closed) with the reason
+ *   `store-unavailable`, which the caller turns into its own notice. A cached denial stays a denial.
+ * - `check(…, { fresh: true })` reads the store even when a fresh answer is cached (the `authorize`
+ *   command's reply) and caches what it read; it drops nothing.
  * - Concurrent checks of one room share one lookup, and a lookup that was under way when the room
  *   was invalidated is not cached (it may predate the change that caused the invalidation).
  * - A room id that is neither a UUID nor a Hydra ROOM id is denied without a lookup.
@@ -16,12 +23,33 @@ import type { Logger } from '../../logger.js';
 import { decodeHydraId, encodeHydraId, isUuid } from '../webex/ids.js';
 import type { ListenMode, SpaceRegistry } from './ports.js';
 
+/** Why a space was refused: the caller picks its notice from this. */
+export type SpaceRefusal =
+  /** No registry entry: the space was never connected. */
+  | 'not-authorized'
+  /** An entry under some id form is revoked. */
+  | 'revoked'
+  /** The store is failing and no answer recent enough is cached: refused until it answers. */
+  | 'store-unavailable'
+  | 'invalid-id';
+
 export interface SpaceDecision {
   allowed: boolean;
   listenMode?: ListenMode;
   spaceName?: string;
-  /** How the answer was reached, for logs and metrics. */
-  source: 'direct' | 'store' | 'cache' | 'stale-cache' | 'store-error' | 'invalid-id';
+  /** Set when `allowed` is false. */
+  refusal?: SpaceRefusal;
+  /**
+   * How the answer was reached, for logs and metrics: `stale-cache` is a cached answer used during
+   * a store outage; `store-outage` a cached `active` too old to trust any longer; `store-error` a
+   * failed lookup with nothing cached.
+   */
+  source: 'direct' | 'store' | 'cache' | 'stale-cache' | 'store-outage' | 'store-error' | 'invalid-id';
+}
+
+export interface SpaceCheckOptions {
+  /** Read the store even if a fresh answer is cached (and cache what was read). */
+  fresh?: boolean;
 }
 
 export const DENIAL_CACHE_MAX_MS = 30_000;
@@ -63,6 +91,12 @@ export interface SpaceAuthorizationOptions {
 
 type Cached = Omit<SpaceDecision, 'source'>;
 
+interface Known {
+  decision: Cached;
+  /** When the fresh-cache entry for it expired (or expires). */
+  expiresAt: number;
+}
+
 export class SpaceAuthorization {
   /**
    * Fresh answers. The TTLCache bounds memory and drops entries on its own timer; freshness is
@@ -71,8 +105,8 @@ export class SpaceAuthorization {
    */
   readonly #fresh: TTLCache<string, { decision: Cached; expiresAt: number }>;
   readonly #clock: Pick<Clock, 'now'>;
-  /** Last answer per room regardless of age: the fallback when the store fails. */
-  readonly #lastKnown = new Map<string, Cached>();
+  /** Last answer per room, with its expiry: the fallback while the store fails (bounded in age). */
+  readonly #lastKnown = new Map<string, Known>();
   readonly #inFlight = new Map<string, Promise<SpaceDecision>>();
   /** Bumped by every invalidation; a lookup caches its answer only if none happened meanwhile. */
   #epoch = 0;
@@ -82,13 +116,20 @@ export class SpaceAuthorization {
     this.#clock = options.clock ?? systemClock;
   }
 
-  async check(roomId: string, roomType: 'direct' | 'group'): Promise<SpaceDecision> {
+  async check(
+    roomId: string,
+    roomType: 'direct' | 'group',
+    options: SpaceCheckOptions = {},
+  ): Promise<SpaceDecision> {
     if (roomType === 'direct') return { allowed: true, source: 'direct' };
     if (!isRoomId(roomId)) {
       this.options.log.warn({ roomId: roomId.slice(0, 120) }, 'space check for an invalid room id: denied');
-      return { allowed: false, source: 'invalid-id' };
+      return { allowed: false, refusal: 'invalid-id', source: 'invalid-id' };
     }
     const key = canonicalRoomId(roomId);
+    // Not shared with a lookup under way: that one may have read the store before the change the
+    // caller wants to see.
+    if (options.fresh) return this.#lookup(key, roomId);
     const cached = this.#fresh.get(key);
     if (cached && cached.expiresAt > this.#clock.now()) return { ...cached.decision, source: 'cache' };
     let lookup = this.#inFlight.get(key);
@@ -108,18 +149,28 @@ export class SpaceAuthorization {
       const decision: Cached =
         record?.status === 'active'
           ? { allowed: true, listenMode: record.listenMode, spaceName: record.spaceName }
-          : { allowed: false };
+          : { allowed: false, refusal: record ? 'revoked' : 'not-authorized' };
       if (epoch === this.#epoch) this.#remember(key, decision);
       return { ...decision, source: 'store' };
     } catch (error) {
       this.options.onStoreError?.();
-      const stale = this.#lastKnown.get(key);
+      const fallback = this.#fallback(key);
       this.options.log.warn(
-        { err: error, roomId, fallback: stale ? 'stale-cache' : 'deny' },
+        { err: error, roomId, fallback: fallback.source },
         'space registry lookup failed',
       );
-      return stale ? { ...stale, source: 'stale-cache' } : { allowed: false, source: 'store-error' };
+      return fallback;
     }
+  }
+
+  /** The answer while the store fails: a cached `active` for one TTL past its expiry, then refusal. */
+  #fallback(key: string): SpaceDecision {
+    const known = this.#lastKnown.get(key);
+    if (!known) return { allowed: false, refusal: 'store-unavailable', source: 'store-error' };
+    if (!known.decision.allowed) return { ...known.decision, source: 'stale-cache' };
+    const trustedUntil = known.expiresAt + Math.max(0, this.options.cacheTtlMs);
+    if (this.#clock.now() < trustedUntil) return { ...known.decision, source: 'stale-cache' };
+    return { allowed: false, refusal: 'store-unavailable', source: 'store-outage' };
   }
 
   /** Forget a room so the next message reads the store (admin API, `authorize` command). */
@@ -136,10 +187,11 @@ export class SpaceAuthorization {
     const ttl = decision.allowed
       ? this.options.cacheTtlMs
       : Math.min(this.options.cacheTtlMs, DENIAL_CACHE_MAX_MS);
-    if (ttl > 0) this.#fresh.set(key, { decision, expiresAt: this.#clock.now() + ttl }, { ttl });
+    const expiresAt = this.#clock.now() + Math.max(0, ttl);
+    if (ttl > 0) this.#fresh.set(key, { decision, expiresAt }, { ttl });
     else this.#fresh.delete(key);
     this.#lastKnown.delete(key);
-    this.#lastKnown.set(key, decision);
+    this.#lastKnown.set(key, { decision, expiresAt });
     if (this.#lastKnown.size > MAX_ROOMS) {
       const oldest = this.#lastKnown.keys().next().value;
       if (oldest !== undefined) this.#lastKnown.delete(oldest);

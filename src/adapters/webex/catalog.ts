@@ -3,17 +3,12 @@
  * accounts homed in other clusters), and the catalog's host map tells which cluster a conversation
  * lives in, which Hydra ids need (`ids.ts`).
  */
+
+import type { ServiceCatalog } from '../../machines/webexTypes.js';
 import { clusterFromCatalogId } from './ids.js';
 import type { WebexRestClient } from './rest.js';
 
-export interface ServiceCatalog {
-  /** WDM base, e.g. `https://wdm-a.wbx2.com/wdm/api/v1` (or the `WEBEX_WDM_URL` override). */
-  wdmUrl: string;
-  /** Every `serviceLinks` entry, for diagnostics. */
-  serviceLinks: Record<string, string>;
-  /** Host → Hydra cluster string (`us`, `urn:TEAM:eu-central-1_k`), from `hostCatalog`. */
-  hostClusters: Record<string, string>;
-}
+export type { ServiceCatalog };
 
 interface HostmapResponse {
   serviceLinks?: Record<string, unknown>;
@@ -49,31 +44,48 @@ export async function fetchCatalog(
   };
 }
 
+/**
+ * Host → cluster, as the Webex JS SDK resolves a URL's cluster (webex-core
+ * `lib/services/service-catalog.js` `findClusterId`, over the hosts `services.js`
+ * `_formatReceivedHostmap` collects): every entry's own `host` maps to that entry's cluster, and a
+ * key maps to the cluster of its first entry only where no entry names that host. A key may list
+ * hosts other than itself (the SDK's fixtures: key `example-a.com`, entries `example-a-1.com`,
+ * `example-a-2.com`); conversations of non-US orgs live on such hosts, and a lookup by key alone
+ * gave them `us` ids, which Hydra answers with 404.
+ */
 function hostClustersOf(hostCatalog: unknown): Record<string, string> {
-  const clusters: Record<string, string> = {};
-  if (typeof hostCatalog !== 'object' || hostCatalog === null) return clusters;
-  for (const [host, entries] of Object.entries(hostCatalog)) {
+  const byEntry: Record<string, string> = {};
+  const byKey: Record<string, string> = {};
+  if (typeof hostCatalog !== 'object' || hostCatalog === null) return {};
+  for (const [key, entries] of Object.entries(hostCatalog)) {
     if (!Array.isArray(entries)) continue;
-    const withId = entries.find(
-      (entry): entry is { id: string } =>
-        typeof entry === 'object' && entry !== null && typeof entry.id === 'string',
-    );
-    if (withId) clusters[host.toLowerCase()] = clusterFromCatalogId(withId.id);
+    for (const entry of entries) {
+      if (typeof entry !== 'object' || entry === null) continue;
+      const { id, host } = entry as { id?: unknown; host?: unknown };
+      if (typeof id !== 'string') continue;
+      const cluster = clusterFromCatalogId(id);
+      byKey[key.toLowerCase()] ??= cluster;
+      if (typeof host === 'string' && host !== '') byEntry[host.toLowerCase()] ??= cluster;
+    }
   }
-  return clusters;
+  return { ...byKey, ...byEntry };
 }
 
 /**
- * The Hydra cluster of a conversation from its URL (`target.url` or `activity.url`). An unknown
- * host falls back to `us`, which is right for the original cluster and fails loudly (404) elsewhere.
+ * The Hydra cluster of a conversation from its URL (`target.url` or `activity.url`): its host as
+ * written (`host[:port]`), then its host name (catalog entries name hosts without a port; the SDK
+ * compares `hostname`). An unknown host falls back to `us`, which is right for the original
+ * cluster and fails loudly (404) elsewhere.
  */
 export function clusterOfUrl(catalog: Pick<ServiceCatalog, 'hostClusters'>, url: unknown): string {
   if (typeof url !== 'string') return 'us';
-  let host: string;
+  let parsed: URL;
   try {
-    host = new URL(url).host.toLowerCase();
+    parsed = new URL(url);
   } catch {
     return 'us';
   }
-  return catalog.hostClusters[host] ?? catalog.hostClusters[host.replace(/:\d+$/, '')] ?? 'us';
+  const host = parsed.host.toLowerCase();
+  const hostname = parsed.hostname.toLowerCase();
+  return catalog.hostClusters[host] ?? catalog.hostClusters[hostname] ?? 'us';
 }

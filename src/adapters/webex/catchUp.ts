@@ -7,13 +7,17 @@
  * (`RecentRooms`) and lists each one's newest messages (`listMissedMessages`); the ones created
  * after the room's last handled event become ordinary `InboundEvent`s (`catchUpEvent`).
  *
+ * The room list is kept in the store too (`ActiveRooms`), so the catch-up at the next process's
+ * first connect knows where to look: a restart is a reconnect on a new process.
+ *
  * A listed message gets the activity id the socket would have given it: a post's activity UUID is
  * the UUID inside its Hydra MESSAGE id. So a message that arrives both by catch-up and by socket
  * (re)delivery is claimed once, whichever comes first.
  */
 import { type Clock, systemClock } from '../../clock.js';
+import type { InboundMessageEvent, RoomType } from '../../machines/inboundEvent.js';
+import type { ActiveRooms } from '../store/ports.js';
 import { decodeHydraId } from './ids.js';
-import type { InboundMessageEvent, RoomType } from './inboundEvent.js';
 import { type BotSelf, type HydraMessage, messageEvent } from './normalize.js';
 import type { WebexRestClient } from './rest.js';
 
@@ -63,39 +67,116 @@ export interface TrackedRoom {
   lastEventAt: number;
 }
 
+/** Where `RecentRooms` keeps its list across restarts, and what it does with a failed write. */
+export interface RecentRoomsPersistence {
+  store: ActiveRooms;
+  /** A failed read or write: logged by the caller; the in-memory list goes on regardless. */
+  onError(error: unknown, operation: 'touch' | 'load'): void;
+  /**
+   * A room's time is written at most this often (its events in between update memory only). An
+   * older stored time only widens the next start's window, and the claims drop what it re-lists.
+   */
+  writeEveryMs?: number;
+}
+
+/** Default pause between two writes of one room's time. */
+export const ROOM_WRITE_EVERY_MS = 30_000;
+
 /** Rooms with recent activity: bounded in count and in age, newest activity first. */
 export class RecentRooms {
   // Map order is recency order: a touched room is moved to the end.
   private readonly rooms = new Map<string, TrackedRoom>();
   private readonly clock: Pick<Clock, 'now'>;
+  /** When each room's time was last written to the store. */
+  private readonly writtenAt = new Map<string, number>();
+  private readonly writes = new Set<Promise<void>>();
+  private loading: Promise<number> | undefined;
 
   constructor(
     private readonly settings: Pick<CatchUpSettings, 'roomTtlMs' | 'maxTrackedRooms'>,
     clock: Pick<Clock, 'now'> = systemClock,
+    private readonly persistence?: RecentRoomsPersistence,
   ) {
     this.clock = clock;
   }
 
-  touch(roomId: string, roomType: RoomType, at: number): void {
-    const known = this.rooms.get(roomId);
-    const lastEventAt = Math.max(at, known?.lastEventAt ?? at);
-    this.rooms.delete(roomId);
-    this.rooms.set(roomId, { roomId, roomType, lastEventAt });
-    while (this.rooms.size > Math.max(1, this.settings.maxTrackedRooms)) {
-      const oldest = this.rooms.keys().next().value;
-      if (oldest === undefined) break;
-      this.rooms.delete(oldest);
-    }
+  /**
+   * Records activity in a room. `durable` writes it to the store now, whatever was written last
+   * (an event left for the next process: its catch-up must find the room).
+   */
+  touch(roomId: string, roomType: RoomType, at: number, options: { durable?: boolean } = {}): void {
+    const room = this.remember(roomId, roomType, at);
+    const store = this.persistence?.store;
+    if (!store) return;
+    const now = this.clock.now();
+    const last = this.writtenAt.get(roomId);
+    const every = this.persistence?.writeEveryMs ?? ROOM_WRITE_EVERY_MS;
+    if (!options.durable && last !== undefined && now - last < every) return;
+    this.writtenAt.set(roomId, now);
+    const write: Promise<void> = Promise.resolve()
+      .then(() => store.touch({ ...room }))
+      .catch((error: unknown) => {
+        // Written again at the room's next event.
+        this.writtenAt.delete(roomId);
+        this.persistence?.onError(error, 'touch');
+      })
+      .finally(() => this.writes.delete(write));
+    this.writes.add(write);
+  }
+
+  /**
+   * Adds the rooms the store remembers (a previous process's), once; later calls wait for the
+   * first. Returns how many were read. A failed read leaves the in-memory list as it is.
+   */
+  load(): Promise<number> {
+    const store = this.persistence?.store;
+    if (!store) return Promise.resolve(0);
+    this.loading ??= (async () => {
+      try {
+        const stored = await store.recent(
+          this.clock.now() - this.settings.roomTtlMs,
+          Math.max(1, this.settings.maxTrackedRooms),
+        );
+        // Oldest first, so the most recently active end up last in recency order.
+        for (const room of [...stored].reverse()) this.remember(room.roomId, room.roomType, room.lastEventAt);
+        return stored.length;
+      } catch (error) {
+        this.persistence?.onError(error, 'load');
+        return 0;
+      }
+    })();
+    return this.loading;
+  }
+
+  /** Resolves when every write started so far has ended (stop waits for them). */
+  async flush(): Promise<void> {
+    while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
   }
 
   forget(roomId: string): void {
     this.rooms.delete(roomId);
+    this.writtenAt.delete(roomId);
+  }
+
+  private remember(roomId: string, roomType: RoomType, at: number): TrackedRoom {
+    const known = this.rooms.get(roomId);
+    const lastEventAt = Math.max(at, known?.lastEventAt ?? at);
+    const room = { roomId, roomType, lastEventAt };
+    this.rooms.delete(roomId);
+    this.rooms.set(roomId, room);
+    while (this.rooms.size > Math.max(1, this.settings.maxTrackedRooms)) {
+      const oldest = this.rooms.keys().next().value;
+      if (oldest === undefined) break;
+      this.rooms.delete(oldest);
+      this.writtenAt.delete(oldest);
+    }
+    return room;
   }
 
   /** Live rooms, the most recently active first; expired ones are dropped on the way. */
   recent(limit: number): TrackedRoom[] {
     const cutoff = this.clock.now() - this.settings.roomTtlMs;
-    for (const [id, room] of this.rooms) if (room.lastEventAt < cutoff) this.rooms.delete(id);
+    for (const [id, room] of this.rooms) if (room.lastEventAt < cutoff) this.forget(id);
     return [...this.rooms.values()].sort((a, b) => b.lastEventAt - a.lastEventAt).slice(0, limit);
   }
 
@@ -172,7 +253,8 @@ export function catchUpEvent(
       roomType: room.roomType,
       messageId: message.id,
       files: false,
-      actor: { uuid: authorUuid ?? '', email: message.personEmail, displayName: undefined },
+      // A REST listing has no organisation: the person check asks the People API.
+      actor: { uuid: authorUuid ?? '', email: message.personEmail, displayName: undefined, orgId: undefined },
     },
     message,
     receivedAt,

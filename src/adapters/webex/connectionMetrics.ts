@@ -3,7 +3,7 @@
  * (`socket_reconnects_total{reason}`, `events_total{kind,outcome}`, ...); the default does nothing.
  * Labels are low-cardinality by construction: never ids, rooms or emails.
  */
-import type { CloseReason } from './closePolicy.js';
+import type { CloseReason } from '../../machines/closePolicy.js';
 
 /** `activity` when the kind is not known yet (dropped before normalisation). */
 export type InboundKindLabel = 'message' | 'cardAction' | 'botAdded' | 'activity';
@@ -15,8 +15,18 @@ export type InboundKindLabel = 'message' | 'cardAction' | 'botAdded' | 'activity
  * - `ignored`: not for the bot (edits, reactions, other verbs, unmentioned group posts REST hides).
  * - `malformed`: the activity lacks required fields.
  * - `failed`: REST could not fetch the plaintext; the id is released so a redelivery retries.
+ * - `deferred`: arrived while the process was stopping; left for the next process (unacked, and its
+ *   room recorded for that process's catch-up).
  */
-export type InboundOutcome = 'accepted' | 'duplicate' | 'own' | 'bot' | 'ignored' | 'malformed' | 'failed';
+export type InboundOutcome =
+  | 'accepted'
+  | 'duplicate'
+  | 'own'
+  | 'bot'
+  | 'ignored'
+  | 'malformed'
+  | 'failed'
+  | 'deferred';
 
 /**
  * What became of a message the REST catch-up listed:

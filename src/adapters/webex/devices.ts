@@ -2,20 +2,16 @@
  * WDM device registrations. A bot process keeps exactly one device, found again by its `name`
  * after a restart: WDM caps registrations per user ("User has excessive device registrations"), so
  * a new device on every start or reconnect would eventually lock the bot out.
+ *
+ * When WDM refuses a registration for that reason anyway (devices left by other clients of the
+ * same token, or by earlier versions), the bot does what the Webex JS SDK does: it deletes the
+ * oldest third of the token's devices and registers once more (see `devicesToPrune`).
  */
 import { WebexApiError } from '../../errors.js';
+import type { WdmDevice } from '../../machines/webexTypes.js';
 import type { WebexRestClient } from './rest.js';
 
-export interface WdmDevice {
-  /** The device URL: its identity for refresh and delete. */
-  url: string;
-  webSocketUrl: string;
-  /** The bot's own UUID; equals `actor.id` of the bot's own activities. */
-  userId: string;
-  name?: string;
-  creationTime?: string;
-  modificationTime?: string;
-}
+export type { WdmDevice };
 
 export interface EnsureDeviceResult {
   device: WdmDevice;
@@ -25,6 +21,65 @@ export interface EnsureDeviceResult {
   deleted: string[];
   /** Extra devices that could not be deleted (logged by the caller, retried next start). */
   failedDeletes: Array<{ url: string; error: unknown }>;
+  /** Other devices of the token deleted because WDM refused a registration as excessive. */
+  pruned: string[];
+}
+
+/** WDM's refusal of a new registration when the token has too many devices. */
+export const EXCESSIVE_REGISTRATIONS = 'User has excessive device registrations';
+
+/**
+ * WDM's "too many devices" refusal. The SDK matches the message text alone (its status is not
+ * documented); any 4xx carrying it counts here.
+ */
+export function isExcessiveRegistrations(error: unknown): boolean {
+  return (
+    error instanceof WebexApiError &&
+    error.status >= 400 &&
+    error.status < 500 &&
+    (error.description ?? '').toLowerCase().includes(EXCESSIVE_REGISTRATIONS.toLowerCase())
+  );
+}
+
+/** The device name of one instance: `WEBEX_DEVICE_NAME`, or `WEBEX_DEVICE_NAME-INSTANCE_ID`. */
+export function instanceDeviceName(baseName: string, instanceId?: string): string {
+  return instanceId ? `${baseName}-${instanceId}` : baseName;
+}
+
+export interface DeviceNames {
+  /** This process's device name. */
+  own: string;
+  /** `WEBEX_DEVICE_NAME`: other instances of this bot name their devices `<base>-<INSTANCE_ID>`. */
+  base: string;
+}
+
+/** A device named like another instance of this bot (`<base>` or `<base>-<id>`, not our own name). */
+export function isOtherInstanceDevice(device: Pick<WdmDevice, 'name'>, names: DeviceNames): boolean {
+  const name = device.name;
+  if (typeof name !== 'string' || name === names.own) return false;
+  return name === names.base || name.startsWith(`${names.base}-`);
+}
+
+/**
+ * The devices to delete when WDM refuses a registration as excessive, following the SDK
+ * (internal-plugin-device `src/device.js`, `deleteDevices`): when the token has more than two
+ * devices, the oldest third of them by `modificationTime`, rounded up.
+ *
+ * One difference on purpose: a device named like another instance of this bot may belong to a
+ * live replica, and deleting it would knock that replica offline (it would then re-register and
+ * perhaps knock this one off in turn). So the third is taken from the oldest foreign devices
+ * first, and other instances' devices come after every foreign one (oldest first among them).
+ * This process's own devices are never pruned here (`ensure` handles them). The replicas work
+ * will refine this with leases: an instance's device goes only once its leases have lapsed.
+ */
+export function devicesToPrune(devices: readonly WdmDevice[], names: DeviceNames): WdmDevice[] {
+  if (devices.length <= 2) return [];
+  const count = Math.ceil(devices.length / 3);
+  const oldestFirst = (a: WdmDevice, b: WdmDevice) => deviceTime(a) - deviceTime(b);
+  const others = devices.filter((device) => device.name !== names.own);
+  const foreign = others.filter((device) => !isOtherInstanceDevice(device, names)).sort(oldestFirst);
+  const instances = others.filter((device) => isOtherInstanceDevice(device, names)).sort(oldestFirst);
+  return [...foreign, ...instances].slice(0, count);
 }
 
 /** The body of `POST {wdm}/devices`: a recognisable, stable identity for this bot. */
@@ -95,11 +150,12 @@ export class WdmDevices {
   /**
    * Reuses the newest own-named device and deletes the other own-named ones, or registers a device
    * when there is none. `avoid` names a device known to be stale (its socket handshake said 404): it
-   * is deleted rather than reused.
+   * is deleted rather than reused. `baseName` (`WEBEX_DEVICE_NAME`, default `name`) tells other
+   * instances' devices apart when WDM refuses a registration as excessive.
    */
   async ensure(
     name: string,
-    options: { avoid?: string; signal?: AbortSignal } = {},
+    options: { avoid?: string; signal?: AbortSignal; baseName?: string } = {},
   ): Promise<EnsureDeviceResult> {
     const own = (await this.list(options.signal)).filter((device) => device.name === name);
     own.sort((a, b) => deviceTime(b) - deviceTime(a));
@@ -116,9 +172,34 @@ export class WdmDevices {
         failedDeletes.push({ url: extra.url, error });
       }
     }
-    if (keep) return { device: keep, reused: true, deleted, failedDeletes };
-    const device = await this.register(name, options.signal);
-    return { device, reused: false, deleted, failedDeletes };
+    if (keep) return { device: keep, reused: true, deleted, failedDeletes, pruned: [] };
+    const names = { own: name, base: options.baseName ?? name };
+    const pruned: string[] = [];
+    let device: WdmDevice;
+    try {
+      device = await this.register(name, options.signal);
+    } catch (error) {
+      if (!isExcessiveRegistrations(error)) throw error;
+      pruned.push(...(await this.prune(names, failedDeletes, options.signal)));
+      // Once more, as the SDK does; a second refusal goes to the caller's backoff.
+      device = await this.register(name, options.signal);
+    }
+    return { device, reused: false, deleted, failedDeletes, pruned };
+  }
+
+  /** Deletes the devices `devicesToPrune` picks from a fresh listing; returns the deleted URLs. */
+  private async prune(names: DeviceNames, failed: EnsureDeviceResult['failedDeletes'], signal?: AbortSignal) {
+    const pruned: string[] = [];
+    for (const device of devicesToPrune(await this.list(signal), names)) {
+      try {
+        await this.delete(device.url, signal);
+        pruned.push(device.url);
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        failed.push({ url: device.url, error });
+      }
+    }
+    return pruned;
   }
 }
 

@@ -8,24 +8,21 @@
  * 2. `messageEvent` / `cardActionEvent`: combine the route with the plaintext REST returned (the
  *    socket payload is end-to-end encrypted).
  */
-import { clusterOfUrl, type ServiceCatalog } from './catalog.js';
-import { decodeHydraId, encodeHydraId } from './ids.js';
+
 import type {
   InboundBotAddedEvent,
   InboundCardActionEvent,
   InboundMessageEvent,
   InboundPerson,
   RoomType,
-} from './inboundEvent.js';
+} from '../../machines/inboundEvent.js';
+/** Who the bot is, as far as recognising its own activities goes. */
+import type { BotSelf } from '../../machines/webexTypes.js';
+import { clusterOfUrl, type ServiceCatalog } from './catalog.js';
+import { decodeHydraId, encodeHydraId } from './ids.js';
 import type { RawActivity } from './mercury.js';
 
-/** Who the bot is, as far as recognising its own activities goes. */
-export interface BotSelf {
-  /** The WDM device's `userId` (the bot's UUID). */
-  userId: string;
-  /** Hydra PEOPLE id from `people/me`. */
-  personId: string;
-}
+export type { BotSelf };
 
 export type DropOutcome = 'own' | 'bot' | 'ignored' | 'malformed';
 
@@ -33,7 +30,13 @@ interface RouteBase {
   activityId: string;
   roomId: string;
   roomType: RoomType;
-  actor: { uuid: string; email: string | undefined; displayName: string | undefined };
+  actor: {
+    uuid: string;
+    email: string | undefined;
+    displayName: string | undefined;
+    /** The actor's organisation as Mercury gives it (a raw UUID); absent in REST listings. */
+    orgId: string | undefined;
+  };
 }
 
 export type ActivityRoute =
@@ -76,6 +79,7 @@ export function routeActivity(activity: RawActivity, ctx: RouteContext): Activit
       uuid: str(actor.id)!,
       email: str(actor.emailAddress) ?? str(actor.entryEmail),
       displayName: str(actor.displayName),
+      orgId: str(actor.orgId),
     },
   };
   const object = rec(activity.object);
@@ -208,6 +212,7 @@ function person(route: RouteBase, personId: unknown, personEmail: unknown): Inbo
     id: str(personId) ?? encodeHydraId('PEOPLE', route.actor.uuid, 'us'),
     email: str(personEmail) ?? route.actor.email ?? '',
     ...(route.actor.displayName ? { displayName: route.actor.displayName } : {}),
+    ...(route.actor.orgId ? { orgId: route.actor.orgId } : {}),
   };
 }
 

@@ -401,9 +401,10 @@ function drawWelcome(snapshot) {
     list.append(el('li', { html: `anything else — a short answer (${renderInline('`hello`')})` }));
     box.append(list);
   }
+  const backend = escapeHtml(snapshot.agent.protocol ?? 'A2A');
   $('agent-line').innerHTML = snapshot.agent.builtIn
-    ? 'Agent: the built-in demo agent.'
-    : `Agent: <code>${escapeHtml(snapshot.agent.url)}</code> (from CAIPE_URL).`;
+    ? `Agent: the built-in demo agent, speaking <strong data-backend>${backend}</strong>.`
+    : `Agent: <code>${escapeHtml(snapshot.agent.url)}</code> (from CAIPE_URL), <strong data-backend>${backend}</strong>.`;
 }
 
 // ── Event stream ────────────────────────────────────────────────────────────────────────────────

@@ -15,6 +15,8 @@ export interface SimUrls {
   hydra: string;
   /** Conversation service base of the US region (`serviceLinks.conversation`). */
   conversation: string;
+  /** Client metrics base (`serviceLinks.metrics`), where the Webex JS SDK posts its own metrics. */
+  metrics: string;
   /** `ws://127.0.0.1:<port>`; device `webSocketUrl`s start with it. */
   mercury: string;
 }

@@ -166,6 +166,20 @@ export class MercuryHub {
     for (const sock of this.targets(socketId, true)) this.closeSocket(sock, code, reason);
   }
 
+  /**
+   * A close frame without a status code: the client sees 1005. That is what the SDK gets when a
+   * browser or proxy drops a 4xxx code (internal-plugin-mercury `src/socket/socket-base.js`).
+   */
+  closeWithoutStatus(socketId?: number): void {
+    for (const sock of this.targets(socketId, true)) {
+      if (sock.state === 'closing' || sock.state === 'closed') continue;
+      this.clock.clearTimeout(sock.authTimer);
+      sock.state = 'closing';
+      sock.closedByServer = true;
+      sock.ws.close();
+    }
+  }
+
   /** Destroy the TCP connection without a close frame: the client sees 1006. */
   dropTcp(socketId?: number): void {
     for (const sock of this.targets(socketId, true)) {
@@ -174,7 +188,7 @@ export class MercuryHub {
     }
   }
 
-  /** The next frame on each matching open socket skips `count` sequence numbers. */
+  /** The next frame on each matching open socket skips `count` sequence numbers (negative: goes back). */
   sequenceGap(count: number, socketId?: number): void {
     for (const sock of this.targets(socketId)) sock.gap += count;
   }
@@ -392,7 +406,7 @@ export class MercuryHub {
   /** Stamps the socket's next sequence number (applying any injected gap) and sends. */
   private sendFrame(sock: LiveSocket, frame: Record<string, unknown>): void {
     if (sock.ws.readyState !== sock.ws.OPEN) return;
-    sock.lastSequenceNumber += 1 + sock.gap;
+    sock.lastSequenceNumber = Math.max(1, sock.lastSequenceNumber + 1 + sock.gap);
     sock.gap = 0;
     const stamped = { ...frame, sequenceNumber: sock.lastSequenceNumber };
     sock.ws.send(JSON.stringify(stamped));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { encodeHydraId } from '../../adapters/webex/ids.js';
+import { hydraId } from './hydra-ids.js';
 
 /**
  * The simulator's world: people, rooms, messages, card submissions and WDM devices, keyed by
@@ -17,6 +17,11 @@ export interface Region {
   cluster: string;
   /** `host[:port]` that the conversation URLs of this region use; the catalog maps it back. */
   host: string;
+  /**
+   * The host-catalog key the region is listed under. It may differ from `host`: then `host` is only
+   * one of the key's entries, and a client that looks activity hosts up by key alone misses it.
+   */
+  catalogKey: string;
 }
 
 export type PersonKind = 'person' | 'bot';
@@ -139,19 +144,19 @@ export class SimWorld {
   }
 
   personId(person: Person | string): string {
-    return encodeHydraId('PEOPLE', typeof person === 'string' ? person : person.uuid);
+    return hydraId('PEOPLE', typeof person === 'string' ? person : person.uuid);
   }
 
   roomId(room: Room): string {
-    return encodeHydraId('ROOM', room.uuid, this.regionOf(room).cluster);
+    return hydraId('ROOM', room.uuid, this.regionOf(room).cluster);
   }
 
   messageId(message: Message): string {
-    return encodeHydraId('MESSAGE', message.uuid, this.regionOf(this.requireRoom(message.roomUuid)).cluster);
+    return hydraId('MESSAGE', message.uuid, this.regionOf(this.requireRoom(message.roomUuid)).cluster);
   }
 
   actionId(action: AttachmentAction): string {
-    return encodeHydraId(
+    return hydraId(
       'ATTACHMENT_ACTION',
       action.uuid,
       this.regionOf(this.requireRoom(action.roomUuid)).cluster,
@@ -159,6 +164,6 @@ export class SimWorld {
   }
 
   membershipId(room: Room, personUuid: string): string {
-    return encodeHydraId('MEMBERSHIP', `${personUuid}:${room.uuid}`, this.regionOf(room).cluster);
+    return hydraId('MEMBERSHIP', `${personUuid}:${room.uuid}`, this.regionOf(room).cluster);
   }
 }

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { decodeHydraId, type HydraType } from '../../adapters/webex/ids.js';
 import {
   type Activity,
   acknowledgeActivity,
@@ -19,6 +18,7 @@ import {
   ROOM_NOT_FOUND,
   SimHttpError,
 } from './http-error.js';
+import { type HydraKind, readHydraId } from './hydra-ids.js';
 import { renderMarkdown, utf8Bytes } from './markup.js';
 import { isRecord, type MercuryHub } from './mercury.js';
 import type { AttachmentAction, Message, Person, RegionKey, Room, RoomType, SimWorld } from './model.js';
@@ -103,6 +103,8 @@ export class WebexService {
     email: string;
     token?: string;
     uuid?: string;
+    /** Another organisation than the world's (a partner company, an outsider). */
+    orgUuid?: string;
   }): Person {
     const person: Person = {
       uuid: input.uuid ?? randomUUID(),
@@ -110,7 +112,7 @@ export class WebexService {
       displayName: input.displayName,
       email: input.email,
       token: input.token ?? `sim-token-${randomUUID()}`,
-      orgUuid: this.world.orgUuid,
+      orgUuid: input.orgUuid ?? this.world.orgUuid,
       created: this.clock.now(),
     };
     this.world.people.set(person.uuid, person);
@@ -162,15 +164,15 @@ export class WebexService {
   }
 
   resolvePersonId(id: unknown): Person | undefined {
-    const decoded = decodeHydraId(id);
-    if (decoded?.type !== 'PEOPLE' || decoded.cluster !== 'us') return undefined;
-    return this.world.people.get(decoded.uuid);
+    const decoded = readHydraId(id);
+    if (decoded?.kind !== 'PEOPLE' || decoded.cluster !== 'us') return undefined;
+    return this.world.people.get(decoded.inner);
   }
 
   /** Raw UUID of a room given by its Hydra id (any cluster check aside), for the driver. */
   resolveRoomUuid(roomId: string): string | undefined {
-    const decoded = decodeHydraId(roomId);
-    return decoded?.type === 'ROOM' ? decoded.uuid : undefined;
+    const decoded = readHydraId(roomId);
+    return decoded?.kind === 'ROOM' ? decoded.inner : undefined;
   }
 
   /** A room the caller belongs to, addressed by a cluster-correct Hydra id; else 404. */
@@ -452,13 +454,13 @@ export class WebexService {
    */
   private lookup<T>(
     id: unknown,
-    type: HydraType,
+    type: HydraKind,
     find: (uuid: string) => T | undefined,
     roomOf: (entity: T) => Room | undefined,
   ): T | undefined {
-    const decoded = decodeHydraId(id);
-    if (!decoded || decoded.type !== type) return undefined;
-    const entity = find(decoded.uuid);
+    const decoded = readHydraId(id);
+    if (!decoded || decoded.kind !== type) return undefined;
+    const entity = find(decoded.inner);
     const room = entity ? roomOf(entity) : undefined;
     if (!entity || !room || this.world.regionOf(room).cluster !== decoded.cluster) return undefined;
     return entity;

@@ -15,14 +15,15 @@ export function personView(world: SimWorld, person: Person): Record<string, unkn
     firstName: firstName ?? person.displayName,
     lastName: rest.join(' '),
     avatar: `https://avatar-prod-us-east-2.webexcontent.com/default_avatar~1600`,
-    orgId: orgId(world),
+    orgId: orgIdOf(person.orgUuid),
     created: iso(person.created),
     type: person.kind,
   };
 }
 
-function orgId(world: SimWorld): string {
-  return Buffer.from(`ciscospark://us/ORGANIZATION/${world.orgUuid}`).toString('base64url');
+/** ORGANIZATION ids always use the `us` cluster (reference §5). */
+function orgIdOf(orgUuid: string): string {
+  return Buffer.from(`ciscospark://us/ORGANIZATION/${orgUuid}`).toString('base64url');
 }
 
 /** `viewer` decides the title of a direct room: Webex shows the other person's name. */
@@ -96,7 +97,7 @@ export function membershipView(world: SimWorld, room: Room, personUuid: string):
     personId: world.personId(person),
     personEmail: person.email,
     personDisplayName: person.displayName,
-    personOrgId: orgId(world),
+    personOrgId: orgIdOf(person.orgUuid),
     isModerator: false,
     isMonitor: false,
     isRoomHidden: false,

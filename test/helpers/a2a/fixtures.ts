@@ -9,7 +9,12 @@ import { fileURLToPath } from 'node:url';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
-export const CAIPE_FIXTURES_DIR = path.resolve(repoRoot, '../shared/fixtures/caipe-a2a');
+/** Next to the main checkout (`../shared`), or next to the folder of a worktree (`../../shared`). */
+export const CAIPE_FIXTURES_DIR =
+  [
+    path.resolve(repoRoot, '../shared/fixtures/caipe-a2a'),
+    path.resolve(repoRoot, '../../shared/fixtures/caipe-a2a'),
+  ].find((dir) => existsSync(dir)) ?? path.resolve(repoRoot, '../shared/fixtures/caipe-a2a');
 
 export const CAIPE_FIXTURE_NAMES = [
   'a2a_heavy_search',

@@ -59,8 +59,19 @@ export class PeerTurn {
     this.#cancelled = cancelled;
   }
 
-  /** Text of the user's message parts, joined. */
+  /** Text of the user's message parts, joined, without the `by user:` line (the supervisor strips it too). */
   get userText(): string {
+    const text = this.#rawText();
+    const prefix = /^by user: [^\n]*\n\n/.exec(text);
+    return prefix ? text.slice(prefix[0].length) : text;
+  }
+
+  /** The email of the `by user:` first line, as the CAIPE supervisor reads it. */
+  get byUser(): string | undefined {
+    return /^by user: ([^\n]*)\n\n/.exec(this.#rawText())?.[1];
+  }
+
+  #rawText(): string {
     return this.ctx.userMessage.parts
       .map((p) => (p.content?.$case === 'text' ? p.content.value : ''))
       .join('');

@@ -127,12 +127,20 @@ export type Script = (exchange: SseExchange) => Promise<void> | void;
 
 export interface SseEmulatorOptions {
   eol?: Eol;
+  /**
+   * The agent card served at `GET /.well-known/agent-card.json` (`A2A_VERSION=auto` reads it);
+   * without one those GETs answer 404, as a CAIPE supervisor behind a proxy may. Card requests are
+   * recorded in `cardRequests` and never take a queued script.
+   */
+  card?: unknown;
   /** Answers requests when no script is queued. */
   defaultScript?: Script;
 }
 
 export class SseEmulator {
   readonly requests: RecordedRequest[] = [];
+  readonly cardRequests: RecordedRequest[] = [];
+  card: unknown;
   readonly exchanges: SseExchange[] = [];
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
@@ -145,6 +153,7 @@ export class SseEmulator {
   private constructor(options: SseEmulatorOptions) {
     this.#eol = options.eol ?? '\r\n';
     this.#defaultScript = options.defaultScript;
+    this.card = options.card;
     this.#server = createServer((req, res) => void this.#handle(req, res));
     this.#server.on('connection', (socket) => {
       this.#sockets.add(socket);
@@ -193,6 +202,12 @@ export class SseEmulator {
       body,
       json,
     };
+    if (req.method === 'GET' && (req.url ?? '').endsWith('/.well-known/agent-card.json')) {
+      this.cardRequests.push(recorded);
+      res.writeHead(this.card === undefined ? 404 : 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(this.card ?? { error: 'not found' }));
+      return;
+    }
     this.requests.push(recorded);
     const exchange = new SseExchange(recorded, res, this.#eol);
     this.exchanges.push(exchange);

@@ -68,6 +68,15 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
       });
       return;
     }
+    if (json?.method === 'tasks/resubscribe' || json?.method === 'tasks/get') {
+      // This agent keeps no tasks: a cut stream cannot be recovered, as with a restarted supervisor.
+      await exchange.json(200, {
+        jsonrpc: '2.0',
+        id: json.id ?? null,
+        error: { code: -32001, message: 'Task not found' },
+      });
+      return;
+    }
     const text = sentMessage(json).text;
     const index = rules.findIndex((rule) => rule.match(text));
     const rule = index >= 0 ? rules[index] : undefined;
@@ -171,12 +180,12 @@ export async function untilNoWorking(world: World, roomId: string, timeoutMs = 1
 
 /** Resolves once the bot's connection is online again. */
 export async function untilOnline(world: World, timeoutMs = 15_000): Promise<void> {
-  await waitFor(world.runtime.connection.actor, (s) => readinessOf(s).ready, { timeout: timeoutMs });
+  await waitFor(world.runtime.connection, (s) => readinessOf(s).ready, { timeout: timeoutMs });
 }
 
 /** Resolves once the connection has left `online` (a drop was noticed). */
 export async function untilOffline(world: World, timeoutMs = 15_000): Promise<void> {
-  await waitFor(world.runtime.connection.actor, (s) => !readinessOf(s).ready, { timeout: timeoutMs });
+  await waitFor(world.runtime.connection, (s) => !readinessOf(s).ready, { timeout: timeoutMs });
 }
 
 /**

@@ -3,15 +3,22 @@
  * flood (hundreds of "busy" notices paced by the sender's 5/s budget) and the load test (thousands
  * of writes, then the 10-minute conversation idle timeout). The bot runs unchanged; its clock —
  * the sender's token bucket and retry pauses, the agent idle timer, every XState delay — runs
- * `factor` times faster than the wall clock. The simulator and the network stay real.
+ * `factor` times faster than the wall clock. The simulator and the network stay real, and so do the
+ * Webex socket's ping and pong timers (scaled back up), as a socket lives in wall-clock time.
  */
 import type { Clock } from '../../../src/clock.js';
 import { startWorld, type World, type WorldOptions } from '../world.js';
 
+/** A clock that knows how much faster than the wall clock it runs. */
+export interface ScaledClock extends Clock {
+  factor: number;
+}
+
 /** Time that passes `factor` times faster than the wall clock (timers unref'd like the system clock). */
-export function scaledClock(factor: number): Clock {
+export function scaledClock(factor: number): ScaledClock {
   const origin = Date.now();
   return {
+    factor,
     now: () => origin + (Date.now() - origin) * factor,
     setTimeout: (fn, ms) => {
       const handle = setTimeout(fn, Math.max(0, ms / factor));

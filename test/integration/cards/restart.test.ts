@@ -39,7 +39,7 @@ async function boot(): Promise<Runtime> {
     DATA_DIR: dataDir!,
   });
   const started = await startRuntime({ config, log: silentLogger(), httpHost: '127.0.0.1' });
-  await waitFor(started.connection.actor, (s) => readinessOf(s).ready, { timeout: 10_000 });
+  await waitFor(started.connection, (s) => readinessOf(s).ready, { timeout: 10_000 });
   return started;
 }
 

@@ -350,13 +350,28 @@ describe('webex connection against the simulator', () => {
     expect(h.log.text()).toContain('mercury sequence gap');
   });
 
-  it('deletes its device on stop', async () => {
+  // Reversed on purpose: stop used to delete the device. Kept, it is reused by the next process,
+  // and Webex redelivers to it what arrived while no process ran.
+  it('keeps its device on stop, and deletes it only when asked', async () => {
     const h = await start();
     await h.online();
     const [device] = liveBotDevices(h.sim);
     await h.conn.stop();
     expect(h.conn.actor.getSnapshot().status).not.toBe('active');
-    expect(h.sim.devices().find((d) => d.uuid === device!.uuid)?.deleted).toBe(true);
+    expect(h.sim.devices().find((d) => d.uuid === device!.uuid)?.deleted).toBe(false);
+    expect(botRequests(h.sim, 'DELETE', '/wdm/api/v1/devices/{id}')).toHaveLength(0);
     await h.sim.waitFor('socket', (r) => r.type === 'closed' && r.closedBy === 'client');
+    expect(h.log.text()).toContain('keeping the bot device for the next process');
+
+    const again = await startHarness({ connection: {} });
+    try {
+      // Another simulator: its own device, deleted on request.
+      await again.online();
+      const [other] = liveBotDevices(again.sim);
+      await again.conn.stop({ deleteDevice: true });
+      expect(again.sim.devices().find((d) => d.uuid === other!.uuid)?.deleted).toBe(true);
+    } finally {
+      await again.sim.close();
+    }
   });
 });

@@ -14,13 +14,14 @@ import type {
   ConnectionMetrics,
   InboundOutcome,
 } from '../../../src/adapters/webex/connectionMetrics.js';
-import type { InboundEvent } from '../../../src/adapters/webex/inboundEvent.js';
 import { createLogger } from '../../../src/logger.js';
+import type { InboundEvent } from '../../../src/machines/inboundEvent.js';
 import type { WebexConnectionSnapshot } from '../../../src/machines/webexConnection.js';
 import {
   type SimClock,
   startWebexSimulator,
   type WebexSimulator,
+  type WebexSimulatorOptions,
 } from '../../../src/simulator/webex/index.js';
 import { type CapturedLog, captureLog } from '../../helpers/capture.js';
 
@@ -81,6 +82,8 @@ export interface HarnessOptions {
   before?: (sim: WebexSimulator) => Promise<void> | void;
   connection?: Partial<StartWebexConnectionOptions>;
   start?: boolean;
+  /** Extra simulator options (device cap, redelivery retention, …). */
+  simulator?: Partial<WebexSimulatorOptions>;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -88,6 +91,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     botToken: BOT_TOKEN,
     botDisplayName: 'CAIPE Bot',
     ...(options.simClock ? { clock: options.simClock } : {}),
+    ...options.simulator,
   });
   await options.before?.(sim);
   const clock = new SimulatedClock();

@@ -13,6 +13,7 @@ import {
   CaipeTurn,
   cutMidAnswerScript,
   echo,
+  isMessageSend,
   isProgressMarkdown,
   markdownOf,
   sentMessage,
@@ -63,6 +64,19 @@ const failures: Array<{ name: string; env?: Record<string, string>; script: Scri
     expected: messages.streamCut('CAIPE'),
   },
   {
+    name: 'one event grows past 4 MB',
+    script: async (exchange) => {
+      const turn = new CaipeTurn(exchange);
+      await turn.open();
+      await exchange.write('data: {"jsonrpc":"2.0","result":"');
+      const chunk = 'x'.repeat(256 * 1024);
+      // An endless event: the bot stops reading (and closes) long before the agent stops writing.
+      for (let i = 0; i < 40 && !exchange.res.destroyed; i++)
+        await exchange.write(chunk).catch(() => undefined);
+    },
+    expected: messages.eventTooLarge('CAIPE'),
+  },
+  {
     name: 'the agent goes silent (pings only) past the idle timeout',
     env: { A2A_IDLE_TIMEOUT_S: '1' },
     script: silentWithPingsScript(),
@@ -96,10 +110,68 @@ describe('agent failures', () => {
       expect(answers).toEqual([expected, expect.stringContaining('Echo: second try')]);
       expect(expected.length).toBeLessThan(300);
       expect(world.visibleBotMessages(room.id).map((m) => m.markdown)).toEqual(answers);
-      expect(emulator.requests.map((r) => sentMessage(r.json).text)).toEqual(['first try', 'second try']);
+      const sends = emulator.requests.filter((r) => isMessageSend(r.json));
+      expect(sends.map((r) => sentMessage(r.json).text)).toEqual(['first try', 'second try']);
     },
     20_000,
   );
+
+  it('a stream cut mid-answer is recovered by re-attaching to the task: the person gets the answer, no failure', async () => {
+    emulator = await SseEmulator.start({ defaultScript: echo });
+    let cut: CaipeTurn | undefined;
+    emulator.enqueue(
+      async (exchange) => {
+        cut = new CaipeTurn(exchange);
+        await cut.open();
+        await cut.stream('The first half of the answer, and then', 2);
+        exchange.cut();
+      },
+      async (exchange) => {
+        // tasks/resubscribe: the supervisor still runs the task and finishes it on the new stream.
+        exchange.start();
+        await exchange.sendResult({
+          kind: 'task',
+          id: cut!.taskId,
+          contextId: cut!.contextId,
+          status: { state: 'working' },
+        });
+        const ids = { taskId: cut!.taskId, contextId: cut!.contextId };
+        await exchange.sendResult({
+          kind: 'artifact-update',
+          ...ids,
+          artifact: {
+            artifactId: 'final',
+            name: 'final_result',
+            parts: [{ kind: 'text', text: 'The whole answer, recovered.' }],
+          },
+          append: false,
+          lastChunk: true,
+        });
+        await exchange.sendResult({
+          kind: 'status-update',
+          ...ids,
+          status: { state: 'completed' },
+          final: true,
+        });
+        await exchange.end();
+      },
+    );
+    world = await startWorld({ agentUrl: emulator.url });
+    const { sim } = world;
+    const alice = sim.createUser({ displayName: 'Alice', email: 'alice@example.com' });
+    const room = sim.createDirectRoom(alice);
+
+    sim.post(alice, room, { text: 'a long question' });
+    await waitForBotPostContaining(sim, 'The whole answer, recovered.');
+    await untilNoWorkingMessage(sim, room.id);
+
+    const answers = botPostsIn(sim, room.id)
+      .map(markdownOf)
+      .filter((m) => !isProgressMarkdown(m));
+    expect(answers).toEqual([expect.stringContaining('The whole answer, recovered.')]);
+    expect(emulator.requests.map((r) => r.json.method)).toEqual(['message/stream', 'tasks/resubscribe']);
+    expect(emulator.requests[1]!.json.params).toEqual({ id: cut!.taskId });
+  }, 20_000);
 
   it('the agent is down (connection refused): says so, and answers once it is back', async () => {
     // A port nobody listens on, until the agent "restarts" there.

@@ -68,6 +68,22 @@ describe('joining and authorizing group spaces', () => {
     );
   });
 
+  it('with CAIPE ≥0.6 (AGENT_PROTOCOL=caipe) `authorize` gives the admin-API instructions even with MongoDB', async () => {
+    world = track(
+      await startWorld({
+        agentUrl: 'http://127.0.0.1:9',
+        stores: { ...memoryStores(), kind: 'mongodb' },
+        env: { AGENT_PROTOCOL: 'caipe', CAIPE_AGENT_ID: 'platform-agent' },
+      }),
+    );
+    const { sim } = world;
+    const { alice, room } = await groupWithBot(world);
+    sim.post(alice, room, { text: 'authorize', mentionBot: true });
+    // The "Connect to CAIPE" route exists only up to CAIPE 0.5.
+    const instructions = await waitForBotPost(sim, (markdown) => markdown.includes('/admin/spaces/'));
+    expect(JSON.stringify(instructions.body)).not.toContain('Action.OpenUrl');
+  });
+
   it('says the space is already connected when it is', async () => {
     peer = track(await startSdkPeer());
     world = track(await startWorld({ agentUrl: peer.url }));

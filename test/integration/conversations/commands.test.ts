@@ -11,6 +11,7 @@ import { startSdkPeer, startWorld, type World } from '../../helpers/world.js';
 import {
   botPostsIn,
   echoRequests,
+  isMessageSend,
   isProgressMarkdown,
   markdownOf,
   parentIdOf,
@@ -26,8 +27,7 @@ let peer: SdkPeer | undefined;
 
 const track = closeAfterEach();
 
-const asked = (p: SdkPeer) =>
-  p.requests.filter((r) => r.json?.method === 'message/stream').map((r) => sentMessage(r.json));
+const asked = (p: SdkPeer) => p.requests.filter((r) => isMessageSend(r.json)).map((r) => sentMessage(r.json));
 
 describe('help', () => {
   it('lists the commands in a 1:1 space, whatever the case, without asking the agent', async () => {

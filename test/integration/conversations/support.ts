@@ -127,24 +127,36 @@ export async function untilNoWorkingMessage(sim: WebexSimulator, roomId: string)
 interface SentMessage {
   /** The user's own request (the prompt's last line). */
   text: string;
-  /** Everything sent as text: thread context, if any, then the request. */
+  /** Everything sent as text: thread context, if any, then the request (without the `by user:` line). */
   prompt: string;
+  /** The email of the `by user:` first line (`A2A_USER_PREFIX`), when there was one. */
+  byUser?: string;
   contextId?: string;
   taskId?: string;
 }
 
-/** The user message of a recorded `message/stream` request. */
+/** Whether a recorded JSON-RPC request sends the agent a message (v0.3 `message/stream`, v1.0 `SendStreamingMessage`). */
+// biome-ignore lint/suspicious/noExplicitAny: recorded JSON-RPC bodies are untyped
+export function isMessageSend(json: any): boolean {
+  return json?.method === 'message/stream' || json?.method === 'SendStreamingMessage';
+}
+
+/** The user message of a recorded `message/stream` (or v1.0 `SendStreamingMessage`) request. */
 // biome-ignore lint/suspicious/noExplicitAny: recorded JSON-RPC bodies are untyped
 export function sentMessage(json: any): SentMessage {
   const message = json?.params?.message ?? {};
   const parts = (message.parts ?? []) as Array<{ kind?: string; text?: string }>;
-  const prompt = parts
-    .filter((p) => p.kind === 'text')
+  // v0.3 text parts say `kind: "text"`; v1.0 parts are `{text}` alone.
+  const sent = parts
+    .filter((p) => p.kind === 'text' || (p.kind === undefined && typeof p.text === 'string'))
     .map((p) => p.text ?? '')
     .join('');
+  const byUser = /^by user: ([^\n]*)\n\n/.exec(sent);
+  const prompt = byUser ? sent.slice(byUser[0].length) : sent;
   return {
     text: currentRequest(prompt),
     prompt,
+    ...(byUser ? { byUser: byUser[1]! } : {}),
     ...(message.contextId ? { contextId: message.contextId as string } : {}),
     ...(message.taskId ? { taskId: message.taskId as string } : {}),
   };
@@ -333,9 +345,21 @@ export class CaipeTurn {
   }
 }
 
-/** An emulator script: open the task, stream a little, answer `reply(userText)`. */
+/**
+ * An emulator script: open the task, stream a little, answer `reply(userText)`. Asked to re-attach
+ * to or read a task (after a cut), it says the task is not found: it keeps none.
+ */
 export function answerScript(reply: (userText: string) => string) {
   return async (exchange: SseExchange): Promise<void> => {
+    const json = exchange.request.json;
+    if (!isMessageSend(json)) {
+      await exchange.json(200, {
+        jsonrpc: '2.0',
+        id: json?.id ?? null,
+        error: { code: -32001, message: 'Task not found' },
+      });
+      return;
+    }
     const turn = new CaipeTurn(exchange);
     await turn.open();
     const text = reply(turn.userText);

@@ -41,8 +41,9 @@ describe('thread context', () => {
     const second = sentMessage(peer.requests[1]!.json);
     expect(second.contextId).toBeUndefined();
     const lines = second.prompt.split('\n');
+    const nonce = /^\[end ctx ([A-Za-z0-9_-]+)\]$/m.exec(second.prompt)?.[1] ?? '';
     const alicesLine = lines.find((l) => l.includes('payments service is down'));
-    expect(alicesLine).toBe('- alice@example.com: the payments service is down');
+    expect(alicesLine).toBe(`[ctx ${nonce}] alice@example.com: "the payments service is down"`);
     expect(second.prompt).not.toContain('CAIPE Bot');
     expect(second.prompt).not.toContain('You said');
     expect(second.prompt.indexOf('payments service')).toBeLessThan(

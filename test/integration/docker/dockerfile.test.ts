@@ -132,6 +132,15 @@ describe('Dockerfile structure', () => {
     expect(images[0]).toBe(images[1]);
   });
 
+  it('takes its base image as a build argument for both stages, so an operator can pin a digest', () => {
+    const reference = ['$', '{NODE_IMAGE}'].join('');
+    expect(build?.image).toBe(reference);
+    expect(runtime?.image).toBe(reference);
+    // What `--build-arg NODE_IMAGE=node:22-bookworm-slim@sha256:<digest>` gives both stages.
+    const pinned = `node:22-bookworm-slim@sha256:${'0'.repeat(64)}`;
+    for (const stage of [build, runtime]) expect(stage?.image.replace(reference, pinned)).toBe(pinned);
+  });
+
   it('the build stage installs from the lockfile, compiles, and prunes to production dependencies', () => {
     const runs = all(build as Stage, 'RUN').join('\n');
     expect(runs).toMatch(/npm ci\b/);

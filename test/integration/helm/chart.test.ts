@@ -76,6 +76,9 @@ const SECRETS = {
   LANGFUSE_SECRET_KEY: 'sk-lf-secret-value-43',
   MONGODB_URI: 'mongodb://user:mongo-password-44@mongo:27017',
   ADMIN_API_TOKEN: 'admin-token-value-0123456789abcdef',
+  KEYCLOAK_WEBEX_BOT_CLIENT_SECRET: 'kc-exchange-secret-45',
+  KEYCLOAK_WEBEX_BOT_ADMIN_CLIENT_SECRET: 'kc-admin-secret-46',
+  WEBEX_LINK_HMAC_SECRET: 'link-hmac-secret-47',
 };
 
 interface ValueSet {

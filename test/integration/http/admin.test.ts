@@ -12,6 +12,7 @@ import { adminRoutes } from '../../../src/http/admin.js';
 import { type RunningHttpServer, startHttpServer } from '../../../src/http/server.js';
 import { createLogger, silentLogger } from '../../../src/logger.js';
 import { captureLog } from '../../helpers/capture.js';
+import { ManualClock, SIM_EPOCH } from '../../helpers/manual-clock.js';
 
 const TOKEN = 'admin-token-0123456789abcdef';
 const ROOM_UUID = '6f91b070-531a-11f1-926d-6fd3c20dfdc4';
@@ -33,7 +34,12 @@ describe('admin API over HTTP', () => {
   let dataDir: string | undefined;
   let embedded: EmbeddedStores | undefined;
 
+  let clock: ManualClock;
+  let authFailures = 0;
+
   const start = async (options: { token?: string; registry?: SpaceRegistry; maxBodyBytes?: number } = {}) => {
+    clock = new ManualClock(SIM_EPOCH);
+    authFailures = 0;
     registry = options.registry ?? new MemorySpaceRegistry();
     capture = captureLog();
     const log = createLogger({ level: 'debug', destination: capture.destination });
@@ -49,6 +55,8 @@ describe('admin API over HTTP', () => {
         invalidate: (roomId) => auth.invalidate(roomId),
         log,
         ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
+        clock,
+        onAuthFailure: () => authFailures++,
       }),
     });
   };
@@ -132,6 +140,25 @@ describe('admin API over HTTP', () => {
     });
   });
 
+  it('counts every refused call and logs at most one line a minute per client', async () => {
+    await start();
+    const warnings = () => capture.records().filter((r) => String(r.msg).includes('without a valid token'));
+    for (let i = 0; i < 50; i++) await call('GET', '/admin/spaces', { token: `wrong-token-${i}` });
+    expect(authFailures).toBe(50);
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toMatchObject({ client: '127.0.0.1', unloggedSinceLastLine: 0 });
+
+    await clock.advance(59_999);
+    await call('GET', '/admin/spaces', { token: null });
+    expect(warnings()).toHaveLength(1);
+    await clock.advance(1);
+    await call('GET', '/admin/spaces', { token: null });
+    expect(warnings()).toHaveLength(2);
+    expect(warnings()[1]).toMatchObject({ unloggedSinceLastLine: 50 });
+    expect(authFailures).toBe(52);
+    expect(capture.text()).not.toContain('wrong-token-');
+  });
+
   it('is not served at all without a token', async () => {
     await start({ token: undefined });
     const reply = await call('GET', '/admin/spaces');
@@ -211,6 +238,17 @@ describe('admin API over HTTP', () => {
       });
       expect(reply.body).toMatchObject({ roomId: ROOM_UUID, spaceName: 'From UI', status: 'active' });
       expect(await registry.list()).toHaveLength(1);
+    });
+
+    it('PUT activates every entry of the room, since a revoked one under any id form would win', async () => {
+      await registry.authorize({ roomId: ROOM_UUID, authorizedBy: 'admin-api' });
+      await registry.authorize({ roomId: ROOM_PUBLIC_ID, authorizedBy: 'ana@example.com' });
+      await registry.revoke([ROOM_UUID, ROOM_PUBLIC_ID], 'admin-api');
+      expect((await auth.check(ROOM_UUID, 'group')).allowed).toBe(false);
+      const reply = await call('PUT', `/admin/spaces/${ROOM_UUID}`, { body: '{}' });
+      expect(reply.status).toBe(200);
+      expect((await registry.list()).map((r) => r.status)).toEqual(['active', 'active']);
+      expect(await auth.check(ROOM_PUBLIC_ID, 'group')).toMatchObject({ allowed: true, source: 'store' });
     });
 
     it.each([

@@ -46,7 +46,7 @@ describe('operator endpoints', () => {
     peer = track(await startSdkPeer());
     world = track(await startWorld({ agentUrl: peer.url }));
     world.sim.faults.close(4401, 'token revoked');
-    await waitFor(world.runtime.connection.actor, (s) => !readinessOf(s).ready, { timeout: 5_000 });
+    await waitFor(world.runtime.connection, (s) => !readinessOf(s).ready, { timeout: 5_000 });
     const response = await get('/readyz');
     expect(response.status).toBe(503);
     expect(((await response.json()) as { reason: string }).reason).toMatch(/unauthorized|token/i);

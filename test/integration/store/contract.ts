@@ -5,19 +5,23 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type {
+  ActiveRooms,
   ConversationRecord,
   ConversationStore,
   EventClaims,
+  NoticeLog,
   SpaceRegistry,
 } from '../../../src/adapters/store/ports.js';
 import { roomIdForms } from '../../../src/adapters/store/spaceAuthorization.js';
 import { encodeHydraId } from '../../../src/adapters/webex/ids.js';
-import { ManualClock } from '../../simulator/manual-clock.js';
+import { ManualClock, SIM_EPOCH } from '../../helpers/manual-clock.js';
 
 export interface StoreUnderTest {
   spaces: SpaceRegistry;
   conversations: ConversationStore;
   claims: EventClaims;
+  rooms: ActiveRooms;
+  notices: NoticeLog;
   close(): Promise<void>;
 }
 
@@ -26,8 +30,6 @@ export interface StoreContractOptions {
   claimsFollowClock: boolean;
   /** Conversations are forgotten after the retention period (persistent adapters only). */
   conversationRetentionMs?: number;
-  /** With one entry per id form, `find` answers with the active one (persistent adapters). */
-  prefersActiveAcrossForms: boolean;
 }
 
 export type StoreFactory = (context: { clock: ManualClock }) => Promise<StoreUnderTest>;
@@ -46,7 +48,7 @@ export function describeStoreContract(
     let store: StoreUnderTest;
 
     beforeEach(async () => {
-      clock = new ManualClock();
+      clock = new ManualClock(SIM_EPOCH);
       store = await factory({ clock });
     });
 
@@ -56,7 +58,7 @@ export function describeStoreContract(
 
     describe('space registry', () => {
       it('authorizes a space and finds it by either id form', async () => {
-        clock.advance(1234);
+        await clock.advance(1234);
         const record = await store.spaces.authorize({
           roomId: ROOM_PUBLIC_ID,
           spaceName: 'Platform team',
@@ -92,7 +94,7 @@ export function describeStoreContract(
 
       it('revokes every id form and records who and when', async () => {
         await store.spaces.authorize({ roomId: ROOM_PUBLIC_ID, authorizedBy: 'ana@example.com' });
-        clock.advance(60_000);
+        await clock.advance(60_000);
         expect(await store.spaces.revoke(roomIdForms(ROOM_UUID), 'admin-api')).toBe(true);
         expect(await store.spaces.find(roomIdForms(ROOM_UUID))).toMatchObject({
           roomId: ROOM_PUBLIC_ID,
@@ -113,7 +115,7 @@ export function describeStoreContract(
           listenMode: 'message',
         });
         await store.spaces.revoke([ROOM_PUBLIC_ID], 'bo@example.com');
-        clock.advance(5_000);
+        await clock.advance(5_000);
         const again = await store.spaces.authorize({ roomId: ROOM_PUBLIC_ID, authorizedBy: 'admin-api' });
         expect(again).toEqual({
           roomId: ROOM_PUBLIC_ID,
@@ -151,20 +153,20 @@ export function describeStoreContract(
         );
       });
 
-      it.skipIf(!options.prefersActiveAcrossForms)(
-        'with one entry per id form, the active entry decides',
-        async () => {
-          await store.spaces.authorize({ roomId: ROOM_UUID, authorizedBy: 'admin-api' });
-          await store.spaces.revoke([ROOM_UUID], 'admin-api');
-          clock.advance(1_000);
-          await store.spaces.authorize({ roomId: ROOM_PUBLIC_ID, authorizedBy: 'ana@example.com' });
-          expect(await store.spaces.find([ROOM_UUID, ROOM_PUBLIC_ID])).toMatchObject({
-            roomId: ROOM_PUBLIC_ID,
-            status: 'active',
-          });
-          expect(await store.spaces.find([ROOM_PUBLIC_ID, ROOM_UUID])).toMatchObject({ status: 'active' });
-        },
-      );
+      it('with one entry per id form, a revoked entry decides whichever was written last', async () => {
+        await store.spaces.authorize({ roomId: ROOM_UUID, authorizedBy: 'admin-api' });
+        await store.spaces.revoke([ROOM_UUID], 'admin-api');
+        await clock.advance(1_000);
+        await store.spaces.authorize({ roomId: ROOM_PUBLIC_ID, authorizedBy: 'ana@example.com' });
+        expect(await store.spaces.find([ROOM_UUID, ROOM_PUBLIC_ID])).toMatchObject({
+          roomId: ROOM_UUID,
+          status: 'revoked',
+        });
+        expect(await store.spaces.find([ROOM_PUBLIC_ID, ROOM_UUID])).toMatchObject({ status: 'revoked' });
+        // Active again under every form: active.
+        await store.spaces.authorize({ roomId: ROOM_UUID, authorizedBy: 'admin-api' });
+        expect(await store.spaces.find(roomIdForms(ROOM_UUID))).toMatchObject({ status: 'active' });
+      });
     });
 
     describe('conversations', () => {
@@ -184,7 +186,7 @@ export function describeStoreContract(
         await store.conversations.put(record('thread-1'));
         expect(await store.conversations.get('thread-1')).toEqual(record('thread-1'));
 
-        clock.advance(10);
+        await clock.advance(10);
         const replaced = record('thread-1', { contextId: 'ctx-new', taskId: undefined });
         delete replaced.taskId;
         await store.conversations.put(replaced);
@@ -193,6 +195,18 @@ export function describeStoreContract(
         await store.conversations.delete('thread-1');
         expect(await store.conversations.get('thread-1')).toBeUndefined();
         await store.conversations.delete('never-there');
+      });
+
+      it('keeps the earlier turns and the reset generation a backend may need', async () => {
+        const withHistory = record('thread-h', {
+          history: [
+            { role: 'user', text: 'which cluster?' },
+            { role: 'assistant', text: 'prod-eu, **3** apps' },
+          ],
+          generation: 2,
+        });
+        await store.conversations.put(withHistory);
+        expect(await store.conversations.get('thread-h')).toEqual(withHistory);
       });
 
       it('keeps nested fields the conversation adds (forms, cards)', async () => {
@@ -217,9 +231,9 @@ export function describeStoreContract(
         'forgets a conversation untouched for the retention period',
         async () => {
           await store.conversations.put(record('old'));
-          clock.advance((retention ?? 0) - 1);
+          await clock.advance((retention ?? 0) - 1);
           expect(await store.conversations.get('old')).toBeDefined();
-          clock.advance(1);
+          await clock.advance(1);
           expect(await store.conversations.get('old')).toBeUndefined();
         },
       );
@@ -241,11 +255,85 @@ export function describeStoreContract(
 
       it.skipIf(!options.claimsFollowClock)('grants the claim again after it expired, once', async () => {
         expect(await store.claims.claim('activity-3', 60_000)).toBe(true);
-        clock.advance(59_999);
+        await clock.advance(59_999);
         expect(await store.claims.claim('activity-3', 60_000)).toBe(false);
-        clock.advance(1);
+        await clock.advance(1);
         expect(await store.claims.claim('activity-3', 60_000)).toBe(true);
         expect(await store.claims.claim('activity-3', 60_000)).toBe(false);
+      });
+    });
+
+    describe('active rooms', () => {
+      const at = Date.parse('2025-01-01T12:00:00.000Z');
+
+      it('records a room and keeps the latest of its times', async () => {
+        await store.rooms.touch({ roomId: ROOM_PUBLIC_ID, roomType: 'direct', lastEventAt: at });
+        await store.rooms.touch({ roomId: ROOM_PUBLIC_ID, roomType: 'direct', lastEventAt: at - 5_000 });
+        expect(await store.rooms.recent(at - 60_000, 10)).toEqual([
+          { roomId: ROOM_PUBLIC_ID, roomType: 'direct', lastEventAt: at },
+        ]);
+        await store.rooms.touch({ roomId: ROOM_PUBLIC_ID, roomType: 'direct', lastEventAt: at + 1_000 });
+        expect((await store.rooms.recent(at, 10)).map((r) => r.lastEventAt)).toEqual([at + 1_000]);
+      });
+
+      it('lists rooms active since a time, the most recent first, at most the limit', async () => {
+        const rooms = ['room-a', 'room-b', 'room-c', 'room-d'];
+        for (const [index, roomId] of rooms.entries()) {
+          await store.rooms.touch({
+            roomId,
+            roomType: index % 2 ? 'group' : 'direct',
+            lastEventAt: at + index,
+          });
+        }
+        expect(await store.rooms.recent(at + 1, 10)).toEqual([
+          { roomId: 'room-d', roomType: 'group', lastEventAt: at + 3 },
+          { roomId: 'room-c', roomType: 'direct', lastEventAt: at + 2 },
+          { roomId: 'room-b', roomType: 'group', lastEventAt: at + 1 },
+        ]);
+        expect((await store.rooms.recent(at, 2)).map((r) => r.roomId)).toEqual(['room-d', 'room-c']);
+        expect(await store.rooms.recent(at + 10, 10)).toEqual([]);
+        expect(await store.rooms.recent(at, 0)).toEqual([]);
+      });
+
+      it('keeps concurrent touches of one room as one entry with the latest time', async () => {
+        await Promise.all(
+          Array.from({ length: 8 }, (_, index) =>
+            store.rooms.touch({ roomId: 'room-race', roomType: 'group', lastEventAt: at + index }),
+          ),
+        );
+        expect(await store.rooms.recent(at, 10)).toEqual([
+          { roomId: 'room-race', roomType: 'group', lastEventAt: at + 7 },
+        ]);
+      });
+    });
+
+    describe('notices', () => {
+      const DAY_MS = 86_400_000;
+
+      it('says a notice is due once per key within the interval', async () => {
+        expect(await store.notices.noticeDue('outsider:person-1', DAY_MS)).toBe(true);
+        expect(await store.notices.noticeDue('outsider:person-1', DAY_MS)).toBe(false);
+        expect(await store.notices.noticeDue('outsider:person-2', DAY_MS)).toBe(true);
+      });
+
+      it('is independent of event claims with the same key', async () => {
+        expect(await store.claims.claim('same-key', DAY_MS)).toBe(true);
+        expect(await store.notices.noticeDue('same-key', DAY_MS)).toBe(true);
+      });
+
+      it('says it is due to exactly one of many concurrent callers', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 8 }, () => store.notices.noticeDue('outsider:race', DAY_MS)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+
+      it.skipIf(!options.claimsFollowClock)('is due again once the interval has passed', async () => {
+        expect(await store.notices.noticeDue('outsider:person-3', DAY_MS)).toBe(true);
+        await clock.advance(DAY_MS - 1);
+        expect(await store.notices.noticeDue('outsider:person-3', DAY_MS)).toBe(false);
+        await clock.advance(1);
+        expect(await store.notices.noticeDue('outsider:person-3', DAY_MS)).toBe(true);
       });
     });
   });

@@ -1,19 +1,23 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EMBEDDED_FILE_NAME, EmbeddedStores } from '../../../src/adapters/store/embedded.js';
+import {
+  EMBEDDED_FILE_NAME,
+  EmbeddedStoreError,
+  EmbeddedStores,
+} from '../../../src/adapters/store/embedded.js';
 import { openStores } from '../../../src/adapters/store/index.js';
 import { CONVERSATION_RETENTION_MS } from '../../../src/adapters/store/records.js';
 import { roomIdForms } from '../../../src/adapters/store/spaceAuthorization.js';
 import { encodeHydraId } from '../../../src/adapters/webex/ids.js';
 import { createLogger, silentLogger } from '../../../src/logger.js';
 import { captureLog } from '../../helpers/capture.js';
-import { ManualClock } from '../../simulator/manual-clock.js';
+import { ManualClock, SIM_EPOCH } from '../../helpers/manual-clock.js';
 import { describeStoreContract, ROOM_PUBLIC_ID, ROOM_UUID } from './contract.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -35,7 +39,6 @@ describeStoreContract(
     new EmbeddedStores({ dataDir: tempDir(), log: silentLogger(), clock, purgeIntervalMs: 0 }),
   {
     claimsFollowClock: true,
-    prefersActiveAcrossForms: true,
     conversationRetentionMs: CONVERSATION_RETENTION_MS,
   },
 );
@@ -52,7 +55,7 @@ describe('embedded store on disk', () => {
   };
 
   beforeEach(() => {
-    clock = new ManualClock();
+    clock = new ManualClock(SIM_EPOCH);
     dataDir = path.join(tempDir(), 'nested', 'data');
   });
 
@@ -60,7 +63,7 @@ describe('embedded store on disk', () => {
     for (const store of open.splice(0)) await store.close();
   });
 
-  it('creates DATA_DIR and keeps spaces, conversations and claims across close and reopen', async () => {
+  it('creates DATA_DIR and keeps spaces, conversations, claims and active rooms across close and reopen', async () => {
     const first = openStore();
     expect(first.file).toBe(path.join(dataDir, EMBEDDED_FILE_NAME));
     await first.spaces.authorize({ roomId: ROOM_PUBLIC_ID, spaceName: 'Ops', authorizedBy: 'admin-api' });
@@ -76,6 +79,7 @@ describe('embedded store on disk', () => {
       updatedAt: clock.now(),
     });
     expect(await first.claims.claim('activity-1', 3_600_000)).toBe(true);
+    await first.rooms.touch({ roomId: ROOM_PUBLIC_ID, roomType: 'group', lastEventAt: clock.now() });
     await first.close();
 
     const second = openStore();
@@ -89,6 +93,9 @@ describe('embedded store on disk', () => {
     });
     expect((await second.conversations.get('thread-1'))?.contextId).toBe('ctx-1');
     expect(await second.claims.claim('activity-1', 3_600_000)).toBe(false);
+    expect(await second.rooms.recent(clock.now() - 1, 10)).toEqual([
+      { roomId: ROOM_PUBLIC_ID, roomType: 'group', lastEventAt: clock.now() },
+    ]);
   });
 
   it('purges expired claims and conversations on its interval', async () => {
@@ -96,7 +103,8 @@ describe('embedded store on disk', () => {
     await store.claims.claim('short', 1_000);
     await store.claims.claim('long', 2 * CONVERSATION_RETENTION_MS);
     await store.conversations.put({ key: 'old', roomId: ROOM_UUID, updatedAt: clock.now() });
-    clock.advance(CONVERSATION_RETENTION_MS);
+    await store.rooms.touch({ roomId: ROOM_UUID, roomType: 'direct', lastEventAt: clock.now() });
+    await clock.advance(CONVERSATION_RETENTION_MS);
 
     const raw = new Database(store.file, { readonly: true });
     try {
@@ -104,12 +112,13 @@ describe('embedded store on disk', () => {
         (raw.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
       expect(count('event_claims')).toBe(1);
       expect(count('conversations')).toBe(0);
-      expect(clock.pendingTimers()).toBe(1);
+      expect(count('active_rooms')).toBe(0);
+      expect(clock.pendingTimers).toBe(1);
     } finally {
       raw.close();
     }
     await store.close();
-    expect(clock.pendingTimers()).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
   });
 
   it('treats an unreadable conversation row as absent and logs it', async () => {
@@ -139,6 +148,62 @@ describe('embedded store on disk', () => {
     raw.pragma('user_version = 99');
     raw.close();
     expect(() => openStore()).toThrow(/newer version of the bot \(schema 99/);
+  });
+
+  it('refuses a file that is not a database at all, naming the file and what to do', () => {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(path.join(dataDir, EMBEDDED_FILE_NAME), 'this is not a database '.repeat(500));
+    const error = (() => {
+      try {
+        openStore();
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(EmbeddedStoreError);
+    expect(error).toMatchObject({ reason: 'corrupt', code: 'STORE_EMBEDDED' });
+    expect((error as Error).message).toContain(EMBEDDED_FILE_NAME);
+    expect((error as Error).message).toMatch(/damaged or not a database.*Restore it from a backup/);
+  });
+
+  it('runs an integrity check when it opens: a damaged page stops start-up with a clear error', async () => {
+    const store = openStore();
+    for (let i = 0; i < 2_000; i++) {
+      await store.conversations.put({
+        key: `thread-${i}`,
+        roomId: ROOM_UUID,
+        contextId: 'c'.repeat(200),
+        updatedAt: clock.now(),
+      });
+    }
+    await store.close();
+    const file = path.join(dataDir, EMBEDDED_FILE_NAME);
+    // Fold the write-ahead log into the file, then overwrite pages in the middle of it.
+    const raw = new Database(file);
+    raw.pragma('wal_checkpoint(TRUNCATE)');
+    raw.close();
+    const bytes = readFileSync(file);
+    const pageSize = bytes.readUInt16BE(16);
+    bytes.fill(0xa5, pageSize * 3, pageSize * 12);
+    writeFileSync(file, bytes);
+    expect(() => openStore()).toThrow(EmbeddedStoreError);
+    expect(() => openStore()).toThrow(/damaged or not a database/);
+  });
+
+  it('ping fails while writes fail (the file is locked elsewhere) and recovers after', async () => {
+    const store = openStore();
+    await expect(store.ping()).resolves.toBeUndefined();
+    const other = new Database(path.join(dataDir, EMBEDDED_FILE_NAME));
+    try {
+      other.exec('BEGIN EXCLUSIVE');
+      await expect(store.ping()).rejects.toMatchObject({ reason: 'writes-failing' });
+      await expect(store.ping()).rejects.toThrow(/writes to the embedded store fail \(SQLITE_BUSY/);
+      other.exec('COMMIT');
+      await expect(store.ping()).resolves.toBeUndefined();
+    } finally {
+      other.close();
+    }
   });
 
   it('uses WAL with synchronous=NORMAL between space changes', async () => {
@@ -231,7 +296,10 @@ describe('openStores without MONGODB_URI', () => {
     const capture = captureLog();
     const stores = await openStores(
       { mongodbUri: undefined, mongodbDatabase: 'caipe', dataDir: tempDir() },
-      { log: createLogger({ level: 'info', destination: capture.destination }), clock: new ManualClock() },
+      {
+        log: createLogger({ level: 'info', destination: capture.destination }),
+        clock: new ManualClock(SIM_EPOCH),
+      },
     );
     try {
       expect(stores.kind).toBe('embedded');

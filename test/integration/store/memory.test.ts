@@ -1,6 +1,8 @@
 import {
+  MemoryActiveRooms,
   MemoryConversationStore,
   MemoryEventClaims,
+  MemoryNoticeLog,
   MemorySpaceRegistry,
 } from '../../../src/adapters/store/memory.js';
 import { describeStoreContract } from './contract.js';
@@ -11,9 +13,10 @@ describeStoreContract(
     spaces: new MemorySpaceRegistry(clock),
     conversations: new MemoryConversationStore(),
     claims: new MemoryEventClaims(),
+    rooms: new MemoryActiveRooms(),
+    notices: new MemoryNoticeLog(),
     close: async () => {},
   }),
-  // The memory adapters keep no retention, expire claims on their own monotonic timer, and
-  // answer a lookup with the first id form that has an entry.
-  { claimsFollowClock: false, prefersActiveAcrossForms: false },
+  // The memory adapters keep no retention and expire claims on their own monotonic timer.
+  { claimsFollowClock: false },
 );

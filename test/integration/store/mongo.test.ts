@@ -19,7 +19,7 @@ import { CONVERSATION_RETENTION_MS } from '../../../src/adapters/store/records.j
 import { roomIdForms, SpaceAuthorization } from '../../../src/adapters/store/spaceAuthorization.js';
 import { createLogger, silentLogger } from '../../../src/logger.js';
 import { captureLog } from '../../helpers/capture.js';
-import { ManualClock } from '../../simulator/manual-clock.js';
+import { ManualClock, SIM_EPOCH } from '../../helpers/manual-clock.js';
 import { describeStoreContract, ROOM_PUBLIC_ID, ROOM_UUID } from './contract.js';
 
 const testUri = process.env.MONGODB_TEST_URI;
@@ -68,7 +68,7 @@ if (testUri) {
   describeStoreContract(
     'mongodb',
     async ({ clock }) => {
-      atRealNow(clock);
+      await atRealNow(clock);
       const database = freshDatabase();
       const stores = new MongoStores({ uri: testUri, database, log: silentLogger(), clock });
       await stores.ensureIndexes();
@@ -76,6 +76,8 @@ if (testUri) {
         spaces: stores.spaces,
         conversations: stores.conversations,
         claims: stores.claims,
+        rooms: stores.rooms,
+        notices: stores.notices,
         close: async () => {
           await stores.close();
           await dropDatabase(testUri, database);
@@ -84,7 +86,6 @@ if (testUri) {
     },
     {
       claimsFollowClock: true,
-      prefersActiveAcrossForms: true,
       conversationRetentionMs: CONVERSATION_RETENTION_MS,
     },
   );
@@ -96,8 +97,8 @@ if (testUri) {
     let clock: ManualClock;
 
     beforeEach(async () => {
-      clock = new ManualClock();
-      atRealNow(clock);
+      clock = new ManualClock(SIM_EPOCH);
+      await atRealNow(clock);
       database = freshDatabase();
       client = new MongoClient(testUri, { serverSelectionTimeoutMS: 5_000 });
       stores = new MongoStores({ uri: testUri, database, log: silentLogger(), clock });
@@ -211,6 +212,7 @@ if (testUri) {
           });
           expect(await auth.check(ROOM_PUBLIC_ID, 'group')).toEqual({
             allowed: false,
+            refusal: 'store-unavailable',
             source: 'store-error',
           });
           await expect(viaProxy.ping()).rejects.toThrow();
@@ -274,7 +276,11 @@ describe('MongoDB unreachable', () => {
         log: silentLogger(),
         onStoreError: () => storeErrors++,
       });
-      expect(await auth.check(ROOM_PUBLIC_ID, 'group')).toEqual({ allowed: false, source: 'store-error' });
+      expect(await auth.check(ROOM_PUBLIC_ID, 'group')).toEqual({
+        allowed: false,
+        refusal: 'store-unavailable',
+        source: 'store-error',
+      });
       expect(storeErrors).toBe(1);
       await expect(stores.claims.claim('activity-1', 60_000)).rejects.toThrow();
       await expect(stores.conversations.get('thread-1')).rejects.toThrow();
@@ -295,7 +301,7 @@ describe('MongoDB unreachable', () => {
         if (line.includes('MongoDB unreachable or refused the indexes; retrying')) retrying();
       },
     };
-    const clock = new ManualClock();
+    const clock = new ManualClock(SIM_EPOCH);
     const stores = await openStores(
       { mongodbUri: uri(), mongodbDatabase: 'caipe', dataDir: '/nonexistent' },
       {
@@ -309,24 +315,25 @@ describe('MongoDB unreachable', () => {
       await expect(stores.ping()).rejects.toThrow();
       // The first indexing attempt fails and schedules the next one on the injected clock.
       await retryLogged;
-      expect(clock.pendingTimers()).toBe(1);
+      expect(clock.pendingTimers).toBe(1);
       expect(capture.text()).not.toContain(`127.0.0.1:${down.port}/?`);
     } finally {
       await stores.close();
     }
-    expect(clock.pendingTimers()).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
   });
 
   it('ping gives up after 2 s on the clock while a connection attempt hangs', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualClock(SIM_EPOCH);
     const stores = await openStores(
       { mongodbUri: uri(), mongodbDatabase: 'caipe', dataDir: '/nonexistent' },
       { log: silentLogger(), clock, mongoServerSelectionTimeoutMS: 60_000 },
     );
     try {
-      const ping = stores.ping();
-      clock.advance(2_000);
-      await expect(ping).rejects.toThrow('MongoDB did not answer a ping');
+      // The expectation is attached before time moves: the ping rejects while the clock advances.
+      const refused = expect(stores.ping()).rejects.toThrow('MongoDB did not answer a ping');
+      await clock.advance(2_000);
+      await refused;
     } finally {
       await stores.close();
     }

@@ -66,6 +66,10 @@ describe('messages', () => {
       'bad-event',
       'task-failed',
       'unauthorized',
+      'event-too-large',
+      'event-too-slow',
+      'forbidden',
+      'unsupported',
     ];
     for (const kind of kinds) {
       const text = agentFailureMessage('jira', {
@@ -84,6 +88,13 @@ describe('messages', () => {
       'Quota exceeded',
     );
     expect(agentFailureMessage('jira', { kind: 'task-failed' })).toMatch(/could not finish/);
+    expect(agentFailureMessage('jira', { kind: 'event-too-large' })).toMatch(/too large/);
+    expect(agentFailureMessage('jira', { kind: 'event-too-slow' })).toMatch(/stalled/);
+    expect(agentFailureMessage('jira', { kind: 'forbidden' })).toMatch(/permission/);
+    // Said to the person, whoever the agent is: what happened and what to do.
+    expect(agentFailureMessage('jira', { kind: 'not-owner' })).toMatch(/Start your own thread/);
+    expect(agentFailureMessage('jira', { kind: 'not-linked' })).toMatch(/private message/);
+    expect(agentFailureMessage('jira', { kind: 'identity-unavailable' })).toMatch(/try again/);
   });
 
   it('flattens and caps an agent error quoted back to the user', () => {
@@ -98,5 +109,13 @@ describe('messages', () => {
     expect(messages.queued(3)).toContain('2 messages are ahead');
     expect(messages.feedbackThanks(true)).not.toBe(messages.feedbackThanks(false));
     expect(messages.shuttingDown).toMatch(/restarting/);
+  });
+
+  it('says the turn deadline as configured, never more than it was', () => {
+    expect(messages.turnTimedOut(10)).toContain('longer than 10 seconds');
+    expect(messages.turnTimedOut(90)).toContain('longer than 90 seconds');
+    expect(messages.turnTimedOut(60)).toContain('longer than 1 minute,');
+    expect(messages.turnTimedOut(1800)).toContain('longer than 30 minutes');
+    expect(messages.turnTimedOut(7200)).toContain('longer than 2 hours');
   });
 });

@@ -130,25 +130,107 @@ describe('SpaceAuthorization caching', () => {
     expect(registry.lookups).toBe(2);
   });
 
-  it('uses the stale answer when the store fails after the entry expired', async () => {
+  it('during a store outage trusts a cached active for one TTL past its expiry, then refuses', async () => {
     await registry.authorize({ roomId: PUBLIC_ID, authorizedBy: 'ui@example.com', spaceName: 'Ops' });
     const auth = make();
     await auth.check(PUBLIC_ID, 'group');
-    vi.advanceTimersByTime(TTL_MS * 10);
     registry.failing = true;
-
+    vi.advanceTimersByTime(TTL_MS);
     expect(await auth.check(UUID, 'group')).toEqual({
       allowed: true,
       spaceName: 'Ops',
       source: 'stale-cache',
     });
-    expect(onStoreError).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(TTL_MS - 1);
+    expect(await auth.check(UUID, 'group')).toMatchObject({ allowed: true, source: 'stale-cache' });
+
+    vi.advanceTimersByTime(1);
+    expect(await auth.check(UUID, 'group')).toEqual({
+      allowed: false,
+      refusal: 'store-unavailable',
+      source: 'store-outage',
+    });
+    expect(onStoreError).toHaveBeenCalledTimes(3);
+
+    // The store answers again: back to normal at once.
+    registry.failing = false;
+    expect(await auth.check(UUID, 'group')).toMatchObject({ allowed: true, source: 'store' });
+  });
+
+  it('with a TTL of 0 a store outage refuses at once', async () => {
+    await registry.authorize({ roomId: PUBLIC_ID, authorizedBy: 'ui@example.com' });
+    const auth = make(0);
+    await auth.check(PUBLIC_ID, 'group');
+    registry.failing = true;
+    expect(await auth.check(PUBLIC_ID, 'group')).toMatchObject({
+      allowed: false,
+      refusal: 'store-unavailable',
+    });
+  });
+
+  it('a cached denial stays a denial during an outage', async () => {
+    await registry.authorize({ roomId: PUBLIC_ID, authorizedBy: 'ui@example.com' });
+    await registry.revoke([PUBLIC_ID], 'admin-api');
+    const auth = make();
+    expect(await auth.check(PUBLIC_ID, 'group')).toMatchObject({ allowed: false, refusal: 'revoked' });
+    registry.failing = true;
+    vi.advanceTimersByTime(DENIAL_CACHE_MAX_MS);
+    expect(await auth.check(PUBLIC_ID, 'group')).toEqual({
+      allowed: false,
+      refusal: 'revoked',
+      source: 'stale-cache',
+    });
+  });
+
+  it('says why a space is refused: never connected, or revoked', async () => {
+    expect(await make().check(PUBLIC_ID, 'group')).toMatchObject({
+      allowed: false,
+      refusal: 'not-authorized',
+    });
+  });
+
+  it('revoked wins when a room has entries under both id forms', async () => {
+    await registry.authorize({ roomId: UUID, authorizedBy: 'admin-api' });
+    await registry.revoke([UUID], 'admin-api');
+    vi.advanceTimersByTime(1_000);
+    // Authorized later under the other form: the revocation still decides.
+    await registry.authorize({ roomId: PUBLIC_ID, authorizedBy: 'ui@example.com' });
+    expect(await make().check(PUBLIC_ID, 'group')).toMatchObject({ allowed: false, refusal: 'revoked' });
+    expect(await make().check(UUID, 'group')).toMatchObject({ allowed: false, refusal: 'revoked' });
+  });
+
+  it('a fresh check reads the store past a cached answer and drops nothing when the store fails', async () => {
+    await registry.authorize({ roomId: PUBLIC_ID, authorizedBy: 'ui@example.com' });
+    const auth = make();
+    await auth.check(PUBLIC_ID, 'group');
+    await registry.revoke([PUBLIC_ID], 'admin-api');
+    // Another person's messages keep the cached answer; the fresh read sees the revocation …
+    expect(await auth.check(PUBLIC_ID, 'group', { fresh: true })).toMatchObject({
+      allowed: false,
+      source: 'store',
+    });
+    // … and caches it for everyone.
+    expect(await auth.check(UUID, 'group')).toMatchObject({ allowed: false, source: 'cache' });
+
+    await registry.authorize({ roomId: PUBLIC_ID, authorizedBy: 'ui@example.com' });
+    expect(await auth.check(PUBLIC_ID, 'group', { fresh: true })).toMatchObject({ allowed: true });
+    registry.failing = true;
+    // A fresh read during an outage falls back like any other and keeps the known answer.
+    expect(await auth.check(PUBLIC_ID, 'group', { fresh: true })).toMatchObject({
+      allowed: true,
+      source: 'stale-cache',
+    });
+    expect(await auth.check(PUBLIC_ID, 'group')).toMatchObject({ allowed: true, source: 'cache' });
   });
 
   it('denies (fails closed) when the store fails and nothing is cached', async () => {
     await registry.authorize({ roomId: PUBLIC_ID, authorizedBy: 'ui@example.com' });
     registry.failing = true;
-    expect(await make().check(PUBLIC_ID, 'group')).toEqual({ allowed: false, source: 'store-error' });
+    expect(await make().check(PUBLIC_ID, 'group')).toEqual({
+      allowed: false,
+      refusal: 'store-unavailable',
+      source: 'store-error',
+    });
     expect(onStoreError).toHaveBeenCalledTimes(1);
   });
 
@@ -181,7 +263,7 @@ describe('SpaceAuthorization caching', () => {
     await auth.check(PUBLIC_ID, 'group');
     auth.invalidate(PUBLIC_ID);
     registry.failing = true;
-    expect(await auth.check(PUBLIC_ID, 'group')).toEqual({ allowed: false, source: 'store-error' });
+    expect(await auth.check(PUBLIC_ID, 'group')).toMatchObject({ allowed: false, source: 'store-error' });
   });
 
   it('concurrent checks of one room share a single lookup', async () => {
@@ -217,7 +299,11 @@ describe('SpaceAuthorization caching', () => {
   it('denies an invalid room id without a lookup', async () => {
     const auth = make();
     for (const bad of ['', 'not-a-room', `${UUID}\u0000`, 'x'.repeat(600), encodeHydraId('PEOPLE', UUID)]) {
-      expect(await auth.check(bad, 'group')).toEqual({ allowed: false, source: 'invalid-id' });
+      expect(await auth.check(bad, 'group')).toEqual({
+        allowed: false,
+        refusal: 'invalid-id',
+        source: 'invalid-id',
+      });
     }
     expect(registry.lookups).toBe(0);
   });

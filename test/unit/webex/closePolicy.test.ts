@@ -7,7 +7,7 @@ import {
   classifyClose,
   notReadyExplanation,
   type SocketCloseInfo,
-} from '../../../src/adapters/webex/closePolicy.js';
+} from '../../../src/machines/closePolicy.js';
 
 describe('close-code policy (webex-protocol.md §3.5)', () => {
   const table: Array<[string, SocketCloseInfo, CloseReaction]> = [
@@ -39,7 +39,21 @@ describe('close-code policy (webex-protocol.md §3.5)', () => {
     ],
     ['1001', { phase: 'open', code: 1001, reason: '' }, { action: 'reconnect', reason: 'going-away' }],
     ['1005 when open', { phase: 'open', code: 1005 }, { action: 'reconnect', reason: 'abnormal' }],
-    ['1005 during open', { phase: 'opening', code: 1005 }, { action: 'reregister', reason: 'stale-device' }],
+    [
+      '1005 during open (the device is refreshed, not replaced)',
+      { phase: 'opening', code: 1005 },
+      { action: 'refresh', reason: 'unknown-response' },
+    ],
+    [
+      '1005 "Replaced" is read as 4000',
+      { phase: 'open', code: 1005, reason: 'Replaced' },
+      { action: 'standDown', reason: 'replaced' },
+    ],
+    [
+      '1005 "authentication failed" is read as 1008',
+      { phase: 'opening', code: 1005, reason: 'authentication failed' },
+      { action: 'notReady', reason: 'unauthorized' },
+    ],
     ['1006', { phase: 'open', code: 1006 }, { action: 'reconnect', reason: 'abnormal' }],
     [
       '1011',

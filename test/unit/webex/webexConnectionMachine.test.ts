@@ -2,14 +2,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type Actor, createActor, fromCallback, fromPromise, SimulatedClock } from 'xstate';
 import type { ServiceCatalog } from '../../../src/adapters/webex/catalog.js';
 import type { WdmDevice } from '../../../src/adapters/webex/devices.js';
-import type { InboundEvent } from '../../../src/adapters/webex/inboundEvent.js';
 import { WebexApiError } from '../../../src/errors.js';
+import type { InboundEvent } from '../../../src/machines/inboundEvent.js';
 import {
   type BotIdentity,
   deviceRefreshMachine,
   type EnsureDeviceInput,
   type InboundCommand,
   type RefreshDeviceInput,
+  type ReleaseDeviceInput,
   readinessOf,
   type SocketCommand,
   type SocketEvent,
@@ -35,6 +36,7 @@ function harness(options: { identityError?: unknown; refreshError?: () => unknow
   const clock = new SimulatedClock();
   const sockets: Array<{
     url: string;
+    held: boolean;
     commands: SocketCommand[];
     send: (e: SocketEvent) => void;
     stopped: boolean;
@@ -43,6 +45,7 @@ function harness(options: { identityError?: unknown; refreshError?: () => unknow
   const inboundCommands: InboundCommand[] = [];
   let inboundSendBack: ((event: WebexConnectionEvent) => void) | undefined;
   const released: Array<WdmDevice | undefined> = [];
+  const releaseInputs: ReleaseDeviceInput[] = [];
   let deviceCount = 0;
   const reports: string[] = [];
   const refreshCalls: RefreshDeviceInput[] = [];
@@ -60,22 +63,26 @@ function harness(options: { identityError?: unknown; refreshError?: () => unknow
       }),
       releaseDevice: fromPromise(async ({ input }) => {
         released.push((input as { device?: WdmDevice }).device);
+        releaseInputs.push(input as ReleaseDeviceInput);
       }),
-      mercurySocket: fromCallback<SocketCommand, { webSocketUrl: string }, SocketEvent>(
-        ({ input, sendBack, receive }) => {
-          const socket = {
-            url: input.webSocketUrl,
-            commands: [] as SocketCommand[],
-            send: sendBack,
-            stopped: false,
-          };
-          sockets.push(socket);
-          receive((command) => socket.commands.push(command));
-          return () => {
-            socket.stopped = true;
-          };
-        },
-      ),
+      mercurySocket: fromCallback<
+        SocketCommand,
+        { webSocketUrl: string; holdActivities: boolean },
+        SocketEvent
+      >(({ input, sendBack, receive }) => {
+        const socket = {
+          url: input.webSocketUrl,
+          held: input.holdActivities,
+          commands: [] as SocketCommand[],
+          send: sendBack,
+          stopped: false,
+        };
+        sockets.push(socket);
+        receive((command) => socket.commands.push(command));
+        return () => {
+          socket.stopped = true;
+        };
+      }),
       inboundProcessor: fromCallback<InboundCommand, void, WebexConnectionEvent>(({ sendBack, receive }) => {
         inboundSendBack = sendBack;
         receive((command) => inboundCommands.push(command));
@@ -110,6 +117,7 @@ function harness(options: { identityError?: unknown; refreshError?: () => unknow
     inboundCommands,
     emitted,
     released,
+    releaseInputs,
     reports,
     refreshCalls,
     lastSocket: () => sockets.at(-1)!,
@@ -319,7 +327,7 @@ describe('webexConnection machine', () => {
     await bringOnline(h);
     h.lastSocket().send({ type: 'SOCKET.ACTIVITY', activity: { id: 'a1' }, receivedAt: 5 });
     await settle();
-    expect(h.inboundCommands).toEqual([
+    expect(h.inboundCommands.filter((c) => c.type !== 'CATCH_UP')).toEqual([
       {
         type: 'ACTIVITY',
         activity: { id: 'a1' },
@@ -350,15 +358,52 @@ describe('webexConnection machine', () => {
     expect(h.actor.getSnapshot().hasTag('online')).toBe(true);
   });
 
-  it('releases the device on SHUTDOWN and finishes', async () => {
+  it('releases the device on SHUTDOWN, keeping it unless asked to delete it, and finishes', async () => {
     const h = harness();
     running = h.actor;
     await bringOnline(h);
     h.actor.send({ type: 'SHUTDOWN' });
     await settle();
     expect(h.sockets[0]!.stopped).toBe(true);
-    expect(h.released).toEqual([device(1)]);
+    expect(h.releaseInputs).toEqual([{ catalog, device: device(1), deleteDevice: false }]);
+    // What still arrives while stopping is left for the next process.
+    expect(h.inboundCommands).toContainEqual({ type: 'HOLD' });
     expect(h.actor.getSnapshot().status).toBe('done');
+
+    const other = harness();
+    running = other.actor;
+    await bringOnline(other);
+    other.actor.send({ type: 'SHUTDOWN', deleteDevice: true });
+    await settle();
+    expect(other.releaseInputs).toEqual([{ catalog, device: device(1), deleteDevice: true }]);
+  });
+
+  it('on INBOUND.HOLD tells the intake and the socket, and a later socket starts held', async () => {
+    const h = harness();
+    running = h.actor;
+    await bringOnline(h);
+    expect(h.lastSocket().held).toBe(false);
+    h.actor.send({ type: 'INBOUND.HOLD' });
+    expect(h.inboundCommands.at(-1)).toEqual({ type: 'HOLD' });
+    expect(h.lastSocket().commands).toContainEqual({ type: 'HOLD' });
+    expect(h.actor.getSnapshot().context.inboundHeld).toBe(true);
+    // Still online: running answers may need the socket until the process stops.
+    expect(h.actor.getSnapshot().hasTag('online')).toBe(true);
+    h.lastSocket().send({ type: 'SOCKET.CLOSED', phase: 'open', code: 1006, reason: '' });
+    h.clock.increment(1_000);
+    expect(h.sockets).toHaveLength(2);
+    expect(h.lastSocket().held).toBe(true);
+  });
+
+  it('takes INBOUND.HOLD while not connected without a socket to tell', async () => {
+    const h = harness();
+    running = h.actor;
+    await bringOnline(h);
+    h.lastSocket().send({ type: 'SOCKET.CLOSED', phase: 'open', code: 1006, reason: '' });
+    expect(h.actor.getSnapshot().matches('backoff')).toBe(true);
+    h.actor.send({ type: 'INBOUND.HOLD' });
+    expect(h.inboundCommands.at(-1)).toEqual({ type: 'HOLD' });
+    expect(h.actor.getSnapshot().status).toBe('active');
   });
 });
 
@@ -411,6 +456,7 @@ describe('webexConnection machine: device refresh', () => {
     h.lastSocket().send({ type: 'SOCKET.READY' });
     expect(h.actor.getSnapshot().hasTag('online')).toBe(true);
     expect(h.inboundCommands.filter((c) => c.type === 'CATCH_UP')).toEqual([
+      { type: 'CATCH_UP', reason: 'startup', self: { userId: 'bot-uuid', personId: identity.personId } },
       { type: 'CATCH_UP', reason: 'reconnect', self: { userId: 'bot-uuid', personId: identity.personId } },
     ]);
   });
@@ -453,17 +499,22 @@ describe('webexConnection machine: catch-up requests', () => {
   const self = { userId: 'bot-uuid', personId: identity.personId };
   const catchUps = (h: ReturnType<typeof harness>) => h.inboundCommands.filter((c) => c.type === 'CATCH_UP');
 
-  it('asks for none at the first connect, one per reconnect', async () => {
+  // Reversed on purpose: the first connect used to ask for none. A new process must list what
+  // arrived while no process ran.
+  it('asks for one at the first connect, then one per reconnect', async () => {
     const h = harness();
     running = h.actor;
     await bringOnline(h);
-    expect(catchUps(h)).toEqual([]);
+    expect(catchUps(h)).toEqual([{ type: 'CATCH_UP', reason: 'startup', self }]);
     h.lastSocket().send({ type: 'SOCKET.CLOSED', phase: 'open', code: 1006, reason: '' });
     h.clock.increment(1_000);
-    expect(catchUps(h)).toEqual([]);
+    expect(catchUps(h)).toHaveLength(1);
     h.lastSocket().send({ type: 'SOCKET.READY' });
-    expect(catchUps(h)).toEqual([{ type: 'CATCH_UP', reason: 'reconnect', self }]);
-    expect(h.actor.getSnapshot().context.catchUps).toBe(1);
+    expect(catchUps(h)).toEqual([
+      { type: 'CATCH_UP', reason: 'startup', self },
+      { type: 'CATCH_UP', reason: 'reconnect', self },
+    ]);
+    expect(h.actor.getSnapshot().context.catchUps).toBe(2);
   });
 
   it('asks for one on a sequence gap', async () => {
@@ -471,6 +522,7 @@ describe('webexConnection machine: catch-up requests', () => {
     running = h.actor;
     await bringOnline(h);
     h.lastSocket().send({ type: 'SOCKET.GAP', expected: 4, received: 6 });
-    expect(catchUps(h)).toEqual([{ type: 'CATCH_UP', reason: 'sequenceGap', self }]);
+    expect(catchUps(h).at(-1)).toEqual({ type: 'CATCH_UP', reason: 'sequenceGap', self });
+    expect(catchUps(h)).toHaveLength(2);
   });
 });

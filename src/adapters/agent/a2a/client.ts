@@ -1,40 +1,43 @@
 /**
- * The A2A v0.3 adapter of the agent port: JSON-RPC `message/stream` POSTed to the agent URL itself,
- * answered with SSE (CRLF or LF, `: ping` comments, multi-line data, events split across chunks,
- * all handled by eventsource-parser). Each SSE `data` is one JSON-RPC response whose `result` is
- * classified into `TurnEvent`s.
+ * The A2A adapter of the agent port, v0.3 and v1.0: JSON-RPC POSTed to the agent URL itself
+ * (`message/stream` or `SendStreamingMessage`), answered with SSE read by the shared bounded reader
+ * (CRLF or LF, `: ping` comments, multi-line data, events split across chunks, 4 MB / 10 s per
+ * event). Each SSE `data` is one JSON-RPC response whose `result` is classified into `TurnEvent`s.
  *
  * The turn ends by task state (terminal or interrupted), never by `final`: CAIPE sets `final` on
- * input-required, the JS SDK does not, and the small UI captures send a `completed` before the
- * `final` one. After such a state the stream is read until the server closes it, or for a short
- * grace period, so trailing events (a second `completed` with the trace id) are not lost.
+ * input-required, the JS SDK does not, and v1.0 has no `final` at all. After such a state the stream
+ * is read until the server closes it, or for a short grace period, so trailing events (a second
+ * `completed` with the trace id) are not lost.
+ *
+ * A stream cut before the turn ended is recovered before anyone is told: the client re-attaches
+ * (`tasks/resubscribe` / `SubscribeToTask`) and, if that does not finish the turn, reads the task
+ * (`tasks/get` / `GetTask`). Only when neither gives an ending does the cut reach the caller.
  */
 import { randomUUID } from 'node:crypto';
-import { createParser } from 'eventsource-parser';
-import { Agent, type Dispatcher, request } from 'undici';
-import { type Clock, systemClock } from '../../../clock.js';
+import { systemClock } from '../../../clock.js';
 import { AgentError } from '../../../errors.js';
 import { type Logger, silentLogger } from '../../../logger.js';
+import { type AgentAuth, AgentHttp, type AgentTimers, type ResponseBody, Stopper } from '../http.js';
 import { type AgentClient, type CallOptions, endsTurn, type TurnEvent, type TurnRequest } from '../port.js';
+import { readSse, type SseReaderOptions } from '../sse.js';
+import { cardUrls, versionFromCard } from './card.js';
 import { classifyA2AResult } from './classify.js';
-import { describeUrl, redactText } from './redact.js';
+import { redactText } from './redact.js';
+import { type A2aDialect, type A2aVersion, dialectOf } from './wire.js';
 
-/** The timer half of a `Clock`: all the client needs to run its idle timeout and close grace. */
-export type AgentTimers = Pick<Clock, 'setTimeout' | 'clearTimeout'>;
-
-/** Where the `Authorization` header comes from (e.g. an OAuth2 client-credentials token source). */
-export interface AgentAuth {
-  /** The full header value (`Bearer …`), or undefined to send none. */
-  getAuthHeader(): Promise<string | undefined>;
-  /** Called after a 401 before the single retry: drop the cached token. */
-  onUnauthorized?(): void | Promise<void>;
-}
+export type { AgentAuth, AgentTimers } from '../http.js';
 
 export interface A2aAgentClientOptions {
   /** The JSON-RPC endpoint (`CAIPE_URL`); requests go to this URL itself. */
   url: string;
   /** A stream silent this long (comments and pings excluded) is treated as cut: `A2A_IDLE_TIMEOUT_S` × 1000. */
   idleTimeoutMs: number;
+  /** `A2A_VERSION`: `auto` reads the agent card once (falling back to 0.3). Default `0.3`. */
+  version?: A2aVersion | 'auto';
+  /** `A2A_USER_PREFIX`: start the text with `by user: <email>` and a blank line. Default false. */
+  userPrefix?: boolean;
+  /** How many times a cut stream is re-attached before the task is read instead. Default 2. */
+  resubscribeAttempts?: number;
   connectTimeoutMs?: number;
   /** How long to keep reading after the turn ended, waiting for the server to close. */
   closeGraceMs?: number;
@@ -42,31 +45,13 @@ export interface A2aAgentClientOptions {
   clientSource?: string;
   auth?: AgentAuth;
   logger?: Logger;
-  /** Runs the idle timeout and close grace; tests pass a clock they drive by hand. */
+  /** Runs the idle timeout, close grace and stream bounds; tests pass a clock they drive by hand. */
   clock?: AgentTimers;
   /** A custom undici dispatcher; by default the client owns one (closed by `close()`). */
-  dispatcher?: Dispatcher;
+  dispatcher?: import('undici').Dispatcher;
   newMessageId?: () => string;
-}
-
-const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
-function errorCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
+  /** The SSE reader's bounds (SPEC: 4 MB, 10 s of wall time) and an observer of what it holds. */
+  sse?: SseReaderOptions;
 }
 
 interface JsonRpcResponse {
@@ -74,107 +59,258 @@ interface JsonRpcResponse {
   error?: { code?: unknown; message?: unknown };
 }
 
-type Body = Dispatcher.ResponseData['body'];
-
-/** Why our own controller aborted the request. */
-type StopReason = { kind: 'caller'; reason: unknown } | { kind: 'idle' } | { kind: 'grace' };
+/** What a stream learnt so far, shared with the recovery streams of the same turn. */
+interface TurnProgress {
+  contextId?: string;
+  taskId?: string;
+  ended: boolean;
+}
 
 export class A2aAgentClient implements AgentClient {
   readonly #url: string;
   readonly #idleTimeoutMs: number;
   readonly #closeGraceMs: number;
-  readonly #clientSource: string;
-  readonly #auth: AgentAuth | undefined;
   readonly #logger: Logger;
   readonly #timers: AgentTimers;
-  readonly #dispatcher: Dispatcher;
-  readonly #ownsDispatcher: boolean;
+  readonly #http: AgentHttp;
   readonly #newMessageId: () => string;
+  readonly #version: A2aVersion | 'auto';
+  readonly #userPrefix: boolean;
+  readonly #resubscribeAttempts: number;
+  readonly #sse: SseReaderOptions;
+  #discovered: A2aVersion | undefined;
+  #discovery: Promise<A2aVersion | undefined> | undefined;
   #nextId = 1;
-  /** The last Authorization value sent, scrubbed from any error text. */
-  #lastAuthHeader: string | undefined;
 
   constructor(options: A2aAgentClientOptions) {
     this.#url = options.url.replace(/\/+$/, '');
     this.#idleTimeoutMs = options.idleTimeoutMs;
     this.#closeGraceMs = options.closeGraceMs ?? 1_000;
-    this.#clientSource = options.clientSource ?? 'webex-bot';
-    this.#auth = options.auth;
     this.#logger = options.logger ?? silentLogger();
     this.#timers = options.clock ?? systemClock;
-    this.#ownsDispatcher = options.dispatcher === undefined;
-    this.#dispatcher =
-      options.dispatcher ??
-      new Agent({
-        connect: { timeout: options.connectTimeoutMs ?? 10_000 },
-        // Our own idle timer covers the wait for headers and between events; undici's would be
-        // reset by pings, which must not count as activity.
-        headersTimeout: 0,
-        bodyTimeout: 0,
-      });
+    this.#http = new AgentHttp({
+      idleTimeoutMs: options.idleTimeoutMs,
+      logger: this.#logger,
+      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+      ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+      ...(options.auth ? { auth: options.auth } : {}),
+      ...(options.clientSource ? { clientSource: options.clientSource } : {}),
+    });
     this.#newMessageId = options.newMessageId ?? randomUUID;
+    this.#version = options.version ?? '0.3';
+    this.#userPrefix = options.userPrefix ?? false;
+    this.#resubscribeAttempts = options.resubscribeAttempts ?? 2;
+    this.#sse = options.sse ?? {};
+  }
+
+  /** The wire version in use; for `auto`, known after the first call. */
+  get version(): A2aVersion | undefined {
+    return this.#version === 'auto' ? this.#discovered : this.#version;
   }
 
   /** Closes the connection pool this client created. */
   async close(): Promise<void> {
-    if (this.#ownsDispatcher) await this.#dispatcher.close();
+    await this.#http.close();
   }
 
-  streamTurn(turn: TurnRequest, options: CallOptions = {}): AsyncIterable<TurnEvent> {
-    const parts: unknown[] = [];
-    if (turn.text) parts.push({ kind: 'text', text: turn.text });
-    for (const part of turn.parts ?? []) parts.push(part);
-    const message = {
-      role: 'user',
-      kind: 'message',
+  async *streamTurn(turn: TurnRequest, options: CallOptions = {}): AsyncGenerator<TurnEvent> {
+    const dialect = await this.#dialect(options.signal);
+    const text =
+      this.#userPrefix && turn.userEmail && turn.text && !turn.text.startsWith('by user: ')
+        ? `by user: ${turn.userEmail}\n\n${turn.text}`
+        : turn.text;
+    const message = dialect.message({
       messageId: turn.messageId ?? this.#newMessageId(),
-      parts,
+      text,
+      parts: turn.parts ?? [],
       ...(turn.contextId ? { contextId: turn.contextId } : {}),
       ...(turn.taskId ? { taskId: turn.taskId } : {}),
       metadata: { ...turn.metadata, user_email: turn.userEmail },
-    };
-    return this.#stream('message/stream', { message }, options);
+    });
+    // Starts empty, so the first event names the ids even when they are the request's own.
+    const progress: TurnProgress = { ended: false };
+    try {
+      yield* this.#stream(dialect, dialect.methods.stream, { message }, options, progress);
+    } catch (error) {
+      if (!this.#recoverable(error, progress, options)) throw error;
+      yield* this.#recover(dialect, progress, error as AgentError, options);
+    }
   }
 
-  resubscribe(taskId: string, options: CallOptions = {}): AsyncIterable<TurnEvent> {
-    return this.#stream('tasks/resubscribe', { id: taskId }, options);
+  async *resubscribe(taskId: string, options: CallOptions = {}): AsyncGenerator<TurnEvent> {
+    const dialect = await this.#dialect(options.signal);
+    yield* this.#stream(dialect, dialect.methods.resubscribe, { id: taskId }, options, {
+      taskId,
+      ended: false,
+    });
   }
 
   async cancel(taskId: string, options: CallOptions = {}): Promise<void> {
-    const stop = this.#stopper(options.signal);
+    const dialect = await this.#dialect(options.signal);
+    const result = await this.#call(dialect, dialect.methods.cancel, { id: taskId }, options);
+    this.#logger.info(
+      { event: 'agent.cancelled', taskId, state: stateOf(result) },
+      'agent task cancel accepted',
+    );
+  }
+
+  /** Reads the task as it is now: its status, artifacts and trace id as turn events. */
+  async getTask(taskId: string, options: CallOptions = {}): Promise<TurnEvent[]> {
+    const dialect = await this.#dialect(options.signal);
+    const task = dialect.taskResult(await this.#call(dialect, dialect.methods.get, { id: taskId }, options));
+    return eventsOfTask(task);
+  }
+
+  #recoverable(error: unknown, progress: TurnProgress, options: CallOptions): boolean {
+    return (
+      error instanceof AgentError &&
+      error.kind === 'stream-cut' &&
+      progress.taskId !== undefined &&
+      !progress.ended &&
+      !options.signal?.aborted
+    );
+  }
+
+  async *#recover(
+    dialect: A2aDialect,
+    progress: TurnProgress,
+    cut: AgentError,
+    options: CallOptions,
+  ): AsyncGenerator<TurnEvent> {
+    const taskId = progress.taskId!;
+    for (let attempt = 1; attempt <= this.#resubscribeAttempts; attempt++) {
+      this.#logger.info(
+        { event: 'agent.resubscribe', taskId, attempt, method: dialect.methods.resubscribe },
+        'agent stream cut; re-attaching to the task',
+      );
+      try {
+        yield* this.#stream(dialect, dialect.methods.resubscribe, { id: taskId }, options, progress);
+        return;
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        this.#logger.info(
+          { event: 'agent.resubscribe_failed', taskId, attempt, err: error },
+          'agent task not re-attached',
+        );
+        // Only another cut is worth another attempt; a refusal will be the same next time.
+        if (!(error instanceof AgentError && error.kind === 'stream-cut')) break;
+      }
+    }
+    let events: TurnEvent[];
+    try {
+      events = await this.getTask(taskId, options);
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      this.#logger.info({ event: 'agent.get_task_failed', taskId, err: error }, 'agent task not read');
+      throw cut;
+    }
+    const status = events.findLast((e) => e.type === 'status');
+    if (!status || !endsTurn(status.state)) {
+      this.#logger.info({ event: 'agent.task_unfinished', taskId }, 'agent task still running after the cut');
+      throw cut;
+    }
+    this.#logger.info(
+      { event: 'agent.recovered', taskId, state: status.state },
+      'agent turn recovered from the task',
+    );
+    progress.ended = true;
+    yield* events;
+  }
+
+  async #dialect(signal: AbortSignal | undefined): Promise<A2aDialect> {
+    if (this.#version !== 'auto') return dialectOf(this.#version);
+    if (this.#discovered) return dialectOf(this.#discovered);
+    // One card request for every turn that starts before the first answer (a burst at start-up),
+    // bounded by the idle timeout; each turn stops waiting when its own signal aborts.
+    this.#discovery ??= this.#discover(undefined).finally(() => {
+      this.#discovery = undefined;
+    });
+    const found = await untilAborted(this.#discovery, signal);
+    return dialectOf(found ?? '0.3');
+  }
+
+  /** The version from the agent card; undefined (not remembered) when the card could not be asked. */
+  async #discover(signal: AbortSignal | undefined): Promise<A2aVersion | undefined> {
+    for (const url of cardUrls(this.#url)) {
+      const stop = new Stopper(this.#timers, signal);
+      stop.arm(this.#idleTimeoutMs, 'idle');
+      try {
+        const response = await this.#http.call(
+          { url, method: 'GET', accept: 'application/json', label: 'agent-card' },
+          stop,
+        );
+        const card = await this.#http.readJson(response.body, stop);
+        const version = versionFromCard(card);
+        this.#discovered = version;
+        this.#logger.info({ event: 'agent.version', version, card: url }, `agent speaks A2A ${version}`);
+        return version;
+      } catch (error) {
+        if (stop.reason?.kind === 'caller') throw stop.reason.reason;
+        if (error instanceof AgentError && error.kind === 'http' && error.status === 404) continue;
+        if (error instanceof AgentError && (error.kind === 'http' || error.kind === 'unauthorized')) {
+          // The agent answered but has no readable card: it is not going to grow one.
+          this.#discovered = '0.3';
+          this.#logger.info(
+            { event: 'agent.version', version: '0.3', status: error.status },
+            'agent card not readable; speaking A2A 0.3',
+          );
+          return '0.3';
+        }
+        this.#logger.warn(
+          { event: 'agent.card_failed', err: error },
+          'agent card not fetched; trying A2A 0.3',
+        );
+        return undefined;
+      } finally {
+        stop.dispose();
+      }
+    }
+    this.#discovered = '0.3';
+    this.#logger.info({ event: 'agent.version', version: '0.3' }, 'agent has no card; speaking A2A 0.3');
+    return '0.3';
+  }
+
+  /** A JSON-RPC call with a plain JSON answer: its `result`, or the error it carries. */
+  async #call(dialect: A2aDialect, method: string, params: unknown, options: CallOptions): Promise<unknown> {
+    const stop = new Stopper(this.#timers, options.signal);
     stop.arm(this.#idleTimeoutMs, 'idle');
     try {
-      const body = await this.#post('tasks/cancel', { id: taskId }, 'application/json', stop);
-      const text = await this.#readBody(body.body, stop);
-      const reply = this.#parseJson(text);
+      const response = await this.#post(dialect, method, params, 'application/json', stop);
+      const reply = asReply(await this.#http.readJson(response.body, stop));
       if (reply?.error) throw this.#jsonRpcError(reply.error);
       if (!reply || !('result' in reply)) {
-        throw new AgentError('bad-event', `Agent answered tasks/cancel with something other than JSON-RPC`);
+        throw new AgentError('bad-event', `Agent answered ${method} with something other than JSON-RPC`);
       }
-      this.#logger.info({ event: 'agent.cancelled', taskId }, 'agent task cancel accepted');
+      return reply.result;
     } catch (error) {
-      throw this.#mapError(error, stop.reason, false);
+      throw this.#http.mapError(error, stop, false, this.#url);
     } finally {
       stop.dispose();
     }
   }
 
-  async *#stream(method: string, params: unknown, options: CallOptions): AsyncGenerator<TurnEvent> {
-    const stop = this.#stopper(options.signal);
-    let body: Body | undefined;
+  async *#stream(
+    dialect: A2aDialect,
+    method: string,
+    params: unknown,
+    options: CallOptions,
+    progress: TurnProgress,
+  ): AsyncGenerator<TurnEvent> {
+    const stop = new Stopper(this.#timers, options.signal);
+    let body: ResponseBody | undefined;
     let receiving = false;
     try {
       stop.arm(this.#idleTimeoutMs, 'idle');
-      const response = await this.#post(method, params, 'text/event-stream', stop);
+      const response = await this.#post(dialect, method, params, 'text/event-stream', stop);
       body = response.body;
       const contentType = String(response.headers['content-type'] ?? '').toLowerCase();
       if (!contentType.includes('text/event-stream')) {
         throw await this.#notSse(body, contentType, stop);
       }
       receiving = true;
-      yield* this.#readEvents(body, stop);
+      yield* this.#readEvents(dialect, body, stop, progress);
     } catch (error) {
-      throw this.#mapError(error, stop.reason, receiving);
+      throw this.#http.mapError(error, stop, receiving, this.#url);
     } finally {
       stop.dispose();
       // Closing the body closes the connection: the server sees the client go away.
@@ -182,31 +318,30 @@ export class A2aAgentClient implements AgentClient {
     }
   }
 
-  async *#readEvents(body: Body, stop: Stopper): AsyncGenerator<TurnEvent> {
-    const pending: string[] = [];
-    const parser = createParser({
-      onEvent: (event) => pending.push(event.data),
-      onError: (error) =>
-        this.#logger.warn({ event: 'agent.sse_error', type: error.type }, 'bad SSE line skipped'),
-    });
-    const decoder = new TextDecoder();
-    let contextId: string | undefined;
-    let taskId: string | undefined;
-    let turnEnded = false;
+  async *#readEvents(
+    dialect: A2aDialect,
+    body: ResponseBody,
+    stop: Stopper,
+    progress: TurnProgress,
+  ): AsyncGenerator<TurnEvent> {
     let sawTask = false;
     let sawMessage = false;
     let lastWasBad = false;
 
     const handle = (data: string): TurnEvent[] => {
-      let reply: JsonRpcResponse | undefined;
-      try {
-        const parsed: unknown = JSON.parse(data);
-        if (typeof parsed === 'object' && parsed !== null) reply = parsed as JsonRpcResponse;
-      } catch {
-        // fall through: logged below
+      const reply = asReply(parseJson(data));
+      if (reply?.error) {
+        const error = this.#jsonRpcError(reply.error);
+        if (!progress.ended) throw error;
+        // After the ending, an error cannot take the answer back: note it and keep the answer.
+        this.#logger.warn(
+          { event: 'agent.trailing_error', err: error },
+          'agent sent an error after the turn ended',
+        );
+        return [];
       }
-      if (reply?.error) throw this.#jsonRpcError(reply.error);
-      const classified = reply && 'result' in reply ? classifyA2AResult(reply.result) : undefined;
+      const result = reply && 'result' in reply ? dialect.streamResult(reply.result) : undefined;
+      const classified = reply && 'result' in reply ? classifyA2AResult(result) : undefined;
       if (!classified?.ok) {
         lastWasBad = true;
         this.#logger.warn(
@@ -217,11 +352,14 @@ export class A2aAgentClient implements AgentClient {
           },
           'agent stream event skipped',
         );
-        this.#logger.debug({ event: 'agent.bad_event_data', data: redactText(data, this.#secrets(), 500) });
+        this.#logger.debug({
+          event: 'agent.bad_event_data',
+          data: redactText(data, this.#http.secrets(), 500),
+        });
         return [];
       }
       lastWasBad = false;
-      const kind = (reply?.result as { kind?: unknown } | undefined)?.kind;
+      const kind = (result as { kind?: unknown } | undefined)?.kind;
       if (kind === 'task') sawTask = true;
       if (kind === 'message') sawMessage = true;
       const out: TurnEvent[] = [];
@@ -229,41 +367,46 @@ export class A2aAgentClient implements AgentClient {
         if (event.type === 'ids') {
           // Only changes are news; every A2A event repeats the ids.
           const changed =
-            (event.contextId && event.contextId !== contextId) || (event.taskId && event.taskId !== taskId);
-          contextId = event.contextId ?? contextId;
-          taskId = event.taskId ?? taskId;
+            (event.contextId && event.contextId !== progress.contextId) ||
+            (event.taskId && event.taskId !== progress.taskId);
+          progress.contextId = event.contextId ?? progress.contextId;
+          progress.taskId = event.taskId ?? progress.taskId;
           if (changed)
-            out.push({ type: 'ids', ...(contextId ? { contextId } : {}), ...(taskId ? { taskId } : {}) });
+            out.push({
+              type: 'ids',
+              ...(progress.contextId ? { contextId: progress.contextId } : {}),
+              ...(progress.taskId ? { taskId: progress.taskId } : {}),
+            });
           continue;
         }
-        if (event.type === 'status') turnEnded = endsTurn(event.state);
+        if (event.type === 'status') progress.ended = endsTurn(event.state);
         out.push(event);
       }
       return out;
     };
 
     try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        parser.feed(decoder.decode(chunk, { stream: true }));
-        while (pending.length > 0) {
-          const events = handle(pending.shift()!);
-          // Any data, even malformed, is activity; comments and pings are not.
-          this.#rearm(stop, turnEnded);
-          yield* events;
-        }
+      for await (const sse of readSse(body as AsyncIterable<Uint8Array>, {
+        stop,
+        ...this.#sse,
+      })) {
+        const events = handle(sse.data);
+        // Any data, even malformed, is activity; comments and pings are not.
+        if (progress.ended) stop.arm(this.#closeGraceMs, 'grace');
+        else stop.arm(this.#idleTimeoutMs, 'idle');
+        yield* events;
       }
     } catch (error) {
-      // The turn had ended and the server kept the stream open past the grace period: done.
-      if (stop.reason?.kind === 'grace' && turnEnded) return;
+      // The turn had ended: a server that keeps the stream open past the grace period, or drops
+      // it afterwards, has already said everything that matters.
+      if (progress.ended && stop.reason?.kind !== 'caller') return;
       throw error;
     }
-    // A last event without its blank line is still an event.
-    parser.feed(`${decoder.decode()}\n\n`);
-    while (pending.length > 0) yield* handle(pending.shift()!);
 
-    if (turnEnded) return;
+    if (progress.ended) return;
     if (sawMessage && !sawTask) {
       // A bare Message reply (no task) is a complete answer by the spec.
+      progress.ended = true;
       yield { type: 'status', state: 'completed' };
       return;
     }
@@ -271,192 +414,105 @@ export class A2aAgentClient implements AgentClient {
     throw new AgentError('stream-cut', 'Agent stream ended before the task finished');
   }
 
-  #rearm(stop: Stopper, turnEnded: boolean): void {
-    if (turnEnded) stop.arm(this.#closeGraceMs, 'grace');
-    else stop.arm(this.#idleTimeoutMs, 'idle');
-  }
-
-  async #post(
-    method: string,
-    params: unknown,
-    accept: string,
-    stop: Stopper,
-  ): Promise<Dispatcher.ResponseData> {
+  async #post(dialect: A2aDialect, method: string, params: unknown, accept: string, stop: Stopper) {
     const id = this.#nextId++;
-    const payload = JSON.stringify({ jsonrpc: '2.0', id, method, params });
-    let retried = false;
-    for (;;) {
-      const headers: Record<string, string> = {
-        'content-type': 'application/json',
+    return this.#http.call(
+      {
+        url: this.#url,
+        body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
         accept,
-        'x-client-source': this.#clientSource,
-      };
-      const authorization = await this.#authHeader();
-      if (authorization) {
-        headers.authorization = authorization;
-        this.#lastAuthHeader = authorization;
-      }
-      const response = await request(this.#url, {
-        method: 'POST',
-        headers,
-        body: payload,
-        dispatcher: this.#dispatcher,
-        signal: stop.signal,
-      });
-      if (response.statusCode === 401 && this.#auth && !retried) {
-        await response.body.dump();
-        retried = true;
-        this.#logger.warn(
-          { event: 'agent.unauthorized_retry', method },
-          'agent said 401; refreshing credentials once',
-        );
-        await this.#auth.onUnauthorized?.();
-        continue;
-      }
-      if (response.statusCode < 200 || response.statusCode >= 300) {
-        const text = await this.#readBody(response.body, stop).catch(() => '');
-        const detail = text.trim() ? `: ${redactText(text, this.#secrets())}` : '';
-        const kind = response.statusCode === 401 ? 'unauthorized' : 'http';
-        throw new AgentError(
-          kind,
-          `Agent at ${describeUrl(this.#url)} answered HTTP ${response.statusCode}${detail}`,
-          {
-            status: response.statusCode,
-          },
-        );
-      }
-      return response;
-    }
-  }
-
-  async #authHeader(): Promise<string | undefined> {
-    if (!this.#auth) return undefined;
-    try {
-      return await this.#auth.getAuthHeader();
-    } catch (error) {
-      // The token source's own error may quote its request; keep it only as the cause.
-      throw new AgentError('unauthorized', 'Could not get credentials for the agent', { cause: error });
-    }
+        headers: dialect.headers,
+        label: method,
+      },
+      stop,
+    );
   }
 
   /** A non-SSE answer to a streaming call: a JSON-RPC error (pre-stream) or something unusable. */
-  async #notSse(body: Body, contentType: string, stop: Stopper): Promise<AgentError> {
-    const text = await this.#readBody(body, stop);
-    const reply = this.#parseJson(text);
+  async #notSse(body: ResponseBody, contentType: string, stop: Stopper): Promise<AgentError> {
+    const text = await this.#http.readText(body, stop);
+    const reply = asReply(parseJson(text));
     if (reply?.error) return this.#jsonRpcError(reply.error);
     return new AgentError(
       'not-sse',
       `Agent answered with ${contentType || 'no content type'} instead of an event stream` +
-        (text.trim() ? `: ${redactText(text, this.#secrets())}` : ''),
+        (text.trim() ? `: ${redactText(text, this.#http.secrets())}` : ''),
     );
-  }
-
-  async #readBody(body: Body, stop: Stopper): Promise<string> {
-    const text = await body.text();
-    stop.arm(this.#idleTimeoutMs, 'idle');
-    return text;
-  }
-
-  #parseJson(text: string): JsonRpcResponse | undefined {
-    try {
-      const parsed: unknown = JSON.parse(text);
-      return typeof parsed === 'object' && parsed !== null ? (parsed as JsonRpcResponse) : undefined;
-    } catch {
-      return undefined;
-    }
   }
 
   #jsonRpcError(error: { code?: unknown; message?: unknown }): AgentError {
     const code = typeof error.code === 'number' ? error.code : undefined;
     const message =
-      typeof error.message === 'string' ? redactText(error.message, this.#secrets()) : 'no message';
+      typeof error.message === 'string' ? redactText(error.message, this.#http.secrets()) : 'no message';
     return new AgentError('jsonrpc', `Agent JSON-RPC error ${code ?? '(no code)'}: ${message}`, {
       ...(code !== undefined ? { status: code } : {}),
     });
   }
+}
 
-  #secrets(): string[] {
-    const header = this.#lastAuthHeader;
-    if (!header) return [];
-    return [header, header.replace(/^\S+\s+/, '')];
-  }
-
-  #mapError(error: unknown, reason: StopReason | undefined, receiving: boolean): unknown {
-    if (reason?.kind === 'caller') return reason.reason;
-    if (reason?.kind === 'idle') {
-      return new AgentError(
-        'idle-timeout',
-        `Agent stream was silent for ${Math.round(this.#idleTimeoutMs / 1000)} s`,
-        {
-          cause: error,
-        },
-      );
-    }
-    if (error instanceof AgentError) return error;
-    const code = errorCode(error);
-    if (!receiving && code && UNREACHABLE_CODES.has(code)) {
-      return new AgentError('unreachable', `Agent at ${describeUrl(this.#url)} is unreachable (${code})`, {
-        cause: error,
-      });
-    }
-    if (receiving) {
-      return new AgentError('stream-cut', `Agent stream broke${code ? ` (${code})` : ''}`, { cause: error });
-    }
-    return new AgentError(
-      'unreachable',
-      `Agent at ${describeUrl(this.#url)} could not be reached${code ? ` (${code})` : ''}`,
-      {
-        cause: error,
+/** The promise's value, or the signal's reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
       },
     );
-  }
+  });
+}
 
-  #stopper(signal: AbortSignal | undefined): Stopper {
-    return new Stopper(this.#timers, signal);
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
   }
 }
 
+function asReply(value: unknown): JsonRpcResponse | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as JsonRpcResponse)
+    : undefined;
+}
+
+function stateOf(result: unknown): unknown {
+  if (typeof result !== 'object' || result === null) return undefined;
+  const status = (result as { status?: { state?: unknown } }).status;
+  return status?.state;
+}
+
 /**
- * One request's abort controller, fed by the caller's signal and by our timers (idle timeout,
- * close grace). Remembers why it fired so errors can say so.
+ * A task read whole (`tasks/get`) as the events a stream would have carried: its ids, each
+ * artifact as a fresh (non-appending) update, then its status and trace id.
  */
-class Stopper {
-  readonly #controller = new AbortController();
-  readonly #timers: AgentTimers;
-  readonly #signal: AbortSignal | undefined;
-  readonly #onAbort: () => void;
-  #timer: unknown;
-  reason: StopReason | undefined;
-
-  constructor(timers: AgentTimers, signal: AbortSignal | undefined) {
-    this.#timers = timers;
-    this.#signal = signal;
-    this.#onAbort = () => this.#stop({ kind: 'caller', reason: signal?.reason });
-    if (signal?.aborted) this.#onAbort();
-    else signal?.addEventListener('abort', this.#onAbort, { once: true });
+export function eventsOfTask(task: unknown): TurnEvent[] {
+  if (typeof task !== 'object' || task === null) return [];
+  const record = task as { id?: unknown; contextId?: unknown; artifacts?: unknown };
+  const events: TurnEvent[] = [];
+  const head = classifyA2AResult({ ...record, kind: 'task' });
+  if (!head.ok) return [];
+  const status = head.events.filter((e) => e.type === 'status' || e.type === 'trace');
+  events.push(...head.events.filter((e) => e.type === 'ids'));
+  for (const artifact of Array.isArray(record.artifacts) ? record.artifacts : []) {
+    const update = classifyA2AResult({
+      kind: 'artifact-update',
+      taskId: record.id,
+      contextId: record.contextId,
+      artifact,
+      append: false,
+      lastChunk: true,
+    });
+    if (update.ok) events.push(...update.events.filter((e) => e.type !== 'ids'));
   }
-
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-
-  arm(ms: number, kind: 'idle' | 'grace' | 'none'): void {
-    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (kind === 'none' || this.reason) return;
-    this.#timer = this.#timers.setTimeout(() => this.#stop({ kind }), ms);
-  }
-
-  #stop(reason: StopReason): void {
-    if (this.reason) return;
-    this.reason = reason;
-    this.#controller.abort(
-      reason.kind === 'caller' ? reason.reason : new Error(`agent stream ${reason.kind}`),
-    );
-  }
-
-  dispose(): void {
-    this.arm(0, 'none');
-    this.#signal?.removeEventListener('abort', this.#onAbort);
-  }
+  events.push(...status);
+  return events;
 }

@@ -10,6 +10,8 @@ export interface InboundPerson {
   id: string;
   email: string;
   displayName?: string;
+  /** The person's organisation, when the event says (Mercury does, REST listings do not). */
+  orgId?: string;
 }
 
 interface InboundBase {

@@ -4,6 +4,7 @@
  * re-registered, a second process on the same device makes this one stand down, and credentials
  * problems make the bot "not ready" with a slow retry instead of a reconnect storm).
  */
+import { backoffMs } from '../backoff.js';
 
 /** Where the socket was when it ended: HTTP upgrade, authorizing (before buffer_state), or online. */
 export type SocketPhase = 'handshake' | 'opening' | 'open';
@@ -31,6 +32,7 @@ export type CloseReason =
   | 'unexpected-close'
   | 'handshake-failed'
   | 'stale-device'
+  | 'unknown-response'
   | 'replaced'
   | 'unauthorized'
   | 'forbidden'
@@ -43,6 +45,11 @@ export type CloseReaction =
   | { action: 'reconnect'; reason: CloseReason }
   /** The device is gone or stale: register a new one (deleting the old), then connect. */
   | { action: 'reregister'; reason: CloseReason }
+  /**
+   * Webex's answer could not be read (1005 before readiness): refresh the device (`PUT`), which
+   * registers a new one only if WDM says 404, then connect.
+   */
+  | { action: 'refresh'; reason: 'unknown-response' }
   /** Another process took over this device: not ready, try again much later. */
   | { action: 'standDown'; reason: 'replaced' }
   /** Not retryable now (credentials, entitlement, a deliberate close): not ready, slow retry. */
@@ -55,10 +62,22 @@ const RECYCLE_REASONS: Record<string, CloseReason> = {
   'pong mismatch': 'pong-mismatch',
 };
 
+/**
+ * Some clients and proxies lose the close code but keep the reason; the SDK restores the code from
+ * the reason (internal-plugin-mercury `src/socket/socket-base.js`, `_fixCloseCode`).
+ */
+const CODE_FROM_REASON: Record<string, number> = {
+  replaced: 4000,
+  'authentication failed': 1008,
+  'authentication did not happen within the timeout window of 30000 seconds.': 1008,
+};
+
 export function classifyClose(info: SocketCloseInfo): CloseReaction {
   if (info.phase === 'handshake' && info.code === undefined) return classifyHandshake(info.httpStatus);
   if (info.phase === 'handshake' && info.httpStatus !== undefined) return classifyHandshake(info.httpStatus);
-  const code = info.code ?? 1006;
+  const rawCode = info.code ?? 1006;
+  const code =
+    rawCode === 1005 ? (CODE_FROM_REASON[(info.reason ?? '').trim().toLowerCase()] ?? rawCode) : rawCode;
   const reason = (info.reason ?? '').trim().toLowerCase();
   switch (code) {
     case 1000:
@@ -72,10 +91,13 @@ export function classifyClose(info: SocketCloseInfo): CloseReaction {
     case 1001:
       return { action: 'reconnect', reason: 'going-away' };
     case 1005:
-      // During open this is the "unknown response" case, which the SDK answers by refreshing the device.
+      // Before readiness this is the SDK's "unknown response" (a 4xxx whose code was lost): it
+      // refreshes the device and retries (internal-plugin-mercury `src/mercury.js`, the
+      // `UnknownResponse` branch of `_attemptConnection`), rather than dropping the device and
+      // with it what Webex buffered for it. Once open, a plain reconnect.
       return info.phase === 'open'
         ? { action: 'reconnect', reason: 'abnormal' }
-        : { action: 'reregister', reason: 'stale-device' };
+        : { action: 'refresh', reason: 'unknown-response' };
     case 1006:
       return { action: 'reconnect', reason: 'abnormal' };
     case 1011:
@@ -144,15 +166,13 @@ export const BACKOFF_JITTER = 0.2;
 
 /**
  * Delay before reconnect attempt `attempt` (0-based): 1 s doubling to 32 s, minus up to 20 %
- * jitter, never below 1 s and never above 32 s. `random` returns [0, 1).
+ * jitter, never below 1 s. `random` returns [0, 1).
  */
 export function backoffDelayMs(attempt: number, random: () => number): number {
-  const exponent = Math.max(0, Math.min(attempt, 30));
-  const step = Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** exponent);
-  const jittered = step * (1 - BACKOFF_JITTER * clampUnit(random()));
-  return Math.round(Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_INITIAL_MS, jittered)));
-}
-
-function clampUnit(value: number): number {
-  return Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0;
+  const wait = backoffMs(
+    attempt,
+    { baseMs: BACKOFF_INITIAL_MS, maxMs: BACKOFF_MAX_MS, jitter: BACKOFF_JITTER },
+    random,
+  );
+  return Math.max(BACKOFF_INITIAL_MS, wait);
 }

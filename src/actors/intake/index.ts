@@ -1,17 +1,29 @@
 /**
- * The inbound processor: activity → (dedupe) → REST plaintext → `InboundEvent`, as a callback
- * actor that lives as long as the connection machine, so an activity acked on a socket that then
- * drops is still delivered.
+ * The intake: the one stage every Webex input passes on its way to the bot, as a callback actor
+ * that lives as long as the connection machine (its parent), so an activity acked on a socket that
+ * then drops is still delivered:
+ *
+ *   activity → memory dedupe → REST plaintext → `InboundEvent` → (per-room order) → admission
+ *   (store claim, mention, listen mode, space) → the bot machine (`system.get('bot')`).
+ *
+ * Without an admission (the connection run on its own, in its tests) the normalised event goes
+ * back to the connection machine, which emits it.
  *
  * Fetches run concurrently (the socket never waits on them), but events of one room are delivered
  * in the order their activities arrived, so a conversation sees its messages in order even when a
  * later fetch finishes first.
  *
- * It also runs the REST catch-up (`CATCH_UP`, after a reconnect or a sequence gap): for the rooms
- * it delivered events in recently, it lists the messages created since the room's last event and
+ * It also runs the REST catch-up (`CATCH_UP`, at the first connect, after a reconnect or a
+ * sequence gap): for the rooms it delivered events in recently, it lists the messages created since the room's last event and
  * delivers the ones no one has claimed yet, through the same dedupe and the same per-room order.
  * One catch-up runs at a time (a request meanwhile runs once more afterwards), room by room, so it
- * never floods REST and never touches the socket.
+ * never floods REST and never touches the socket. The first one (at the first connect) first reads
+ * the rooms a previous process recorded in the store.
+ *
+ * Once the process is stopping (`HOLD`), nothing more is handed to the bot: an activity that
+ * arrives, or whose fetch ends, is left for the next process — its room is written to the store
+ * at once, so the next process's catch-up lists it, and the socket no longer acks activities, so
+ * Webex redelivers them to the device the next process reuses.
  */
 
 import {
@@ -21,14 +33,13 @@ import {
   listMissedMessages,
   RecentRooms,
   type TrackedRoom,
-} from '../adapters/webex/catchUp.js';
+} from '../../adapters/webex/catchUp.js';
 import type {
   ConnectionMetrics,
   InboundKindLabel,
   InboundOutcome,
-} from '../adapters/webex/connectionMetrics.js';
-import type { ActivityDedupe } from '../adapters/webex/dedupe.js';
-import type { InboundEvent } from '../adapters/webex/inboundEvent.js';
+} from '../../adapters/webex/connectionMetrics.js';
+import type { ActivityDedupe } from '../../adapters/webex/dedupe.js';
 import {
   type ActivityRoute,
   botAddedEvent,
@@ -37,18 +48,22 @@ import {
   type HydraMessage,
   messageEvent,
   routeActivity,
-} from '../adapters/webex/normalize.js';
-import type { WebexRestClient } from '../adapters/webex/rest.js';
-import { type Clock, delay } from '../clock.js';
-import { TransportError, WebexApiError } from '../errors.js';
-import { createKeyedQueue } from '../keyedQueue.js';
-import type { Logger } from '../logger.js';
+} from '../../adapters/webex/normalize.js';
+import type { WebexRestClient } from '../../adapters/webex/rest.js';
+import { type BackoffOptions, backoffMs, retryAfterMs } from '../../backoff.js';
+import { type Clock, delay } from '../../clock.js';
+import { TransportError, WebexApiError } from '../../errors.js';
+import { createKeyedQueue } from '../../keyedQueue.js';
+import type { Logger } from '../../logger.js';
+import type { BotEvent } from '../../machines/bot.js';
+import type { InboundEvent } from '../../machines/inboundEvent.js';
 import type {
   InboundActivityCommand,
   InboundCatchUpCommand,
   InboundCommand,
   WebexConnectionEvent,
-} from '../machines/webexConnection.js';
+} from '../../machines/webexConnection.js';
+import type { Admission } from './admission.js';
 
 export interface InboundProcessorDeps {
   rest: WebexRestClient;
@@ -64,6 +79,10 @@ export interface InboundProcessorDeps {
   maxConcurrentFetches?: number;
   /** Bounds of the REST catch-up (see `catchUpSettings`, which ties the room TTL to the dedupe TTL). */
   catchUp?: CatchUpSettings;
+  /** The rooms the catch-up lists, kept in the store when it has persistence (built here otherwise). */
+  rooms?: RecentRooms;
+  /** The bot's decision on each event and where the result goes; see the module comment. */
+  admission?: { admit: Admission; deliver: (event: BotEvent) => void };
 }
 
 type Resolution =
@@ -71,9 +90,6 @@ type Resolution =
   | { drop: InboundOutcome; detail: string; level: 'debug' | 'info' | 'warn' };
 
 type FetchRoute = Exclude<ActivityRoute, { action: 'drop' }>;
-
-/** Longest wait honoured between two fetch attempts, whatever `Retry-After` says. */
-const MAX_RETRY_WAIT_MS = 60_000;
 
 export function runInboundProcessor(
   deps: InboundProcessorDeps,
@@ -88,7 +104,10 @@ export function runInboundProcessor(
 
   const count = (kind: InboundKindLabel, outcome: InboundOutcome) => deps.metrics.inbound(kind, outcome);
   const catchUp = deps.catchUp ?? CATCH_UP_DEFAULTS;
-  const rooms = new RecentRooms(catchUp, deps.clock);
+  const rooms = deps.rooms ?? new RecentRooms(catchUp, deps.clock);
+  let held = false;
+  /** Activities being fetched: at a stop their rooms are recorded before the fetches are cut. */
+  const fetching = new Map<string, FetchRoute & { receivedAt: number }>();
   let catchUpRunning = false;
   let catchUpAgain: InboundCatchUpCommand | undefined;
 
@@ -102,10 +121,45 @@ export function runInboundProcessor(
     return perRoom.run(route.roomId, async () => finish(route, kind, await resolution));
   };
 
+  /** Hands one event on; with an admission, its decision is part of the room's order. */
+  const handOver = async (event: InboundEvent): Promise<void> => {
+    if (!deps.admission) {
+      sendBack({ type: 'INBOUND.EVENT', event });
+      return;
+    }
+    const botEvent = await deps.admission.admit(event);
+    if (botEvent && !aborter.signal.aborted) deps.admission.deliver(botEvent);
+  };
+
   receive((command) => {
     if (command.type === 'CATCH_UP') requestCatchUp(command);
+    else if (command.type === 'HOLD') hold();
     else onActivity(command);
   });
+
+  const hold = () => {
+    if (held) return;
+    held = true;
+    // A fetch under way may still end here (then `finish` leaves its event too) or be cut by the
+    // stop: either way the next process's catch-up must know the room.
+    for (const route of fetching.values())
+      rooms.touch(route.roomId, route.roomType, route.receivedAt, { durable: true });
+    log.info({ fetching: fetching.size }, 'stopping: events from now on are left for the next process');
+  };
+
+  /** An event this process will not handle: its room is recorded for the next process's catch-up. */
+  const leaveForNextProcess = (
+    route: Pick<FetchRoute, 'activityId' | 'roomId' | 'roomType'>,
+    kind: InboundKindLabel,
+    receivedAt: number,
+  ) => {
+    rooms.touch(route.roomId, route.roomType, receivedAt, { durable: true });
+    count(kind, 'deferred');
+    log.info(
+      { activityId: route.activityId, roomId: route.roomId, kind },
+      'stopping: event left for the next process',
+    );
+  };
 
   const onActivity = (command: InboundActivityCommand) => {
     let route: ActivityRoute;
@@ -127,26 +181,44 @@ export function runInboundProcessor(
       return;
     }
     const kind = kindOf(route);
+    if (held) {
+      // Not claimed, not fetched; the socket left its frame unacked.
+      leaveForNextProcess(route, kind, command.receivedAt);
+      return;
+    }
     if (!deps.dedupe.claim(route.activityId)) {
       count(kind, 'duplicate');
       log.debug({ activityId: route.activityId }, 'duplicate activity dropped');
       return;
     }
 
+    fetching.set(route.activityId, { ...route, receivedAt: command.receivedAt });
     const resolution = slots
       .run(() => resolve(route, command.receivedAt))
-      .catch((error: unknown): Resolution => ({ drop: 'failed', detail: messageOf(error), level: 'warn' }));
+      .catch((error: unknown): Resolution => ({ drop: 'failed', detail: messageOf(error), level: 'warn' }))
+      .finally(() => fetching.delete(route.activityId));
     void deliverInOrder(route, kind, resolution);
   };
 
-  const finish = (route: FetchRoute | CatchUpRoute, kind: InboundKindLabel, result: Resolution) => {
+  const finish = async (route: FetchRoute | CatchUpRoute, kind: InboundKindLabel, result: Resolution) => {
     if (aborter.signal.aborted) return;
+    if ('event' in result && held) {
+      // Fetched after the stop began: the bot takes nothing new, so the next process gets it
+      // (its frame was acked already; the catch-up finds the message, the claim is released).
+      deps.dedupe.release(route.activityId);
+      leaveForNextProcess(
+        { activityId: route.activityId, roomId: result.event.roomId, roomType: result.event.roomType },
+        result.event.kind,
+        result.event.receivedAt,
+      );
+      return;
+    }
     if ('event' in result) {
       count(result.event.kind, 'accepted');
       // The room becomes (or stays) a catch-up candidate from the time its event arrived.
       rooms.touch(result.event.roomId, result.event.roomType, result.event.receivedAt);
       log.debug({ activityId: route.activityId, kind: result.event.kind }, 'inbound event');
-      sendBack({ type: 'INBOUND.EVENT', event: result.event });
+      await handOver(result.event);
       return;
     }
     count(kind, result.drop);
@@ -230,7 +302,7 @@ export function runInboundProcessor(
   };
 
   const requestCatchUp = (command: InboundCatchUpCommand) => {
-    if (aborter.signal.aborted) return;
+    if (aborter.signal.aborted || held) return;
     if (catchUpRunning) {
       // Whatever was lost after the running catch-up listed a room is found by one more run.
       catchUpAgain = command;
@@ -247,6 +319,10 @@ export function runInboundProcessor(
 
   const runCatchUp = async (command: InboundCatchUpCommand) => {
     const startedAt = deps.clock.now();
+    // What a previous process recorded (once per process; a store that fails costs only that).
+    const stored = await rooms.load();
+    if (command.reason === 'startup')
+      log.info({ storedRooms: stored }, 'catch-up: rooms recorded by the previous process');
     const candidates = rooms.recent(catchUp.maxRooms);
     const skipped = Math.max(0, rooms.size - candidates.length);
     const totals = {
@@ -258,7 +334,7 @@ export function runInboundProcessor(
       failedRooms: 0,
     };
     for (const room of candidates) {
-      if (aborter.signal.aborted) return;
+      if (aborter.signal.aborted || held) return;
       try {
         const found = await catchUpRoom(room, command);
         totals.listed += found.listed;
@@ -378,15 +454,17 @@ class Semaphore {
   }
 }
 
-/** How long to wait before another attempt, or undefined when the failure is final. */
+/** REST reads retry after 0.5 s, 1 s, … (the bot's one backoff policy, no jitter: few, spread reads). */
+const READ_RETRY: BackoffOptions = { baseMs: 500, maxMs: 60_000, jitter: 0 };
+
+/** How long to wait before another attempt (`attempt` counts from 1), or undefined when final. */
 function retryWaitMs(error: unknown, attempt: number, retryAfterDefaultS: number): number | undefined {
   if (error instanceof WebexApiError) {
-    if (error.status === 429)
-      return Math.min(MAX_RETRY_WAIT_MS, (error.retryAfterS ?? retryAfterDefaultS) * 1000);
-    if (error.status >= 500) return Math.min(MAX_RETRY_WAIT_MS, 500 * 2 ** (attempt - 1));
+    if (error.status === 429) return retryAfterMs(error.retryAfterS, retryAfterDefaultS);
+    if (error.status >= 500) return backoffMs(attempt - 1, READ_RETRY, Math.random);
     return undefined;
   }
-  if (error instanceof TransportError) return Math.min(MAX_RETRY_WAIT_MS, 500 * 2 ** (attempt - 1));
+  if (error instanceof TransportError) return backoffMs(attempt - 1, READ_RETRY, Math.random);
   return undefined;
 }
 

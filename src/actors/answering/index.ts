@@ -1,0 +1,399 @@
+/**
+ * The effects of the conversation's `answering` state, one per step of the chart (SPEC §4
+ * "Answering"):
+ *
+ *   workingMessage   the "Working on it" message: posted at once, edited as progress arrives
+ *                    (throttled, budgeted), deleted when the turn ends whichever way
+ *   buildRequest     what the agent is asked (thread context or a form's answer, the asker's email)
+ *   agentStream      the agent's stream, folded into the turn state; a stopped stream cancels the task
+ *   postAnswer       the answer, split into messages with the footer on the last
+ *   postFeedback     the 👍 / 👎 card under an answer with a trace id
+ *   askForInput      the agent's question and its form card
+ *   reportFailure    a short, specific message for what went wrong
+ *
+ * Turns are counted from the working message's start to the end of its cleanup (and of any agent
+ * cancel), which is what the shutdown sequence waits for.
+ */
+import { fromCallback, fromPromise } from 'xstate';
+import type { AgentClient, AgentForm, TurnPart, TurnState } from '../../adapters/agent/index.js';
+import { finalText, initialTurnState, reduceTurn } from '../../adapters/agent/index.js';
+import type { FeedbackCardRecord } from '../../adapters/store/ports.js';
+import type { ProgressStream, WebexSender } from '../../adapters/webex/sender/index.js';
+import { createProgressStream } from '../../adapters/webex/sender/index.js';
+import type { Clock } from '../../clock.js';
+import { AgentError, asCodedError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type {
+  AgentStreamInput,
+  AskedForInput,
+  TurnInput,
+  TurnResultInput,
+  WorkingMessageEvent,
+  WorkingMessageInput,
+} from '../../machines/conversation.js';
+import type { AgentAsk, AgentTurn, TurnFailure, TurnStatus } from '../../machines/types.js';
+
+/** How a turn's texts look; bound to `src/render` by the composition root. */
+export interface TurnRendering {
+  /** The working message's markdown from the latest agent state. */
+  progress(state: TurnState, elapsedMs: number): string;
+  /** The answer split into messages, the footer on the last one. */
+  answer(text: string, info: { agent?: string; inThread: boolean; omittedChars?: number }): string[];
+  /** The agent asked for input: what to show (the question), before any form card. */
+  question(state: TurnState): string;
+  /** A short, specific message for a failed turn. */
+  failure(error: TurnFailure | undefined, state: TurnState): string;
+  /** The agent finished without any text. */
+  emptyAnswer(): string;
+  /** The question came with files the bot does not read. */
+  filesNotRead(): string;
+}
+
+/** A card ready to post: fallback markdown plus the Adaptive Card attachment. */
+export interface CardPost {
+  markdown: string;
+  attachments: ReadonlyArray<{ contentType: string; content: unknown }>;
+}
+
+/** Cards around a turn: the HITL form and the feedback buttons (bound to `src/render/cards`). */
+export interface TurnCards {
+  form(options: { form: AgentForm; conversationKey: string; cardId: string; question?: string }): CardPost;
+  /** Only when scoring is enabled; undefined otherwise. */
+  feedback?(options: { traceId: string; conversationKey: string; cardId: string }): CardPost;
+  /** The text and `resume` data part answering a form. */
+  formAnswer(
+    form: AgentForm,
+    fields: Record<string, unknown>,
+  ): { text: string; resume: Record<string, unknown> };
+  /** A fresh card id. */
+  newCardId(): string;
+  /** `HITL_TIMEOUT_S` in ms. */
+  formTimeoutMs: number;
+}
+
+/** Timings and outcomes of turns, for the metrics. */
+export interface TurnObserver {
+  /** The working message is up: seconds from the inbound event (`first_reply_seconds`). */
+  firstReply?(seconds: number): void;
+  /** The answer (or the question) is posted (`answer_seconds`). */
+  answered?(seconds: number): void;
+  streamEnded?(outcome: TurnStatus | 'error'): void;
+  started?(): void;
+  ended?(): void;
+}
+
+/** Builds the text sent to the agent (thread context + request). */
+export type PromptBuilder = (input: TurnInput, signal: AbortSignal) => Promise<string>;
+
+export interface AnsweringDeps {
+  agent: AgentClient;
+  sender: WebexSender;
+  clock: Clock;
+  log: Logger;
+  rendering: TurnRendering;
+  cards?: TurnCards | undefined;
+  /** `WEBEX_UPDATE_INTERVAL_MS`. */
+  updateIntervalMs: number;
+  /** The request's text; the message's own text when unset. */
+  prompt?: PromptBuilder | undefined;
+  /** A card action names only the person: their email (for `metadata.user_email`) is looked up. */
+  lookupEmail?: ((personId: string, signal?: AbortSignal) => Promise<string | undefined>) | undefined;
+  observer?: TurnObserver | undefined;
+  /** `MAX_CONCURRENT_TURNS` and `MAX_TURNS_PER_PERSON`; unlimited when unset. */
+  limits?: { total: number; perPerson: number } | undefined;
+}
+
+/** The turns running, for the shutdown sequence. */
+export interface RunningTurns {
+  /** Answers running now (including stopped ones still cleaning up). */
+  count(): number;
+  /** Resolves when no turn runs and every cleanup is done (including turns that start meanwhile). */
+  settled(): Promise<void>;
+}
+
+/** How long `tasks/cancel` may take when a turn is stopped: a stuck agent must not hold shutdown. */
+const AGENT_CANCEL_TIMEOUT_MS = 5_000;
+
+export function createAnsweringEffects(deps: AnsweringDeps) {
+  const { agent, sender, clock, rendering } = deps;
+  const observer = deps.observer ?? {};
+  /** The turns running, each with its person: the concurrency limits count these. */
+  const live = new Map<object, string>();
+  /** Each running turn's working message, by conversation: its answer may take the message's place. */
+  const working = new Map<string, ProgressStream>();
+  const cleanups = new Set<Promise<unknown>>();
+  const trackCleanup = (work: Promise<unknown>) => {
+    cleanups.add(work);
+    void work.finally(() => cleanups.delete(work));
+  };
+  const logFor = (key: string, roomId: string) => deps.log.child({ roomId, threadKey: key });
+  const since = (receivedAt: number) => (clock.now() - receivedAt) / 1000;
+  /** The effect layer made every turn state the chart carries: it is whole. */
+  const stateOf = (turn: AgentTurn) => turn as TurnState;
+
+  const busyScope = (personId: string): 'bot' | 'person' | undefined => {
+    if (!deps.limits) return undefined;
+    if (live.size >= deps.limits.total) return 'bot';
+    let mine = 0;
+    for (const owner of live.values()) if (owner === personId) mine += 1;
+    return mine >= deps.limits.perPerson ? 'person' : undefined;
+  };
+
+  /**
+   * The turn's lifetime: it counts against the limits from here until its working message is gone.
+   * Over a limit it posts nothing and says so (`TURN.BUSY`); the chart tells the person.
+   */
+  const workingMessage = fromCallback<WorkingMessageEvent, WorkingMessageInput>(
+    ({ input, receive, sendBack }) => {
+      const busy = busyScope(input.personId);
+      if (busy) {
+        sendBack({ type: 'TURN.BUSY', scope: busy });
+        return () => {};
+      }
+      const token = {};
+      live.set(token, input.personId);
+      observer.started?.();
+      const log = logFor(input.key, input.target.roomId);
+      let latest = initialTurnState();
+      const progress = createProgressStream(sender, {
+        roomId: input.target.roomId,
+        parentId: input.target.parentId,
+        intervalMs: deps.updateIntervalMs,
+        clock,
+        logger: log,
+        startedAt: input.receivedAt,
+        keepAliveMs: Math.max(deps.updateIntervalMs, 15_000),
+        render: ({ elapsedMs }) => rendering.progress(latest, elapsedMs),
+      });
+      working.set(input.key, progress);
+      progress.start().then(
+        () => observer.firstReply?.(since(input.receivedAt)),
+        // The answer can still be posted; a missing working message is not worth failing it for
+        // (the stream logs it).
+        () => {},
+      );
+      receive((event) => {
+        latest = stateOf(event.turn);
+        progress.update();
+      });
+      return () => {
+        if (working.get(input.key) === progress) working.delete(input.key);
+        trackCleanup(
+          progress
+            .finish()
+            .catch((error: unknown) => log.warn({ err: asCodedError(error) }, 'working message not removed'))
+            .finally(() => {
+              live.delete(token);
+              observer.ended?.();
+            }),
+        );
+      };
+    },
+  );
+
+  const buildRequest = fromPromise<AgentAsk, TurnInput>(async ({ input, signal }) => {
+    const log = logFor(input.key, input.target.roomId);
+    let userEmail = input.message.personEmail;
+    if (!userEmail && deps.lookupEmail) {
+      // A failed lookup only costs the metadata, never the user's answer to a form.
+      userEmail =
+        (await deps.lookupEmail(input.message.personId, signal).catch((error: unknown) => {
+          if (signal.aborted) throw error;
+          log.warn({ err: asCodedError(error) }, 'email of the person not looked up');
+          return undefined;
+        })) ?? '';
+    }
+    const base = {
+      userEmail,
+      ...(input.contextId ? { contextId: input.contextId } : {}),
+      ...(input.taskId ? { taskId: input.taskId } : {}),
+    };
+    if (input.formAnswer && deps.cards) {
+      const answer = deps.cards.formAnswer(input.formAnswer.form, input.formAnswer.fields);
+      return { ...base, text: answer.text, parts: [{ kind: 'data', data: { resume: answer.resume } }] };
+    }
+    const text = deps.prompt ? await deps.prompt(input, signal) : input.message.text;
+    return { ...base, text };
+  });
+
+  const agentStream = fromCallback<{ type: string }, AgentStreamInput>(({ input, sendBack }) => {
+    const log = logFor(input.key, input.target.roomId);
+    const aborter = new AbortController();
+    const { ask } = input;
+    let state = initialTurnState({
+      ...(ask.contextId ? { contextId: ask.contextId } : {}),
+      ...(ask.taskId ? { taskId: ask.taskId } : {}),
+    });
+    let over = false;
+    const finish = (outcome: TurnStatus | 'error') => {
+      over = true;
+      observer.streamEnded?.(outcome);
+    };
+    void (async () => {
+      try {
+        const request = {
+          text: ask.text,
+          userEmail: ask.userEmail,
+          ...(ask.contextId ? { contextId: ask.contextId } : {}),
+          ...(ask.taskId ? { taskId: ask.taskId } : {}),
+          ...(ask.parts ? { parts: ask.parts as TurnPart[] } : {}),
+        };
+        for await (const event of agent.streamTurn(request, { signal: aborter.signal })) {
+          state = reduceTurn(state, event);
+          sendBack({ type: 'AGENT.PROGRESS', turn: state });
+        }
+        if (aborter.signal.aborted) return;
+        finish(streamOutcome(state));
+        sendBack({ type: 'AGENT.DONE', turn: state });
+      } catch (error) {
+        if (aborter.signal.aborted) return;
+        const agentError = error instanceof AgentError ? error : undefined;
+        if (agentError)
+          log.warn(
+            { kind: agentError.kind, status: agentError.status, err: agentError },
+            'agent turn failed',
+          );
+        else log.error({ err: asCodedError(error) }, 'turn failed');
+        finish('error');
+        sendBack({ type: 'AGENT.FAILED', turn: state, failure: failureOf(error) });
+      }
+    })();
+    return () => {
+      aborter.abort(new Error('turn stopped'));
+      if (over) return;
+      // Stopped from outside (cancel, reset, shutdown): the agent's task is cancelled too.
+      finish('canceled');
+      const taskId = state.taskId;
+      if (!taskId) return;
+      trackCleanup(
+        agent
+          .cancel(taskId, { signal: AbortSignal.timeout(AGENT_CANCEL_TIMEOUT_MS) })
+          .catch((error: unknown) => log.info({ err: error, taskId }, 'agent task cancel refused')),
+      );
+    };
+  });
+
+  /**
+   * Posts parts in order; a stopped turn posts nothing more (no answer next to "Stopped"). Through
+   * the working message's stream: the first part takes its place if it has not left the send queue.
+   */
+  const postParts = async (input: TurnResultInput, parts: readonly string[], signal: AbortSignal) => {
+    let last: string | undefined;
+    const progress = working.get(input.key);
+    for (const part of parts) {
+      signal.throwIfAborted();
+      last = (
+        progress
+          ? await progress.reply(part)
+          : await sender.post({
+              roomId: input.target.roomId,
+              parentId: input.target.parentId,
+              markdown: part,
+            })
+      ).id;
+    }
+    return last;
+  };
+
+  const postAnswer = fromPromise<{ answerMessageId?: string }, TurnResultInput>(async ({ input, signal }) => {
+    const answer = finalText(stateOf(input.turn));
+    const parts = answer
+      ? rendering.answer(answer.text, {
+          ...(answer.agent ? { agent: answer.agent } : {}),
+          inThread: input.target.parentId !== undefined,
+          ...(answer.omittedChars ? { omittedChars: answer.omittedChars } : {}),
+        })
+      : [rendering.emptyAnswer()];
+    const answerMessageId = await postParts(
+      input,
+      input.hasFiles ? [rendering.filesNotRead(), ...parts] : parts,
+      signal,
+    );
+    observer.answered?.(since(input.receivedAt));
+    return answerMessageId ? { answerMessageId } : {};
+  });
+
+  const postFeedback = fromPromise<FeedbackCardRecord | undefined, TurnResultInput>(async ({ input }) => {
+    const traceId = input.turn.traceId;
+    if (!traceId || !deps.cards?.feedback) return undefined;
+    const cardId = deps.cards.newCardId();
+    const card = deps.cards.feedback({ traceId, conversationKey: input.key, cardId });
+    const sent = await sender
+      .post({ roomId: input.target.roomId, parentId: input.target.parentId, ...card })
+      .catch((error: unknown) => {
+        logFor(input.key, input.target.roomId).warn({ err: asCodedError(error) }, 'feedback card not posted');
+        return undefined;
+      });
+    return sent ? { cardId, cardMessageId: sent.id, traceId } : undefined;
+  });
+
+  const askForInput = fromPromise<AskedForInput, TurnResultInput>(async ({ input, signal }) => {
+    const state = stateOf(input.turn);
+    const answerMessageId = await postParts(input, [rendering.question(state)], signal);
+    const result: AskedForInput = answerMessageId ? { answerMessageId } : {};
+    if (state.form && deps.cards) {
+      const cardId = deps.cards.newCardId();
+      const card = deps.cards.form({ form: state.form, conversationKey: input.key, cardId });
+      signal.throwIfAborted();
+      const sent = await sender.post({
+        roomId: input.target.roomId,
+        parentId: input.target.parentId,
+        ...card,
+      });
+      result.pendingForm = {
+        cardId,
+        cardMessageId: sent.id,
+        deadlineAt: clock.now() + deps.cards.formTimeoutMs,
+        form: state.form,
+      };
+    }
+    observer.answered?.(since(input.receivedAt));
+    return result;
+  });
+
+  const reportFailure = fromPromise<void, TurnResultInput>(async ({ input, signal }) => {
+    await postParts(input, [rendering.failure(input.failure, stateOf(input.turn))], signal);
+  });
+
+  const turns: RunningTurns = {
+    count: () => live.size,
+    settled: async () => {
+      while (live.size > 0 || cleanups.size > 0) await Promise.allSettled([...cleanups, nextTick()]);
+    },
+  };
+
+  return {
+    actors: {
+      workingMessage,
+      buildRequest,
+      agentStream,
+      postAnswer,
+      postFeedback,
+      askForInput,
+      reportFailure,
+    },
+    turns,
+  };
+}
+
+/** How the stream ended, for `agent_streams_total{outcome}`. */
+function streamOutcome(state: TurnState): TurnStatus {
+  if (state.status === 'failed' || state.status === 'rejected') return 'failed';
+  if (state.status === 'canceled') return 'canceled';
+  if (state.status === 'input-required' || state.status === 'auth-required') return 'input-required';
+  return 'completed';
+}
+
+function failureOf(error: unknown): TurnFailure {
+  if (error instanceof AgentError)
+    return {
+      kind: error.kind,
+      ...(error.status !== undefined ? { status: error.status } : {}),
+      message: error.message,
+    };
+  return { kind: 'internal', message: 'internal error' };
+}
+
+function nextTick(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,157 @@
+/**
+ * The conversation machine with its effects (`createConversationLogic`): the store behind
+ * `restoring` and `saving`, the space check behind `authorizing` (form answers only; the intake
+ * decided the rest), the steps of `answering` (`./answering.ts`), notices, feedback scores and the
+ * agent-task cancel of a closed form.
+ */
+import { fromPromise } from 'xstate';
+import type { AgentClient } from '../adapters/agent/index.js';
+import type { ConversationRecord, ConversationStore } from '../adapters/store/ports.js';
+import type { SpaceAuthorization } from '../adapters/store/spaceAuthorization.js';
+import type { WebexSender } from '../adapters/webex/sender/index.js';
+import type { Clock } from '../clock.js';
+import { asCodedError } from '../errors.js';
+import { createKeyedQueue } from '../keyedQueue.js';
+import type { Logger } from '../logger.js';
+import { conversationMachine, type SpaceCheckInput } from '../machines/conversation.js';
+import type { Notice, ReplyTarget } from '../machines/types.js';
+import type { BotMetrics } from '../metrics.js';
+import {
+  createAnsweringEffects,
+  type PromptBuilder,
+  type RunningTurns,
+  type TurnCards,
+  type TurnObserver,
+  type TurnRendering,
+} from './answering/index.js';
+
+export type { RunningTurns } from './answering/index.js';
+
+/** Posts a notice (never throws: a notice that cannot be posted is logged). */
+export type Notify = (notice: Notice, target: ReplyTarget) => void;
+
+export interface ConversationEffectsDeps {
+  agent: AgentClient;
+  sender: WebexSender;
+  spaces: SpaceAuthorization;
+  conversations: ConversationStore;
+  rendering: TurnRendering;
+  notify: Notify;
+  clock: Clock;
+  log: Logger;
+  metrics?: BotMetrics | undefined;
+  /** `WEBEX_UPDATE_INTERVAL_MS`. */
+  updateIntervalMs: number;
+  /** The request's text (thread context); the message's own text when unset. */
+  prompt?: PromptBuilder | undefined;
+  /** `HITL_ANSWERED_BY`. */
+  answeredBy?: 'requester' | 'space';
+  /** `AGENT_TURN_TIMEOUT_S` in ms. */
+  turnTimeoutMs?: number;
+  /** `MAX_CONCURRENT_TURNS` and `MAX_TURNS_PER_PERSON`. */
+  turnLimits?: { total: number; perPerson: number };
+  /** Form and feedback cards; without them the bot posts no cards. */
+  cards?: TurnCards | undefined;
+  /** A person's email from their id (a card action carries only the id). */
+  lookupEmail?: ((personId: string, signal?: AbortSignal) => Promise<string | undefined>) | undefined;
+  /** Scores a feedback click (Langfuse); never throws. */
+  scoreFeedback?:
+    | ((input: { traceId: string; personId: string; email?: string; positive: boolean }) => Promise<void>)
+    | undefined;
+}
+
+export function createConversationLogic(deps: ConversationEffectsDeps) {
+  const { log, sender, clock, metrics } = deps;
+  /** A conversation's store writes stay in order: a `reset` must not be undone by a late save. */
+  const perConversation = createKeyedQueue();
+  const answering = createAnsweringEffects({
+    agent: deps.agent,
+    sender,
+    clock,
+    log,
+    rendering: deps.rendering,
+    cards: deps.cards,
+    updateIntervalMs: deps.updateIntervalMs,
+    prompt: deps.prompt,
+    lookupEmail: deps.lookupEmail,
+    observer: metricsObserver(metrics),
+    limits: deps.turnLimits,
+  });
+
+  const logic = conversationMachine.provide({
+    actors: {
+      loadConversation: fromPromise(async ({ input }: { input: { key: string } }) =>
+        deps.conversations.get(input.key),
+      ),
+      checkSpace: fromPromise(async ({ input }: { input: SpaceCheckInput }) => {
+        const decision = await deps.spaces.check(input.roomId, input.roomType);
+        return { allowed: decision.allowed };
+      }),
+      ...answering.actors,
+      saveConversation: fromPromise(async ({ input }: { input: ConversationRecord }) => {
+        await perConversation
+          .run(input.key, () => deps.conversations.put({ ...input, updatedAt: clock.now() }))
+          .catch((error: unknown) => {
+            metrics?.storeErrors.inc({ store: 'conversations' });
+            log.warn({ err: error, threadKey: input.key }, 'conversation not saved');
+          });
+      }),
+    },
+    actions: {
+      notify: (_, { notice, target }) => deps.notify(notice, target),
+      countRefusal: (_, { reason }) => metrics?.refused.inc({ reason }),
+      cancelAgentTask: (_, { taskId }) => {
+        deps.agent.cancel(taskId).catch((error: unknown) => {
+          log.info({ err: asCodedError(error), taskId }, 'agent task cancel refused');
+        });
+      },
+      recordFeedback: (_, { action, card, target }) => {
+        const positive = action.value === 'positive';
+        void (async () => {
+          const email = await deps.lookupEmail?.(action.submission.personId).catch(() => undefined);
+          await deps.scoreFeedback?.({
+            traceId: card.traceId,
+            personId: action.submission.personId,
+            ...(email ? { email } : {}),
+            positive,
+          });
+        })();
+        // Thanked at once and whatever Langfuse says: the click was received.
+        deps.notify({ kind: 'feedbackThanks', positive }, target);
+      },
+      turnAway: (_, { messageId }) => {
+        log.info({ messageId }, 'conversation queue full: message not queued (the thread was told)');
+      },
+      forgetConversation: (_, { key }) => {
+        perConversation
+          .run(key, () => deps.conversations.delete(key))
+          .catch((error: unknown) => {
+            metrics?.storeErrors.inc({ store: 'conversations' });
+            log.warn({ err: error, threadKey: key }, 'conversation not forgotten');
+          });
+      },
+    },
+    guards: {
+      answersRestrictedToRequester: () => (deps.answeredBy ?? 'requester') === 'requester',
+    },
+    delays: {
+      ...(deps.turnTimeoutMs !== undefined ? { turnDeadline: deps.turnTimeoutMs } : {}),
+      // The deadline is stored; the timer is derived from it, so a restored form expires on time.
+      formDeadline: ({ context }) => Math.max(0, (context.pendingForm?.deadlineAt ?? 0) - clock.now()),
+    },
+  });
+
+  const turns: RunningTurns = answering.turns;
+  return { logic, turns };
+}
+
+function metricsObserver(metrics: BotMetrics | undefined): TurnObserver | undefined {
+  if (!metrics) return undefined;
+  return {
+    firstReply: (seconds) => metrics.firstReplySeconds.observe(seconds),
+    answered: (seconds) => metrics.answerSeconds.observe(seconds),
+    streamEnded: (outcome) => metrics.agentStreams.inc({ outcome }),
+    started: () => metrics.conversationsActive.inc(),
+    ended: () => metrics.conversationsActive.dec(),
+  };
+}
