@@ -212,6 +212,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     answeredBy: config.hitlAnsweredBy,
     turnTimeoutMs: config.agentTurnTimeoutS * 1000,
     turnLimits: { total: config.maxConcurrentTurns, perPerson: config.maxTurnsPerPerson },
+    historyLimits: {
+      maxMessages: config.threadContextMaxMessages,
+      maxChars: config.threadContextMaxChars,
+    },
     cards: {
       form: buildFormCard,
       ...(feedback ? { feedback: buildFeedbackCard } : {}),
