@@ -44,6 +44,7 @@ import type { Config } from './config.js';
 import { asCodedError } from './errors.js';
 import { type BotFacts, botDisplayName, createBotFacts, webexReadiness } from './facts.js';
 import { adminRoutes } from './http/admin.js';
+import { instanceIdentity } from './instance.js';
 import {
   createMetricsRegistry,
   type RouteHandler,
@@ -144,7 +145,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const facts = createBotFacts();
 
   // ── adapters ───────────────────────────────────────────────────────────────────────────────────
-  const stores: Stores = options.stores ?? (await openStores(config, { log, clock }));
+  const instance = instanceIdentity(config);
+  const stores: Stores = options.stores ?? (await openStores(config, { log, clock, owner: instance.owner }));
   const spaces = new SpaceAuthorization({
     registry: stores.spaces,
     cacheTtlMs: config.spaceAuthCacheTtlS * 1000,
@@ -241,7 +243,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     apiBaseUrl: config.webexApiBaseUrl,
     u2cUrl: config.webexU2cUrl,
     wdmUrl: config.webexWdmUrl,
-    deviceName: config.webexDeviceName,
+    deviceName: instance.deviceName,
+    deviceBaseName: instance.deviceBaseName,
     dedupeTtlS: config.dedupeTtlS,
     retryAfterDefaultS: config.retryAfterDefaultS,
     logger: log,
@@ -268,6 +271,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       notify,
       log,
       metrics,
+      clock,
     }),
   });
 
