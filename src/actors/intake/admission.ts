@@ -242,10 +242,12 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         .then(
           () => resolve(undefined),
           (error: unknown) => {
-            log.error({ err: asCodedError(error), activityId: event.activityId }, 'inbound event not handled');
+            log.error(
+              { err: asCodedError(error), activityId: event.activityId },
+              'inbound event not handled',
+            );
             resolve(undefined);
           },
         );
     });
 }
-

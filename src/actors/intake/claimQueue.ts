@@ -19,10 +19,11 @@
  *
  * Its clock is the process's: age is measured from when this process received the activity.
  */
+
+import type { EventClaims } from '../../adapters/store/ports.js';
 import { type Clock, delay } from '../../clock.js';
 import { asCodedError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { EventClaims } from '../../adapters/store/ports.js';
 
 export interface ClaimTicket {
   activityId: string;
@@ -151,6 +152,7 @@ export function createClaimQueue(deps: ClaimQueueDeps): ClaimQueue {
 
   /** Retries the head until the queue is empty; one loop at a time. */
   const drain = async () => {
+    let recovered = false;
     for (;;) {
       await delay(clock, backoffMs());
       for (;;) {
@@ -159,7 +161,7 @@ export function createClaimQueue(deps: ClaimQueueDeps): ClaimQueue {
         if (!head) {
           draining = false;
           failures = 0;
-          log.info('event claims work again; no event waits');
+          if (recovered) log.info('event claims work again; no event waits');
           return;
         }
         let claimed: boolean;
@@ -170,6 +172,7 @@ export function createClaimQueue(deps: ClaimQueueDeps): ClaimQueue {
           break; // back off, then try the head again
         }
         failures = 0;
+        recovered = true;
         queue.shift();
         changed();
         // The continuation finishes before the next activity is claimed: per-room order.
@@ -200,7 +203,10 @@ export function createClaimQueue(deps: ClaimQueueDeps): ClaimQueue {
           try {
             resolve(await then(claimed));
           } catch (error) {
-            log.error({ err: asCodedError(error), activityId: ticket.activityId }, 'inbound event not handled');
+            log.error(
+              { err: asCodedError(error), activityId: ticket.activityId },
+              'inbound event not handled',
+            );
             resolve(undefined);
           }
         },

@@ -345,7 +345,9 @@ export class EmbeddedEventClaims implements EventClaims {
     const now = this.clock.now();
     const params = { id: activityId, expiresAt: now + ttlMs, now };
     const result =
-      this.#owner === undefined ? this.#claim.run(params) : this.#claim.run({ ...params, owner: this.#owner });
+      this.#owner === undefined
+        ? this.#claim.run(params)
+        : this.#claim.run({ ...params, owner: this.#owner });
     return result.changes === 1;
   }
 }
