@@ -293,13 +293,13 @@ export const settings = {
   instanceId: setting({
     env: 'INSTANCE_ID',
     doc: 'Set only when several processes share one token (e.g. a StatefulSet’s stable pod name): the device is named `WEBEX_DEVICE_NAME-INSTANCE_ID`. Unset: no suffix, and the host name identifies the process in claims.',
-    // A DNS label and a little more (a pod name fits): it becomes part of a device name and of log lines.
+    // A pod name fits: it becomes part of the device name and of log lines, so nothing else does.
     schema: textValue.pipe(
       z
         .string()
         .regex(
-          /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/,
-          'expected letters, digits, ".", "_" or "-" (at most 63, starting and ending with a letter or digit)',
+          /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?$/,
+          'expected letters, digits, ".", "_" or "-" (at most 100, starting and ending with a letter or digit)',
         ),
     ),
   }),
