@@ -44,7 +44,6 @@ import type { Config } from './config.js';
 import { asCodedError } from './errors.js';
 import { type BotFacts, botDisplayName, createBotFacts, webexReadiness } from './facts.js';
 import { adminRoutes } from './http/admin.js';
-import { instanceIdentity } from './instance.js';
 import {
   createMetricsRegistry,
   type RouteHandler,
@@ -52,6 +51,7 @@ import {
   startHttpServer,
 } from './http/server.js';
 import { type Inspection, startInspection } from './inspection/index.js';
+import { instanceIdentity } from './instance.js';
 import type { Logger } from './logger.js';
 import type { TurnInput } from './machines/conversation.js';
 import { type BotMetrics, createBotMetrics } from './metrics.js';
