@@ -10,8 +10,8 @@
 import { performance } from 'node:perf_hooks';
 import { waitFor } from 'xstate';
 import { startWebexConnection } from '../src/actors/webexConnection.js';
-import type { InboundEvent } from '../src/adapters/webex/inboundEvent.js';
 import { silentLogger } from '../src/logger.js';
+import type { InboundEvent } from '../src/machines/inboundEvent.js';
 import { startWebexSimulator } from '../src/simulator/webex/index.js';
 
 const total = Number(process.argv[2] ?? 2000);

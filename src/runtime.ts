@@ -151,6 +151,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     registry: stores.spaces,
     cacheTtlMs: config.spaceAuthCacheTtlS * 1000,
     log,
+    clock,
     onStoreError: () => metrics.storeErrors.inc({ store: 'spaces' }),
   });
   const rest = new WebexRestClient({ baseUrl: config.webexApiBaseUrl, token });

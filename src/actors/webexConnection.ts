@@ -23,16 +23,16 @@ import {
 import type { ActiveRooms } from '../adapters/store/ports.js';
 import { fetchCatalog, type ServiceCatalog } from '../adapters/webex/catalog.js';
 import { type CatchUpSettings, catchUpSettings, RecentRooms } from '../adapters/webex/catchUp.js';
-import { backoffDelayMs, classifyClose, notReadyExplanation } from '../adapters/webex/closePolicy.js';
 import { type ConnectionMetrics, noopConnectionMetrics } from '../adapters/webex/connectionMetrics.js';
 import { ActivityDedupe } from '../adapters/webex/dedupe.js';
 import { type WdmDevice, WdmDevices } from '../adapters/webex/devices.js';
-import type { InboundEvent } from '../adapters/webex/inboundEvent.js';
 import { WebexRestClient } from '../adapters/webex/rest.js';
 import { type Clock, delay, systemClock } from '../clock.js';
 import { WebexApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { BotEvent } from '../machines/bot.js';
+import { backoffDelayMs, classifyClose, notReadyExplanation } from '../machines/closePolicy.js';
+import type { InboundEvent } from '../machines/inboundEvent.js';
 import {
   type BotIdentity,
   type CONNECTION_DELAYS,

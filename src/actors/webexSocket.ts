@@ -17,7 +17,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type ClientOptions, type RawData, WebSocket } from 'ws';
-import type { SocketCloseInfo, SocketPhase } from '../adapters/webex/closePolicy.js';
 import type { ConnectionMetrics } from '../adapters/webex/connectionMetrics.js';
 import {
   ackFrame,
@@ -28,6 +27,7 @@ import {
 } from '../adapters/webex/mercury.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
+import type { SocketCloseInfo, SocketPhase } from '../machines/closePolicy.js';
 import type { SocketCommand, SocketEvent, SocketInput } from '../machines/webexConnection.js';
 
 export interface MercurySocketDeps {

@@ -29,16 +29,14 @@ import {
   setup,
 } from 'xstate';
 import type {
-  ClosedForm,
-  ConversationRecord,
-  FeedbackCardRecord,
-  PendingForm,
-} from '../adapters/store/ports.js';
-import type {
   AgentAsk,
   AgentTurn,
   CardAction,
+  ClosedForm,
+  ConversationRecord,
+  FeedbackCardRecord,
   Notice,
+  PendingForm,
   ReplyTarget,
   RoomType,
   TurnFailure,

@@ -139,3 +139,78 @@ export interface TurnFailure {
 
 /** How a turn with the agent ended. */
 export type TurnStatus = 'completed' | 'input-required' | 'failed' | 'canceled';
+
+// ── Forms and what a conversation remembers (persisted by the stores) ──────────────────────────
+
+export type FormFieldType = 'text' | 'select' | 'multiselect' | 'boolean' | 'number' | 'url' | 'email';
+
+export interface FormFieldOption {
+  value: string;
+  label: string;
+}
+
+export interface FormField {
+  /** Key the answer is sent back under. */
+  name: string;
+  label: string;
+  type: FormFieldType;
+  required: boolean;
+  description?: string;
+  placeholder?: string;
+  /** Only for select and multiselect. */
+  options?: FormFieldOption[];
+  defaultValue?: string | number | boolean | string[];
+}
+
+/** A request for structured input from the user (human in the loop). */
+export interface AgentForm {
+  title?: string;
+  description?: string;
+  fields: FormField[];
+  /** The artifact the form came from, for diagnostics. */
+  source: string;
+  /** The original payload, so a resume can echo what the agent expects. */
+  raw: unknown;
+}
+
+/** What a conversation must remember between turns (and across restarts). */
+export interface ConversationRecord {
+  key: string;
+  roomId: string;
+  contextId?: string;
+  /** The open task when the agent asked for input. */
+  taskId?: string;
+  traceId?: string;
+  /** Id of the bot's last answer message; thread context after it is what the agent lacks. */
+  lastAnswerMessageId?: string;
+  /** The form card waiting for the user, so a restart does not lose it. */
+  pendingForm?: PendingForm;
+  /** Who the open task waits for (`HITL_ANSWERED_BY=requester`). */
+  taskOwner?: { personId: string; name: string };
+  /** Feedback cards posted in this conversation (newest last, bounded). */
+  feedbackCards?: FeedbackCardRecord[];
+  /** Form cards that are no longer open, so a late submission gets the right notice. */
+  closedForms?: ClosedForm[];
+  updatedAt: number;
+}
+
+export interface PendingForm {
+  cardId: string;
+  /** The Webex message that carries the card: only submissions of this message are trusted. */
+  cardMessageId: string;
+  /** Epoch ms after which the form has expired (`HITL_TIMEOUT_S`). */
+  deadlineAt: number;
+  /** The agent's form, as parsed (needed to build the answer). */
+  form: AgentForm;
+}
+
+export interface FeedbackCardRecord {
+  cardId: string;
+  cardMessageId: string;
+  traceId: string;
+}
+
+export interface ClosedForm {
+  cardId: string;
+  reason: 'submitted' | 'expired' | 'cancelled' | 'superseded';
+}

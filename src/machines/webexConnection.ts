@@ -20,21 +20,12 @@ import {
   sendTo,
   setup,
 } from 'xstate';
-import type { ServiceCatalog } from '../adapters/webex/catalog.js';
-import {
-  backoffDelayMs,
-  type CloseReaction,
-  classifyClose,
-  type SocketCloseInfo,
-} from '../adapters/webex/closePolicy.js';
-import type { WdmDevice } from '../adapters/webex/devices.js';
-import type { InboundEvent } from '../adapters/webex/inboundEvent.js';
-import type { RawActivity } from '../adapters/webex/mercury.js';
-import type { BotSelf } from '../adapters/webex/normalize.js';
 import { WebexApiError } from '../errors.js';
-
+import { backoffDelayMs, type CloseReaction, classifyClose, type SocketCloseInfo } from './closePolicy.js';
+import type { InboundEvent } from './inboundEvent.js';
 /** The bot as `GET /people/me` describes it. */
 import type { BotIdentity, Readiness } from './types.js';
+import type { BotSelf, RawActivity, ServiceCatalog, WdmDevice } from './webexTypes.js';
 
 export type { BotIdentity, Readiness };
 

@@ -11,7 +11,7 @@
  * Pure functions: no I/O, no clock. Whether a submission is trusted (its `messageId` is a card the
  * bot sent to that conversation, not yet answered, not expired) is the conversation's decision.
  */
-import type { AgentForm, FormField } from '../adapters/agent/port.js';
+import type { AgentForm, FormField } from '../machines/types.js';
 import { truncateWithEllipsis, utf8ByteLength, WEBEX_MESSAGE_BYTE_LIMIT } from './bytes.js';
 import { messages } from './messages.js';
 import { neutralizeMentions } from './neutralize.js';

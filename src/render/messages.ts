@@ -25,6 +25,18 @@ function count(value: number): string {
   return Math.max(0, Math.floor(value)).toLocaleString('en-US');
 }
 
+/**
+ * A configured length of time as people say it: whole minutes (or hours) when it is one, else
+ * seconds, so the words never claim more than the setting (90 s is not "2 minutes").
+ */
+function duration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const unit = (n: number, word: string) => `${count(n)} ${word}${n === 1 ? '' : 's'}`;
+  if (s >= 3600 && s % 3600 === 0) return unit(s / 3600, 'hour');
+  if (s >= 60 && s % 60 === 0) return unit(s / 60, 'minute');
+  return unit(s, 'second');
+}
+
 /** A display name with Markdown-significant characters removed, safe inside bold or backticks. */
 function plainName(name: string, fallback: string): string {
   // Underscores stay: inside a word they are not emphasis (`aws_agent`).
@@ -106,8 +118,8 @@ export const messages = {
   busyForYou:
     '⏳ I am already working on several of your questions. Please send this one again once one of them is answered.',
   /** `AGENT_TURN_TIMEOUT_S`: the turn ran past its deadline and was stopped. */
-  turnTimedOut: (minutes: number): string =>
-    `⌛ This took longer than ${minutes} minute${minutes === 1 ? '' : 's'}, so I stopped it. Please try again, perhaps with a narrower question.`,
+  turnTimedOut: (seconds: number): string =>
+    `⌛ This took longer than ${duration(seconds)}, so I stopped it. Please try again, perhaps with a narrower question.`,
   /** `HITL_ANSWERED_BY=requester`: someone else tried to answer (or cancel) the open form. */
   formOwned: (owner: string): string =>
     `🔒 This form is waiting for **${plainName(owner, 'the person who asked')}**; only they can answer or cancel it. To ask something yourself, start a new thread.`,

@@ -18,7 +18,7 @@ export function noticeText(notice: Notice, context: { botName: string; turnTimeo
     case 'busyTurns':
       return notice.scope === 'bot' ? messages.busyEverywhere : messages.busyForYou;
     case 'turnTimedOut':
-      return messages.turnTimedOut(Math.max(1, Math.round((context.turnTimeoutS ?? 1800) / 60)));
+      return messages.turnTimedOut(context.turnTimeoutS ?? 1800);
     case 'formOwned':
       return messages.formOwned(notice.owner);
     case 'cancelled':

@@ -10,9 +10,9 @@ import { MemoryEventClaims, MemorySpaceRegistry } from '../../src/adapters/store
 import type { ListenMode } from '../../src/adapters/store/ports.js';
 import { SpaceAuthorization } from '../../src/adapters/store/spaceAuthorization.js';
 import { encodeHydraId } from '../../src/adapters/webex/ids.js';
-import type { InboundMessageEvent } from '../../src/adapters/webex/inboundEvent.js';
 import { createBotFacts } from '../../src/facts.js';
 import { silentLogger } from '../../src/logger.js';
+import type { InboundMessageEvent } from '../../src/machines/inboundEvent.js';
 
 const BOT_ID = encodeHydraId('PEOPLE', '11111111-1111-4111-8111-111111111111');
 const ROOM = encodeHydraId('ROOM', '22222222-2222-4222-8222-222222222222');

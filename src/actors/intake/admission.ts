@@ -13,7 +13,6 @@
  */
 import type { EventClaims, ListenMode } from '../../adapters/store/ports.js';
 import type { SpaceAuthorization } from '../../adapters/store/spaceAuthorization.js';
-import type { InboundEvent, InboundMessageEvent } from '../../adapters/webex/inboundEvent.js';
 import { stripBotMention } from '../../adapters/webex/normalize.js';
 import type { PersonPolicy } from '../../adapters/webex/personPolicy.js';
 import { type Clock, systemClock } from '../../clock.js';
@@ -22,6 +21,7 @@ import { type BotFacts, botDisplayName } from '../../facts.js';
 import type { Logger } from '../../logger.js';
 import type { BotEvent } from '../../machines/bot.js';
 import { replyTargetOf, targetOfKey } from '../../machines/conversationKey.js';
+import type { InboundEvent, InboundMessageEvent } from '../../machines/inboundEvent.js';
 import type { CardAction, CardSubmission, Notice, ReplyTarget } from '../../machines/types.js';
 import type { BotMetrics } from '../../metrics.js';
 import { type ClaimRetry, createClaimQueue } from './claimQueue.js';

@@ -40,7 +40,6 @@ import type {
   InboundOutcome,
 } from '../../adapters/webex/connectionMetrics.js';
 import type { ActivityDedupe } from '../../adapters/webex/dedupe.js';
-import type { InboundEvent } from '../../adapters/webex/inboundEvent.js';
 import {
   type ActivityRoute,
   botAddedEvent,
@@ -51,11 +50,13 @@ import {
   routeActivity,
 } from '../../adapters/webex/normalize.js';
 import type { WebexRestClient } from '../../adapters/webex/rest.js';
+import { type BackoffOptions, backoffMs, retryAfterMs } from '../../backoff.js';
 import { type Clock, delay } from '../../clock.js';
 import { TransportError, WebexApiError } from '../../errors.js';
 import { createKeyedQueue } from '../../keyedQueue.js';
 import type { Logger } from '../../logger.js';
 import type { BotEvent } from '../../machines/bot.js';
+import type { InboundEvent } from '../../machines/inboundEvent.js';
 import type {
   InboundActivityCommand,
   InboundCatchUpCommand,
@@ -89,9 +90,6 @@ type Resolution =
   | { drop: InboundOutcome; detail: string; level: 'debug' | 'info' | 'warn' };
 
 type FetchRoute = Exclude<ActivityRoute, { action: 'drop' }>;
-
-/** Longest wait honoured between two fetch attempts, whatever `Retry-After` says. */
-const MAX_RETRY_WAIT_MS = 60_000;
 
 export function runInboundProcessor(
   deps: InboundProcessorDeps,
@@ -468,15 +466,17 @@ class Semaphore {
   }
 }
 
-/** How long to wait before another attempt, or undefined when the failure is final. */
+/** REST reads retry after 0.5 s, 1 s, … (the bot's one backoff policy, no jitter: few, spread reads). */
+const READ_RETRY: BackoffOptions = { baseMs: 500, maxMs: 60_000, jitter: 0 };
+
+/** How long to wait before another attempt (`attempt` counts from 1), or undefined when final. */
 function retryWaitMs(error: unknown, attempt: number, retryAfterDefaultS: number): number | undefined {
   if (error instanceof WebexApiError) {
-    if (error.status === 429)
-      return Math.min(MAX_RETRY_WAIT_MS, (error.retryAfterS ?? retryAfterDefaultS) * 1000);
-    if (error.status >= 500) return Math.min(MAX_RETRY_WAIT_MS, 500 * 2 ** (attempt - 1));
+    if (error.status === 429) return retryAfterMs(error.retryAfterS, retryAfterDefaultS);
+    if (error.status >= 500) return backoffMs(attempt - 1, READ_RETRY, Math.random);
     return undefined;
   }
-  if (error instanceof TransportError) return Math.min(MAX_RETRY_WAIT_MS, 500 * 2 ** (attempt - 1));
+  if (error instanceof TransportError) return backoffMs(attempt - 1, READ_RETRY, Math.random);
   return undefined;
 }
 

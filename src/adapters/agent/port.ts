@@ -71,36 +71,11 @@ export interface PlanStep {
   agent?: string;
 }
 
-export type FormFieldType = 'text' | 'select' | 'multiselect' | 'boolean' | 'number' | 'url' | 'email';
+import type { AgentForm } from '../../machines/types.js';
 
-export interface FormFieldOption {
-  value: string;
-  label: string;
-}
-
-export interface FormField {
-  /** Key the answer is sent back under. */
-  name: string;
-  label: string;
-  type: FormFieldType;
-  required: boolean;
-  description?: string;
-  placeholder?: string;
-  /** Only for select and multiselect. */
-  options?: FormFieldOption[];
-  defaultValue?: string | number | boolean | string[];
-}
-
-/** A request for structured input from the user (human in the loop). */
-export interface AgentForm {
-  title?: string;
-  description?: string;
-  fields: FormField[];
-  /** The artifact the form came from, for diagnostics. */
-  source: string;
-  /** The original payload, so a resume can echo what the agent expects. */
-  raw: unknown;
-}
+// The form types are the conversation's (it keeps an open form across restarts); the agent
+// adapters produce them.
+export type { AgentForm, FormField, FormFieldOption, FormFieldType } from '../../machines/types.js';
 
 /** Where an answer candidate came from, highest priority first. */
 export type AnswerSource = 'final_result' | 'complete_result' | 'partial_result';

@@ -5,7 +5,6 @@
  */
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
-import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import { EmbeddedStoreError, EmbeddedStores } from './embedded.js';
 import { MongoStores, type MongoTimeouts } from './mongo.js';
@@ -28,6 +27,13 @@ export interface Stores {
   close(): Promise<void>;
 }
 
+/** Where the stores live (`MONGODB_URI`, `MONGODB_DATABASE`, `DATA_DIR`). */
+export interface StoreLocation {
+  mongodbUri?: string | undefined;
+  mongodbDatabase: string;
+  dataDir: string;
+}
+
 export interface OpenStoresDeps {
   log: Logger;
   clock?: Clock;
@@ -47,10 +53,7 @@ const PING_TIMEOUT_MS = 2_000;
  * the embedded file cannot be opened or is damaged (`EmbeddedStoreError`: a local problem the
  * operator must fix; start-up stops with exit code 78).
  */
-export async function openStores(
-  config: Pick<Config, 'mongodbUri' | 'mongodbDatabase' | 'dataDir'>,
-  deps: OpenStoresDeps,
-): Promise<Stores> {
+export async function openStores(config: StoreLocation, deps: OpenStoresDeps): Promise<Stores> {
   const clock = deps.clock ?? systemClock;
   const log = deps.log.child({ component: 'store' });
   if (config.mongodbUri) {

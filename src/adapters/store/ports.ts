@@ -6,7 +6,7 @@
  * the CAIPE UI and across replicas).
  */
 
-import type { AgentForm } from '../agent/port.js';
+import type { ConversationRecord } from '../../machines/types.js';
 
 export type SpaceStatus = 'active' | 'revoked';
 export type ListenMode = 'mention' | 'message' | 'all';
@@ -38,47 +38,13 @@ export interface SpaceRegistry {
   revoke(roomIds: readonly string[], revokedBy: string): Promise<boolean>;
 }
 
-/** What a conversation must remember between turns (and across restarts). */
-export interface ConversationRecord {
-  key: string;
-  roomId: string;
-  contextId?: string;
-  /** The open task when the agent asked for input. */
-  taskId?: string;
-  traceId?: string;
-  /** Id of the bot's last answer message; thread context after it is what the agent lacks. */
-  lastAnswerMessageId?: string;
-  /** The form card waiting for the user, so a restart does not lose it. */
-  pendingForm?: PendingForm;
-  /** Who the open task waits for (`HITL_ANSWERED_BY=requester`). */
-  taskOwner?: { personId: string; name: string };
-  /** Feedback cards posted in this conversation (newest last, bounded). */
-  feedbackCards?: FeedbackCardRecord[];
-  /** Form cards that are no longer open, so a late submission gets the right notice. */
-  closedForms?: ClosedForm[];
-  updatedAt: number;
-}
-
-export interface PendingForm {
-  cardId: string;
-  /** The Webex message that carries the card: only submissions of this message are trusted. */
-  cardMessageId: string;
-  /** Epoch ms after which the form has expired (`HITL_TIMEOUT_S`). */
-  deadlineAt: number;
-  /** The agent's form, as parsed (needed to build the answer). */
-  form: AgentForm;
-}
-
-export interface FeedbackCardRecord {
-  cardId: string;
-  cardMessageId: string;
-  traceId: string;
-}
-
-export interface ClosedForm {
-  cardId: string;
-  reason: 'submitted' | 'expired' | 'cancelled' | 'superseded';
-}
+// What a conversation remembers is the conversation's own vocabulary; the stores persist it.
+export type {
+  ClosedForm,
+  ConversationRecord,
+  FeedbackCardRecord,
+  PendingForm,
+} from '../../machines/types.js';
 
 export interface ConversationStore {
   get(key: string): Promise<ConversationRecord | undefined>;

@@ -3,20 +3,12 @@
  * accounts homed in other clusters), and the catalog's host map tells which cluster a conversation
  * lives in, which Hydra ids need (`ids.ts`).
  */
+
+import type { ServiceCatalog } from '../../machines/webexTypes.js';
 import { clusterFromCatalogId } from './ids.js';
 import type { WebexRestClient } from './rest.js';
 
-export interface ServiceCatalog {
-  /** WDM base, e.g. `https://wdm-a.wbx2.com/wdm/api/v1` (or the `WEBEX_WDM_URL` override). */
-  wdmUrl: string;
-  /** Every `serviceLinks` entry, for diagnostics. */
-  serviceLinks: Record<string, string>;
-  /**
-   * Host → Hydra cluster string (`us`, `urn:TEAM:eu-central-1_k`), from `hostCatalog`: its keys and
-   * every entry's `host`.
-   */
-  hostClusters: Record<string, string>;
-}
+export type { ServiceCatalog };
 
 interface HostmapResponse {
   serviceLinks?: Record<string, unknown>;

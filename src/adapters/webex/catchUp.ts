@@ -15,9 +15,9 @@
  * (re)delivery is claimed once, whichever comes first.
  */
 import { type Clock, systemClock } from '../../clock.js';
+import type { InboundMessageEvent, RoomType } from '../../machines/inboundEvent.js';
 import type { ActiveRooms } from '../store/ports.js';
 import { decodeHydraId } from './ids.js';
-import type { InboundMessageEvent, RoomType } from './inboundEvent.js';
 import { type BotSelf, type HydraMessage, messageEvent } from './normalize.js';
 import type { WebexRestClient } from './rest.js';
 

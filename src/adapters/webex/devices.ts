@@ -8,18 +8,10 @@
  * oldest third of the token's devices and registers once more (see `devicesToPrune`).
  */
 import { WebexApiError } from '../../errors.js';
+import type { WdmDevice } from '../../machines/webexTypes.js';
 import type { WebexRestClient } from './rest.js';
 
-export interface WdmDevice {
-  /** The device URL: its identity for refresh and delete. */
-  url: string;
-  webSocketUrl: string;
-  /** The bot's own UUID; equals `actor.id` of the bot's own activities. */
-  userId: string;
-  name?: string;
-  creationTime?: string;
-  modificationTime?: string;
-}
+export type { WdmDevice };
 
 export interface EnsureDeviceResult {
   device: WdmDevice;

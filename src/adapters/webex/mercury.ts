@@ -29,7 +29,9 @@ export function pingFrame(id: string): string {
 }
 
 /** The raw activity inside a `conversation.activity` frame; fields are checked by `normalize.ts`. */
-export type RawActivity = Record<string, unknown>;
+import type { RawActivity } from '../../machines/webexTypes.js';
+
+export type { RawActivity };
 
 export type ServerFrame =
   | { kind: 'ready'; id?: string; eventType: string; sequenceNumber?: number }

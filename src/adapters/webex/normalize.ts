@@ -8,24 +8,21 @@
  * 2. `messageEvent` / `cardActionEvent`: combine the route with the plaintext REST returned (the
  *    socket payload is end-to-end encrypted).
  */
-import { clusterOfUrl, type ServiceCatalog } from './catalog.js';
-import { decodeHydraId, encodeHydraId } from './ids.js';
+
 import type {
   InboundBotAddedEvent,
   InboundCardActionEvent,
   InboundMessageEvent,
   InboundPerson,
   RoomType,
-} from './inboundEvent.js';
+} from '../../machines/inboundEvent.js';
+/** Who the bot is, as far as recognising its own activities goes. */
+import type { BotSelf } from '../../machines/webexTypes.js';
+import { clusterOfUrl, type ServiceCatalog } from './catalog.js';
+import { decodeHydraId, encodeHydraId } from './ids.js';
 import type { RawActivity } from './mercury.js';
 
-/** Who the bot is, as far as recognising its own activities goes. */
-export interface BotSelf {
-  /** The WDM device's `userId` (the bot's UUID). */
-  userId: string;
-  /** Hydra PEOPLE id from `people/me`. */
-  personId: string;
-}
+export type { BotSelf };
 
 export type DropOutcome = 'own' | 'bot' | 'ignored' | 'malformed';
 

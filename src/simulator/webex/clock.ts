@@ -1,22 +1,13 @@
 /**
- * The simulator's only source of time. Tests pass their own clock (or use fake timers with the
- * default) so auth timeouts, buffer retention and latency never depend on the wall clock.
+ * The simulator's only source of time: the bot's clock port (`src/clock.ts`), so one manual clock
+ * drives the bot and the simulator in a test. Time is the one thing the simulator takes from the
+ * product: a port with no Webex rules in it, which it cannot get wrong the way the bot might.
  */
-export interface SimClock {
-  now(): number;
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+import { type Clock, delay, systemClock } from '../../clock.js';
 
-export const systemClock: SimClock = {
-  now: () => Date.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+export type SimClock = Clock;
+export { systemClock };
 
 export function sleepOn(clock: SimClock, ms: number): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    clock.setTimeout(resolve, ms);
-  });
+  return ms <= 0 ? Promise.resolve() : delay(clock, ms);
 }

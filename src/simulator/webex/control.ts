@@ -1,4 +1,4 @@
-import type { SimPerson, SimRoom, WebexSimulator } from './driver.js';
+import type { SimPerson, SimRoom, WebexSimulator } from './api.js';
 import { SimHttpError } from './http-error.js';
 import { isRecord } from './mercury.js';
 import type { RouteDef } from './router.js';

@@ -14,8 +14,8 @@ import type {
   ConnectionMetrics,
   InboundOutcome,
 } from '../../../src/adapters/webex/connectionMetrics.js';
-import type { InboundEvent } from '../../../src/adapters/webex/inboundEvent.js';
 import { createLogger } from '../../../src/logger.js';
+import type { InboundEvent } from '../../../src/machines/inboundEvent.js';
 import type { WebexConnectionSnapshot } from '../../../src/machines/webexConnection.js';
 import {
   type SimClock,

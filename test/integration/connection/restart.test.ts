@@ -14,8 +14,8 @@ import { describe, expect, it } from 'vitest';
 import { SimulatedClock, waitFor } from 'xstate';
 import { startWebexConnection, type WebexConnection } from '../../../src/actors/webexConnection.js';
 import { EmbeddedStores } from '../../../src/adapters/store/embedded.js';
-import type { InboundEvent } from '../../../src/adapters/webex/inboundEvent.js';
 import { createLogger, silentLogger } from '../../../src/logger.js';
+import type { InboundEvent } from '../../../src/machines/inboundEvent.js';
 import {
   type SimPerson,
   type SimRoom,

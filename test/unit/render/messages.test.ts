@@ -99,4 +99,12 @@ describe('messages', () => {
     expect(messages.feedbackThanks(true)).not.toBe(messages.feedbackThanks(false));
     expect(messages.shuttingDown).toMatch(/restarting/);
   });
+
+  it('says the turn deadline as configured, never more than it was', () => {
+    expect(messages.turnTimedOut(10)).toContain('longer than 10 seconds');
+    expect(messages.turnTimedOut(90)).toContain('longer than 90 seconds');
+    expect(messages.turnTimedOut(60)).toContain('longer than 1 minute,');
+    expect(messages.turnTimedOut(1800)).toContain('longer than 30 minutes');
+    expect(messages.turnTimedOut(7200)).toContain('longer than 2 hours');
+  });
 });

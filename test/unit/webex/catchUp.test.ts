@@ -8,6 +8,7 @@ import {
   RecentRooms,
 } from '../../../src/adapters/webex/catchUp.js';
 import { encodeHydraId } from '../../../src/adapters/webex/ids.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
 
 const botUuid = '0b0b0b0b-0000-4000-8000-000000000001';
 const self = { userId: botUuid, personId: encodeHydraId('PEOPLE', botUuid) };
@@ -15,36 +16,26 @@ const adaUuid = 'ada00000-0000-4000-8000-000000000002';
 const messageUuid = 'a1a1a1a1-0000-4000-8000-000000000003';
 const cluster = 'urn:TEAM:eu-central-1_k';
 
-function manualClock(start = 1_000_000) {
-  let now = start;
-  return {
-    now: () => now,
-    advance: (ms: number) => {
-      now += ms;
-    },
-  };
-}
-
 describe('RecentRooms', () => {
-  it('lists rooms newest activity first and forgets them after the TTL', () => {
-    const clock = manualClock();
+  it('lists rooms newest activity first and forgets them after the TTL', async () => {
+    const clock = new ManualClock(1_000_000);
     const rooms = new RecentRooms({ roomTtlMs: 60_000, maxTrackedRooms: 10 }, clock);
     rooms.touch('r1', 'direct', clock.now());
-    clock.advance(10_000);
+    await clock.advance(10_000);
     rooms.touch('r2', 'group', clock.now());
-    clock.advance(10_000);
+    await clock.advance(10_000);
     rooms.touch('r1', 'direct', clock.now());
     expect(rooms.recent(10).map((r) => r.roomId)).toEqual(['r1', 'r2']);
     expect(rooms.recent(1).map((r) => r.roomId)).toEqual(['r1']);
-    clock.advance(50_001);
+    await clock.advance(50_001);
     expect(rooms.recent(10).map((r) => r.roomId)).toEqual(['r1']);
-    clock.advance(10_000);
+    await clock.advance(10_000);
     expect(rooms.recent(10)).toEqual([]);
     expect(rooms.size).toBe(0);
   });
 
-  it('keeps at most maxTrackedRooms, dropping the least recently active', () => {
-    const clock = manualClock();
+  it('keeps at most maxTrackedRooms, dropping the least recently active', async () => {
+    const clock = new ManualClock(1_000_000);
     const rooms = new RecentRooms({ roomTtlMs: 60_000, maxTrackedRooms: 2 }, clock);
     const t = clock.now();
     rooms.touch('r1', 'direct', t + 1);
@@ -55,8 +46,8 @@ describe('RecentRooms', () => {
     expect(rooms.recent(10).map((r) => r.roomId)).toEqual(['r3', 'r1']);
   });
 
-  it('never moves a room back in time', () => {
-    const clock = manualClock(100);
+  it('never moves a room back in time', async () => {
+    const clock = new ManualClock(100);
     const rooms = new RecentRooms({ roomTtlMs: 1_000, maxTrackedRooms: 2 }, clock);
     rooms.touch('r1', 'direct', 90);
     rooms.touch('r1', 'direct', 50);
@@ -83,7 +74,7 @@ describe('RecentRooms kept in the store', () => {
   }
 
   it('writes a room at most every 30 s, at once when durable, and keeps the latest time', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000_000);
     const store = recordingStore();
     const errors: string[] = [];
     const rooms = new RecentRooms({ roomTtlMs: 3_600_000, maxTrackedRooms: 10 }, clock, {
@@ -91,12 +82,12 @@ describe('RecentRooms kept in the store', () => {
       onError: (_, operation) => void errors.push(operation),
     });
     rooms.touch('r1', 'direct', clock.now());
-    clock.advance(10_000);
+    await clock.advance(10_000);
     rooms.touch('r1', 'direct', clock.now());
     await rooms.flush();
     expect(store.writes.map((w) => w.lastEventAt)).toEqual([1_000_000]);
     rooms.touch('r1', 'direct', clock.now(), { durable: true });
-    clock.advance(30_000);
+    await clock.advance(30_000);
     rooms.touch('r1', 'direct', clock.now());
     await rooms.flush();
     expect(store.writes.map((w) => w.lastEventAt)).toEqual([1_000_000, 1_010_000, 1_040_000]);
@@ -104,7 +95,7 @@ describe('RecentRooms kept in the store', () => {
 
     // A failed write is logged, and the room is written again at its next event.
     store.fail = true;
-    clock.advance(30_000);
+    await clock.advance(30_000);
     rooms.touch('r1', 'direct', clock.now());
     await rooms.flush();
     expect(errors).toEqual(['touch']);
@@ -115,7 +106,7 @@ describe('RecentRooms kept in the store', () => {
   });
 
   it('loads what a previous process recorded once, within the TTL, and survives a failed read', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000_000);
     const store = recordingStore();
     await store.touch({ roomId: 'old', roomType: 'group', lastEventAt: clock.now() - 120_000 });
     await store.touch({ roomId: 'r2', roomType: 'group', lastEventAt: clock.now() - 20_000 });
@@ -140,7 +131,7 @@ describe('RecentRooms kept in the store', () => {
 });
 
 describe('catchUpSettings', () => {
-  it('keeps rooms no longer than the dedupe remembers what the window can list', () => {
+  it('keeps rooms no longer than the dedupe remembers what the window can list', async () => {
     expect(catchUpSettings(3_600_000).roomTtlMs).toBe(3_600_000 - CATCH_UP_DEFAULTS.skewMs);
     expect(catchUpSettings(86_400_000).roomTtlMs).toBe(CATCH_UP_DEFAULTS.roomTtlMs);
     expect(catchUpSettings(3_600_000, { maxRooms: 3 }).maxRooms).toBe(3);
@@ -150,7 +141,7 @@ describe('catchUpSettings', () => {
 describe('catchUpEvent', () => {
   const room = { roomId: encodeHydraId('ROOM', 'room-uuid', cluster), roomType: 'group' as const };
 
-  it('gives a listed message the socket activity id (the UUID inside its Hydra id)', () => {
+  it('gives a listed message the socket activity id (the UUID inside its Hydra id)', async () => {
     const item = catchUpEvent(
       {
         id: encodeHydraId('MESSAGE', messageUuid, cluster),
@@ -185,7 +176,7 @@ describe('catchUpEvent', () => {
     });
   });
 
-  it('keeps thread replies and files', () => {
+  it('keeps thread replies and files', async () => {
     const parentId = encodeHydraId('MESSAGE', 'root-uuid', cluster);
     const item = catchUpEvent(
       {
@@ -202,7 +193,7 @@ describe('catchUpEvent', () => {
     expect(item).toMatchObject({ event: { parentId, files: true } });
   });
 
-  it('skips the bot’s own messages, by person id or by device user id', () => {
+  it('skips the bot’s own messages, by person id or by device user id', async () => {
     const own = { id: encodeHydraId('MESSAGE', messageUuid, cluster), text: 'answer' };
     expect(catchUpEvent({ ...own, personId: self.personId }, room, self, 1)).toMatchObject({ skip: 'own' });
     expect(
@@ -210,7 +201,7 @@ describe('catchUpEvent', () => {
     ).toMatchObject({ skip: 'own' });
   });
 
-  it('skips ids that are not Hydra MESSAGE ids', () => {
+  it('skips ids that are not Hydra MESSAGE ids', async () => {
     expect(catchUpEvent({ id: messageUuid }, room, self, 1)).toMatchObject({ skip: 'malformed' });
     expect(catchUpEvent({ id: encodeHydraId('ROOM', messageUuid) }, room, self, 1)).toMatchObject({
       skip: 'malformed',

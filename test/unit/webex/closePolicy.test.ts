@@ -7,7 +7,7 @@ import {
   classifyClose,
   notReadyExplanation,
   type SocketCloseInfo,
-} from '../../../src/adapters/webex/closePolicy.js';
+} from '../../../src/machines/closePolicy.js';
 
 describe('close-code policy (webex-protocol.md §3.5)', () => {
   const table: Array<[string, SocketCloseInfo, CloseReaction]> = [

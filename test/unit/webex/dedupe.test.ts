@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ActivityDedupe } from '../../../src/adapters/webex/dedupe.js';
-
-function manualClock() {
-  let now = 1_000_000;
-  return {
-    now: () => now,
-    advance: (ms: number) => {
-      now += ms;
-    },
-  };
-}
+import { ManualClock } from '../../helpers/manual-clock.js';
 
 describe('ActivityDedupe', () => {
-  it('claims an id once, and again after a release', () => {
+  it('claims an id once, and again after a release', async () => {
     const dedupe = new ActivityDedupe({ ttlMs: 60_000 });
     expect(dedupe.claim('a')).toBe(true);
     expect(dedupe.claim('a')).toBe(false);
@@ -21,22 +12,22 @@ describe('ActivityDedupe', () => {
     dedupe.clear();
   });
 
-  it('forgets ids after the TTL', () => {
-    const clock = manualClock();
+  it('forgets ids after the TTL', async () => {
+    const clock = new ManualClock(1_000_000);
     const dedupe = new ActivityDedupe({ ttlMs: 3_600_000, clock });
     expect(dedupe.claim('a')).toBe(true);
-    clock.advance(1_000);
+    await clock.advance(1_000);
     expect(dedupe.claim('b')).toBe(true);
-    clock.advance(3_598_000);
+    await clock.advance(3_598_000);
     expect(dedupe.claim('a')).toBe(false);
-    clock.advance(1_000);
+    await clock.advance(1_000);
     expect(dedupe.claim('a')).toBe(true);
     // 'b' is still remembered; the expired first 'a' was purged, not 'b'.
     expect(dedupe.claim('b')).toBe(false);
     expect(dedupe.size).toBe(2);
   });
 
-  it('keeps memory bounded by dropping the oldest ids', () => {
+  it('keeps memory bounded by dropping the oldest ids', async () => {
     const dedupe = new ActivityDedupe({ ttlMs: 60_000, max: 3 });
     for (const id of ['a', 'b', 'c', 'd']) dedupe.claim(id);
     expect(dedupe.size).toBe(3);

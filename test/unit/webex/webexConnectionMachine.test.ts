@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type Actor, createActor, fromCallback, fromPromise, SimulatedClock } from 'xstate';
 import type { ServiceCatalog } from '../../../src/adapters/webex/catalog.js';
 import type { WdmDevice } from '../../../src/adapters/webex/devices.js';
-import type { InboundEvent } from '../../../src/adapters/webex/inboundEvent.js';
 import { WebexApiError } from '../../../src/errors.js';
+import type { InboundEvent } from '../../../src/machines/inboundEvent.js';
 import {
   type BotIdentity,
   deviceRefreshMachine,

@@ -4,6 +4,7 @@
  * re-registered, a second process on the same device makes this one stand down, and credentials
  * problems make the bot "not ready" with a slow retry instead of a reconnect storm).
  */
+import { backoffMs } from '../backoff.js';
 
 /** Where the socket was when it ended: HTTP upgrade, authorizing (before buffer_state), or online. */
 export type SocketPhase = 'handshake' | 'opening' | 'open';
@@ -165,15 +166,13 @@ export const BACKOFF_JITTER = 0.2;
 
 /**
  * Delay before reconnect attempt `attempt` (0-based): 1 s doubling to 32 s, minus up to 20 %
- * jitter, never below 1 s and never above 32 s. `random` returns [0, 1).
+ * jitter, never below 1 s. `random` returns [0, 1).
  */
 export function backoffDelayMs(attempt: number, random: () => number): number {
-  const exponent = Math.max(0, Math.min(attempt, 30));
-  const step = Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** exponent);
-  const jittered = step * (1 - BACKOFF_JITTER * clampUnit(random()));
-  return Math.round(Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_INITIAL_MS, jittered)));
-}
-
-function clampUnit(value: number): number {
-  return Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0;
+  const wait = backoffMs(
+    attempt,
+    { baseMs: BACKOFF_INITIAL_MS, maxMs: BACKOFF_MAX_MS, jitter: BACKOFF_JITTER },
+    random,
+  );
+  return Math.max(BACKOFF_INITIAL_MS, wait);
 }
