@@ -10,10 +10,10 @@ import { MemoryEventClaims, MemorySpaceRegistry } from '../../src/adapters/store
 import type { EventClaims } from '../../src/adapters/store/ports.js';
 import { SpaceAuthorization } from '../../src/adapters/store/spaceAuthorization.js';
 import { encodeHydraId } from '../../src/adapters/webex/ids.js';
-import type { InboundMessageEvent } from '../../src/adapters/webex/inboundEvent.js';
 import { createBotFacts } from '../../src/facts.js';
 import { createLogger } from '../../src/logger.js';
 import type { BotEvent } from '../../src/machines/bot.js';
+import type { InboundMessageEvent } from '../../src/machines/inboundEvent.js';
 import { captureLog } from '../helpers/capture.js';
 import { ManualClock, SIM_EPOCH, settle } from '../helpers/manual-clock.js';
 
