@@ -133,9 +133,13 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
       turnAway: (_, { messageId }) => {
         log.info({ messageId }, 'conversation queue full: message not queued (the thread was told)');
       },
-      forgetConversation: (_, { key }) => {
+      forgetConversation: (_, { key, roomId, generation }) => {
         perConversation
-          .run(key, () => deps.conversations.delete(key))
+          .run(key, () =>
+            generation > 0
+              ? deps.conversations.put({ key, roomId, generation, updatedAt: clock.now() })
+              : deps.conversations.delete(key),
+          )
           .catch((error: unknown) => {
             metrics?.storeErrors.inc({ store: 'conversations' });
             log.warn({ err: error, threadKey: key }, 'conversation not forgotten');

@@ -229,7 +229,8 @@ const conversationSetup = setup({
     notify: (_, _params: { notice: Notice; target: ReplyTarget }) => {},
     /** `refused_total{reason}`. */
     countRefusal: (_, _params: { reason: 'busy' | 'bounds' | 'form-owner' }) => {},
-    forgetConversation: (_, _params: { key: string }) => {},
+    /** `reset`: the agent ids and history go; the reset count stays (a new CAIPE conversation). */
+    forgetConversation: (_, _params: { key: string; roomId: string; generation: number }) => {},
     /** Asks the agent to cancel a task nobody will answer any more. */
     cancelAgentTask: (_, _params: { taskId: string }) => {},
     /** Scores a feedback click (and thanks the user). */
@@ -619,8 +620,15 @@ export const conversationMachine = conversationSetup.createMachine({
         actions: [
           'clearAgentIds',
           { type: 'closeForm', params: { reason: 'cancelled' } },
-          assign({ queue: [] }),
-          { type: 'forgetConversation', params: ({ context }) => ({ key: context.key }) },
+          assign({ queue: [], history: [], generation: ({ context }) => context.generation + 1 }),
+          {
+            type: 'forgetConversation',
+            params: ({ context }) => ({
+              key: context.key,
+              roomId: context.roomId,
+              generation: context.generation,
+            }),
+          },
           {
             type: 'notify',
             params: ({ context }) => ({ notice: { kind: 'reset' }, target: context.target }),

@@ -213,7 +213,9 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
         personId: input.message.personId,
         generation: input.generation ?? 0,
       },
-      ...(input.history && input.history.length > 0 ? { history: input.history } : {}),
+      // Always sent, empty too: the conversation record is the thread's memory (after a reset, the
+      // agent client must not fall back to what it remembers of the thread).
+      history: input.history ?? [],
     };
     if (input.formAnswer && deps.cards) {
       const answer = deps.cards.formAnswer(input.formAnswer.form, input.formAnswer.fields);
