@@ -290,6 +290,19 @@ export const settings = {
     doc: 'Name of the bot’s WDM device; own devices are reused by this name.',
     schema: textValue.pipe(z.string().min(1, 'must not be empty')),
   }),
+  instanceId: setting({
+    env: 'INSTANCE_ID',
+    doc: 'Set only when several processes share one token (e.g. a StatefulSet’s stable pod name): the device is named `WEBEX_DEVICE_NAME-INSTANCE_ID`. Unset: no suffix, and the host name identifies the process in claims.',
+    // A pod name fits: it becomes part of the device name and of log lines, so nothing else does.
+    schema: textValue.pipe(
+      z
+        .string()
+        .regex(
+          /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?$/,
+          'expected letters, digits, ".", "_" or "-" (at most 100, starting and ending with a letter or digit)',
+        ),
+    ),
+  }),
   listenMode: setting({
     env: 'WEBEX_LISTEN_MODE',
     default: 'mention',

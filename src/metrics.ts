@@ -4,7 +4,11 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
-export type EventOutcome = 'handled' | 'duplicate' | 'own' | 'ignored' | 'unauthorized';
+/**
+ * `unclaimed`: dropped without being claimed in the store — it waited past the dedupe window, or
+ * too many events were waiting (the store was failing; see `claims_waiting`).
+ */
+export type EventOutcome = 'handled' | 'duplicate' | 'own' | 'ignored' | 'unauthorized' | 'unclaimed';
 
 /**
  * Why the bot refused a person's request (`refused_total{reason}`, SPEC §3):
@@ -39,6 +43,8 @@ export interface BotMetrics {
   firstReplySeconds: Histogram;
   answerSeconds: Histogram;
   storeErrors: Counter<'store'>;
+  /** Inbound events waiting for their store claim (the store is failing). */
+  claimsWaiting: Gauge;
   sequenceGaps: Counter;
   catchUpEvents: Counter<'outcome'>;
   feedbackFailures: Counter;
@@ -109,6 +115,11 @@ export function createBotMetrics(registry: Registry): BotMetrics {
       name: 'webex_bot_store_errors_total',
       help: 'Store operations that failed.',
       labelNames: ['store'],
+      registers,
+    }),
+    claimsWaiting: new Gauge({
+      name: 'webex_bot_claims_waiting',
+      help: 'Inbound events waiting for their store claim while the store fails (nothing unclaimed is handled).',
       registers,
     }),
     feedbackFailures: new Counter({

@@ -51,6 +51,7 @@ import {
   startHttpServer,
 } from './http/server.js';
 import { type Inspection, startInspection } from './inspection/index.js';
+import { instanceIdentity } from './instance.js';
 import type { Logger } from './logger.js';
 import type { TurnInput } from './machines/conversation.js';
 import { type BotMetrics, createBotMetrics } from './metrics.js';
@@ -144,7 +145,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const facts = createBotFacts();
 
   // ── adapters ───────────────────────────────────────────────────────────────────────────────────
-  const stores: Stores = options.stores ?? (await openStores(config, { log, clock }));
+  const instance = instanceIdentity(config);
+  const stores: Stores = options.stores ?? (await openStores(config, { log, clock, owner: instance.owner }));
   const spaces = new SpaceAuthorization({
     registry: stores.spaces,
     cacheTtlMs: config.spaceAuthCacheTtlS * 1000,
@@ -213,6 +215,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     answeredBy: config.hitlAnsweredBy,
     turnTimeoutMs: config.agentTurnTimeoutS * 1000,
     turnLimits: { total: config.maxConcurrentTurns, perPerson: config.maxTurnsPerPerson },
+    historyLimits: {
+      maxMessages: config.threadContextMaxMessages,
+      maxChars: config.threadContextMaxChars,
+    },
     cards: {
       form: buildFormCard,
       ...(feedback ? { feedback: buildFeedbackCard } : {}),
@@ -247,7 +253,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     apiBaseUrl: config.webexApiBaseUrl,
     u2cUrl: config.webexU2cUrl,
     wdmUrl: config.webexWdmUrl,
-    deviceName: config.webexDeviceName,
+    deviceName: instance.deviceName,
+    deviceBaseName: instance.deviceBaseName,
     dedupeTtlS: config.dedupeTtlS,
     retryAfterDefaultS: config.retryAfterDefaultS,
     logger: log,
@@ -274,6 +281,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       notify,
       log,
       metrics,
+      clock,
     }),
   });
 

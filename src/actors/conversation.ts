@@ -50,13 +50,22 @@ export interface ConversationEffectsDeps {
   turnTimeoutMs?: number;
   /** `MAX_CONCURRENT_TURNS` and `MAX_TURNS_PER_PERSON`. */
   turnLimits?: { total: number; perPerson: number };
+  /** How much history a conversation keeps for memoryless agents (`WEBEX_THREAD_CONTEXT_*`). */
+  historyLimits?: { maxMessages: number; maxChars: number };
   /** Form and feedback cards; without them the bot posts no cards. */
   cards?: TurnCards | undefined;
   /** A person's email from their id (a card action carries only the id). */
   lookupEmail?: ((personId: string, signal?: AbortSignal) => Promise<string | undefined>) | undefined;
   /** Scores a feedback click (Langfuse); never throws. */
   scoreFeedback?:
-    | ((input: { traceId: string; personId: string; email?: string; positive: boolean }) => Promise<void>)
+    | ((input: {
+        traceId: string;
+        personId: string;
+        email?: string;
+        positive: boolean;
+        /** The room clicked in (CAIPE ≥0.6 reads it as the feedback's channel). */
+        roomId?: string;
+      }) => Promise<void>)
     | undefined;
 }
 
@@ -76,6 +85,7 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
     lookupEmail: deps.lookupEmail,
     observer: metricsObserver(metrics),
     limits: deps.turnLimits,
+    historyLimits: deps.historyLimits,
   });
 
   const logic = conversationMachine.provide({
@@ -114,6 +124,7 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
             personId: action.submission.personId,
             ...(email ? { email } : {}),
             positive,
+            roomId: target.roomId,
           });
         })();
         // Thanked at once and whatever Langfuse says: the click was received.
@@ -122,9 +133,13 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
       turnAway: (_, { messageId }) => {
         log.info({ messageId }, 'conversation queue full: message not queued (the thread was told)');
       },
-      forgetConversation: (_, { key }) => {
+      forgetConversation: (_, { key, roomId, generation }) => {
         perConversation
-          .run(key, () => deps.conversations.delete(key))
+          .run(key, () =>
+            generation > 0
+              ? deps.conversations.put({ key, roomId, generation, updatedAt: clock.now() })
+              : deps.conversations.delete(key),
+          )
           .catch((error: unknown) => {
             metrics?.storeErrors.inc({ store: 'conversations' });
             log.warn({ err: error, threadKey: key }, 'conversation not forgotten');

@@ -191,13 +191,14 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
         }
         if (result.pruned.length > 0) {
           log.warn(
-            { pruned: result.pruned.length },
+            { pruned: result.pruned.length, otherInstances: result.prunedInstances },
             'WDM refused a new device (excessive device registrations): deleted the oldest devices of this token and registered again',
           );
         }
         log.info(
           {
             device: result.device.url,
+            name: deps.deviceName,
             reused: result.reused,
             deletedExtras: result.deleted.length,
             replacedStale: Boolean(input.avoid),

@@ -35,6 +35,7 @@ import type {
   ClosedForm,
   ConversationRecord,
   FeedbackCardRecord,
+  HistoryMessage,
   Notice,
   PendingForm,
   ReplyTarget,
@@ -77,6 +78,10 @@ export interface ConversationContext extends ConversationInput {
   busyNoticeSent: boolean;
   /** Failed reads of the stored record so far. */
   restoreAttempts: number;
+  /** Earlier turns for agents that hold no memory; bounded by the effect that appends to it. */
+  history: HistoryMessage[];
+  /** How many times `reset` started the thread afresh. */
+  generation: number;
   /** Who the open task waits for (with `HITL_ANSWERED_BY=requester`, only they answer it). */
   taskOwner?: { personId: string; name: string };
   /** The turn being answered: what the agent was asked, and its side of the turn so far. */
@@ -116,6 +121,8 @@ export interface TurnInput {
   lastAnswerMessageId?: string;
   /** The message answers a form: its values are sent as text lines and a `resume` part. */
   formAnswer?: { form: PendingForm['form']; fields: Record<string, unknown> };
+  history?: readonly HistoryMessage[];
+  generation?: number;
 }
 
 /** Input of the effects that post a turn's result. */
@@ -128,6 +135,9 @@ export interface TurnResultInput {
   failure?: TurnFailure;
   /** The question came with files (a `share`): the answer says they were not read. */
   hasFiles?: boolean;
+  /** The conversation's earlier turns and what was asked now, for the next history. */
+  history?: readonly HistoryMessage[];
+  asked?: string;
 }
 
 /** Input of the working message actor. */
@@ -143,6 +153,12 @@ export interface AgentStreamInput {
   key: string;
   target: ReplyTarget;
   ask: AgentAsk;
+}
+
+/** What `postAnswer` posted, and the history with this turn in it. */
+export interface PostedAnswer {
+  answerMessageId?: string;
+  history?: HistoryMessage[];
 }
 
 /** What `askForInput` posted: the question (and the form card, when the agent sent a form). */
@@ -213,7 +229,8 @@ const conversationSetup = setup({
     notify: (_, _params: { notice: Notice; target: ReplyTarget }) => {},
     /** `refused_total{reason}`. */
     countRefusal: (_, _params: { reason: 'busy' | 'bounds' | 'form-owner' }) => {},
-    forgetConversation: (_, _params: { key: string }) => {},
+    /** `reset`: the agent ids and history go; the reset count stays (a new CAIPE conversation). */
+    forgetConversation: (_, _params: { key: string; roomId: string; generation: number }) => {},
     /** Asks the agent to cancel a task nobody will answer any more. */
     cancelAgentTask: (_, _params: { taskId: string }) => {},
     /** Scores a feedback click (and thanks the user). */
@@ -269,10 +286,12 @@ const conversationSetup = setup({
       turn: undefined,
       failure: undefined,
     }),
-    recordAnswerMessage: assign({
-      lastAnswerMessageId: ({ context, event }) =>
-        (event as unknown as { output?: { answerMessageId?: string } }).output?.answerMessageId ??
-        context.lastAnswerMessageId,
+    recordAnswerMessage: assign(({ context, event }) => {
+      const output = (event as unknown as { output?: PostedAnswer }).output;
+      return {
+        lastAnswerMessageId: output?.answerMessageId ?? context.lastAnswerMessageId,
+        history: output?.history ?? context.history,
+      };
     }),
     recordFeedbackCard: assign({
       feedbackCards: ({ context, event }) => {
@@ -557,6 +576,8 @@ function turnInputOf(context: ConversationContext): TurnInput {
     taskId: context.taskId,
     lastAnswerMessageId: context.lastAnswerMessageId,
     ...(context.currentForm ? { formAnswer: context.currentForm } : {}),
+    history: context.history,
+    generation: context.generation,
   };
 }
 
@@ -568,6 +589,8 @@ function turnResultOf(context: ConversationContext): TurnResultInput {
     turn: context.turn ?? { status: 'unknown' },
     ...(context.failure ? { failure: context.failure } : {}),
     ...(context.current?.hasFiles ? { hasFiles: true } : {}),
+    history: context.history,
+    ...(context.ask ? { asked: context.ask.text } : {}),
   };
 }
 
@@ -585,6 +608,8 @@ export const conversationMachine = conversationSetup.createMachine({
     deniedNoticeSent: false,
     busyNoticeSent: false,
     restoreAttempts: 0,
+    history: [],
+    generation: 0,
   }),
   initial: 'restoring',
   on: {
@@ -595,8 +620,15 @@ export const conversationMachine = conversationSetup.createMachine({
         actions: [
           'clearAgentIds',
           { type: 'closeForm', params: { reason: 'cancelled' } },
-          assign({ queue: [] }),
-          { type: 'forgetConversation', params: ({ context }) => ({ key: context.key }) },
+          assign({ queue: [], history: [], generation: ({ context }) => context.generation + 1 }),
+          {
+            type: 'forgetConversation',
+            params: ({ context }) => ({
+              key: context.key,
+              roomId: context.roomId,
+              generation: context.generation,
+            }),
+          },
           {
             type: 'notify',
             params: ({ context }) => ({ notice: { kind: 'reset' }, target: context.target }),
@@ -635,6 +667,8 @@ export const conversationMachine = conversationSetup.createMachine({
             lastAnswerMessageId: event.output?.lastAnswerMessageId,
             pendingForm: event.output?.pendingForm,
             taskOwner: event.output?.taskOwner,
+            history: event.output?.history ?? [],
+            generation: event.output?.generation ?? 0,
             feedbackCards: event.output?.feedbackCards ?? [],
             closedForms: event.output?.closedForms ?? [],
           })),
@@ -1003,6 +1037,8 @@ function recordOf(context: ConversationContext): ConversationRecord {
     lastAnswerMessageId: context.lastAnswerMessageId,
     pendingForm: context.pendingForm,
     taskOwner: context.taskOwner,
+    ...(context.history.length > 0 ? { history: context.history } : {}),
+    ...(context.generation > 0 ? { generation: context.generation } : {}),
     feedbackCards: context.feedbackCards,
     closedForms: context.closedForms,
     updatedAt: context.current?.receivedAt ?? 0,

@@ -117,6 +117,22 @@ export interface AgentAsk {
   contextId?: string;
   /** Only when the message answers a task that asked for input. */
   taskId?: string;
+  /** Where the turn comes from (CAIPE ≥0.6 keys its conversation by it; on-behalf-of needs the person). */
+  origin?: AskOrigin;
+  /** Earlier turns, oldest first, for agents that hold no memory (AG-UI). */
+  history?: readonly HistoryMessage[];
+}
+
+/** Where a turn comes from, as the agent backends read it. */
+export interface AskOrigin {
+  /** The public (`Y2lz…`) room id. */
+  roomId: string;
+  roomType: RoomType;
+  messageId: string;
+  threadRootId?: string;
+  personId: string;
+  /** How many times `reset` started the thread afresh. */
+  generation?: number;
 }
 
 /**

@@ -228,6 +228,18 @@ describe('loadConfig', () => {
     ).toEqual(['XSTATE_INSPECT_PORT: must differ from HTTP_PORT']);
   });
 
+  it('INSTANCE_ID: unset by default; a pod name is accepted; anything that cannot name a device is not', () => {
+    expect(loadConfig(base).instanceId).toBeUndefined();
+    expect(loadConfig({ ...base, INSTANCE_ID: 'webex-bot-caipe-webex-bot-2' }).instanceId).toBe(
+      'webex-bot-caipe-webex-bot-2',
+    );
+    for (const bad of ['-pod', 'pod/1', 'pod 1', 'pöd', 'x'.repeat(101)]) {
+      expect(problemsOf({ ...base, INSTANCE_ID: bad }), bad).toEqual([
+        expect.stringMatching(/^INSTANCE_ID: expected letters, digits/),
+      ]);
+    }
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ ...base, MONGODB_URI: '', CAIPE_URL: '  ' }).caipeUrl).toBe(
       'http://caipe-supervisor:8000',

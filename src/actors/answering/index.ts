@@ -26,12 +26,13 @@ import type { Logger } from '../../logger.js';
 import type {
   AgentStreamInput,
   AskedForInput,
+  PostedAnswer,
   TurnInput,
   TurnResultInput,
   WorkingMessageEvent,
   WorkingMessageInput,
 } from '../../machines/conversation.js';
-import type { AgentAsk, AgentTurn, TurnFailure, TurnStatus } from '../../machines/types.js';
+import type { AgentAsk, AgentTurn, HistoryMessage, TurnFailure, TurnStatus } from '../../machines/types.js';
 
 /** How a turn's texts look; bound to `src/render` by the composition root. */
 export interface TurnRendering {
@@ -101,6 +102,8 @@ export interface AnsweringDeps {
   observer?: TurnObserver | undefined;
   /** `MAX_CONCURRENT_TURNS` and `MAX_TURNS_PER_PERSON`; unlimited when unset. */
   limits?: { total: number; perPerson: number } | undefined;
+  /** How much history a conversation keeps for memoryless agents (`WEBEX_THREAD_CONTEXT_*`). */
+  historyLimits?: { maxMessages: number; maxChars: number } | undefined;
 }
 
 /** The turns running, for the shutdown sequence. */
@@ -207,6 +210,17 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
       userEmail,
       ...(input.contextId ? { contextId: input.contextId } : {}),
       ...(input.taskId ? { taskId: input.taskId } : {}),
+      origin: {
+        roomId: input.target.roomId,
+        roomType: input.roomType,
+        messageId: input.message.messageId,
+        ...(input.target.parentId ? { threadRootId: input.target.parentId } : {}),
+        personId: input.message.personId,
+        generation: input.generation ?? 0,
+      },
+      // Always sent, empty too: the conversation record is the thread's memory (after a reset, the
+      // agent client must not fall back to what it remembers of the thread).
+      history: input.history ?? [],
     };
     if (input.formAnswer && deps.cards) {
       const answer = deps.cards.formAnswer(input.formAnswer.form, input.formAnswer.fields);
@@ -237,6 +251,8 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
           ...(ask.contextId ? { contextId: ask.contextId } : {}),
           ...(ask.taskId ? { taskId: ask.taskId } : {}),
           ...(ask.parts ? { parts: ask.parts as TurnPart[] } : {}),
+          ...(ask.origin ? { origin: ask.origin } : {}),
+          ...(ask.history ? { history: ask.history } : {}),
         };
         for await (const event of agent.streamTurn(request, { signal: aborter.signal })) {
           state = reduceTurn(state, event);
@@ -295,7 +311,7 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
     return last;
   };
 
-  const postAnswer = fromPromise<{ answerMessageId?: string }, TurnResultInput>(async ({ input, signal }) => {
+  const postAnswer = fromPromise<PostedAnswer, TurnResultInput>(async ({ input, signal }) => {
     const answer = finalText(stateOf(input.turn));
     const parts = answer
       ? rendering.answer(answer.text, {
@@ -310,7 +326,8 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
       signal,
     );
     observer.answered?.(since(input.receivedAt));
-    return answerMessageId ? { answerMessageId } : {};
+    const history = nextHistory(input, answer?.text, deps.historyLimits);
+    return { ...(answerMessageId ? { answerMessageId } : {}), ...(history ? { history } : {}) };
   });
 
   const postFeedback = fromPromise<FeedbackCardRecord | undefined, TurnResultInput>(async ({ input }) => {
@@ -374,6 +391,32 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
     },
     turns,
   };
+}
+
+/**
+ * The conversation's history with this turn in it (the request and the final answer), newest kept:
+ * at most `maxMessages` entries and `maxChars` characters. Undefined when nothing changes.
+ */
+export function nextHistory(
+  input: Pick<TurnResultInput, 'history' | 'asked'>,
+  answer: string | undefined,
+  limits: { maxMessages: number; maxChars: number } | undefined,
+): HistoryMessage[] | undefined {
+  if (!limits || !input.asked || !answer) return undefined;
+  const all: HistoryMessage[] = [
+    ...(input.history ?? []),
+    { role: 'user', text: input.asked },
+    { role: 'assistant', text: answer },
+  ];
+  const kept: HistoryMessage[] = [];
+  let chars = 0;
+  for (let i = all.length - 1; i >= 0 && kept.length < limits.maxMessages; i--) {
+    const entry = all[i]!;
+    if (chars + entry.text.length > limits.maxChars) break;
+    chars += entry.text.length;
+    kept.unshift(entry);
+  }
+  return kept;
 }
 
 /** How the stream ended, for `agent_streams_total{outcome}`. */

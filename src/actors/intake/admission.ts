@@ -5,11 +5,17 @@
  *
  * It runs inside the intake's per-room order, so the answer for a room's events comes in the
  * order they arrived ("do X" before "cancel").
+ *
+ * Nothing goes on for an activity this process has not claimed: while claims fail (a store
+ * outage), activities wait in the claim queue (`claimQueue.ts`), in order, bounded, and those that
+ * outlive the dedupe window are dropped. With `later`, a waiting activity does not hold up the
+ * intake's room queue: the admission keeps the order itself and hands the decision to `later`.
  */
 import type { EventClaims, ListenMode } from '../../adapters/store/ports.js';
 import type { SpaceAuthorization } from '../../adapters/store/spaceAuthorization.js';
 import { stripBotMention } from '../../adapters/webex/normalize.js';
 import type { PersonPolicy } from '../../adapters/webex/personPolicy.js';
+import { type Clock, systemClock } from '../../clock.js';
 import { asCodedError } from '../../errors.js';
 import { type BotFacts, botDisplayName } from '../../facts.js';
 import type { Logger } from '../../logger.js';
@@ -18,6 +24,7 @@ import { replyTargetOf, targetOfKey } from '../../machines/conversationKey.js';
 import type { InboundEvent, InboundMessageEvent } from '../../machines/inboundEvent.js';
 import type { CardAction, CardSubmission, Notice, ReplyTarget } from '../../machines/types.js';
 import type { BotMetrics } from '../../metrics.js';
+import { type ClaimRetry, createClaimQueue } from './claimQueue.js';
 
 export interface AdmissionDeps {
   claims: EventClaims;
@@ -38,29 +45,47 @@ export interface AdmissionDeps {
   notify: (notice: Notice, target: ReplyTarget) => void;
   log: Logger;
   metrics?: BotMetrics | undefined;
+  /** Times the wait of activities whose claim failed (retry backoff, dedupe window). */
+  clock?: Clock | undefined;
+  /** Most activities waiting for their claim at once (1,000 by default). */
+  maxWaitingClaims?: number | undefined;
+  /** Backoff between claim attempts while the store fails. */
+  claimRetry?: Partial<ClaimRetry> | undefined;
 }
 
-/** Decides one event; undefined when the bot does nothing with it. Never throws. */
-export type Admission = (event: InboundEvent) => Promise<BotEvent | undefined>;
+export interface AdmitOptions {
+  /**
+   * Takes the decision on an event whose claim had to wait (the store failed, or others wait):
+   * `admit` then resolves undefined at once, so the caller's room queue moves on, and the decision
+   * comes here later, in the room's order. Without it, `admit` resolves once the event is decided.
+   */
+  later?: ((event: BotEvent) => void) | undefined;
+  /** Aborted when the caller takes no more events (stopping): waiting events are left unclaimed. */
+  signal?: AbortSignal | undefined;
+}
+
+/** Decides one event; undefined when the bot does nothing with it (or not yet, see `later`). Never throws. */
+export type Admission = (event: InboundEvent, options?: AdmitOptions) => Promise<BotEvent | undefined>;
 
 type GroupOutcome = 'handled' | 'unauthorized' | 'unavailable' | 'ignored';
 
 export function createAdmission(deps: AdmissionDeps): Admission {
   const { log, metrics } = deps;
 
-  /** Once per activity, also across replicas; a store that cannot say is not a reason to go mute. */
-  async function firstTime(activityId: string): Promise<boolean> {
-    try {
-      return await deps.claims.claim(activityId, deps.dedupeTtlMs);
-    } catch (error) {
-      metrics?.storeErrors.inc({ store: 'claims' });
-      log.warn(
-        { err: asCodedError(error), activityId },
-        'event claim failed; handling it (the socket dedupes too)',
-      );
-      return true;
-    }
-  }
+  /** Once per activity, also across replicas and restarts; nothing unclaimed goes on. */
+  const claims = createClaimQueue({
+    claims: deps.claims,
+    ttlMs: deps.dedupeTtlMs,
+    clock: deps.clock ?? systemClock,
+    log,
+    maxWaiting: deps.maxWaitingClaims,
+    retry: deps.claimRetry,
+    onStoreError: () => metrics?.storeErrors.inc({ store: 'claims' }),
+    onUnclaimed: (ticket, why) => {
+      if (why !== 'left') metrics?.events.inc({ kind: ticket.kind, outcome: 'unclaimed' });
+    },
+    onWaiting: (count) => metrics?.claimsWaiting.set(count),
+  });
 
   const isMentioned = (mentionedPeople: readonly string[]) => {
     const personId = deps.facts.getSnapshot().context.identity?.personId;
@@ -132,9 +157,10 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     };
   }
 
-  return async (event) => {
+  /** The decision on an event this process has claimed (or learnt that another one did). */
+  async function decide(event: InboundEvent, claimed: boolean): Promise<BotEvent | undefined> {
     try {
-      if (!(await firstTime(event.activityId))) {
+      if (!claimed) {
         metrics?.events.inc({ kind: event.kind, outcome: 'duplicate' });
         return undefined;
       }
@@ -182,5 +208,46 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       log.error({ err: asCodedError(error), activityId: event.activityId }, 'inbound event not handled');
       return undefined;
     }
-  };
+  }
+
+  return (event, options = {}) =>
+    new Promise<BotEvent | undefined>((resolve) => {
+      const { later, signal } = options;
+      let waited = false;
+      const ticket = {
+        activityId: event.activityId,
+        roomId: event.roomId,
+        receivedAt: event.receivedAt,
+        kind: event.kind,
+        signal,
+      };
+      void claims
+        .claim(
+          ticket,
+          async (claimed) => {
+            const decision = await decide(event, claimed);
+            // Delivered from inside the queue's turn, so the room's next event comes after it. Once
+            // claimed, an event is delivered even if the caller is stopping (as `admit`'s result is).
+            if (waited && later) {
+              if (decision) later(decision);
+            } else resolve(decision);
+          },
+          later
+            ? () => {
+                waited = true;
+                resolve(undefined);
+              }
+            : undefined,
+        )
+        .then(
+          () => resolve(undefined),
+          (error: unknown) => {
+            log.error(
+              { err: asCodedError(error), activityId: event.activityId },
+              'inbound event not handled',
+            );
+            resolve(undefined);
+          },
+        );
+    });
 }

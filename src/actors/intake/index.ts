@@ -121,14 +121,24 @@ export function runInboundProcessor(
     return perRoom.run(route.roomId, async () => finish(route, kind, await resolution));
   };
 
-  /** Hands one event on; with an admission, its decision is part of the room's order. */
+  /** Aborted once no more events are taken (hold, stop): those still waiting for a claim are left. */
+  const admitting = new AbortController();
+  const deliver = (botEvent: BotEvent) => {
+    if (!aborter.signal.aborted) deps.admission?.deliver(botEvent);
+  };
+
+  /**
+   * Hands one event on; with an admission, its decision is part of the room's order. An event
+   * whose claim must wait (store failing) does not hold up the room: the admission keeps the
+   * room's order and delivers it `later`.
+   */
   const handOver = async (event: InboundEvent): Promise<void> => {
     if (!deps.admission) {
       sendBack({ type: 'INBOUND.EVENT', event });
       return;
     }
-    const botEvent = await deps.admission.admit(event);
-    if (botEvent && !aborter.signal.aborted) deps.admission.deliver(botEvent);
+    const botEvent = await deps.admission.admit(event, { later: deliver, signal: admitting.signal });
+    if (botEvent) deliver(botEvent);
   };
 
   receive((command) => {
@@ -140,6 +150,7 @@ export function runInboundProcessor(
   const hold = () => {
     if (held) return;
     held = true;
+    admitting.abort();
     // A fetch under way may still end here (then `finish` leaves its event too) or be cut by the
     // stop: either way the next process's catch-up must know the room.
     for (const route of fetching.values())
@@ -421,6 +432,7 @@ export function runInboundProcessor(
   };
 
   return () => {
+    admitting.abort();
     aborter.abort(new Error('webex connection stopped'));
   };
 }

@@ -1,7 +1,10 @@
 /**
- * Embedded stores: one SQLite file under DATA_DIR (better-sqlite3), for a single replica without
- * MongoDB. Spaces, conversations, event claims and recently active rooms survive restarts and
- * crashes.
+ * Embedded stores: one SQLite file under DATA_DIR (better-sqlite3), for a bot without MongoDB.
+ * Spaces, conversations, event claims and recently active rooms survive restarts and crashes.
+ * Several processes on one host may share the file (replicas with one token, as the tests run
+ * them): every claim is a single `INSERT … ON CONFLICT` statement, which SQLite runs under its
+ * write lock, and a process that finds the lock held waits up to `BUSY_TIMEOUT_MS` for it. Across
+ * hosts (network file systems break SQLite's locking) the store is MongoDB.
  *
  * Durability choices:
  * - WAL journal: a commit is one append to the write-ahead log, so a process killed mid-write
@@ -20,8 +23,9 @@
  * Expired claims, notices and conversations are ignored on read and purged on an interval, and so
  * are rooms inactive for a day.
  *
- * Schema changes are additive (`CREATE … IF NOT EXISTS`): a table added later (`active_rooms`)
- * needs no version bump, and an older bot can still open the file.
+ * Schema changes are additive (`CREATE … IF NOT EXISTS`, `ADD COLUMN`): a table or column added
+ * later (`active_rooms`, the claims' `owner`) needs no version bump, and an older bot can still
+ * open the file.
  *
  * Health:
  * - Opening runs SQLite's `quick_check` (every page and index of the file is read once, so a large
@@ -85,7 +89,8 @@ CREATE INDEX IF NOT EXISTS conversations_expires_at ON conversations (expires_at
 
 CREATE TABLE IF NOT EXISTS event_claims (
   activity_id TEXT PRIMARY KEY,
-  expires_at INTEGER NOT NULL
+  expires_at INTEGER NOT NULL,
+  owner TEXT
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_claims_expires_at ON event_claims (expires_at);
 
@@ -160,6 +165,8 @@ export interface EmbeddedStoreOptions {
   conversationRetentionMs?: number;
   /** How often expired rows are deleted; 0 turns the timer off (tests call `purgeExpired`). */
   purgeIntervalMs?: number;
+  /** Recorded with each event claim: `INSTANCE_ID`, else the host name. */
+  owner?: string | undefined;
 }
 
 type Db = Database.Database;
@@ -300,25 +307,48 @@ export class EmbeddedConversationStore implements ConversationStore {
   }
 }
 
+/**
+ * Claims are one statement each, so they are atomic across processes sharing the file: SQLite
+ * takes the write lock for the statement (waiting up to the busy timeout while another process
+ * holds it) and reads the row under that lock, so of two processes claiming one id exactly one
+ * inserts it; the other sees the conflict and changes nothing.
+ */
 export class EmbeddedEventClaims implements EventClaims {
-  readonly #claim: Database.Statement<[{ id: string; expiresAt: number; now: number }]>;
+  readonly #claim: Database.Statement<[Record<string, string | number | null>]>;
+  readonly #owner: string | null | undefined;
 
+  /** `table`: another table of claims (notices), without an owner column. */
   constructor(
     db: Db,
     private readonly clock: Clock,
-    table: { name: string; key: string } = { name: 'event_claims', key: 'activity_id' },
+    options: { table?: { name: string; key: string }; owner?: string | undefined } = {},
   ) {
+    const { table } = options;
     // Inserts a new claim, or takes over an expired one; a live claim is left alone (0 changes).
-    this.#claim = db.prepare(
-      `INSERT INTO ${table.name} (${table.key}, expires_at) VALUES (@id, @expiresAt)
-       ON CONFLICT (${table.key}) DO UPDATE SET expires_at = excluded.expires_at
-       WHERE ${table.name}.expires_at <= @now`,
-    );
+    if (table) {
+      this.#claim = db.prepare(
+        `INSERT INTO ${table.name} (${table.key}, expires_at) VALUES (@id, @expiresAt)
+         ON CONFLICT (${table.key}) DO UPDATE SET expires_at = excluded.expires_at
+         WHERE ${table.name}.expires_at <= @now`,
+      );
+    } else {
+      this.#owner = options.owner ?? null;
+      this.#claim = db.prepare(
+        `INSERT INTO event_claims (activity_id, expires_at, owner) VALUES (@id, @expiresAt, @owner)
+         ON CONFLICT (activity_id) DO UPDATE SET expires_at = excluded.expires_at, owner = excluded.owner
+         WHERE event_claims.expires_at <= @now`,
+      );
+    }
   }
 
   async claim(activityId: string, ttlMs: number): Promise<boolean> {
     const now = this.clock.now();
-    return this.#claim.run({ id: activityId, expiresAt: now + ttlMs, now }).changes === 1;
+    const params = { id: activityId, expiresAt: now + ttlMs, now };
+    const result =
+      this.#owner === undefined
+        ? this.#claim.run(params)
+        : this.#claim.run({ ...params, owner: this.#owner });
+    return result.changes === 1;
   }
 }
 
@@ -360,7 +390,7 @@ export class EmbeddedNoticeLog implements NoticeLog {
   readonly #claims: EmbeddedEventClaims;
 
   constructor(db: Db, clock: Clock) {
-    this.#claims = new EmbeddedEventClaims(db, clock, { name: 'notices', key: 'key' });
+    this.#claims = new EmbeddedEventClaims(db, clock, { table: { name: 'notices', key: 'key' } });
   }
 
   noticeDue(key: string, intervalMs: number): Promise<boolean> {
@@ -416,7 +446,7 @@ export class EmbeddedStores {
       options.conversationRetentionMs ?? CONVERSATION_RETENTION_MS,
       this.#log,
     );
-    this.claims = new EmbeddedEventClaims(this.#db, this.#clock);
+    this.claims = new EmbeddedEventClaims(this.#db, this.#clock, { owner: options.owner });
     this.rooms = new EmbeddedActiveRooms(this.#db);
     this.notices = new EmbeddedNoticeLog(this.#db, this.#clock);
     this.#purgeIntervalMs = options.purgeIntervalMs ?? PURGE_INTERVAL_MS;
@@ -490,10 +520,18 @@ export class EmbeddedStores {
         'newer-schema',
       );
     }
-    this.#db.transaction(() => {
-      this.#db.exec(SCHEMA);
-      this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    })();
+    // IMMEDIATE: processes sharing the file (replicas on one host) migrate one after the other,
+    // each seeing what the previous one did, instead of failing on a stale read.
+    this.#db
+      .transaction(() => {
+        this.#db.exec(SCHEMA);
+        // Columns added later (additive, so an older bot still opens the file).
+        const claimColumns = this.#db.pragma('table_info(event_claims)') as Array<{ name: string }>;
+        if (!claimColumns.some((column) => column.name === 'owner'))
+          this.#db.exec('ALTER TABLE event_claims ADD COLUMN owner TEXT');
+        this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })
+      .immediate();
   }
 
   #schedulePurge(): void {

@@ -1,6 +1,7 @@
 /**
  * Chooses and opens the stores: MongoDB when MONGODB_URI is set (shared with the CAIPE UI and
- * across replicas), otherwise the embedded SQLite file under DATA_DIR (one replica).
+ * across replicas), otherwise the embedded SQLite file under DATA_DIR (shared only by processes
+ * on one host).
  */
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
@@ -40,6 +41,8 @@ export interface OpenStoresDeps {
   mongoServerSelectionTimeoutMS?: number;
   /** Bounds of every MongoDB call (`MONGO_TIMEOUTS` by default; tests shorten them). */
   mongoTimeouts?: Partial<MongoTimeouts>;
+  /** Recorded with each event claim (`INSTANCE_ID`, else the host name). */
+  owner?: string;
 }
 
 const PING_TIMEOUT_MS = 2_000;
@@ -61,6 +64,7 @@ export async function openStores(config: StoreLocation, deps: OpenStoresDeps): P
       clock,
       serverSelectionTimeoutMS: deps.mongoServerSelectionTimeoutMS,
       timeouts: deps.mongoTimeouts,
+      owner: deps.owner,
     });
     stores.startIndexing();
     log.info({ database: config.mongodbDatabase }, 'using the MongoDB store');
@@ -75,7 +79,7 @@ export async function openStores(config: StoreLocation, deps: OpenStoresDeps): P
       close: () => stores.close(),
     };
   }
-  const stores = new EmbeddedStores({ dataDir: config.dataDir, log: deps.log, clock });
+  const stores = new EmbeddedStores({ dataDir: config.dataDir, log: deps.log, clock, owner: deps.owner });
   log.info({ file: stores.file }, 'using the embedded store');
   log.warn(
     'no MONGODB_URI: group spaces can be authorized only through the admin API (ADMIN_API_TOKEN); ' +

@@ -126,6 +126,8 @@ interface ClaimDoc {
   _id: string;
   expiresAt: Date;
   claimedAt: Date;
+  /** The process that holds the claim (`INSTANCE_ID`, else the host name); for operators. */
+  owner?: string;
 }
 
 interface ActiveRoomDoc {
@@ -145,6 +147,8 @@ export interface MongoStoreOptions {
   /** Overrides of `MONGO_TIMEOUTS` (`serverSelectionTimeoutMS` above wins for that one). */
   timeouts?: Partial<MongoTimeouts> | undefined;
   conversationRetentionMs?: number;
+  /** Recorded with each event claim: `INSTANCE_ID`, else the host name. */
+  owner?: string | undefined;
 }
 
 /** One MongoClient at a time; a client whose first connection failed is replaced, not reused. */
@@ -420,14 +424,16 @@ export class MongoEventClaims implements EventClaims {
   private readonly clock: Clock;
   private readonly bounded: Bounded;
   private readonly maxTimeMS: number;
+  private readonly owner: string | undefined;
 
-  constructor(access: MongoCollectionAccess<ClaimDoc>) {
+  constructor(access: MongoCollectionAccess<ClaimDoc>, owner?: string) {
     ({
       collection: this.collection,
       clock: this.clock,
       bounded: this.bounded,
       maxTimeMS: this.maxTimeMS,
     } = access);
+    this.owner = owner;
   }
 
   claim(activityId: string, ttlMs: number): Promise<boolean> {
@@ -437,7 +443,11 @@ export class MongoEventClaims implements EventClaims {
   async #claim(activityId: string, ttlMs: number): Promise<boolean> {
     const collection = await this.collection();
     const now = this.clock.now();
-    const claim = { expiresAt: new Date(now + ttlMs), claimedAt: new Date(now) };
+    const claim = {
+      expiresAt: new Date(now + ttlMs),
+      claimedAt: new Date(now),
+      ...(this.owner ? { owner: this.owner } : {}),
+    };
     // Two rounds: the TTL monitor may delete an expired claim between our insert and our takeover.
     for (let round = 0; round < 2; round++) {
       try {
@@ -557,7 +567,7 @@ export class MongoStores {
       access<ConversationDoc>(CONVERSATIONS_COLLECTION),
       options.conversationRetentionMs ?? CONVERSATION_RETENTION_MS,
     );
-    this.claims = new MongoEventClaims(access<ClaimDoc>(CLAIMS_COLLECTION));
+    this.claims = new MongoEventClaims(access<ClaimDoc>(CLAIMS_COLLECTION), options.owner);
     this.rooms = new MongoActiveRooms(access<ActiveRoomDoc>(ACTIVE_ROOMS_COLLECTION));
     this.notices = new MongoNoticeLog(access<ClaimDoc>(NOTICES_COLLECTION));
   }

@@ -23,6 +23,8 @@ export interface EnsureDeviceResult {
   failedDeletes: Array<{ url: string; error: unknown }>;
   /** Other devices of the token deleted because WDM refused a registration as excessive. */
   pruned: string[];
+  /** Names of the pruned devices that were named like another instance of this bot. */
+  prunedInstances: string[];
 }
 
 /** WDM's refusal of a new registration when the token has too many devices. */
@@ -69,8 +71,14 @@ export function isOtherInstanceDevice(device: Pick<WdmDevice, 'name'>, names: De
  * live replica, and deleting it would knock that replica offline (it would then re-register and
  * perhaps knock this one off in turn). So the third is taken from the oldest foreign devices
  * first, and other instances' devices come after every foreign one (oldest first among them).
- * This process's own devices are never pruned here (`ensure` handles them). The replicas work
- * will refine this with leases: an instance's device goes only once its leases have lapsed.
+ * This process's own devices are never pruned here (`ensure` handles them).
+ *
+ * This is the only place where another instance's device is ever deleted: `ensure` deletes only
+ * extra devices with exactly this process's name. Without leases the bot cannot tell a live
+ * replica's device from a dead one's, so it stays conservative; a dead instance's device is
+ * reused when that instance comes back under the same `INSTANCE_ID` (a StatefulSet pod keeps its
+ * name), and one that is never reused goes idle, which Webex removes after a few days (reported
+ * in webex-js-sdk issue #3447; see docs/operations.md "Scaling").
  */
 export function devicesToPrune(devices: readonly WdmDevice[], names: DeviceNames): WdmDevice[] {
   if (devices.length <= 2) return [];
@@ -172,9 +180,9 @@ export class WdmDevices {
         failedDeletes.push({ url: extra.url, error });
       }
     }
-    if (keep) return { device: keep, reused: true, deleted, failedDeletes, pruned: [] };
+    if (keep) return { device: keep, reused: true, deleted, failedDeletes, pruned: [], prunedInstances: [] };
     const names = { own: name, base: options.baseName ?? name };
-    const pruned: string[] = [];
+    const pruned: WdmDevice[] = [];
     let device: WdmDevice;
     try {
       device = await this.register(name, options.signal);
@@ -184,16 +192,23 @@ export class WdmDevices {
       // Once more, as the SDK does; a second refusal goes to the caller's backoff.
       device = await this.register(name, options.signal);
     }
-    return { device, reused: false, deleted, failedDeletes, pruned };
+    return {
+      device,
+      reused: false,
+      deleted,
+      failedDeletes,
+      pruned: pruned.map((d) => d.url),
+      prunedInstances: pruned.filter((d) => isOtherInstanceDevice(d, names)).map((d) => d.name ?? ''),
+    };
   }
 
-  /** Deletes the devices `devicesToPrune` picks from a fresh listing; returns the deleted URLs. */
+  /** Deletes the devices `devicesToPrune` picks from a fresh listing; returns the deleted ones. */
   private async prune(names: DeviceNames, failed: EnsureDeviceResult['failedDeletes'], signal?: AbortSignal) {
-    const pruned: string[] = [];
+    const pruned: WdmDevice[] = [];
     for (const device of devicesToPrune(await this.list(signal), names)) {
       try {
         await this.delete(device.url, signal);
-        pruned.push(device.url);
+        pruned.push(device);
       } catch (error) {
         if (signal?.aborted) throw error;
         failed.push({ url: device.url, error });

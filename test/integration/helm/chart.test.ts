@@ -4,10 +4,12 @@
  * parsed as Kubernetes reads it (YAML 1.1, multi-document), every object is validated against its
  * Kubernetes schema (kubernetes-models; the two CRDs by hand), values.yaml and every value set
  * against values.schema.json (ajv), and the product rules are asserted on the rendered objects:
- * one replica with Recreate, probes, a locked-down security context, a grace period longer than
- * SHUTDOWN_GRACE_S, every configuration variable of the bot reaching the container with the bot's
- * default (the pod's environment is rebuilt as Kubernetes would and loaded with the bot's own
- * `loadConfig`), secrets only in the Secret. When a `helm` binary is present the chart is also
+ * one pod with Recreate, or with MongoDB and several replicas a StatefulSet (pod name as
+ * INSTANCE_ID, Parallel, rolled one pod at a time) with a PodDisruptionBudget and preferred
+ * anti-affinity; the optional NetworkPolicy; probes, a locked-down security context, a grace period
+ * longer than SHUTDOWN_GRACE_S, every configuration variable of the bot reaching the container with
+ * the bot's default (the pod's environment is rebuilt as Kubernetes would and loaded with the bot's
+ * own `loadConfig`), secrets only in the Secret. When a `helm` binary is present the chart is also
  * linted and rendered with it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -16,6 +18,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import { Secret } from 'kubernetes-models/v1/Secret';
@@ -24,6 +29,7 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig, settings } from '../../../src/config.js';
+import { instanceIdentity } from '../../../src/instance.js';
 import {
   mergeValues,
   type RenderedChart,
@@ -55,8 +61,13 @@ const envValues = values.env as Record<string, string>;
 const secretValuesMap = (values.secrets as { values: Record<string, string> }).values;
 const specs = Object.values(settings) as Array<{ env: string; default?: string; secret?: boolean }>;
 const secretNames = specs.filter((s) => s.secret).map((s) => s.env);
-/** Set by the Deployment from other values, not through the ConfigMap. */
-const CHART_MANAGED: Record<string, string> = { HTTP_PORT: 'httpPort', DATA_DIR: 'persistence.mountPath' };
+/** Set by the workload from other values (or the pod's name), not through the ConfigMap. */
+const CHART_MANAGED: Record<string, string> = {
+  HTTP_PORT: 'httpPort',
+  DATA_DIR: 'persistence.mountPath',
+  INSTANCE_ID: 'the pod name, with several replicas',
+};
+const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
 const imageDataDir = /DATA_DIR=(\S+)/.exec(dockerfile)?.[1];
 
 const ajv = new Ajv({ allErrors: true, strict: true });
@@ -184,6 +195,48 @@ const valueSets: ValueSet[] = [
     },
     existingSecretData: { WEBEX_INTEGRATION_BOT_ACCESS_TOKEN: TOKEN },
   },
+  {
+    name: 'replicas: three pods on MongoDB (URI in the chart-made Secret)',
+    values: {
+      replicaCount: 3,
+      secrets: {
+        create: true,
+        values: { WEBEX_INTEGRATION_BOT_ACCESS_TOKEN: TOKEN, MONGODB_URI: SECRETS.MONGODB_URI },
+      },
+    },
+  },
+  {
+    name: 'replicas: MongoDB from an existing Secret, NetworkPolicy, pinned image',
+    values: {
+      replicaCount: 2,
+      store: 'mongodb',
+      secrets: { existingSecret: 'webex-bot' },
+      image: { digest: DIGEST },
+      podDisruptionBudget: { maxUnavailable: 1 },
+      networkPolicy: {
+        enabled: true,
+        ingressFrom: [
+          { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+        ],
+        egress: [
+          {
+            ports: [
+              { port: 53, protocol: 'UDP' },
+              { port: 53, protocol: 'TCP' },
+            ],
+          },
+          { ports: [{ port: 443, protocol: 'TCP' }] },
+          { to: [{ ipBlock: { cidr: '10.0.0.0/8' } }], ports: [{ port: 27017, protocol: 'TCP' }] },
+        ],
+      },
+    },
+    existingSecretData: { WEBEX_INTEGRATION_BOT_ACCESS_TOKEN: TOKEN, MONGODB_URI: SECRETS.MONGODB_URI },
+  },
+  {
+    name: 'one pod with the NetworkPolicy (ingress only)',
+    values: { secrets: { existingSecret: 'webex-bot' }, networkPolicy: { enabled: true } },
+    existingSecretData: { WEBEX_INTEGRATION_BOT_ACCESS_TOKEN: TOKEN },
+  },
 ];
 
 // ── Rendering, parsing and validating ─────────────────────────────────────────────────────────
@@ -219,6 +272,9 @@ function render(set: Pick<ValueSet, 'values' | 'release'>): Rendered {
 // biome-ignore lint/suspicious/noExplicitAny: each model takes its own object type
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   'apps/v1/Deployment': Deployment,
+  'apps/v1/StatefulSet': StatefulSet,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'v1/ConfigMap': ConfigMap,
   'v1/Secret': Secret,
   'v1/Service': Service,
@@ -262,12 +318,23 @@ function validateObject(object: K8sObject): void {
   else validateCustomResource(object);
 }
 
-/** The container's environment as Kubernetes builds it: envFrom in order (later wins), then env. */
+/** The Deployment (one pod) or the StatefulSet (several), whichever the values chose. */
+function workloadOf(rendered: Rendered): K8sObject {
+  const workloads = [...rendered.byKind('Deployment'), ...rendered.byKind('StatefulSet')];
+  if (workloads.length !== 1) throw new Error(`expected one workload, found ${workloads.length}`);
+  return workloads[0]!;
+}
+
+/**
+ * The container's environment as Kubernetes builds it: envFrom in order (later wins), then env,
+ * with the downward API's `metadata.name` as `podName`.
+ */
 function podEnvironment(
   rendered: Rendered,
   existingSecretData: Record<string, string> = {},
+  podName = `${workloadOf(rendered).metadata.name}-0`,
 ): Record<string, string> {
-  const container = rendered.one('Deployment').spec.template.spec.containers[0];
+  const container = workloadOf(rendered).spec.template.spec.containers[0];
   const env: Record<string, string> = {};
   for (const source of container.envFrom) {
     if (source.configMapRef) {
@@ -279,7 +346,10 @@ function podEnvironment(
       Object.assign(env, secret ? secret.stringData : existingSecretData);
     }
   }
-  for (const entry of container.env) if (typeof entry.value === 'string') env[entry.name] = entry.value;
+  for (const entry of container.env) {
+    if (typeof entry.value === 'string') env[entry.name] = entry.value;
+    else if (entry.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[entry.name] = podName;
+  }
   return env;
 }
 
@@ -290,8 +360,12 @@ const byName = (name: string) => {
   return found.rendered;
 };
 const defaults = byName('defaults');
-const containerOf = (r: Rendered) => r.one('Deployment').spec.template.spec.containers[0];
-const podSpecOf = (r: Rendered) => r.one('Deployment').spec.template.spec;
+const containerOf = (r: Rendered) => workloadOf(r).spec.template.spec.containers[0];
+const podSpecOf = (r: Rendered) => workloadOf(r).spec.template.spec;
+const replicated = (r: Rendered) => r.byKind('StatefulSet').length > 0;
+/** The Service for /metrics and the admin API (with replicas there is also a headless one). */
+const mainServiceOf = (r: Rendered) =>
+  r.byKind('Service').find((s) => s.metadata.name === workloadOf(r).metadata.name)!;
 
 // ── Tests ─────────────────────────────────────────────────────────────────────────────────────
 
@@ -303,11 +377,16 @@ describe('chart files', () => {
     expect(chart.appVersion).toBe(packageJson.version);
   });
 
-  it('has the templates an operator expects, NOTES.txt, a README, and no PodDisruptionBudget', () => {
+  // Reversed on purpose: with several replicas there is a PodDisruptionBudget now.
+  it('has the templates an operator expects, NOTES.txt and a README', () => {
     for (const file of [
       '_helpers.tpl',
       'configmap.yaml',
       'deployment.yaml',
+      'statefulset.yaml',
+      'service-pods.yaml',
+      'pdb.yaml',
+      'networkpolicy.yaml',
       'service.yaml',
       'servicemonitor.yaml',
       'secret.yaml',
@@ -319,7 +398,6 @@ describe('chart files', () => {
       expect(templateFiles).toContain(file);
     }
     expect(existsSync(join(chartDir, 'README.md'))).toBe(true);
-    expect(allTemplates).not.toMatch(/PodDisruptionBudget/);
   });
 
   it('the renderer implements exactly the functions the templates call', () => {
@@ -353,9 +431,14 @@ describe('values and schema (ajv)', () => {
     for (const { set, rendered } of renderedSets) expect(schemaErrors(rendered.values), set.name).toEqual([]);
   });
 
-  it('refuses a second replica, a rolling update, unknown or secret settings in env, wrong types', () => {
+  it('refuses a rolling update of one pod, unknown stores, unpinned digests, unknown or secret settings in env, wrong types', () => {
     const variants: Array<[string, Dict]> = [
-      ['/replicaCount', { replicaCount: 2 }],
+      ['/replicaCount', { replicaCount: -1 }],
+      ['/store', { store: 'sqlite' }],
+      ['/image/digest', { image: { digest: 'latest' } }],
+      ['/podDisruptionBudget/maxUnavailable', { podDisruptionBudget: { maxUnavailable: 0 } }],
+      ['/networkPolicy', { networkPolicy: { enabled: true, allowAll: true } }],
+      ['/env', { env: { INSTANCE_ID: 'pod-0' } }],
       ['/strategy/type', { strategy: { type: 'RollingUpdate' } }],
       ['/env', { env: { WEBEX_BOT_TOKEN: 'x' } }],
       ['/env', { env: { WEBEX_INTEGRATION_BOT_ACCESS_TOKEN: 'x' } }],
@@ -400,12 +483,35 @@ describe.each(renderedSets.map((r) => [r.set.name, r] as const))(
       expect(new Set(names).size).toBe(names.length);
     });
 
-    it('one replica, Recreate, no PodDisruptionBudget', () => {
-      const deployment = rendered.one('Deployment');
-      expect(deployment.spec.replicas).toBe(1);
-      expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
-      expect(rendered.byKind('PodDisruptionBudget')).toEqual([]);
+    it('one pod: a Deployment with Recreate; several: a StatefulSet rolled one at a time, with a budget', () => {
+      const workload = workloadOf(rendered);
       expect(rendered.byKind('HorizontalPodAutoscaler')).toEqual([]);
+      if (!replicated(rendered)) {
+        expect(workload.kind).toBe('Deployment');
+        expect(workload.spec.replicas).toBe(1);
+        expect(workload.spec.strategy).toEqual({ type: 'Recreate' });
+        expect(rendered.byKind('PodDisruptionBudget')).toEqual([]);
+        expect(containerOf(rendered).env.map((e: Dict) => e.name)).not.toContain('INSTANCE_ID');
+        return;
+      }
+      expect(workload.spec.replicas).toBeGreaterThanOrEqual(2);
+      expect(workload.spec.podManagementPolicy).toBe('Parallel');
+      expect(workload.spec.updateStrategy).toEqual({
+        type: 'RollingUpdate',
+        rollingUpdate: { partition: 0 },
+      });
+      expect(rendered.one('PodDisruptionBudget').spec.maxUnavailable).toBe(1);
+      // Each pod its own device: INSTANCE_ID is the pod's stable name.
+      expect(containerOf(rendered).env).toContainEqual({
+        name: 'INSTANCE_ID',
+        valueFrom: { fieldRef: { fieldPath: 'metadata.name' } },
+      });
+      // The state is in MongoDB: no claim to share, an emptyDir per pod.
+      expect(rendered.byKind('PersistentVolumeClaim')).toEqual([]);
+      expect(podSpecOf(rendered).volumes.find((v: Dict) => v.name === 'data')).toEqual({
+        name: 'data',
+        emptyDir: {},
+      });
     });
 
     it('probes /healthz and /readyz on the container port the bot listens on', () => {
@@ -446,10 +552,10 @@ describe.each(renderedSets.map((r) => [r.set.name, r] as const))(
     });
 
     it('the objects refer to each other by the right names and labels', () => {
-      const deployment = rendered.one('Deployment');
-      const podLabels = deployment.spec.template.metadata.labels;
-      expect(podLabels).toMatchObject(deployment.spec.selector.matchLabels);
-      const service = rendered.one('Service');
+      const workload = workloadOf(rendered);
+      const podLabels = workload.spec.template.metadata.labels;
+      expect(podLabels).toMatchObject(workload.spec.selector.matchLabels);
+      const service = mainServiceOf(rendered);
       expect(podLabels).toMatchObject(service.spec.selector);
       expect(service.spec.ports).toEqual([
         { name: 'http', port: expect.any(Number), targetPort: 'http', protocol: 'TCP' },
@@ -467,6 +573,19 @@ describe.each(renderedSets.map((r) => [r.set.name, r] as const))(
         expect(volume.persistentVolumeClaim.claimName).toBe(claim.metadata.name);
         expect(claim.metadata.annotations['helm.sh/resource-policy']).toBe('keep');
       }
+      if (replicated(rendered)) {
+        const headless = rendered
+          .byKind('Service')
+          .find((s) => s.metadata.name === workload.spec.serviceName);
+        expect(headless?.spec.clusterIP).toBe('None');
+        expect(podLabels).toMatchObject(headless?.spec.selector);
+      } else {
+        expect(rendered.byKind('Service')).toHaveLength(1);
+      }
+      for (const budget of rendered.byKind('PodDisruptionBudget'))
+        expect(podLabels).toMatchObject(budget.spec.selector.matchLabels);
+      for (const policy of rendered.byKind('NetworkPolicy'))
+        expect(podLabels).toMatchObject(policy.spec.podSelector.matchLabels);
       const secretRef = containerOf(rendered).envFrom.find((s: Dict) => s.secretRef)?.secretRef.name;
       for (const secret of rendered.byKind('Secret')) expect(secretRef).toBe(secret.metadata.name);
       for (const external of rendered.byKind('ExternalSecret'))
@@ -548,8 +667,7 @@ describe('value sets change what they should', () => {
       'MONGODB_URI',
       'WEBEX_INTEGRATION_BOT_ACCESS_TOKEN',
     ]);
-    const checksum = (x: Rendered) =>
-      x.one('Deployment').spec.template.metadata.annotations['checksum/secret'];
+    const checksum = (x: Rendered) => workloadOf(x).spec.template.metadata.annotations['checksum/secret'];
     expect(checksum(r)).toMatch(/^[0-9a-f]{64}$/);
     expect(checksum(r)).not.toBe(checksum(mongo));
   });
@@ -653,14 +771,107 @@ describe('value sets change what they should', () => {
   });
 });
 
+describe('several replicas, the NetworkPolicy, a pinned image', () => {
+  const three = byName('replicas: three pods on MongoDB (URI in the chart-made Secret)');
+  const pinned = byName('replicas: MongoDB from an existing Secret, NetworkPolicy, pinned image');
+
+  it('the store follows the chart-made MONGODB_URI, or the store flag when the URI is in another Secret', () => {
+    expect(three.one('StatefulSet').spec.replicas).toBe(3);
+    expect(pinned.one('StatefulSet').spec.replicas).toBe(2);
+    expect(podEnvironment(three).MONGODB_URI).toBe(SECRETS.MONGODB_URI);
+    expect(
+      podEnvironment(pinned, {
+        WEBEX_INTEGRATION_BOT_ACCESS_TOKEN: TOKEN,
+        MONGODB_URI: SECRETS.MONGODB_URI,
+      }).MONGODB_URI,
+    ).toBe(SECRETS.MONGODB_URI);
+  });
+
+  it('each pod connects with its own device, named after the pod, and claims under that name', () => {
+    const env = podEnvironment(three, {}, 'webex-bot-caipe-webex-bot-2');
+    const config = loadConfig(env);
+    expect(config.instanceId).toBe('webex-bot-caipe-webex-bot-2');
+    const identity = instanceIdentity(config, 'node-host');
+    expect(identity.deviceName).toBe('caipe-webex-bot-webex-bot-caipe-webex-bot-2');
+    expect(identity.owner).toBe('webex-bot-caipe-webex-bot-2');
+    // One pod: no INSTANCE_ID, the device keeps the plain name, the host name owns the claims.
+    const single = instanceIdentity(loadConfig(podEnvironment(byName('chart-created secret'))), 'node-host');
+    expect(single).toMatchObject({ deviceName: 'caipe-webex-bot', owner: 'node-host' });
+  });
+
+  it('spreads the pods over nodes when it can (preferred anti-affinity), unless affinity is given', () => {
+    const affinity = podSpecOf(three).affinity;
+    expect(affinity).toEqual({
+      podAntiAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          {
+            weight: 100,
+            podAffinityTerm: {
+              topologyKey: 'kubernetes.io/hostname',
+              labelSelector: { matchLabels: three.one('StatefulSet').spec.selector.matchLabels },
+            },
+          },
+        ],
+      },
+    });
+    expect(podSpecOf(defaults).affinity).toBeUndefined();
+    const own = {
+      nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [] } },
+    };
+    const overridden = render({ values: { replicaCount: 2, store: 'mongodb', affinity: own } });
+    expect(podSpecOf(overridden).affinity).toEqual(own);
+  });
+
+  it('the NetworkPolicy is off by default; on, it opens only port http, and egress only as listed', () => {
+    for (const { set, rendered } of renderedSets) {
+      const enabled = (set.values.networkPolicy as Dict | undefined)?.enabled === true;
+      expect(rendered.byKind('NetworkPolicy'), set.name).toHaveLength(enabled ? 1 : 0);
+    }
+    const policy = pinned.one('NetworkPolicy');
+    expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(policy.spec.ingress).toEqual([
+      {
+        ports: [{ port: 'http', protocol: 'TCP' }],
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+      },
+    ]);
+    expect(policy.spec.egress).toHaveLength(3);
+    const ingressOnly = byName('one pod with the NetworkPolicy (ingress only)').one('NetworkPolicy');
+    expect(ingressOnly.spec.policyTypes).toEqual(['Ingress']);
+    expect(ingressOnly.spec.egress).toBeUndefined();
+    expect(ingressOnly.spec.ingress[0].from).toEqual([{ podSelector: {} }]);
+  });
+
+  it('image.digest pins the image and wins over the tag', () => {
+    expect(containerOf(pinned).image).toBe(`ghcr.io/cnoe-io/caipe-webex-bot@${DIGEST}`);
+    expect(containerOf(defaults).image).toBe(`ghcr.io/cnoe-io/caipe-webex-bot:${chart.appVersion}`);
+    const both = render({ values: { image: { tag: '9.9.9', digest: DIGEST } } });
+    expect(containerOf(both).image).toBe(`ghcr.io/cnoe-io/caipe-webex-bot@${DIGEST}`);
+  });
+
+  it('NOTES.txt says how to watch the rollout and what replicas do not do yet', () => {
+    expect(three.notes).toContain('rollout status statefulset/webex-bot-caipe-webex-bot');
+    expect(three.notes).toMatch(/Running answers are not yet taken over/);
+    expect(defaults.notes).toContain('rollout status deployment/webex-bot-caipe-webex-bot');
+  });
+});
+
 describe('the templates refuse to render what would break the bot', () => {
   const fails = (override: Dict) => () =>
     render({ values: mergeValues({ secrets: { existingSecret: 'webex-bot' } }, override) });
 
-  it('two replicas', () => {
+  it('two replicas on the embedded store (a file on one pod): only MongoDB is shared', () => {
     expect(fails({ replicaCount: 2 })).toThrow(TemplateFailError);
-    expect(fails({ replicaCount: 2 })).toThrow(/replicaCount must be 0 or 1/);
+    expect(fails({ replicaCount: 2 })).toThrow(/replicaCount above 1 needs the MongoDB store/);
+    expect(fails({ replicaCount: 2, store: 'embedded' })).toThrow(/needs the MongoDB store/);
+    // A URI the chart would not put in the pod (another Secret wins) does not count.
+    expect(fails({ replicaCount: 2, secrets: { values: { MONGODB_URI: SECRETS.MONGODB_URI } } })).toThrow(
+      /needs the MongoDB store/,
+    );
     expect(render({ values: { replicaCount: 0 } }).one('Deployment').spec.replicas).toBe(0);
+    expect(render({ values: { replicaCount: 2, store: 'mongodb' } }).one('StatefulSet').spec.replicas).toBe(
+      2,
+    );
   });
 
   it('a grace period not longer than SHUTDOWN_GRACE_S', () => {

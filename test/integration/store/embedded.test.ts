@@ -313,3 +313,98 @@ describe('openStores without MONGODB_URI', () => {
     }
   });
 });
+
+describe('one embedded file shared by several processes (replicas on one host)', () => {
+  const open: EmbeddedStores[] = [];
+  afterEach(async () => {
+    for (const store of open.splice(0)) await store.close();
+  });
+
+  it('two store instances on one file: one claim per id, the owner recorded, an expired one taken over', async () => {
+    const clock = new ManualClock(SIM_EPOCH);
+    const dataDir = tempDir();
+    const [a, b] = ['replica-a', 'replica-b'].map((owner) => {
+      const store = new EmbeddedStores({ dataDir, log: silentLogger(), clock, purgeIntervalMs: 0, owner });
+      open.push(store);
+      return store;
+    }) as [EmbeddedStores, EmbeddedStores];
+    expect(await a.claims.claim('activity-1', 60_000)).toBe(true);
+    expect(await b.claims.claim('activity-1', 60_000)).toBe(false);
+    expect(await b.claims.claim('activity-2', 60_000)).toBe(true);
+    expect(await a.claims.claim('activity-2', 60_000)).toBe(false);
+    const owners = () =>
+      new Database(a.file, { readonly: true })
+        .prepare('SELECT activity_id, owner FROM event_claims ORDER BY activity_id')
+        .all();
+    expect(owners()).toEqual([
+      { activity_id: 'activity-1', owner: 'replica-a' },
+      { activity_id: 'activity-2', owner: 'replica-b' },
+    ]);
+    await clock.advance(60_000);
+    // Past the window the claim is free again: the taker becomes its owner.
+    expect(await b.claims.claim('activity-1', 60_000)).toBe(true);
+    expect(await a.claims.claim('activity-1', 60_000)).toBe(false);
+    expect(owners()[0]).toEqual({ activity_id: 'activity-1', owner: 'replica-b' });
+  });
+
+  it('a file written before claims had owners gets the column, and its claims still hold', async () => {
+    const dataDir = tempDir();
+    const legacy = new Database(path.join(dataDir, EMBEDDED_FILE_NAME));
+    legacy.exec(
+      `CREATE TABLE event_claims (activity_id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) STRICT, WITHOUT ROWID;
+       INSERT INTO event_claims VALUES ('old-activity', ${Date.now() + 3_600_000});`,
+    );
+    legacy.close();
+    const store = new EmbeddedStores({ dataDir, log: silentLogger(), purgeIntervalMs: 0, owner: 'new' });
+    open.push(store);
+    expect(await store.claims.claim('old-activity', 60_000)).toBe(false);
+    expect(await store.claims.claim('new-activity', 60_000)).toBe(true);
+  });
+
+  it('two processes racing on the same ids, from a file neither has created yet: each id won exactly once', async () => {
+    const dataDir = tempDir();
+    const COUNT = 5_000;
+    const racers = ['replica-a', 'replica-b'].map((owner) => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'test/integration/store/claim-racer.ts', dataDir, owner, String(COUNT)],
+        { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+      const next = async () => {
+        const line = await lines.next();
+        if (line.done) throw new Error(`${owner} ended early: ${stderr}`);
+        return line.value;
+      };
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      return { owner, child, next, exited, stderr: () => stderr };
+    });
+    for (const racer of racers) expect(await racer.next()).toBe('ready');
+    // Both start claiming at once.
+    for (const racer of racers) racer.child.stdin.end('go\n');
+    const won = await Promise.all(racers.map(async (racer) => JSON.parse(await racer.next()) as string[]));
+    for (const racer of racers) expect(await racer.exited, racer.stderr()).toBe(0);
+
+    const [a, b] = won as [string[], string[]];
+    expect(a.length + b.length).toBe(COUNT);
+    expect(new Set([...a, ...b]).size).toBe(COUNT);
+    // The file says who won each id (the split is printed: under load one may win most of them).
+    const db = new Database(path.join(dataDir, EMBEDDED_FILE_NAME), { readonly: true });
+    try {
+      const rows = db.prepare('SELECT activity_id, owner FROM event_claims').all() as Array<{
+        activity_id: string;
+        owner: string;
+      }>;
+      const ownerOf = new Map(rows.map((row) => [row.activity_id, row.owner]));
+      for (const id of a) expect(ownerOf.get(id)).toBe('replica-a');
+      for (const id of b) expect(ownerOf.get(id)).toBe('replica-b');
+    } finally {
+      db.close();
+    }
+    console.log(`shared embedded file: ${COUNT} ids claimed by two processes, won ${a.length} / ${b.length}`);
+  }, 60_000);
+});

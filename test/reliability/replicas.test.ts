@@ -1,0 +1,326 @@
+/**
+ * Two bot processes with one token (SPEC "Durability and replicas"): the real bot, started as
+ * `npm start` does, twice, each with its own `INSTANCE_ID` and so its own Webex device, sharing
+ * one embedded store file, against one simulator (which gives every event to every device of the
+ * token) and one agent.
+ *
+ * - 100 questions, in direct spaces and in group threads: each is answered exactly once, and the
+ *   agent is asked each once — whichever process claimed it.
+ * - kill -9 of one process while idle: the survivor answers everything from then on, exactly once,
+ *   and leaves the dead instance's device alone.
+ * - The killed instance restarts under its name: it reuses its device, and what Webex kept for
+ *   that device meanwhile (already answered by the survivor) is not answered again.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { EMBEDDED_FILE_NAME, EmbeddedStores } from '../../src/adapters/store/embedded.js';
+import { silentLogger } from '../../src/logger.js';
+import {
+  type SimPerson,
+  type SimRoom,
+  startWebexSimulator,
+  type WebexSimulator,
+} from '../../src/simulator/webex/index.js';
+import { SseEmulator } from '../helpers/a2a/sse-emulator.js';
+import { closeAfterEach } from '../helpers/cleanup.js';
+import { echo, sentMessage } from '../integration/conversations/support.js';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const TOKEN = 'replicas-bot-token-5a8e1f3c9d2b7e40';
+const DEVICE_NAME = 'caipe-webex-bot';
+
+const track = closeAfterEach();
+
+interface BotProcess {
+  instance: string;
+  child: ChildProcess;
+  /** Every JSON log line so far. */
+  lines: Array<Record<string, unknown>>;
+  /** Resolves with the first log line (past or future) that passes `match`. */
+  logged(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
+}
+
+/** Starts the bot as `npm start` does, with only the given environment. */
+function startBot(instance: string, env: Record<string, string>): BotProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? '', INSTANCE_ID: instance, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  const listeners = new Set<(line: Record<string, unknown>) => void>();
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    try {
+      const line = JSON.parse(text) as Record<string, unknown>;
+      lines.push(line);
+      for (const listener of listeners) listener(line);
+    } catch {
+      // not a log line
+    }
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const proc: BotProcess = {
+    instance,
+    child,
+    lines,
+    logged: (match, timeoutMs = 20_000) =>
+      new Promise((resolve, reject) => {
+        const found = lines.find(match);
+        if (found) return resolve(found);
+        const timer = setTimeout(() => {
+          listeners.delete(listener);
+          reject(new Error(`${instance}: no matching log line within ${timeoutMs} ms. stderr: ${stderr}`));
+        }, timeoutMs);
+        const listener = (line: Record<string, unknown>) => {
+          if (!match(line)) return;
+          clearTimeout(timer);
+          listeners.delete(listener);
+          resolve(line);
+        };
+        listeners.add(listener);
+      }),
+  };
+  track({
+    close: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = once(child, 'exit');
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  });
+  return proc;
+}
+
+const online = (bot: BotProcess) => bot.logged((line) => line.msg === 'webex connection online');
+
+interface Question {
+  text: string;
+  user: SimPerson;
+  room: SimRoom;
+  parentId?: string;
+}
+
+/** The bot's visible answers to a question (the agent echoes `Echo: <question>`). */
+function answersTo(sim: WebexSimulator, question: Question): number {
+  return sim
+    .roomMessages(question.room)
+    .filter(
+      (m) =>
+        m.authorUuid === sim.bot.uuid &&
+        !m.deleted &&
+        (m.markdown ?? '').startsWith(`Echo: ${question.text}`),
+    ).length;
+}
+
+/** Resolves once every question shows an answer; rechecked on each request Webex answers. */
+async function untilAllAnswered(
+  sim: WebexSimulator,
+  questions: Question[],
+  timeoutMs: number,
+): Promise<void> {
+  const missing = () => questions.filter((q) => answersTo(sim, q) === 0);
+  if (missing().length === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(
+        new Error(
+          `not answered within ${timeoutMs} ms: ${missing()
+            .map((q) => q.text)
+            .join(', ')}`,
+        ),
+      );
+    }, timeoutMs);
+    const off = sim.on('request', () => {
+      if (missing().length > 0) return;
+      clearTimeout(timer);
+      off();
+      resolve();
+    });
+  });
+}
+
+describe('two bot processes with one token and one store', () => {
+  it('answer each of 100 questions once, and after a kill -9 the survivor answers everything once', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'caipe-bot-replicas-'));
+    track({ close: () => rmSync(dataDir, { recursive: true, force: true }) });
+    const sim = track(await startWebexSimulator({ botToken: TOKEN }));
+    const agent = track(await SseEmulator.start({ defaultScript: echo }));
+
+    // People, their direct spaces, and group spaces authorized in the shared store.
+    const users = Array.from({ length: 25 }, (_, i) =>
+      sim.createUser({ displayName: `Person ${i}`, email: `person${i}@example.com` }),
+    );
+    const directs = users.map((user) => sim.createDirectRoom(user));
+    const groups = Array.from({ length: 5 }, (_, g) =>
+      sim.createRoom({ type: 'group', title: `Team ${g}`, members: [...users, sim.bot], creator: users[g]! }),
+    );
+    const seed = new EmbeddedStores({ dataDir, log: silentLogger(), purgeIntervalMs: 0 });
+    for (const group of groups) await seed.spaces.authorize({ roomId: group.id, authorizedBy: 'test' });
+    await seed.close();
+
+    const env = {
+      WEBEX_INTEGRATION_BOT_ACCESS_TOKEN: TOKEN,
+      WEBEX_U2C_URL: sim.urls.u2c,
+      WEBEX_API_BASE_URL: sim.urls.hydra,
+      CAIPE_URL: agent.url,
+      HTTP_PORT: '0',
+      DATA_DIR: dataDir,
+      WEBEX_DEVICE_NAME: DEVICE_NAME,
+      LOG_LEVEL: 'info',
+      WEBEX_UPDATE_INTERVAL_MS: '200',
+      // Many questions per person at once: the per-person limits are not what this tests.
+      MAX_TURNS_PER_PERSON: '20',
+      SHUTDOWN_GRACE_S: '5',
+    };
+    const bots = [startBot('a', env), startBot('b', env)];
+    await Promise.all(bots.map(online));
+
+    // Each process has its own device, named for its instance.
+    const liveDevices = () => sim.devices().filter((d) => !d.deleted);
+    expect(
+      liveDevices()
+        .map((d) => d.name)
+        .sort(),
+    ).toEqual([`${DEVICE_NAME}-a`, `${DEVICE_NAME}-b`]);
+
+    // ── 100 questions: two per direct space, and group threads (a root and a reply each) ──────
+    const questions: Question[] = [];
+    const ask = (question: Question) => {
+      questions.push(question);
+      const posted = sim.post(question.user, question.room, {
+        text: question.text,
+        ...(question.room.type === 'group' ? { mentionBot: true } : {}),
+        ...(question.parentId ? { parentId: question.parentId } : {}),
+      });
+      return posted;
+    };
+    let n = 0;
+    const started = Date.now();
+    for (const [i, user] of users.entries()) {
+      for (let k = 0; k < 2; k++) ask({ text: `q-${++n}.`, user, room: directs[i]! });
+    }
+    for (let t = 0; t < 25; t++) {
+      const user = users[t]!;
+      const room = groups[t % groups.length]!;
+      const root = ask({ text: `q-${++n}.`, user, room });
+      ask({ text: `q-${++n}.`, user: users[(t + 1) % users.length]!, room, parentId: root.id });
+    }
+    expect(questions).toHaveLength(100);
+    await untilAllAnswered(sim, questions, 90_000);
+    const answeredMs = Date.now() - started;
+
+    const askedCount = (text: string) =>
+      agent.requests.filter((r) => r.json?.method === 'message/stream' && sentMessage(r.json).text === text)
+        .length;
+    for (const question of questions) {
+      expect(answersTo(sim, question), question.text).toBe(1);
+      expect(askedCount(question.text), question.text).toBe(1);
+    }
+    // Who claimed what: both processes handled questions (printed), each activity once.
+    const claimsByOwner = () => {
+      const db = new Database(path.join(dataDir, EMBEDDED_FILE_NAME), { readonly: true });
+      try {
+        return Object.fromEntries(
+          (
+            db.prepare('SELECT owner, COUNT(*) AS n FROM event_claims GROUP BY owner').all() as Array<{
+              owner: string;
+              n: number;
+            }>
+          ).map((row) => [row.owner, row.n]),
+        );
+      } finally {
+        db.close();
+      }
+    };
+    const split = claimsByOwner();
+    expect((split.a ?? 0) + (split.b ?? 0)).toBeGreaterThanOrEqual(100);
+    console.log(
+      `replicas: 100 questions answered once each by two processes in ${answeredMs} ms; claims a=${split.a ?? 0} b=${split.b ?? 0}`,
+    );
+
+    // ── kill -9 of one process while idle: the survivor answers everything, once ────────────
+    const [victim, survivor] = bots as [BotProcess, BotProcess];
+    const exited = once(victim.child, 'exit');
+    victim.child.kill('SIGKILL');
+    await exited;
+    const afterKill: Question[] = [];
+    for (let i = 0; i < 10; i++) {
+      const user = users[i]!;
+      const q = {
+        text: `after-kill-${i}.`,
+        user,
+        room: i % 2 === 0 ? directs[i]! : groups[i % groups.length]!,
+      };
+      afterKill.push(q);
+      ask(q);
+    }
+    await untilAllAnswered(sim, afterKill, 30_000);
+    for (const question of afterKill) {
+      expect(answersTo(sim, question), question.text).toBe(1);
+      expect(askedCount(question.text), question.text).toBe(1);
+    }
+    // The dead instance's device is left alone: without leases this process cannot know it is dead.
+    expect(
+      liveDevices()
+        .map((d) => d.name)
+        .sort(),
+    ).toEqual([`${DEVICE_NAME}-a`, `${DEVICE_NAME}-b`]);
+    expect(survivor.lines.some((line) => String(line.msg).includes('excessive device registrations'))).toBe(
+      false,
+    );
+
+    // ── the killed instance comes back under its name ───────────────────────────────────────
+    const requestsBefore = agent.requests.length;
+    const back = startBot(victim.instance, env);
+    await online(back);
+    await back.logged((line) => String(line.msg).startsWith('catch-up'));
+    expect(
+      liveDevices()
+        .map((d) => d.name)
+        .sort(),
+    ).toEqual([`${DEVICE_NAME}-a`, `${DEVICE_NAME}-b`]);
+    await back.logged((line) => line.msg === 'reusing the bot device');
+    // A last round through both: still once each.
+    const lastRound: Question[] = [];
+    for (let i = 0; i < 6; i++) {
+      const q = { text: `last-${i}.`, user: users[i]!, room: directs[i]! };
+      lastRound.push(q);
+      ask(q);
+    }
+    await untilAllAnswered(sim, lastRound, 30_000);
+    for (const question of [...questions, ...afterKill, ...lastRound]) {
+      expect(answersTo(sim, question), question.text).toBe(1);
+      expect(askedCount(question.text), question.text).toBe(1);
+    }
+    expect(agent.requests.length - requestsBefore).toBe(lastRound.length);
+    // What Webex kept for the dead device (and the catch-up found) was seen, and dropped as claimed.
+    const port = (await back.logged((line) => line.msg === 'caipe-webex-bot started')).port as number;
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const duplicates = Number(
+      /webex_bot_events_total\{kind="message",outcome="duplicate"\} (\d+)/.exec(metrics)?.[1] ?? 0,
+    );
+    expect(duplicates).toBeGreaterThanOrEqual(afterKill.length);
+
+    // Both stop cleanly.
+    for (const bot of [survivor, back]) {
+      const done = once(bot.child, 'exit');
+      bot.child.kill('SIGTERM');
+      expect((await done)[0]).toBe(0);
+    }
+  }, 180_000);
+});
