@@ -108,6 +108,9 @@ async function ask(sim: WebexSimulator, botUuid: string): Promise<Run> {
   const done = new Promise<void>((resolve) => {
     const timer = setTimeout(() => {
       timedOut = true;
+      console.log(
+        `  timed out with ${answers} answers, ${cards} cards, ${working} working messages, ${deletes} deletes`,
+      );
       resolve();
     }, timeoutMs);
     sim.on('request', (r) => {
@@ -175,6 +178,8 @@ async function runBot(scenario: Scenario) {
     CAIPE_URL: agent.url,
     HTTP_PORT: '0',
     LOG_LEVEL: 'warn',
+    // Every question of the burst is a turn of its own (the default, 100, would turn half away).
+    MAX_CONCURRENT_TURNS: String(questions),
     // Feedback cards on (the scorer is only called when someone clicks).
     LANGFUSE_SCORING_ENABLED: 'true',
     LANGFUSE_PUBLIC_KEY: 'pk-bench',
