@@ -427,6 +427,12 @@ export const settings = {
     doc: 'Wait after a 429 that carries no `Retry-After`.',
     schema: integerValue(1, 3_600),
   }),
+  webexWriteRateMax: setting({
+    env: 'WEBEX_WRITE_RATE_MAX',
+    default: '100',
+    doc: 'Ceiling of the adaptive write rate (writes/s); the rate starts at 5 and adapts to the 429s Webex sends (docs/sender.md).',
+    schema: integerValue(1, 1_000),
+  }),
   dedupeTtlS: setting({
     env: 'WEBEX_DEDUPE_TTL_S',
     default: '3600',

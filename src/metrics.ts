@@ -36,6 +36,8 @@ export interface BotMetrics {
   agentStreams: Counter<'outcome'>;
   webexRequests: Counter<'method' | 'route' | 'status'>;
   webexRateLimited: Counter;
+  /** The sender's current adaptive write rate, writes per second. */
+  webexWriteRate: Gauge;
   socketReconnects: Counter<'reason'>;
   editBudgetExhausted: Counter;
   firstReplySeconds: Histogram;
@@ -79,6 +81,11 @@ export function createBotMetrics(registry: Registry): BotMetrics {
     webexRateLimited: new Counter({
       name: 'webex_bot_webex_rate_limited_total',
       help: 'Webex answers of 429 Too Many Requests.',
+      registers,
+    }),
+    webexWriteRate: new Gauge({
+      name: 'webex_bot_webex_write_rate',
+      help: "The Webex sender's current write rate (writes per second), learned from the 429s Webex sends.",
       registers,
     }),
     socketReconnects: new Counter({

@@ -161,6 +161,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     retryAfterDefaultS: config.retryAfterDefaultS,
     logger: log,
     metrics: senderMetrics(metrics),
+    limits: { rate: { maxPerSecond: config.webexWriteRateMax } },
   });
   const oauth2 = oauth2OptionsFromConfig(config);
   const agentAuth =
@@ -503,6 +504,7 @@ function senderMetrics(metrics: BotMetrics): SenderMetrics {
     request: (labels) => metrics.webexRequests.inc(labels),
     rateLimited: () => metrics.webexRateLimited.inc(),
     editBudgetExhausted: () => metrics.editBudgetExhausted.inc(),
+    writeRate: (perSecond) => metrics.webexWriteRate.set(perSecond),
   };
 }
 

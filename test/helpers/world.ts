@@ -13,6 +13,7 @@ import {
   type StoredMessage,
   startWebexSimulator,
   type WebexSimulator,
+  type WriteLimitOptions,
 } from '../../src/simulator/webex/index.js';
 import { SdkPeer } from './a2a/sdk-peer.js';
 import { SseEmulator } from './a2a/sse-emulator.js';
@@ -39,12 +40,15 @@ export interface WorldOptions {
   clock?: Clock;
   /** Level of the captured bot log (debug lines cost real time under load). */
   logLevel?: 'debug' | 'info' | 'warn';
+  /** A server-side limit on writes in the simulator; unlimited by default. */
+  writeLimit?: WriteLimitOptions;
 }
 
 export async function startWorld(options: WorldOptions): Promise<World> {
   const sim = await startWebexSimulator({
     botToken: BOT_TOKEN,
     botDisplayName: options.botDisplayName ?? 'CAIPE Bot',
+    ...(options.writeLimit ? { writeLimit: options.writeLimit } : {}),
   });
   const log = captureLog();
   const level = options.logLevel ?? 'debug';

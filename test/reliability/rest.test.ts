@@ -78,6 +78,24 @@ describe('Webex REST faults under the running bot', () => {
 
   it('5xx on reads, posts, edits and deletes: retried, each question answered once', async () => {
     const { rig, sim, people, rooms } = await setup(3);
+    // The agent answers only once its working message is up and a progress edit of it was tried,
+    // so that posts, edits and deletes all meet the faults (a quicker answer would take the
+    // working message's place and leave no edit or delete to fail).
+    for (const [i, room] of rooms.entries()) {
+      rig.when(`question through 5xx ${i}.`, async (exchange: SseExchange) => {
+        const turn = new CaipeTurn(exchange);
+        await turn.open();
+        await untilBotMessage(rig.world, room.id, messages.working, 20_000);
+        const edited = sim.waitFor(
+          'request',
+          (r) => r.method === 'PUT' && (r.body as { roomId?: string } | undefined)?.roomId === room.id,
+          { timeoutMs: 20_000 },
+        );
+        await turn.toolStart('Tool', 'argocd');
+        await edited;
+        await turn.answer(`Echo: ${turn.userText}`);
+      });
+    }
     sim.faults.failNext({ method: 'GET', route: '/v1/messages/{id}', status: 503, times: 2 });
     sim.faults.failNext({ method: 'POST', route: '/v1/messages', status: 502, times: 2 });
     sim.faults.failNext({ method: 'PUT', route: '/v1/messages/{id}', status: 500, times: 2 });

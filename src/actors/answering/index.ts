@@ -18,7 +18,7 @@ import { fromCallback, fromPromise } from 'xstate';
 import type { AgentClient, AgentForm, TurnPart, TurnState } from '../../adapters/agent/index.js';
 import { finalText, initialTurnState, reduceTurn } from '../../adapters/agent/index.js';
 import type { FeedbackCardRecord } from '../../adapters/store/ports.js';
-import type { WebexSender } from '../../adapters/webex/sender/index.js';
+import type { ProgressStream, WebexSender } from '../../adapters/webex/sender/index.js';
 import { createProgressStream } from '../../adapters/webex/sender/index.js';
 import type { Clock } from '../../clock.js';
 import { AgentError, asCodedError } from '../../errors.js';
@@ -122,6 +122,8 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
   const observer = deps.observer ?? {};
   /** The turns running, each with its person: the concurrency limits count these. */
   const live = new Map<object, string>();
+  /** Each running turn's working message, by conversation: its answer may take the message's place. */
+  const working = new Map<string, ProgressStream>();
   const cleanups = new Set<Promise<unknown>>();
   const trackCleanup = (work: Promise<unknown>) => {
     cleanups.add(work);
@@ -166,16 +168,19 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
         keepAliveMs: Math.max(deps.updateIntervalMs, 15_000),
         render: ({ elapsedMs }) => rendering.progress(latest, elapsedMs),
       });
+      working.set(input.key, progress);
       progress.start().then(
         () => observer.firstReply?.(since(input.receivedAt)),
-        // The answer can still be posted; a missing working message is not worth failing it for.
-        (error: unknown) => log.warn({ err: asCodedError(error) }, 'working message not posted'),
+        // The answer can still be posted; a missing working message is not worth failing it for
+        // (the stream logs it).
+        () => {},
       );
       receive((event) => {
         latest = stateOf(event.turn);
         progress.update();
       });
       return () => {
+        if (working.get(input.key) === progress) working.delete(input.key);
         trackCleanup(
           progress
             .finish()
@@ -284,13 +289,23 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
     };
   });
 
-  /** Posts parts in order; a stopped turn posts nothing more (no answer next to "Stopped"). */
+  /**
+   * Posts parts in order; a stopped turn posts nothing more (no answer next to "Stopped"). Through
+   * the working message's stream: the first part takes its place if it has not left the send queue.
+   */
   const postParts = async (input: TurnResultInput, parts: readonly string[], signal: AbortSignal) => {
     let last: string | undefined;
+    const progress = working.get(input.key);
     for (const part of parts) {
       signal.throwIfAborted();
       last = (
-        await sender.post({ roomId: input.target.roomId, parentId: input.target.parentId, markdown: part })
+        progress
+          ? await progress.reply(part)
+          : await sender.post({
+              roomId: input.target.roomId,
+              parentId: input.target.parentId,
+              markdown: part,
+            })
       ).id;
     }
     return last;

@@ -10,6 +10,7 @@ import type { SocketInfo } from './mercury.js';
 import type { RegionKey, RoomType } from './model.js';
 import type { SimEventKind, SimEventMap, SimRecorder, WaitForOptions } from './recorder.js';
 import type { MessagingLimits } from './service.js';
+import type { WriteLimitOptions } from './writeLimit.js';
 
 export interface WebexSimulatorOptions {
   /** The token the bot will use; REST and the socket accept it for the bot. */
@@ -37,6 +38,8 @@ export interface WebexSimulatorOptions {
   controlPlane?: boolean;
   /** For the simulator's own internal errors; silent by default. */
   logger?: Logger;
+  /** A server-side limit on the bot's (and every caller's) Hydra writes; unlimited by default. */
+  writeLimit?: WriteLimitOptions;
 }
 
 /** A person as tests see it: raw UUID, Hydra id and credentials. */

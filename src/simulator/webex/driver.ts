@@ -33,6 +33,7 @@ import { type MessagingLimits, WEBEX_LIMITS, WebexService } from './service.js';
 import { u2cRoutes } from './u2c.js';
 import { actionView, messageView } from './views.js';
 import { wdmRoutes } from './wdm.js';
+import { WriteLimit } from './writeLimit.js';
 
 export type {
   PostOptions,
@@ -62,6 +63,7 @@ export async function startWebexSimulator(options: WebexSimulatorOptions): Promi
     withholdBufferState: false,
   };
   const restFaults = new RestFaultPlan();
+  const writeLimit = options.writeLimit ? new WriteLimit(options.writeLimit, clock) : undefined;
   const router = new Router();
   const server: Server = createServer();
 
@@ -325,6 +327,7 @@ export async function startWebexSimulator(options: WebexSimulatorOptions): Promi
     faults: restFaults,
     recorder,
     clock,
+    ...(writeLimit ? { writeLimit } : {}),
     onInternalError: (error) => logger.error({ err: error }, 'webex simulator: internal error'),
   });
   server.on('request', (req, res) => {

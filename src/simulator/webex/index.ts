@@ -28,3 +28,4 @@ export type {
   WaitForOptions,
 } from './recorder.js';
 export { type MessagingLimits, WEBEX_LIMITS } from './service.js';
+export type { WriteLimitOptions } from './writeLimit.js';

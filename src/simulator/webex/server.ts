@@ -6,10 +6,11 @@ import { MISSING_TOKEN, SimHttpError } from './http-error.js';
 import type { SimWorld } from './model.js';
 import type { SimRecorder } from './recorder.js';
 import type { Router } from './router.js';
+import type { WriteLimit } from './writeLimit.js';
 
 /**
  * The REST request pipeline shared by U2C, WDM, Hydra and the conversation service:
- * latency → planned fault → bearer auth → route, with a `Trackingid` header and Webex's error
+ * latency → planned fault → bearer auth → write limit → route, with a `Trackingid` header and Webex's error
  * body on every answer, and one request record per call.
  */
 
@@ -21,6 +22,8 @@ export interface PipelineDeps {
   faults: RestFaultPlan;
   recorder: SimRecorder;
   clock: SimClock;
+  /** The server-side write limit, when the driver switched one on. */
+  writeLimit?: WriteLimit;
   onInternalError(error: unknown): void;
 }
 
@@ -64,6 +67,7 @@ export function createRequestHandler(deps: PipelineDeps) {
       const caller = bearerPerson(deps.world, req.headers.authorization);
       if (!caller && match.def.auth !== false) throw new SimHttpError(401, MISSING_TOKEN);
       callerUuid = caller?.uuid;
+      if (caller) deps.writeLimit?.admit(method, path, caller.uuid);
       const result = await match.def.handle({
         req,
         method,

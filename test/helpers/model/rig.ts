@@ -50,6 +50,7 @@ export interface RigOptions {
   /** Runs the bot on this clock (see `scaled-world.ts`); the wall clock by default. */
   clock?: Clock;
   logLevel?: 'debug' | 'info' | 'warn';
+  writeLimit?: WorldOptions['writeLimit'];
 }
 
 export async function startRig(options: RigOptions = {}): Promise<Rig> {
@@ -93,6 +94,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     agentUrl,
     env: { WEBEX_RETRY_AFTER_DEFAULT_S: '1', ...options.env },
     ...(options.stores ? { stores: options.stores } : {}),
+    ...(options.writeLimit ? { writeLimit: options.writeLimit } : {}),
   };
   const world = options.clock
     ? await startScaledWorld({

@@ -127,7 +127,11 @@ describe('messages that arrive while an answer runs', () => {
     const posts = botPostsIn(sim, room.id).map((r) =>
       isProgressMarkdown(markdownOf(r)) ? 'working' : markdownOf(r).split('\n')[0],
     );
-    expect(posts).toEqual(['working', messages.busy, 'Echo: one', 'working', 'Echo: two']);
+    expect(posts.slice(0, 3)).toEqual(['working', messages.busy, 'Echo: one']);
+    // The echo answers "two" at once: its working message goes out first, or, when the answer was
+    // ready before the working message left the send queue, the answer takes its place.
+    expect(posts.slice(3).filter((p) => p !== 'working')).toEqual(['Echo: two']);
+    expect(posts.length).toBeLessThanOrEqual(5);
     const asked = emulator.requests.map((r) => sentMessage(r.json));
     expect(asked.map((m) => m.text)).toEqual(['one', 'two']);
     // Same conversation: the queued message continues the first one's agent context.

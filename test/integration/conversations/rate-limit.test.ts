@@ -65,23 +65,29 @@ describe('a 429 storm on posts', () => {
       expect(botWrites(sim).filter((r) => r.status >= 400 && r.status !== 429)).toEqual([]);
 
       for (const { room, questions } of people) {
-        // What went through, in the room's order: working message, answer, for each question.
+        // What went through, in the room's order: for each question its working message and its
+        // answer, or only the answer when it was ready while the working message still waited for
+        // the pause to end (the answer then took its place: SPEC, Answering 1).
         const accepted = botPostsIn(sim, room.id).map((r) =>
           isProgressMarkdown(markdownOf(r)) ? 'working' : (/Echo: (\S+)/.exec(markdownOf(r))?.[1] ?? '?'),
         );
-        expect(accepted).toEqual(questions.flatMap((q) => ['working', q]));
+        expect(accepted.filter((a) => a !== 'working')).toEqual(questions);
+        accepted.forEach((a, i) => {
+          if (a === 'working') expect(questions).toContain(accepted[i + 1]);
+        });
         // Webex shows the answers once each, in order, and no working message.
         const visible = world
           .visibleBotMessages(room.id)
           .map((m) => /Echo: (\S+)/.exec(m.markdown ?? '')?.[1]);
         expect(visible).toEqual(questions);
         const working = workingMessages(sim, room.id);
-        expect(working).toHaveLength(questions.length);
+        expect(working).toHaveLength(accepted.filter((a) => a === 'working').length);
         expect(working.every((m) => m.deleted)).toBe(true);
       }
 
       // A refused post goes out again only after the pause (Retry-After or the 1 s default): the
-      // room's next post, which is the same request again, comes a second later or more.
+      // room's next post, which is the same request again (or, for a working message, the answer
+      // that took its place meanwhile), comes a second later or more.
       const posts = botWrites(sim).filter((r) => r.method === 'POST' && r.path === '/v1/messages');
       for (const refusal of refused) {
         const roomId = (refusal.body as { roomId?: string }).roomId;
@@ -90,7 +96,9 @@ describe('a 429 storm on posts', () => {
             posts.indexOf(r) > posts.indexOf(refusal) && (r.body as { roomId?: string }).roomId === roomId,
         );
         expect(retry).toBeDefined();
-        expect(markdownOf(retry!)).toBe(markdownOf(refusal));
+        if (!isProgressMarkdown(markdownOf(refusal)) || !markdownOf(retry!).startsWith('Echo: ')) {
+          expect(markdownOf(retry!)).toBe(markdownOf(refusal));
+        }
         expect(retry!.at - refusal.at).toBeGreaterThanOrEqual(1_000);
       }
     },

@@ -70,6 +70,7 @@ describe('operator endpoints', () => {
       'webex_bot_agent_streams_total',
       'webex_bot_webex_requests_total',
       'webex_bot_webex_rate_limited_total',
+      'webex_bot_webex_write_rate',
       'webex_bot_socket_reconnects_total',
       'webex_bot_edit_budget_exhausted_total',
       'webex_bot_first_reply_seconds',
@@ -81,6 +82,8 @@ describe('operator endpoints', () => {
     expect(text).toMatch(/webex_bot_events_total\{kind="message",outcome="handled"\} 1/);
     expect(text).toMatch(/webex_bot_agent_streams_total\{outcome="completed"\} 1/);
     expect(text).toMatch(/webex_bot_first_reply_seconds_count 1/);
+    // The sender's current write rate, a plain number (it starts at 5 writes/s).
+    expect(text).toMatch(/^webex_bot_webex_write_rate \d+(\.\d+)?$/m);
     // No ids, rooms or emails in any label.
     expect(text).not.toContain(room.id);
     expect(text).not.toContain('eve@example.com');

@@ -75,6 +75,22 @@ describe('TokenBucket', () => {
     await clock.advance(10_000);
     expect(bucket.available()).toBe(3);
   });
+
+  it('changes rate and size while running: earned tokens stay (up to the new size), drain empties it', async () => {
+    const clock = new ManualClock();
+    const bucket = new TokenBucket({ capacity: 10, refillPerSecond: 10, clock });
+    bucket.resize(20, 20);
+    expect(bucket.available()).toBe(10); // a higher rate is not a burst
+    await clock.advance(1000);
+    expect(bucket.available()).toBe(20);
+    bucket.resize(2, 4);
+    expect(bucket.available()).toBe(4);
+    bucket.drain();
+    expect(bucket.tryTake()).toBe(false);
+    expect(bucket.msUntil()).toBe(500);
+    expect(() => bucket.resize(0, 4)).toThrow(RangeError);
+    expect(() => bucket.resize(1, 0.5)).toThrow(RangeError);
+  });
 });
 
 describe('truncateUtf8', () => {

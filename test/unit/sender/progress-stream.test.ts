@@ -2,14 +2,27 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WEBEX_MAX_MESSAGE_BYTES } from '../../../src/adapters/webex/sender/limits.js';
 import {
   createProgressStream,
+  DEFAULT_WORKING_HOLD_MS,
   defaultProgressGap,
   type ProgressSender,
   type ProgressStream,
   type ProgressStreamOptions,
 } from '../../../src/adapters/webex/sender/progress-stream.js';
-import { createWebexSender, type WebexSender } from '../../../src/adapters/webex/sender/sender.js';
+import {
+  createWebexSender,
+  type SenderLimitsOverride,
+  type WebexSender,
+} from '../../../src/adapters/webex/sender/sender.js';
 import { silentLogger } from '../../../src/logger.js';
-import { apiError, FakeTransport, ManualClock, type RecordedCall, type TransportHandler } from './fakes.js';
+import {
+  apiError,
+  deferred,
+  FakeTransport,
+  ManualClock,
+  type RecordedCall,
+  settle,
+  type TransportHandler,
+} from './fakes.js';
 
 const INTERVAL = 3000;
 
@@ -25,7 +38,12 @@ interface Harness {
 
 let current: Harness | undefined;
 
-function setup(options: Partial<ProgressStreamOptions> & { handler?: TransportHandler } = {}): Harness {
+function setup(
+  options: Partial<ProgressStreamOptions> & {
+    handler?: TransportHandler;
+    limits?: SenderLimitsOverride;
+  } = {},
+): Harness {
   const clock = new ManualClock(1_000_000);
   const transport = new FakeTransport(clock, options.handler);
   const sender = createWebexSender({
@@ -34,6 +52,7 @@ function setup(options: Partial<ProgressStreamOptions> & { handler?: TransportHa
     retryAfterDefaultS: 10,
     logger: silentLogger(),
     random: () => 0.5,
+    ...(options.limits ? { limits: options.limits } : {}),
   });
   const state = { step: 'starting' };
   const renders: number[] = [];
@@ -43,6 +62,8 @@ function setup(options: Partial<ProgressStreamOptions> & { handler?: TransportHa
     intervalMs: INTERVAL,
     clock,
     logger: silentLogger(),
+    // The hold has its own tests; elsewhere the working message may go at once.
+    holdMs: 0,
     render: ({ elapsedMs, rollovers }) => {
       renders.push(elapsedMs);
       return `⏳ ${state.step} (${Math.round(elapsedMs / 1000)}s, part ${rollovers + 1})`;
@@ -128,6 +149,10 @@ describe('progress stream', () => {
         priorities.push(options?.priority);
         return h.sender.post(message, options);
       },
+      postReplaceable: (message, options) => {
+        priorities.push(options?.priority);
+        return h.sender.postReplaceable(message, options);
+      },
       edit: (message, options) => h.sender.edit(message, options),
       delete: (message, options) => h.sender.delete(message, options),
       editsLeft: (messageId) => h.sender.editsLeft(messageId),
@@ -135,6 +160,7 @@ describe('progress stream', () => {
     const stream = createProgressStream(recording, {
       roomId: 'room',
       intervalMs: INTERVAL,
+      holdMs: 0,
       clock: h.clock,
       logger: silentLogger(),
       render: ({ elapsedMs }) => `⏳ ${h.state.step} (${Math.round(elapsedMs / 1000)}s)`,
@@ -275,6 +301,125 @@ describe('progress stream', () => {
     await started;
     await finished;
     expect(h.transport.calls.map((c) => c.req.method)).toEqual(['POST', 'DELETE']);
+  });
+
+  describe('the answer and the working message (SPEC, Answering 1)', () => {
+    it('during a burst, holds the working message, so that an answer ready by then is the first reply', async () => {
+      const h = setup({ holdMs: undefined, limits: { rate: { initialPerSecond: 1, maxPerSecond: 1 } } });
+      void h.sender.post({ roomId: 'elsewhere', markdown: 'spends the token' });
+      void h.sender.post({ roomId: 'elsewhere-too', markdown: 'waits for the rate' });
+      void h.stream.start();
+      await h.clock.advance(200);
+      expect(h.transport.markdowns()).toEqual(['spends the token']);
+      const answer = h.stream.reply('fast answer'); // in the working message's place in the queue
+      await h.clock.advance(1000);
+      await h.stream.finish();
+      await h.clock.advance(60_000);
+      expect(await answer).toEqual({ id: 'msg-2' });
+      expect(h.transport.markdowns()).toEqual(['spends the token', 'fast answer', 'waits for the rate']);
+    });
+
+    it('an idle sender posts the working message at once, hold or not', async () => {
+      const h = setup({ holdMs: undefined });
+      const started = h.stream.start();
+      await expect(started).resolves.toEqual({ id: 'msg-1' });
+      expect(h.transport.calls.map((c) => c.at - 1_000_000)).toEqual([0]);
+    });
+
+    it('during a burst, without an answer by then, the working message goes out when the hold ends', async () => {
+      const gate = deferred();
+      const h = setup({
+        holdMs: undefined,
+        limits: { maxInFlight: 1 },
+        handler: (req) =>
+          (req.body as { roomId?: string } | undefined)?.roomId === 'elsewhere' ? gate.promise : undefined,
+      });
+      void h.sender.post({ roomId: 'elsewhere', markdown: 'holds the slot' });
+      void h.sender.post({ roomId: 'elsewhere-too', markdown: 'waits for the slot' });
+      const started = h.stream.start();
+      gate.resolve({ id: 'x' });
+      await h.clock.advance(DEFAULT_WORKING_HOLD_MS - 1);
+      expect(h.transport.markdowns()).not.toContain('⏳ starting (0s, part 1)');
+      await h.clock.advance(1);
+      await expect(started).resolves.toEqual({ id: 'msg-2' });
+    });
+
+    /** One write per second, and the one token of the first second already spent elsewhere. */
+    const SLOW = { rate: { initialPerSecond: 1, maxPerSecond: 1 } };
+
+    it('an answer ready before the working message left the queue takes its place: one post, nothing to delete', async () => {
+      const h = setup({ limits: SLOW });
+      await h.sender.post({ roomId: 'elsewhere', markdown: 'spends the token' });
+      const started = h.stream.start();
+      await settle();
+      expect(h.transport.calls).toHaveLength(1); // the working message waits for the rate
+      const answer = h.stream.reply('**the answer**');
+      expect(h.stream.replaced).toBe(true);
+      await h.clock.advance(1000);
+      await expect(answer).resolves.toEqual({ id: 'msg-2' });
+      await expect(started).resolves.toEqual({ id: 'msg-2' }); // the first reply is the answer
+      expect(h.stream.messageId).toBeUndefined();
+      const more = h.stream.reply('second part');
+      await h.clock.advance(1000);
+      await h.stream.finish();
+      await h.clock.advance(60_000);
+      expect(h.transport.calls.map((c) => [c.req.method, markdownOf(c)])).toEqual([
+        ['POST', 'spends the token'],
+        ['POST', '**the answer**'],
+        ['POST', 'second part'],
+      ]);
+      expect(h.transport.calls[1]?.req.body).toMatchObject({ roomId: 'room', parentId: 'root' });
+      await expect(more).resolves.toEqual({ id: 'msg-3' });
+    });
+
+    it('once the working message is up, a reply is a new post; a progress edit still queued is dropped', async () => {
+      const other = deferred();
+      const h = setup({
+        limits: { maxInFlight: 1 },
+        handler: (req) =>
+          (req.body as { roomId?: string } | undefined)?.roomId === 'elsewhere' ? other.promise : undefined,
+      });
+      await h.stream.start();
+      h.state.step = 'tool running';
+      h.stream.update();
+      await h.clock.advance(INTERVAL - 1);
+      void h.sender.post({ roomId: 'elsewhere', markdown: 'holds the only slot' });
+      await h.clock.advance(1); // the edit is due, and waits for the slot
+      expect(h.sender.stats()).toMatchObject({ queued: 2, inFlight: 1 }); // the edit waits
+      const answer = h.stream.reply('the answer');
+      other.resolve({ id: 'x' });
+      await answer;
+      await h.stream.finish();
+      await h.clock.advance(60_000);
+      expect(h.transport.calls.map((c) => c.req.method)).toEqual(['POST', 'POST', 'POST', 'DELETE']);
+      expect(markdownOf(h.transport.calls[2]!)).toBe('the answer');
+    });
+
+    it('finish() while the working message is still queued withdraws it: nothing posted, nothing deleted', async () => {
+      const h = setup({ limits: SLOW });
+      await h.sender.post({ roomId: 'elsewhere', markdown: 'spends the token' });
+      const started = h.stream.start();
+      const outcome = expect(started).rejects.toMatchObject({ reason: 'withdrawn' });
+      await h.stream.finish();
+      await outcome;
+      await h.clock.advance(60_000);
+      expect(h.transport.markdowns()).toEqual(['spends the token']);
+      expect(h.stream.state).toBe('ended');
+    });
+
+    it('an answer the sender refuses is the caller’s error, and the working message is not lost', async () => {
+      const h = setup({ limits: SLOW });
+      await h.sender.post({ roomId: 'elsewhere', markdown: 'spends the token' });
+      void h.stream.start().catch(() => {});
+      await expect(h.stream.reply('€'.repeat(2480))).rejects.toMatchObject({ reason: 'too-large' });
+      expect(h.stream.replaced).toBe(false);
+      await h.clock.advance(1000);
+      expect(h.stream.messageId).toBe('msg-2'); // the working message still went out
+      const finished = h.stream.finish();
+      await h.clock.advance(1000);
+      await finished;
+      expect(h.transport.calls.map((c) => c.req.method)).toEqual(['POST', 'POST', 'DELETE']);
+    });
   });
 
   it('a failed start rejects and leaves the stream inert', async () => {

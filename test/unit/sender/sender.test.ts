@@ -4,7 +4,7 @@ import { SenderRejectedError } from '../../../src/adapters/webex/sender/errors.j
 import type { SenderMetrics } from '../../../src/adapters/webex/sender/metrics.js';
 import {
   createWebexSender,
-  type SenderLimits,
+  type SenderLimitsOverride,
   type WebexSender,
 } from '../../../src/adapters/webex/sender/sender.js';
 import { TransportError, WebexApiError } from '../../../src/errors.js';
@@ -23,21 +23,33 @@ interface Harness {
   clock: ManualClock;
   transport: FakeTransport;
   sender: WebexSender;
-  metrics: { requests: string[]; rateLimited: number; budgetExhausted: number };
+  metrics: { requests: string[]; rateLimited: number; budgetExhausted: number; writeRates: number[] };
 }
+
+/**
+ * Tests that are not about the rate get one that never binds (1000 writes/s from the start);
+ * tests about the rate say which they want.
+ */
+const UNBOUND_RATE = { initialPerSecond: 1000, maxPerSecond: 1000 };
 
 let current: Harness | undefined;
 
 function setup(
-  options: { handler?: TransportHandler; limits?: Partial<SenderLimits>; random?: () => number } = {},
+  options: { handler?: TransportHandler; limits?: SenderLimitsOverride; random?: () => number } = {},
 ) {
   const clock = new ManualClock();
   const transport = new FakeTransport(clock, options.handler);
-  const recorded = { requests: [] as string[], rateLimited: 0, budgetExhausted: 0 };
+  const recorded = {
+    requests: [] as string[],
+    rateLimited: 0,
+    budgetExhausted: 0,
+    writeRates: [] as number[],
+  };
   const metrics: SenderMetrics = {
     request: ({ method, route, status }) => void recorded.requests.push(`${method} ${route} ${status}`),
     rateLimited: () => void recorded.rateLimited++,
     editBudgetExhausted: () => void recorded.budgetExhausted++,
+    writeRate: (perSecond) => void recorded.writeRates.push(perSecond),
   };
   const sender = createWebexSender({
     transport,
@@ -45,7 +57,7 @@ function setup(
     retryAfterDefaultS: 10,
     logger: silentLogger(),
     metrics,
-    limits: options.limits,
+    limits: { ...options.limits, rate: options.limits?.rate ?? UNBOUND_RATE },
     random: options.random ?? (() => 0.5),
   });
   current = { clock, transport, sender, metrics: recorded };
@@ -234,22 +246,27 @@ describe('webexSender: rate limits', () => {
     await settle();
     // b1 went out with a1 (before the 429 was known); it succeeded.
     expect(transport.markdowns()).toEqual(['a1', 'b1']);
-    // Another endpoint is not paused: an edit in room c goes out at once.
-    await sender.edit({ messageId: 'm', roomId: 'c', markdown: 'edit-c' });
+    // Another endpoint is not paused: an edit in room c goes out as soon as the (lowered) rate has a
+    // token again, well before the pause ends.
+    const edited = sender.edit({ messageId: 'm', roomId: 'c', markdown: 'edit-c' });
+    await clock.advance(10);
+    await edited;
     const late = sender.post({ roomId: 'c', markdown: 'c1' });
-    await clock.advance(6999);
+    await clock.advance(6989);
     expect(transport.markdowns()).toEqual(['a1', 'b1', 'edit-c']);
-    await clock.advance(1);
+    await clock.advance(10);
     await Promise.all([...posts, late]);
     const posted = transport.calls.filter((c) => c.req.method === 'POST');
-    // Order is per room: a2 waits for a1's answer, so c1 (another room) may pass it.
+    // Order is per room: a2 waits for a1's answer, so c1 (another room) may pass it. The first 429
+    // quartered the rate (1000 → 250 writes/s) and the restart is paced: one write every 4 ms.
     expect(posted.map((c) => [(c.req.body as { markdown: string }).markdown, c.at])).toEqual([
       ['a1', 0],
       ['b1', 0],
       ['a1', 7000],
-      ['c1', 7000],
-      ['a2', 7000],
+      ['c1', 7004],
+      ['a2', 7008],
     ]);
+    expect(sender.stats().writeRate).toBe(250);
     expect(metrics.rateLimited).toBe(1);
     expect(metrics.requests.filter((r) => r === 'POST messages 429')).toHaveLength(1);
   });
@@ -478,48 +495,180 @@ describe('webexSender: edits', () => {
   });
 });
 
-describe('webexSender: token bucket', () => {
-  it('lets 200 simultaneous first replies out at once, then 5 per second', async () => {
-    const { sender, transport, clock } = setup({ limits: { maxInFlight: 1000 } });
-    const posts = Array.from({ length: 210 }, (_, i) =>
+describe('webexSender: write rate', () => {
+  it('starts at 5 writes/s with a one-second burst, then doubles each round while writes wait, up to the ceiling', async () => {
+    const { sender, transport, clock, metrics } = setup({
+      limits: { maxInFlight: 1000, rate: { initialPerSecond: 5, maxPerSecond: 40, roundMs: 200 } },
+    });
+    const posts = Array.from({ length: 60 }, (_, i) =>
       sender.post({ roomId: `room-${i}`, markdown: `hi ${i}` }),
     );
     await settle();
-    expect(transport.calls).toHaveLength(200);
-    await clock.advance(1000);
-    expect(transport.calls).toHaveLength(205);
-    await clock.advance(1000);
+    expect(transport.calls).toHaveLength(5); // the burst: one second of 5 writes/s
+    expect(sender.stats().writeRate).toBe(5);
+    await clock.advance(200);
+    expect(sender.stats().writeRate).toBe(10);
+    await clock.advance(200);
+    expect(sender.stats().writeRate).toBe(20);
+    await clock.advance(200);
+    expect(sender.stats().writeRate).toBe(40);
+    await clock.advance(200);
+    expect(sender.stats().writeRate).toBe(40); // the ceiling
+    await clock.advance(2000);
     await Promise.all(posts);
-    expect(transport.calls.slice(200).map((c) => c.at)).toEqual([
-      200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000,
-    ]);
+    expect(metrics.writeRates).toEqual([5, 10, 20, 40]);
+    // Paced, never faster than the rate of the moment: each write at least 1/40 s after the previous.
+    const gaps = transport.calls.slice(5).map((c, i) => c.at - transport.calls[i + 4]!.at);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(25);
   });
 
-  it('edits spend only tokens above the reserve; posts jump ahead of waiting edits', async () => {
+  it('does not rise while nothing waits for it (an idle bot learns nothing)', async () => {
+    const { sender, clock } = setup({ limits: { rate: { initialPerSecond: 5, maxPerSecond: 100 } } });
+    for (let i = 0; i < 20; i++) {
+      await sender.post({ roomId: 'r', markdown: `m${i}` });
+      await clock.advance(500); // 2 writes/s asked, 5 allowed
+    }
+    expect(sender.stats().writeRate).toBe(5);
+  });
+
+  it('edits never make it rise: they are thinned instead', async () => {
     const { sender, transport, clock } = setup({
-      limits: { bucketCapacity: 10, editReserve: 5, refillPerSecond: 1 },
+      limits: { editReserve: 0.5, rate: { initialPerSecond: 10, maxPerSecond: 100 } },
     });
-    const edits = Array.from({ length: 8 }, (_, i) =>
+    const edits = Array.from({ length: 30 }, (_, i) =>
       sender.edit({ messageId: `m${i}`, roomId: `e${i}`, markdown: `edit ${i}` }),
     );
     await settle();
-    expect(transport.calls).toHaveLength(5); // 10 tokens, 5 reserved
+    expect(transport.calls).toHaveLength(5); // 10 tokens, half kept for posts and deletes
     const post = sender.post({ roomId: 'new-room', markdown: 'Working on it' });
     await settle();
     expect(transport.markdowns().at(-1)).toBe('Working on it'); // from the reserve, at once
     await post;
     await clock.advance(10_000);
     await Promise.all(edits);
-    expect(transport.calls).toHaveLength(9);
+    expect(sender.stats().writeRate).toBe(10);
+  });
+
+  it('falls on a 429, paces the restart, and rises again while writes succeed', async () => {
+    let refuse = 0;
+    let refusedAt = 0;
+    const { sender, transport, clock, metrics } = setup({
+      limits: {
+        maxInFlight: 1000,
+        rate: {
+          initialPerSecond: 40,
+          maxPerSecond: 40,
+          decreaseFactor: 0.5,
+          increaseShare: 0.5,
+          roundMs: 200,
+        },
+      },
+      handler: (_req, call) => {
+        if (refuse > 0) {
+          refuse -= 1;
+          refusedAt = call.at;
+          throw apiError(429, { retryAfterS: 1 });
+        }
+        return undefined;
+      },
+    });
+    const posts = Array.from({ length: 400 }, (_, i) =>
+      sender.post({ roomId: `room-${i}`, markdown: `m${i}` }),
+    );
+    await clock.advance(1000);
+    refuse = 1;
+    await clock.advance(100);
+    expect(metrics.rateLimited).toBe(1);
+    expect(sender.stats().writeRate).toBe(10); // the first 429: a quarter
+    await clock.advance(1500); // the pause, and half a second after it
+    // After the pause: no burst (the sender's bucket did not fill up meanwhile), about 1/10 s apart
+    // (a little less as the rate starts to rise).
+    const afterPause = transport.calls.filter((c) => c.at >= refusedAt + 1000).map((c) => c.at);
+    expect(afterPause.length).toBeGreaterThanOrEqual(5);
+    expect(afterPause[4]! - afterPause[0]!).toBeGreaterThanOrEqual(350);
+    // Then it rises again, linearly: half of 10 writes/s per second, so 5 writes/s per second.
+    await clock.advance(2000);
+    expect(sender.stats().writeRate).toBeGreaterThan(17);
+    expect(sender.stats().writeRate).toBeLessThanOrEqual(23);
+    await clock.advance(6000);
+    expect(sender.stats().writeRate).toBe(40);
+    await clock.advance(10_000);
+    await Promise.all(posts);
+  });
+
+  it('learns a token-bucket server: after the first seconds, few 429s and nearly its full rate', async () => {
+    // The server: 50 writes at once, 20 per second after that; a 429 says when the next token comes.
+    // 500 writes: its ideal is (500 − 50) / 20 = 22.5 s.
+    const server = { tokens: 50, at: 0 };
+    const { sender, clock, transport, metrics } = setup({
+      limits: { maxInFlight: 1000, rate: { initialPerSecond: 5, maxPerSecond: 100 } },
+      handler: () => {
+        server.tokens = Math.min(50, server.tokens + ((clock.now() - server.at) * 20) / 1000);
+        server.at = clock.now();
+        if (server.tokens < 1) throw apiError(429, { retryAfterS: 1 });
+        server.tokens -= 1;
+        return undefined;
+      },
+    });
+    const posts = Array.from({ length: 500 }, (_, i) =>
+      sender.post({ roomId: `room-${i % 50}`, markdown: `m${i}` }),
+    );
+    await clock.advance(40_000);
+    await Promise.all(posts);
+    const done = Math.max(...transport.calls.map((c) => c.at));
+    const ideal = ((500 - 50) / 20) * 1000;
+    expect(done).toBeLessThan(1.15 * ideal);
+    const late = transport.calls.filter((c) => c.at >= 5000);
+    const lateRefused = late.filter((c) => metrics.requests[transport.calls.indexOf(c)]?.endsWith('429'));
+    expect(lateRefused.length / late.length).toBeLessThan(0.02);
+    expect(sender.stats().writeRate).toBeGreaterThan(15);
+    expect(sender.stats().writeRate).toBeLessThan(30);
+  });
+
+  it('shares the rate fairly between rooms: a room with much queued does not hold back the others', async () => {
+    const { sender, transport, clock } = setup({
+      limits: { rate: { initialPerSecond: 1, maxPerSecond: 1, burstSeconds: 1 } },
+    });
+    const all = ['a', 'b', 'c'].flatMap((room) =>
+      Array.from({ length: 4 }, (_, i) => sender.post({ roomId: room, markdown: `${room}${i}` })),
+    );
+    await clock.advance(20_000);
+    await Promise.all(all);
+    expect(transport.markdowns()).toEqual([
+      'a0',
+      'b0',
+      'c0',
+      'a1',
+      'b1',
+      'c1',
+      'a2',
+      'b2',
+      'c2',
+      'a3',
+      'b3',
+      'c3',
+    ]);
+  });
+
+  it('reports the rate: at start, on every change, and in stats()', async () => {
+    const { sender, metrics } = setup({ limits: { rate: { initialPerSecond: 7, maxPerSecond: 50 } } });
+    expect(metrics.writeRates).toEqual([7]);
+    expect(sender.stats().writeRate).toBe(7);
   });
 });
 
 describe('webexSender: first replies', () => {
   const roomOf = (call: RecordedCall) => (call.req.body as { roomId?: string } | undefined)?.roomId;
+  /** The old fixed bucket: `capacity` tokens refilled at `perSecond`, no adaptation. */
+  const fixed = (capacity: number, perSecond: number) => ({
+    initialPerSecond: perSecond,
+    maxPerSecond: perSecond,
+    burstSeconds: capacity / perSecond,
+  });
 
   it('first replies spend the reserve that answers, deletes and edits must leave', async () => {
     const { sender, transport, clock } = setup({
-      limits: { bucketCapacity: 10, refillPerSecond: 1, firstReplyReserve: 6, editReserve: 2 },
+      limits: { rate: fixed(10, 1), firstReplyReserve: 0.6, editReserve: 0.2 },
     });
     const first = sender.post({ roomId: 'q0', markdown: 'working q0' }, { priority: 'first-reply' });
     const answers = Array.from({ length: 5 }, (_, i) =>
@@ -551,7 +700,7 @@ describe('webexSender: first replies', () => {
 
   it('releases the reserve once no first reply was asked for during firstReplyHoldMs', async () => {
     const { sender, transport, clock } = setup({
-      limits: { bucketCapacity: 4, refillPerSecond: 1, firstReplyReserve: 3, firstReplyHoldMs: 2000 },
+      limits: { rate: fixed(4, 1), firstReplyReserve: 0.75, firstReplyHoldMs: 2000 },
     });
     const first = sender.post({ roomId: 'q', markdown: 'working' }, { priority: 'first-reply' });
     await settle();
@@ -570,7 +719,7 @@ describe('webexSender: first replies', () => {
 
   it('keeps the reserve always with firstReplyHoldMs Infinity', async () => {
     const { sender, transport, clock } = setup({
-      limits: { bucketCapacity: 4, refillPerSecond: 1, firstReplyReserve: 3, firstReplyHoldMs: Infinity },
+      limits: { rate: fixed(4, 1), firstReplyReserve: 0.75, firstReplyHoldMs: Infinity },
     });
     const answers = Array.from({ length: 3 }, (_, i) =>
       sender.post({ roomId: `a${i}`, markdown: `answer ${i}` }),
@@ -584,7 +733,7 @@ describe('webexSender: first replies', () => {
 
   it("a room's first reply goes before other rooms' earlier heads when tokens are short", async () => {
     const { sender, transport, clock } = setup({
-      limits: { bucketCapacity: 1, refillPerSecond: 1, firstReplyReserve: 0, editReserve: 0 },
+      limits: { rate: fixed(1, 1), firstReplyReserve: 0, editReserve: 0 },
     });
     const work = [
       sender.post({ roomId: 'a', markdown: 'answer a' }),
@@ -603,6 +752,39 @@ describe('webexSender: first replies', () => {
       ['d', 3000],
       ['c', 4000], // edits last, as before
     ]);
+  });
+
+  it('keep their priority while the rate adapts: after a 429 the first replies waiting go first', async () => {
+    let refused = false;
+    const { sender, transport, clock } = setup({
+      limits: { maxInFlight: 1000, rate: { initialPerSecond: 20, maxPerSecond: 20 } },
+      handler: (req) => {
+        const markdown = (req.body as { markdown?: string }).markdown ?? '';
+        if (!refused && markdown === 'answer 25') {
+          refused = true;
+          throw apiError(429, { retryAfterS: 1 });
+        }
+        return undefined;
+      },
+    });
+    const answers = Array.from({ length: 40 }, (_, i) =>
+      sender.post({ roomId: `a${i}`, markdown: `answer ${i}` }),
+    );
+    await clock.advance(900); // 20 + 18 sent; the refusal lowers the rate to 10 and pauses POST
+    const firsts = Array.from({ length: 5 }, (_, i) =>
+      sender.post({ roomId: `q${i}`, markdown: `working q${i}` }, { priority: 'first-reply' }),
+    );
+    await clock.advance(10_000);
+    await Promise.all([...answers, ...firsts]);
+    const afterPause = transport.markdowns().slice(transport.markdowns().indexOf('answer 25') + 1);
+    expect(afterPause.slice(0, 5)).toEqual([
+      'working q0',
+      'working q1',
+      'working q2',
+      'working q3',
+      'working q4',
+    ]);
+    expect(sender.stats().writeRate).toBeLessThan(20);
   });
 
   it('goes first for an in-flight slot too', async () => {
@@ -626,7 +808,7 @@ describe('webexSender: first replies', () => {
 
   it("never overtakes its own room: the requests ahead of it go first, lent the first reply's class", async () => {
     const { sender, transport, clock } = setup({
-      limits: { bucketCapacity: 10, refillPerSecond: 1, firstReplyReserve: 9, editReserve: 9 },
+      limits: { rate: fixed(10, 1), firstReplyReserve: 0.9, editReserve: 0.9 },
     });
     sender.post({ roomId: 'warm', markdown: 'working warm' }, { priority: 'first-reply' });
     await settle();
@@ -657,6 +839,115 @@ describe('webexSender: first replies', () => {
     expect(transport.markdowns().slice(5)).toEqual(['answer x', 'answer r2']);
     expect(transport.calls.slice(5).map((c) => c.at)).toEqual([2000, 2000]);
   });
+
+  it('a progress edit ahead of an answer in its room is lent the answer class, not held to the edit share', async () => {
+    const { sender, transport } = setup({
+      limits: { rate: fixed(10, 1), firstReplyReserve: 0, editReserve: 0.9 },
+    });
+    for (let i = 0; i < 5; i++) sender.post({ roomId: `busy${i}`, markdown: `answer ${i}` });
+    await settle(); // 5 tokens left: edits may not spend them
+    const edit = sender.edit({ messageId: 'w', roomId: 'r', markdown: 'progress' });
+    const answer = sender.post({ roomId: 'r', markdown: 'answer r' });
+    await Promise.all([edit, answer]);
+    expect(transport.markdowns().slice(5)).toEqual(['progress', 'answer r']);
+  });
+});
+
+describe('webexSender: replaceable posts', () => {
+  it('a queued post can be replaced: one request, the replacement, with the same priority and place', async () => {
+    const gate = deferred();
+    const { sender, transport } = setup({
+      handler: (_req, _call, index) => (index === 0 ? gate.promise : undefined),
+    });
+    const before = sender.post({ roomId: 'r', parentId: 'root', markdown: 'earlier' });
+    const working = sender.postReplaceable(
+      { roomId: 'r', parentId: 'root', markdown: 'Working on it' },
+      { priority: 'first-reply' },
+    );
+    const after = sender.post({ roomId: 'r', parentId: 'root', markdown: 'later' });
+    expect(working.replace({ markdown: 'the answer' })).toBe(true);
+    gate.resolve({ id: 'first' });
+    await Promise.all([before, after]);
+    await expect(working.sent).resolves.toEqual({ id: 'msg-1' });
+    expect(transport.calls.map((c) => c.req.body)).toEqual([
+      { roomId: 'r', parentId: 'root', markdown: 'earlier' },
+      { roomId: 'r', parentId: 'root', markdown: 'the answer' },
+      { roomId: 'r', parentId: 'root', markdown: 'later' },
+    ]);
+  });
+
+  it('cannot be replaced or withdrawn once it left the queue', async () => {
+    const gate = deferred();
+    const { sender, transport } = setup({ handler: () => gate.promise });
+    const working = sender.postReplaceable({ roomId: 'r', markdown: 'Working on it' });
+    await settle();
+    expect(transport.calls).toHaveLength(1); // in flight
+    expect(working.replace({ markdown: 'the answer' })).toBe(false);
+    expect(working.withdraw()).toBe(false);
+    gate.resolve({ id: 'w' });
+    await expect(working.sent).resolves.toEqual({ id: 'w' });
+    expect(working.replace({ markdown: 'too late' })).toBe(false);
+    expect(transport.markdowns()).toEqual(['Working on it']);
+  });
+
+  it('a queued post can be withdrawn: no request, and its promise says why', async () => {
+    const { sender, transport, clock } = setup({
+      limits: { rate: { initialPerSecond: 1, maxPerSecond: 1 } },
+    });
+    await sender.post({ roomId: 'other', markdown: 'spends the token' });
+    const working = sender.postReplaceable(
+      { roomId: 'r', markdown: 'Working on it' },
+      { priority: 'first-reply' },
+    );
+    const outcome = expect(working.sent).rejects.toMatchObject({ reason: 'withdrawn' });
+    expect(working.withdraw()).toBe(true);
+    await outcome;
+    await clock.advance(5000);
+    expect(transport.markdowns()).toEqual(['spends the token']);
+    await sender.idle();
+  });
+
+  it('a replacement is checked like any post, and can carry a card', async () => {
+    const { sender, transport, clock } = setup({
+      limits: { rate: { initialPerSecond: 1, maxPerSecond: 1 } },
+    });
+    await sender.post({ roomId: 'other', markdown: 'spends the token' });
+    const working = sender.postReplaceable({ roomId: 'r', markdown: 'Working on it' });
+    expect(() => working.replace({ markdown: '€'.repeat(2480) })).toThrow(SenderRejectedError);
+    const card = { contentType: 'application/vnd.microsoft.card.adaptive', content: {} };
+    expect(working.replace({ markdown: 'form', attachments: [card] })).toBe(true);
+    await clock.advance(1000);
+    const { id } = await working.sent;
+    expect(transport.calls[1]?.req.body).toEqual({ roomId: 'r', markdown: 'form', attachments: [card] });
+    await expect(sender.edit({ messageId: id, roomId: 'r', markdown: 'x' })).rejects.toMatchObject({
+      reason: 'not-editable',
+    });
+  });
+
+  it('a queued edit can be withdrawn (it resolves superseded); an edit in flight completes', async () => {
+    const gate = deferred();
+    const { sender, transport } = setup({
+      handler: (_req, _call, index) => (index === 0 ? gate.promise : undefined),
+    });
+    const inFlight = new AbortController();
+    const first = sender.edit(
+      { messageId: 'm', roomId: 'r', markdown: 'v1' },
+      { withdrawSignal: inFlight.signal },
+    );
+    const queuedWithdrawal = new AbortController();
+    const second = sender.edit(
+      { messageId: 'm2', roomId: 'r', markdown: 'v2' },
+      { withdrawSignal: queuedWithdrawal.signal },
+    );
+    await settle();
+    inFlight.abort();
+    queuedWithdrawal.abort();
+    await expect(second).resolves.toBe('superseded');
+    gate.resolve(undefined);
+    await expect(first).resolves.toBe('sent');
+    expect(transport.markdowns()).toEqual(['v1']);
+    expect(sender.editsLeft('m2')).toBe(10);
+  });
 });
 
 describe('webexSender: first replies keep every room in order (property)', () => {
@@ -671,10 +962,9 @@ describe('webexSender: first replies keep every room in order (property)', () =>
       fc.asyncProperty(fc.array(request, { minLength: 1, maxLength: 40 }), async (requests) => {
         const { sender, transport, clock } = setup({
           limits: {
-            bucketCapacity: 4,
-            refillPerSecond: 2,
-            firstReplyReserve: 2,
-            editReserve: 1,
+            rate: { initialPerSecond: 2, maxPerSecond: 2, burstSeconds: 2 },
+            firstReplyReserve: 0.5,
+            editReserve: 0.25,
             firstReplyHoldMs: 500,
             maxInFlight: 2,
           },

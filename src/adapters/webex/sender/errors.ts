@@ -11,6 +11,8 @@ export type SenderRejectReason =
   | 'empty'
   /** The sender was stopped before the request went out. */
   | 'stopped'
+  /** The caller withdrew a replaceable post before it went out. */
+  | 'withdrawn'
   /** Webex kept answering 429 more often than the sender's bound allows. */
   | 'rate-limited';
 

@@ -10,6 +10,7 @@ export type { SenderMetrics } from './metrics.js';
 export { noopSenderMetrics } from './metrics.js';
 export {
   createProgressStream,
+  DEFAULT_WORKING_HOLD_MS,
   defaultProgressGap,
   type ProgressGapInfo,
   type ProgressRenderInfo,
@@ -25,12 +26,16 @@ export {
   type DeleteMessage,
   type DeleteOutcome,
   type EditMessage,
+  type EditOptions,
   type EditOutcome,
   type PostMessage,
   type PostOptions,
   type PostPriority,
+  type ReplaceablePost,
+  type ReplaceablePostOptions,
   type RequestOptions,
   type SenderLimits,
+  type SenderLimitsOverride,
   type SenderStats,
   type SentMessage,
   type WebexAttachment,
@@ -39,3 +44,4 @@ export {
 } from './sender.js';
 export { TokenBucket, type TokenBucketOptions } from './token-bucket.js';
 export type { WebexWriteMethod, WebexWriteRequest, WebexWriteTransport } from './transport.js';
+export { AdaptiveWriteRate, type WriteRateLimits, type WriteRatePhase } from './write-rate.js';

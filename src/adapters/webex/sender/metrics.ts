@@ -12,10 +12,13 @@ export interface SenderMetrics {
   rateLimited(labels: { method: WebexWriteMethod; route: string }): void;
   /** An edit refused because its message had used its 10 edits: `edit_budget_exhausted_total`. */
   editBudgetExhausted(): void;
+  /** The write rate changed (and once at start): the `webex_write_rate` gauge, writes per second. */
+  writeRate(perSecond: number): void;
 }
 
 export const noopSenderMetrics: SenderMetrics = {
   request: () => {},
   rateLimited: () => {},
   editBudgetExhausted: () => {},
+  writeRate: () => {},
 };

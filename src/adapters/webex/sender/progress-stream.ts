@@ -2,8 +2,13 @@
  * The working message of one answer, as a small protocol object (after teams-ai's
  * `StreamingResponse`): `start()` → `update()`* → `finish()` | `abandon()`.
  *
- * - `start()` posts the working message at once, as a `first-reply` post (the first reply must be
- *   fast, also when many people ask at once).
+ * - `start()` queues the working message at once, as a replaceable `first-reply` post (the first
+ *   reply must be fast, also when many people ask at once). It does not wait for Webex: the caller
+ *   goes on (asks the agent) while the post waits for the write rate.
+ * - `reply()` posts a message of the answer and ends the progress. If the working message has not
+ *   left the send queue yet, the first reply takes its place (SPEC, Answering 1: with a fast agent
+ *   the answer is the first reply, and no working message is posted or deleted); a progress edit
+ *   still queued is dropped, since the answer is newer than anything it would show.
  * - `update()` says "the state changed". It never sends by itself: a trailing-edge throttle sends one
  *   edit per gap, and the text is rendered at send time from the caller's latest state, so any
  *   number of updates inside a gap cost one edit (coalescing).
@@ -12,16 +17,18 @@
  *   delete the old one), so progress stays alive through runs of many minutes.
  * - With `keepAliveMs`, the message is refreshed even without updates, so the elapsed time the
  *   render callback shows keeps moving.
- * - `finish()` deletes the working message (call it after the answer is posted); `abandon()` stops
- *   and leaves the message as it is. After either, `update()` does nothing.
+ * - `finish()` deletes the working message (call it after the answer is posted), or withdraws it
+ *   if it is still queued; `abandon()` stops and leaves the message as it is. After either,
+ *   `update()` does nothing.
  *
  * All waiting uses the injected clock. Failures are logged and never thrown from `update()`.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../../clock.js';
 import { WebexApiError } from '../../../errors.js';
+import { SenderRejectedError } from './errors.js';
 import { truncateUtf8, WEBEX_MAX_EDITS_PER_MESSAGE, WEBEX_MAX_MESSAGE_BYTES } from './limits.js';
-import type { SentMessage, WebexSender } from './sender.js';
+import type { ReplaceablePost, SentMessage, WebexSender } from './sender.js';
 
 export interface ProgressRenderInfo {
   /** Time since the answer started (`startedAt`), for an "elapsed" line. */
@@ -52,7 +59,7 @@ export function defaultProgressGap(info: ProgressGapInfo): number {
   return Math.max(info.intervalMs * factor, longRunFloor);
 }
 
-export type ProgressSender = Pick<WebexSender, 'post' | 'edit' | 'delete' | 'editsLeft'>;
+export type ProgressSender = Pick<WebexSender, 'post' | 'postReplaceable' | 'edit' | 'delete' | 'editsLeft'>;
 
 export interface ProgressStreamOptions {
   roomId: string;
@@ -70,15 +77,39 @@ export interface ProgressStreamOptions {
   keepAliveMs?: number;
   /** Spacing policy; `defaultProgressGap` unless given. Never goes below `intervalMs`. */
   gap?: (info: ProgressGapInfo) => number;
+  /**
+   * While the sender is busy (other writes waiting for the rate), how long the working message
+   * waits in the send queue before it may go out, so that an answer ready by then is the first
+   * reply instead (`DEFAULT_WORKING_HOLD_MS` unless given).
+   */
+  holdMs?: number;
 }
+
+/**
+ * During a burst (writes already waiting for the rate), the working message waits this long before
+ * it may go out. An agent that answers within it gets its answer posted as the first reply, with
+ * no working message posted and deleted a moment later: two writes saved when every write counts.
+ * Other answers show "Working on it" this much later, still well inside the SPEC's one second. An
+ * idle sender posts the working message at once.
+ */
+export const DEFAULT_WORKING_HOLD_MS = 500;
 
 export type ProgressStreamState = 'idle' | 'starting' | 'active' | 'ended' | 'failed';
 
 export interface ProgressStream {
-  /** Posts the working message now. Rejects (state `failed`) if the post fails. */
+  /**
+   * Queues the working message now. Settles when the first reply is up: the working message, or
+   * the reply that took its place. Rejects (state `failed`) if the post fails, and with
+   * `SenderRejectedError('withdrawn')` if `finish()` withdrew it before it went out.
+   */
   start(): Promise<SentMessage>;
   /** The progress state changed; an edit follows when the throttle allows. */
   update(): void;
+  /**
+   * Posts a message of the answer in the thread and stops the progress edits (a queued one is
+   * dropped). The first reply takes the working message's place while that is still queued.
+   */
+  reply(markdown: string): Promise<SentMessage>;
   /** Stops updating and deletes the working message (after the caller posted the answer). */
   finish(): Promise<void>;
   /** Stops updating and leaves the working message as it is. */
@@ -86,6 +117,8 @@ export interface ProgressStream {
   readonly state: ProgressStreamState;
   /** The current working message, once posted. */
   readonly messageId: string | undefined;
+  /** A reply took the working message's place: it was never posted. */
+  readonly replaced: boolean;
 }
 
 export function createProgressStream(sender: ProgressSender, options: ProgressStreamOptions): ProgressStream {
@@ -105,6 +138,13 @@ export function createProgressStream(sender: ProgressSender, options: ProgressSt
   let timer: unknown;
   let flushing: Promise<void> | undefined;
   let starting: Promise<SentMessage> | undefined;
+  /** The working message's slot in the send queue, until it went out. */
+  let pending: ReplaceablePost | undefined;
+  let replaced = false;
+  /** The answer is going out: no more progress edits. */
+  let answering = false;
+  /** Drops the progress edit waiting in the send queue, if any. */
+  let editWithdrawal: AbortController | undefined;
   let ending: Promise<void> | undefined;
 
   function renderNow(): string {
@@ -132,7 +172,7 @@ export function createProgressStream(sender: ProgressSender, options: ProgressSt
 
   /** Arms the one timer: for pending changes after the gap, else for the keep-alive refresh. */
   function schedule(): void {
-    if (state !== 'active' || flushing || timer !== undefined) return;
+    if (state !== 'active' || answering || flushing || timer !== undefined) return;
     const gap = currentGap();
     let due: number;
     if (dirty) due = lastSentAt + gap;
@@ -169,8 +209,12 @@ export function createProgressStream(sender: ProgressSender, options: ProgressSt
       lastSentAt = clock.now(); // nothing new to show; the next check waits a full gap
       return;
     }
+    editWithdrawal = new AbortController();
     try {
-      const outcome = await sender.edit({ messageId: current, roomId, markdown: text });
+      const outcome = await sender.edit(
+        { messageId: current, roomId, markdown: text },
+        { withdrawSignal: editWithdrawal.signal },
+      );
       lastSentAt = clock.now();
       if (outcome === 'sent') lastText = text;
       else if (outcome === 'budget-exhausted') {
@@ -228,6 +272,8 @@ export function createProgressStream(sender: ProgressSender, options: ProgressSt
   async function end(deleteMessage: boolean): Promise<void> {
     state = state === 'failed' ? 'failed' : 'ended';
     clearTimer();
+    // Still queued: nothing was posted, so there is nothing to delete either.
+    if (deleteMessage && !replaced && pending?.withdraw()) return;
     if (starting) await starting.catch(() => undefined);
     // A flush in flight (an edit or a rollover) finishes first, so the id below is the last one.
     while (flushing) await flushing;
@@ -241,8 +287,15 @@ export function createProgressStream(sender: ProgressSender, options: ProgressSt
       startedAt = options.startedAt ?? clock.now();
       const text = renderNow();
       // The first thing the user sees of their answer: it may spend the tokens kept for first replies.
-      starting = sender.post(postBody(text), { priority: 'first-reply' }).then(
+      pending = sender.postReplaceable(postBody(text), {
+        priority: 'first-reply',
+        holdMs: options.holdMs ?? DEFAULT_WORKING_HOLD_MS,
+      });
+      starting = pending.sent.then(
         (posted) => {
+          pending = undefined;
+          // A reply went out in the working message's place: there is no working message.
+          if (replaced) return posted;
           messageId = posted.id;
           lastText = text;
           lastSentAt = clock.now();
@@ -253,11 +306,32 @@ export function createProgressStream(sender: ProgressSender, options: ProgressSt
           return posted;
         },
         (error: unknown) => {
+          pending = undefined;
           if (state === 'starting') state = 'failed';
+          // A failed reply in its place is the reply's caller's to report.
+          if (!replaced && !(error instanceof SenderRejectedError && error.reason === 'withdrawn')) {
+            log.warn({ err: error }, 'working message not posted');
+          }
           throw error;
         },
       );
       return starting;
+    },
+
+    reply(markdown) {
+      answering = true;
+      clearTimer();
+      editWithdrawal?.abort();
+      try {
+        if (!replaced && pending?.replace({ markdown })) {
+          replaced = true;
+          state = 'ended';
+          return pending.sent;
+        }
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return sender.post(postBody(markdown));
     },
 
     update() {
@@ -285,6 +359,10 @@ export function createProgressStream(sender: ProgressSender, options: ProgressSt
 
     get messageId() {
       return messageId;
+    },
+
+    get replaced() {
+      return replaced;
     },
   };
 }

@@ -5,14 +5,18 @@
  * - Per-room FIFO: a room has at most one request in flight, and its requests go out in the order
  *   they were made (a coalesced edit moves to the back, so what goes out is always a subsequence of
  *   what was asked, in order). Different rooms run in parallel up to `maxInFlight`.
- * - A global token bucket (see `DEFAULT_SENDER_LIMITS` for the numbers and why), spent in three
- *   classes: first replies (the "Working on it" of a new question, `priority: 'first-reply'`), then
- *   other posts and deletes, then edits. When tokens are short, the room heads of the first class
- *   go first; other posts and deletes leave `firstReplyReserve` tokens while new questions are
- *   arriving, and edits always leave `editReserve`, so a burst of new questions finds tokens for
- *   its first replies even while earlier questions' answers are going out.
+ * - One global write rate, learned from Webex's answers (`write-rate.ts`: slow start from 5 writes/s
+ *   toward `WEBEX_WRITE_RATE_MAX`, lowered by each 429, raised again while writes succeed), spent
+ *   in three classes: first replies (the "Working on it" of a new question, or the answer that took
+ *   its place, `priority: 'first-reply'`), then other posts and deletes, then edits. When tokens are
+ *   short, the room heads of the first class go first; other posts and deletes leave a share of the
+ *   bucket to first replies while new questions are arriving, and edits always leave a share, so
+ *   progress edits are thinned (coalesced while they wait) before an answer is delayed. Only
+ *   posts and deletes waiting for the rate make it rise: edits never probe Webex's limit.
  * - A 429 pauses that endpoint (method + route) for every room until `Retry-After` has passed;
  *   then the waiting requests go out oldest first. Nothing is dropped or sent twice.
+ * - A first reply may be posted replaceable: until it leaves the queue, the caller can swap in
+ *   another message (the answer, when it is ready first) or withdraw it.
  * - Bounded retries with jitter on 5xx and transport errors; never a blind repeat of a POST that
  *   may have reached Webex.
  * - Edit coalescing (a queued edit is replaced by a newer one of the same message), an edit budget
@@ -35,8 +39,8 @@ import {
 } from './limits.js';
 import { noopSenderMetrics, type SenderMetrics } from './metrics.js';
 import { type BackoffOptions, backoffMs, classifyFailure } from './retry-policy.js';
-import { TokenBucket } from './token-bucket.js';
 import type { WebexWriteMethod, WebexWriteTransport } from './transport.js';
+import { AdaptiveWriteRate, type WriteRateLimits } from './write-rate.js';
 
 /** A card attachment as Webex takes it (one per message). */
 export interface WebexAttachment {
@@ -86,10 +90,19 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+export interface EditOptions extends RequestOptions {
+  /**
+   * Aborting drops the edit if it has not gone out yet: it resolves `superseded` without a request
+   * (the caller has something newer to show, e.g. the answer). An edit in flight completes.
+   */
+  withdrawSignal?: AbortSignal;
+}
+
 /**
- * - `first-reply`: the first thing the bot says to a new question (the working message). It may
- *   spend the tokens kept back from everything else, and its room's head request goes before the
- *   heads of rooms without one. It never overtakes an earlier request of its own room.
+ * - `first-reply`: the first thing the bot says to a new question (the working message, or the
+ *   answer that took its place). It may spend the tokens kept back from everything else, and its
+ *   room's head request goes before the heads of rooms without one. It never overtakes an earlier
+ *   request of its own room.
  * - `normal`: everything else.
  */
 export type PostPriority = 'first-reply' | 'normal';
@@ -99,9 +112,43 @@ export interface PostOptions extends RequestOptions {
   priority?: PostPriority;
 }
 
+export interface ReplaceablePostOptions extends PostOptions {
+  /**
+   * When other writes are already waiting for the rate, the post waits at least this long in the
+   * queue (ms), so that a replacement ready by then goes out instead and the original is never
+   * posted (during a burst, the working message of an answer that comes at once). An idle sender
+   * sends it at once. A replacement goes out as soon as the rate allows. 0 unless given.
+   */
+  holdMs?: number;
+}
+
+/**
+ * A post whose content may still change while it waits in the queue: the working message of an
+ * answer, which the answer replaces when it is ready before the working message went out (SPEC,
+ * Answering 1).
+ */
+export interface ReplaceablePost {
+  /** Settles with whatever went out of this slot: the original message or its replacement. */
+  readonly sent: Promise<SentMessage>;
+  /**
+   * If the post has not left the queue, `message` goes out instead (to the same room and thread),
+   * in the same place and with the same priority, and `sent` resolves with its id; returns true.
+   * Returns false once the post is in flight or settled: then post `message` normally. Throws
+   * `SenderRejectedError` for a message the sender would refuse anyway (too large, two cards).
+   */
+  replace(message: Omit<PostMessage, 'roomId' | 'parentId'>): boolean;
+  /**
+   * If the post has not left the queue, it is dropped without a request and `sent` rejects with
+   * `SenderRejectedError('withdrawn')`; returns true. False once it is in flight or settled.
+   */
+  withdraw(): boolean;
+}
+
 export interface WebexSender {
   post(message: PostMessage, options?: PostOptions): Promise<SentMessage>;
-  edit(message: EditMessage, options?: RequestOptions): Promise<EditOutcome>;
+  /** Like `post`, but the message can be replaced or withdrawn until it leaves the queue. */
+  postReplaceable(message: PostMessage, options?: ReplaceablePostOptions): ReplaceablePost;
+  edit(message: EditMessage, options?: EditOptions): Promise<EditOutcome>;
   delete(message: DeleteMessage, options?: RequestOptions): Promise<DeleteOutcome>;
   /** Edits this message may still receive (10 for a message the sender has never edited). */
   editsLeft(messageId: string): number;
@@ -119,18 +166,18 @@ export interface SenderStats {
   rooms: number;
   /** Endpoints (`METHOD route`) paused by a 429, with the clock time each pause ends. */
   pausedUntil: Record<string, number>;
+  /** The current write rate (writes per second, all endpoints together). */
+  writeRate: number;
 }
 
 export interface SenderLimits {
-  /** Burst size of the global token bucket. */
-  bucketCapacity: number;
-  /** Sustained requests per second across all rooms. */
-  refillPerSecond: number;
-  /** Tokens edits may not spend, kept for posts and deletes (and never less than the first-reply reserve). */
+  /** The adaptive write rate: where it starts, its ceiling, how it rises and falls (`write-rate.ts`). */
+  rate: WriteRateLimits;
+  /** Share of the bucket edits may not spend, kept for posts and deletes (0..1). */
   editReserve: number;
   /**
-   * Tokens only first replies may spend while new questions are arriving (a first reply was asked
-   * for within the last `firstReplyHoldMs`).
+   * Share of the bucket only first replies may spend while new questions are arriving (a first
+   * reply was asked for within the last `firstReplyHoldMs`), 0..1.
    */
   firstReplyReserve: number;
   /**
@@ -151,36 +198,50 @@ export interface SenderLimits {
   maxTrackedMessages: number;
 }
 
+/** Overrides of `DEFAULT_SENDER_LIMITS`; `rate` is merged field by field. */
+export type SenderLimitsOverride = Partial<Omit<SenderLimits, 'rate'>> & { rate?: Partial<WriteRateLimits> };
+
 /**
  * Webex does not publish its limits: they are dynamic per endpoint, app and org, enforced with 429
- * and Retry-After. The figure usually quoted for the messages API is about 300 calls per minute per
- * bot, with bursts allowed. So:
+ * and Retry-After. So the rate is learned (`write-rate.ts`; the figures behind each number are in
+ * docs/sender.md):
  *
- * - `refillPerSecond: 5` = 300/min sustained, the quoted figure.
- * - `bucketCapacity: 200`: 200 people asking at once get their "Working on it" within the first
- *   second (the SPEC's 1 s first reply) instead of 40 s at 5/s. If Webex disagrees it answers 429,
- *   which pauses the endpoint and loses nothing.
- * - `firstReplyReserve: 150`, `firstReplyHoldMs: 2000`: while new questions keep arriving (one asked
- *   within the last 2 s), answers and deletes only use tokens above 150, so the early questions of a
- *   burst, answered fast, cannot spend the tokens the later ones need for their first reply (without
- *   it, 200 questions answered at once got their first replies at p90 25 s, p99 29 s; with it, p90
- *   0.5 s, p99 2 s: docs/sender.md). Two seconds after the last new question the burst is over and
- *   the answers may spend the reserve, so they are not held back 30 s for a refill that no first
- *   reply needs. The price: while questions keep trickling in after a burst emptied the bucket,
- *   answers wait for it to refill above 150.
- * - `editReserve: 50`: progress edits only use tokens above 50 (above 150 while the first-reply
- *   reserve is held), so even while hundreds of progress messages tick, 50 new first replies can
- *   go out at once. Edits are coalesced, so slowing them only thins the progress updates, it never
- *   builds a backlog.
+ * - `rate.initialPerSecond: 5`: the figure usually quoted for the messages API (300 calls per
+ *   minute per bot), so a fresh bot never starts above it.
+ * - `rate.maxPerSecond: 100`: `WEBEX_WRITE_RATE_MAX`'s default; the composition root passes the
+ *   configured value.
+ * - `rate.roundMs: 100`: slow start doubles ten times a second, 5 → 100 writes/s in half a second
+ *   of demand, so an unlimited Webex is used almost at once, and the overshoot past a limited one
+ *   (and the 429s it costs) happens within the burst's first second.
+ * - `rate.decreaseFactor: 0.5`, `rate.increaseShare: 0.1`: the first 429 quarters the rate, later
+ *   ones set it just under what Webex accepted (down to a quarter at most); then it rises by a tenth of
+ *   that per second of waiting writes (+3 writes/s per second against a 30/s limit), divided by
+ *   the seconds a 429 pauses for.
+ * - `rate.minPerSecond: 0.5`: a 429 storm never stops the sender altogether.
+ * - `rate.burstSeconds: 1`: after a quiet spell a second's worth goes out at once.
+ * - `firstReplyReserve: 0.5`, `firstReplyHoldMs: 2000`: while new questions keep arriving (one asked
+ *   within the last 2 s), answers and deletes leave half the bucket to first replies, so the early
+ *   questions of a burst, answered fast, cannot spend the tokens the later ones need for their
+ *   first reply. Two seconds after the last new question the reserve is released.
+ * - `editReserve: 0.5`: progress edits only use the upper half of the bucket, so they wait
+ *   (and coalesce) whenever posts keep the rate busy: progress is thinned before answers are
+ *   delayed.
  * - `maxInFlight: 100`: enough that 200 posts at ~200 ms latency finish well within a second.
  * - Retries: 3 after 5xx/transport errors, 0.5 s → 1 s → 2 s (equal jitter, at most 8 s).
  * - 429s: up to 20 pauses per request; with Retry-After of 10 s that is minutes of patience.
  */
 export const DEFAULT_SENDER_LIMITS: SenderLimits = {
-  bucketCapacity: 200,
-  refillPerSecond: 5,
-  editReserve: 50,
-  firstReplyReserve: 150,
+  rate: {
+    initialPerSecond: 5,
+    maxPerSecond: 100,
+    minPerSecond: 0.5,
+    burstSeconds: 1,
+    roundMs: 100,
+    increaseShare: 0.1,
+    decreaseFactor: 0.5,
+  },
+  editReserve: 0.5,
+  firstReplyReserve: 0.5,
   firstReplyHoldMs: 2000,
   maxInFlight: 100,
   maxRetries: 3,
@@ -197,7 +258,7 @@ export interface WebexSenderOptions {
   retryAfterDefaultS: number;
   logger: Logger;
   metrics?: SenderMetrics;
-  limits?: Partial<SenderLimits>;
+  limits?: SenderLimitsOverride;
   /** Jitter source, in [0, 1). */
   random?: () => number;
 }
@@ -215,37 +276,52 @@ interface Op {
   readonly method: WebexWriteMethod;
   readonly path: string;
   readonly route: string;
-  readonly body: unknown;
+  /** Changes only while queued, when a replaceable post gets its replacement. */
+  body: unknown;
   readonly messageId: string | undefined;
   readonly signal: AbortSignal | undefined;
+  readonly withdrawSignal: AbortSignal | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   /** Earliest clock time of the next attempt (retry backoff). */
   notBefore: number;
+  /** Clock time of the latest attempt, to tell which rate decrease a 429 belongs to. */
+  sentAt: number;
   retries: number;
   rateLimits: number;
   inFlight: boolean;
   onAbort: (() => void) | undefined;
+  onWithdraw: (() => void) | undefined;
 }
 
 interface RoomQueue {
   ops: Op[];
   busy: boolean;
+  /**
+   * When the room's current head became its head (a counter, not a time). Heads are served in this
+   * order within a class, so a room with much queued takes turns with the others instead of
+   * holding them back until it is empty.
+   */
+  turn: number;
 }
 
 const MESSAGES_ROUTE = 'messages';
 const MESSAGE_ROUTE = 'messages/{id}';
 
 export function createWebexSender(options: WebexSenderOptions): WebexSender {
-  const limits: SenderLimits = { ...DEFAULT_SENDER_LIMITS, ...options.limits };
+  const limits: SenderLimits = {
+    ...DEFAULT_SENDER_LIMITS,
+    ...options.limits,
+    rate: { ...DEFAULT_SENDER_LIMITS.rate, ...options.limits?.rate },
+  };
   const { transport, clock, logger } = options;
   const metrics = options.metrics ?? noopSenderMetrics;
   const random = options.random ?? Math.random;
-  const bucket = new TokenBucket({
-    capacity: limits.bucketCapacity,
-    refillPerSecond: limits.refillPerSecond,
-    clock,
+  const rate = new AdaptiveWriteRate(limits.rate, clock, (perSecond) => {
+    metrics.writeRate(perSecond);
+    logger.debug({ writeRate: perSecond, phase: rate.phase }, 'Webex write rate changed');
   });
+  metrics.writeRate(rate.perSecond);
 
   const rooms = new Map<string, RoomQueue>();
   /** `METHOD route` → clock time the 429 pause ends. */
@@ -256,6 +332,8 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
   const cardMessages = new Set<string>();
   const idleWaiters: Array<() => void> = [];
   let seq = 0;
+  /** Counter handing out room turns (see `RoomQueue.turn`). */
+  let turns = 0;
   let inFlight = 0;
   let queued = 0;
   let stopped = false;
@@ -306,24 +384,31 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
     }
   }
 
+  /** Queues a request; `onQueued` sees the queued request at once (a replaceable post keeps it). */
   function enqueue<T>(
     spec: Pick<Op, 'kind' | 'firstReply' | 'roomId' | 'method' | 'path' | 'route' | 'body' | 'messageId'>,
     signal: AbortSignal | undefined,
+    onQueued?: (op: Op) => void,
+    withdraw?: { signal: AbortSignal; outcome: unknown },
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (stopped) return reject(new SenderRejectedError('stopped', 'the Webex sender is stopped'));
       if (signal?.aborted) return reject(signal.reason);
+      if (withdraw?.signal.aborted) return resolve(withdraw.outcome as T);
       const op: Op = {
         ...spec,
         seq: ++seq,
         signal,
+        withdrawSignal: withdraw?.signal,
         resolve: resolve as (value: unknown) => void,
         reject,
         notBefore: 0,
+        sentAt: 0,
         retries: 0,
         rateLimits: 0,
         inFlight: false,
         onAbort: undefined,
+        onWithdraw: undefined,
       };
       if (signal) {
         op.onAbort = () => {
@@ -334,16 +419,32 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
         };
         signal.addEventListener('abort', op.onAbort, { once: true });
       }
+      if (withdraw) {
+        op.onWithdraw = () => {
+          if (!isWaiting(op)) return;
+          removeQueued(op);
+          resolve(withdraw.outcome as T);
+          pump();
+        };
+        withdraw.signal.addEventListener('abort', op.onWithdraw, { once: true });
+      }
       let room = rooms.get(op.roomId);
       if (!room) {
-        room = { ops: [], busy: false };
+        room = { ops: [], busy: false, turn: 0 };
         rooms.set(op.roomId, room);
       }
       room.ops.push(op);
+      if (room.ops.length === 1) room.turn = ++turns;
       queued += 1;
       if (op.firstReply) lastFirstReplyAt = clock.now();
+      onQueued?.(op);
       pump();
     });
+  }
+
+  /** True while a request waits in its room's queue (not in flight, not settled). */
+  function isWaiting(op: Op): boolean {
+    return !op.inFlight && (rooms.get(op.roomId)?.ops.includes(op) ?? false);
   }
 
   /** Removes a request that is not in flight; returns false if it was not queued. */
@@ -353,6 +454,7 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
     const index = room.ops.indexOf(op);
     if (index < 0 || op.inFlight) return false;
     room.ops.splice(index, 1);
+    if (index === 0) room.turn = ++turns;
     queued -= 1;
     detach(op);
     dropRoomIfEmpty(op.roomId, room);
@@ -361,6 +463,7 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
 
   function detach(op: Op): void {
     if (op.onAbort) op.signal?.removeEventListener('abort', op.onAbort);
+    if (op.onWithdraw) op.withdrawSignal?.removeEventListener('abort', op.onWithdraw);
   }
 
   function dropRoomIfEmpty(roomId: string, room: RoomQueue): void {
@@ -372,6 +475,7 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
     const room = rooms.get(op.roomId);
     if (room && room.ops[0] === op) {
       room.ops.shift();
+      room.turn = ++turns;
       queued -= 1;
     } else {
       removeQueued(op);
@@ -382,16 +486,21 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
   }
 
   /**
-   * The class a room's head spends from. A room with a first reply queued lends it to its head
-   * (and so to every request ahead of the first reply, one at a time): the first reply cannot go
-   * before them, and it must not wait behind the reserve meant to speed it up.
+   * The class a room's head spends from: the best class queued in its room. A queued first reply
+   * (or answer) lends its class to the requests ahead of it, one at a time: it cannot go before
+   * them, and it must not wait behind the reserve meant to speed it up, nor behind a progress edit
+   * held back to the edits' share.
    */
-  function tokenClassOf(room: RoomQueue, head: Op): TokenClass {
-    if (room.ops.some((op) => op.firstReply)) return 0;
-    return head.kind === 'edit' ? 2 : 1;
+  function tokenClassOf(room: RoomQueue): TokenClass {
+    let best: TokenClass = 2;
+    for (const op of room.ops) {
+      if (op.firstReply) return 0;
+      if (op.kind !== 'edit') best = 1;
+    }
+    return best;
   }
 
-  /** Tokens a class must leave in the bucket. Non-decreasing by class, which `pump()` relies on. */
+  /** Share of the bucket a class must leave. Non-decreasing by class, which `pump()` relies on. */
   function reserveOf(tokenClass: TokenClass, firstReplyHeld: boolean): number {
     const firstReplyReserve = firstReplyHeld ? limits.firstReplyReserve : 0;
     if (tokenClass === 0) return 0;
@@ -412,7 +521,7 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
         ? Number.POSITIVE_INFINITY
         : lastFirstReplyAt + limits.firstReplyHoldMs;
     const firstReplyHeld = now < holdEnd;
-    const ready: Array<{ op: Op; tokenClass: TokenClass }> = [];
+    const ready: Array<{ op: Op; room: RoomQueue; tokenClass: TokenClass }> = [];
     for (const [roomId, room] of rooms) {
       if (room.busy) continue;
       // Edits over budget are answered here, without a request, so the room moves on at once.
@@ -428,16 +537,22 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
         nextWake = Math.min(nextWake, readyAt);
         continue;
       }
-      ready.push({ op: head, tokenClass: tokenClassOf(room, head) });
+      ready.push({ op: head, room, tokenClass: tokenClassOf(room) });
     }
-    ready.sort((a, b) => a.tokenClass - b.tokenClass || a.op.seq - b.op.seq);
+    ready.sort((a, b) => a.tokenClass - b.tokenClass || a.room.turn - b.room.turn);
     for (const { op, tokenClass } of ready) {
       if (inFlight >= limits.maxInFlight) break; // a finishing request pumps again
       const reserve = reserveOf(tokenClass, firstReplyHeld);
-      if (!bucket.tryTake(reserve)) {
-        nextWake = Math.min(nextWake, now + Math.max(1, bucket.msUntil(reserve)));
+      if (!rate.tryTake(reserve)) {
+        nextWake = Math.min(nextWake, now + Math.max(1, rate.msUntil(reserve)));
         // The reserve releases when the hold ends; look again then rather than wait for a refill.
         if (firstReplyHeld && reserveOf(tokenClass, false) < reserve) nextWake = Math.min(nextWake, holdEnd);
+        if (tokenClass < 2) {
+          // Posts and deletes are waiting for the rate: it may rise when this round ends. Edits
+          // never make it rise (they are thinned instead).
+          rate.starved();
+          nextWake = Math.min(nextWake, Math.max(now + 1, rate.roundEndsAt));
+        }
         // Later heads are of the same or a later class, so they need at least as many tokens.
         break;
       }
@@ -479,6 +594,7 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
     const room = rooms.get(op.roomId)!;
     room.busy = true;
     op.inFlight = true;
+    op.sentAt = clock.now();
     inFlight += 1;
     if (op.kind === 'edit' && op.messageId !== undefined) {
       // Counted before the answer: an attempt that times out may still have applied, and the
@@ -515,6 +631,7 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
 
   function succeed(op: Op, result: unknown): void {
     metrics.request({ method: op.method, route: op.route, status: op.method === 'DELETE' ? '204' : '200' });
+    rate.accepted(op.sentAt);
     switch (op.kind) {
       case 'post': {
         const id = (result as { id?: unknown } | undefined)?.id;
@@ -573,6 +690,14 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
     switch (decision.kind) {
       case 'rate-limited': {
         metrics.rateLimited({ method: op.method, route: op.route });
+        // A 423 with Retry-After pauses too, but says nothing about the rate.
+        if (
+          error instanceof WebexApiError &&
+          error.status === 429 &&
+          rate.rateLimited(op.sentAt, decision.pauseMs)
+        ) {
+          logger.info({ ...context, writeRate: rate.perSecond }, 'rate limited: write rate lowered');
+        }
         op.rateLimits += 1;
         if (op.rateLimits > limits.maxRateLimitRetries) {
           logger.error({ ...context, rateLimits: op.rateLimits }, 'giving up after repeated 429s');
@@ -627,38 +752,82 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
     return `/messages/${encodeURIComponent(messageId)}`;
   }
 
+  /** The JSON body of a post; throws `SenderRejectedError` for what Webex would refuse. */
+  function postBody(message: PostMessage): Record<string, unknown> {
+    if (message.markdown.length === 0) throw new SenderRejectedError('empty', 'a message needs markdown');
+    checkBytes('markdown', message.markdown);
+    checkBytes('text', message.text);
+    if ((message.attachments?.length ?? 0) > WEBEX_MAX_ATTACHMENTS) {
+      throw new SenderRejectedError('too-many-attachments', 'Webex takes one card per message');
+    }
+    const body: Record<string, unknown> = { roomId: message.roomId, markdown: message.markdown };
+    if (message.parentId !== undefined) body.parentId = message.parentId;
+    if (message.text !== undefined) body.text = message.text;
+    if (message.attachments && message.attachments.length > 0) body.attachments = message.attachments;
+    return body;
+  }
+
+  function post(
+    message: PostMessage,
+    requestOptions: PostOptions,
+    onQueued?: (op: Op) => void,
+  ): Promise<SentMessage> {
+    let body: Record<string, unknown>;
+    try {
+      body = postBody(message);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return enqueue<SentMessage>(
+      {
+        kind: 'post',
+        firstReply: requestOptions.priority === 'first-reply',
+        roomId: message.roomId,
+        method: 'POST',
+        path: '/messages',
+        route: MESSAGES_ROUTE,
+        body,
+        messageId: undefined,
+      },
+      requestOptions.signal,
+      onQueued,
+    );
+  }
+
   return {
     post(message, requestOptions: PostOptions = {}) {
-      try {
-        if (message.markdown.length === 0) throw new SenderRejectedError('empty', 'a message needs markdown');
-        checkBytes('markdown', message.markdown);
-        checkBytes('text', message.text);
-        if ((message.attachments?.length ?? 0) > WEBEX_MAX_ATTACHMENTS) {
-          throw new SenderRejectedError('too-many-attachments', 'Webex takes one card per message');
-        }
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      const body: Record<string, unknown> = { roomId: message.roomId, markdown: message.markdown };
-      if (message.parentId !== undefined) body.parentId = message.parentId;
-      if (message.text !== undefined) body.text = message.text;
-      if (message.attachments && message.attachments.length > 0) body.attachments = message.attachments;
-      return enqueue<SentMessage>(
-        {
-          kind: 'post',
-          firstReply: requestOptions.priority === 'first-reply',
-          roomId: message.roomId,
-          method: 'POST',
-          path: '/messages',
-          route: MESSAGES_ROUTE,
-          body,
-          messageId: undefined,
-        },
-        requestOptions.signal,
-      );
+      return post(message, requestOptions);
     },
 
-    edit(message, requestOptions = {}) {
+    postReplaceable(message, requestOptions: ReplaceablePostOptions = {}) {
+      let slot: Op | undefined;
+      const holdMs = Math.max(0, requestOptions.holdMs ?? 0);
+      const sent = post(message, requestOptions, (op) => {
+        slot = op;
+        const othersWaiting = queued - inFlight - 1;
+        if (holdMs > 0 && othersWaiting > 0) op.notBefore = clock.now() + holdMs;
+      });
+      return {
+        sent,
+        replace(replacement) {
+          if (!slot || !isWaiting(slot)) return false;
+          const { roomId, parentId } = message;
+          slot.body = postBody({ ...replacement, roomId, ...(parentId === undefined ? {} : { parentId }) });
+          if (slot.retries === 0) slot.notBefore = 0; // the hold was for the original; a retry keeps its backoff
+          pump();
+          return true;
+        },
+        withdraw() {
+          if (!slot || !isWaiting(slot)) return false;
+          removeQueued(slot);
+          slot.reject(new SenderRejectedError('withdrawn', 'the post was withdrawn before it went out'));
+          pump();
+          return true;
+        },
+      };
+    },
+
+    edit(message, requestOptions: EditOptions = {}) {
       try {
         if (message.markdown.length === 0) throw new SenderRejectedError('empty', 'an edit needs markdown');
         checkBytes('markdown', message.markdown);
@@ -692,6 +861,10 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
           messageId: message.messageId,
         },
         requestOptions.signal,
+        undefined,
+        requestOptions.withdrawSignal
+          ? { signal: requestOptions.withdrawSignal, outcome: 'superseded' satisfies EditOutcome }
+          : undefined,
       );
     },
 
@@ -741,6 +914,7 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
         inFlight,
         rooms: rooms.size,
         pausedUntil: Object.fromEntries(pausedUntil),
+        writeRate: rate.perSecond,
       };
     },
   };
