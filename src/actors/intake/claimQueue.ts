@@ -21,6 +21,7 @@
  */
 
 import type { EventClaims } from '../../adapters/store/ports.js';
+import { backoffMs } from '../../backoff.js';
 import { type Clock, delay } from '../../clock.js';
 import { asCodedError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -148,13 +149,14 @@ export function createClaimQueue(deps: ClaimQueueDeps): ClaimQueue {
     changed();
   };
 
-  const backoffMs = () => Math.min(retry.maxMs, retry.baseMs * 2 ** Math.min(30, Math.max(0, failures - 1)));
+  // The bot's one retry policy, without jitter: one head is retried, by this process alone.
+  const nextWaitMs = () => backoffMs(failures - 1, { ...retry, jitter: 0 }, () => 0);
 
   /** Retries the head until the queue is empty; one loop at a time. */
   const drain = async () => {
     let recovered = false;
     for (;;) {
-      await delay(clock, backoffMs());
+      await delay(clock, nextWaitMs());
       for (;;) {
         sweep();
         const head = queue[0];

@@ -1,9 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { truncateUtf8, utf8Bytes } from '../../../src/adapters/webex/sender/limits.js';
-import { backoffMs, classifyFailure } from '../../../src/adapters/webex/sender/retry-policy.js';
+
+import { classifyFailure } from '../../../src/adapters/webex/sender/retry-policy.js';
 import { TokenBucket } from '../../../src/adapters/webex/sender/token-bucket.js';
+import { backoffMs } from '../../../src/backoff.js';
 import { TransportError, WebexApiError } from '../../../src/errors.js';
+import { truncateWithEllipsis, utf8ByteLength } from '../../../src/render/bytes.js';
 import { ManualClock } from './fakes.js';
 
 const api = (status: number, retryAfterS?: number) =>
@@ -48,14 +50,14 @@ describe('classifyFailure', () => {
   });
 });
 
-describe('backoffMs', () => {
+describe("the sender's backoff (the bot's one policy, equal jitter)", () => {
   it('grows exponentially, stays within [step/2, step] and under the cap', () => {
-    const options = { baseMs: 500, maxMs: 8000 };
-    expect([1, 2, 3, 4, 5, 6].map((n) => backoffMs(n, options, () => 0))).toEqual([
-      250, 500, 1000, 2000, 4000, 4000,
-    ]);
-    expect([1, 2, 3, 4, 5, 6].map((n) => backoffMs(n, options, () => 0.999999))).toEqual([
+    const options = { baseMs: 500, maxMs: 8000, jitter: 0.5 };
+    expect([0, 1, 2, 3, 4, 5].map((n) => backoffMs(n, options, () => 0))).toEqual([
       500, 1000, 2000, 4000, 8000, 8000,
+    ]);
+    expect([0, 1, 2, 3, 4, 5].map((n) => backoffMs(n, options, () => 0.999999))).toEqual([
+      250, 500, 1000, 2000, 4000, 4000,
     ]);
   });
 });
@@ -93,20 +95,20 @@ describe('TokenBucket', () => {
   });
 });
 
-describe('truncateUtf8', () => {
+describe('truncateWithEllipsis (what the sender cuts a working message with)', () => {
   it('keeps any text within the byte limit, on a code-point boundary', () => {
     fc.assert(
       fc.property(
         fc.string({ unit: 'grapheme', maxLength: 400 }),
         fc.integer({ min: 4, max: 300 }),
         (text, max) => {
-          const cut = truncateUtf8(text, max);
-          expect(utf8Bytes(cut)).toBeLessThanOrEqual(max);
+          const cut = truncateWithEllipsis(text, { maxChars: Number.POSITIVE_INFINITY, maxBytes: max });
+          expect(utf8ByteLength(cut)).toBeLessThanOrEqual(max);
           // No lone surrogate: the cut never splits a character.
           expect(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(cut)).toBe(
             false,
           );
-          if (utf8Bytes(text) <= max) expect(cut).toBe(text);
+          if (utf8ByteLength(text) <= max) expect(cut).toBe(text);
           else expect(text.startsWith(cut.slice(0, -1))).toBe(true);
         },
       ),

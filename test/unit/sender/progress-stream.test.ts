@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { WEBEX_MAX_MESSAGE_BYTES } from '../../../src/adapters/webex/sender/limits.js';
 import {
   createProgressStream,
   DEFAULT_WORKING_HOLD_MS,
@@ -14,6 +13,7 @@ import {
   type WebexSender,
 } from '../../../src/adapters/webex/sender/sender.js';
 import { silentLogger } from '../../../src/logger.js';
+import { WEBEX_MESSAGE_BYTE_LIMIT } from '../../../src/render/bytes.js';
 import {
   apiError,
   deferred,
@@ -115,7 +115,7 @@ function checkInvariants(h: Harness): Map<string, number[]> {
       deleted.add(id);
     }
     if (call.req.method !== 'DELETE') {
-      expect(Buffer.byteLength(markdownOf(call), 'utf8')).toBeLessThanOrEqual(WEBEX_MAX_MESSAGE_BYTES);
+      expect(Buffer.byteLength(markdownOf(call), 'utf8')).toBeLessThanOrEqual(WEBEX_MESSAGE_BYTE_LIMIT);
     }
   }
   for (const [, times] of editsByMessage) {
@@ -482,7 +482,7 @@ describe('progress stream', () => {
     const h = setup({ render: () => '😀'.repeat(3000) });
     await h.stream.start();
     const sent = markdownOf(h.transport.calls[0]!);
-    expect(Buffer.byteLength(sent, 'utf8')).toBeLessThanOrEqual(WEBEX_MAX_MESSAGE_BYTES);
+    expect(Buffer.byteLength(sent, 'utf8')).toBeLessThanOrEqual(WEBEX_MESSAGE_BYTE_LIMIT);
     expect(sent.endsWith('…')).toBe(true);
   });
 });

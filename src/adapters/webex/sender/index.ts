@@ -1,11 +1,5 @@
 export { SenderRejectedError, type SenderRejectReason } from './errors.js';
-export {
-  truncateUtf8,
-  utf8Bytes,
-  WEBEX_MAX_ATTACHMENTS,
-  WEBEX_MAX_EDITS_PER_MESSAGE,
-  WEBEX_MAX_MESSAGE_BYTES,
-} from './limits.js';
+export { WEBEX_MAX_ATTACHMENTS, WEBEX_MAX_EDITS_PER_MESSAGE } from './limits.js';
 export type { SenderMetrics } from './metrics.js';
 export { noopSenderMetrics } from './metrics.js';
 export {

@@ -26,8 +26,9 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../../clock.js';
 import { WebexApiError } from '../../../errors.js';
+import { truncateWithEllipsis, WEBEX_MESSAGE_BYTE_LIMIT } from '../../../render/bytes.js';
 import { SenderRejectedError } from './errors.js';
-import { truncateUtf8, WEBEX_MAX_EDITS_PER_MESSAGE, WEBEX_MAX_MESSAGE_BYTES } from './limits.js';
+import { WEBEX_MAX_EDITS_PER_MESSAGE } from './limits.js';
 import type { ReplaceablePost, SentMessage, WebexSender } from './sender.js';
 
 export interface ProgressRenderInfo {
@@ -149,7 +150,10 @@ export function createProgressStream(sender: ProgressSender, options: ProgressSt
 
   function renderNow(): string {
     const text = options.render({ elapsedMs: clock.now() - startedAt, rollovers });
-    const safe = truncateUtf8(text, WEBEX_MAX_MESSAGE_BYTES);
+    const safe = truncateWithEllipsis(text, {
+      maxChars: Number.POSITIVE_INFINITY,
+      maxBytes: WEBEX_MESSAGE_BYTE_LIMIT,
+    });
     if (safe !== text) log.warn('progress text above the Webex byte limit; truncated');
     return safe;
   }

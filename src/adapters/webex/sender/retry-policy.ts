@@ -1,8 +1,6 @@
+import { retryAfterMs } from '../../../backoff.js';
 import { TransportError, WebexApiError } from '../../../errors.js';
 import type { WebexWriteMethod } from './transport.js';
-
-/** Webex's own SDK caps a Retry-After at one hour; a larger value is a broken header, not a plan. */
-export const MAX_RETRY_AFTER_S = 3600;
 
 export type FailureDecision =
   /** Webex asked us to slow down: pause the whole endpoint, then send this request again. */
@@ -33,9 +31,7 @@ export function classifyFailure(
   if (error instanceof WebexApiError) {
     const retryAfterS = error.retryAfterS;
     if (error.status === 429 || (error.status === 423 && retryAfterS !== undefined)) {
-      const seconds =
-        retryAfterS !== undefined && Number.isFinite(retryAfterS) ? retryAfterS : defaultRetryAfterS;
-      return { kind: 'rate-limited', pauseMs: Math.min(Math.max(seconds, 0), MAX_RETRY_AFTER_S) * 1000 };
+      return { kind: 'rate-limited', pauseMs: retryAfterMs(retryAfterS, defaultRetryAfterS) };
     }
     if (error.status >= 500) {
       if (method === 'POST' && error.status === 504) return { kind: 'fail' };
@@ -49,21 +45,4 @@ export function classifyFailure(
   }
   // Our own bug or an abort: never retried.
   return { kind: 'fail' };
-}
-
-export interface BackoffOptions {
-  /** Wait before the first retry (before jitter). */
-  baseMs: number;
-  /** Upper bound of any single wait. */
-  maxMs: number;
-}
-
-/**
- * "Equal jitter" exponential backoff: half the step is fixed, half is random, so retries spread out
- * (no thundering herd after a Webex blip) yet never come back instantly.
- * `attempt` counts retries from 1.
- */
-export function backoffMs(attempt: number, options: BackoffOptions, random: () => number): number {
-  const step = Math.min(options.maxMs, options.baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(step / 2 + random() * (step / 2));
 }

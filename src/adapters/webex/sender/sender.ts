@@ -28,17 +28,14 @@
  * directly (`src/app.ts`); it is the only writer to Webex.
  */
 import type { Logger } from 'pino';
+import { type BackoffOptions, backoffMs } from '../../../backoff.js';
 import type { Clock } from '../../../clock.js';
 import { WebexApiError } from '../../../errors.js';
+import { utf8ByteLength, WEBEX_MESSAGE_BYTE_LIMIT } from '../../../render/bytes.js';
 import { SenderRejectedError } from './errors.js';
-import {
-  utf8Bytes,
-  WEBEX_MAX_ATTACHMENTS,
-  WEBEX_MAX_EDITS_PER_MESSAGE,
-  WEBEX_MAX_MESSAGE_BYTES,
-} from './limits.js';
+import { WEBEX_MAX_ATTACHMENTS, WEBEX_MAX_EDITS_PER_MESSAGE } from './limits.js';
 import { noopSenderMetrics, type SenderMetrics } from './metrics.js';
-import { type BackoffOptions, backoffMs, classifyFailure } from './retry-policy.js';
+import { classifyFailure } from './retry-policy.js';
 import type { WebexWriteMethod, WebexWriteTransport } from './transport.js';
 import { AdaptiveWriteRate, type WriteRateLimits } from './write-rate.js';
 
@@ -246,7 +243,8 @@ export const DEFAULT_SENDER_LIMITS: SenderLimits = {
   maxInFlight: 100,
   maxRetries: 3,
   maxRateLimitRetries: 20,
-  backoff: { baseMs: 500, maxMs: 8000 },
+  // Equal jitter: half of each step fixed, half random (no herd after a Webex blip).
+  backoff: { baseMs: 500, maxMs: 8000, jitter: 0.5 },
   maxEditsPerMessage: WEBEX_MAX_EDITS_PER_MESSAGE,
   maxTrackedMessages: 50_000,
 };
@@ -375,11 +373,11 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
 
   function checkBytes(field: string, value: string | undefined): void {
     if (value === undefined) return;
-    const bytes = utf8Bytes(value);
-    if (bytes > WEBEX_MAX_MESSAGE_BYTES) {
+    const bytes = utf8ByteLength(value);
+    if (bytes > WEBEX_MESSAGE_BYTE_LIMIT) {
       throw new SenderRejectedError(
         'too-large',
-        `message ${field} is ${bytes} bytes; Webex takes at most ${WEBEX_MAX_MESSAGE_BYTES}`,
+        `message ${field} is ${bytes} bytes; Webex takes at most ${WEBEX_MESSAGE_BYTE_LIMIT}`,
       );
     }
   }
@@ -728,7 +726,7 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
           return;
         }
         op.retries += 1;
-        const wait = backoffMs(op.retries, limits.backoff, random);
+        const wait = backoffMs(op.retries - 1, limits.backoff, random);
         op.notBefore = clock.now() + wait;
         logger.warn(
           { ...context, retry: op.retries, waitMs: wait },
