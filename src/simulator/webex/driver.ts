@@ -35,19 +35,6 @@ import { actionView, messageView } from './views.js';
 import { wdmRoutes } from './wdm.js';
 import { WriteLimit } from './writeLimit.js';
 
-export type {
-  PostOptions,
-  SimAttachmentAction,
-  SimDevice,
-  SimFaults,
-  SimMessage,
-  SimPerson,
-  SimRoom,
-  StoredMessage,
-  WebexSimulator,
-  WebexSimulatorOptions,
-};
-
 /**
  * The in-process driver: starts the fake Webex cloud on 127.0.0.1, plays users, injects faults
  * and exposes what happened. Tests and the demo talk to Webex through this object only.

@@ -1,7 +1,5 @@
 /** The Webex simulator: a fake Webex cloud on 127.0.0.1 for tests and the demo. */
-export type { SimClock } from './clock.js';
-export { systemClock } from './clock.js';
-export type { SimUrls } from './context.js';
+
 export type {
   PostOptions,
   SimAttachmentAction,
@@ -13,7 +11,10 @@ export type {
   StoredMessage,
   WebexSimulator,
   WebexSimulatorOptions,
-} from './driver.js';
+} from './api.js';
+export type { SimClock } from './clock.js';
+export { systemClock } from './clock.js';
+export type { SimUrls } from './context.js';
 export { startWebexSimulator } from './driver.js';
 export type { FailureRule, RateLimitRule, RouteMatcher } from './faults.js';
 export { AUTH_TIMEOUT_REASON, type SocketInfo } from './mercury.js';
