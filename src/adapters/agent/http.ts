@@ -263,6 +263,25 @@ export class AgentHttp {
   }
 
   /** A whole body as text, at most `maxBytes` (more is an error, not a truncation). */
+  /**
+   * Throws `not-sse` (with the start of the body, secrets scrubbed) unless the response is an event
+   * stream; `who` names the server in the message ("Agent", "CAIPE").
+   */
+  async requireEventStream(
+    response: { headers: Record<string, unknown>; body: ResponseBody },
+    stop: Stopper,
+    who: string,
+  ): Promise<void> {
+    const contentType = String(response.headers['content-type'] ?? '').toLowerCase();
+    if (contentType.includes('text/event-stream')) return;
+    const text = await this.readText(response.body, stop, 64 * 1024);
+    throw new AgentError(
+      'not-sse',
+      `${who} answered with ${contentType || 'no content type'} instead of an event stream` +
+        (text.trim() ? `: ${redactText(text, this.secrets())}` : ''),
+    );
+  }
+
   async readText(body: ResponseBody, stop: Stopper, maxBytes = MAX_JSON_BODY_BYTES): Promise<string> {
     const chunks: Buffer[] = [];
     let total = 0;

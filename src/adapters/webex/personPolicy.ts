@@ -18,6 +18,7 @@
  *   missed notice is better than one per message.
  * - Email domains match exactly (`example.com` does not allow `eu.example.com`), case-insensitively.
  */
+import { untilAborted } from '../../abort.js';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import { WebexApiError } from '../../errors.js';
@@ -160,7 +161,7 @@ export class PersonPolicy {
     if ((needOrg && !org) || (needEmail && domains.length === 0)) {
       let facts: PersonFacts;
       try {
-        facts = await abortable(this.#facts(uuid), signal);
+        facts = await untilAborted(this.#facts(uuid), signal);
       } catch (error) {
         if (signal?.aborted) throw error;
         this.#log.warn(
@@ -178,7 +179,7 @@ export class PersonPolicy {
       if (!org) return 'person-unverified';
       let allowed: ReadonlySet<string>;
       try {
-        allowed = this.#allowedOrgs ?? new Set([await abortable(this.#botOrganisation(), signal)]);
+        allowed = this.#allowedOrgs ?? new Set([await untilAborted(this.#botOrganisation(), signal)]);
       } catch (error) {
         if (signal?.aborted) throw error;
         this.#log.warn(
@@ -261,26 +262,6 @@ export class PersonPolicy {
   get cachedPeople(): number {
     return this.#cache.size;
   }
-}
-
-/** `work`, or the signal's reason as soon as it aborts (the work itself goes on for others). */
-function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** Kind and status of a failure, never a body that might carry personal data. */

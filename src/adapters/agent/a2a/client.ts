@@ -13,7 +13,9 @@
  * (`tasks/resubscribe` / `SubscribeToTask`) and, if that does not finish the turn, reads the task
  * (`tasks/get` / `GetTask`). Only when neither gives an ending does the cut reach the caller.
  */
+
 import { randomUUID } from 'node:crypto';
+import { untilAborted } from '../../../abort.js';
 import { systemClock } from '../../../clock.js';
 import { AgentError } from '../../../errors.js';
 import { type Logger, silentLogger } from '../../../logger.js';
@@ -448,26 +450,6 @@ export class A2aAgentClient implements AgentClient {
       ...(code !== undefined ? { status: code } : {}),
     });
   }
-}
-
-/** The promise's value, or the signal's reason as soon as it aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 function parseJson(text: string): unknown {

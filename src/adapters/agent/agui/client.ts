@@ -18,7 +18,6 @@ import { randomUUID } from 'node:crypto';
 import { systemClock } from '../../../clock.js';
 import { AgentError } from '../../../errors.js';
 import { type Logger, silentLogger } from '../../../logger.js';
-import { redactText } from '../a2a/redact.js';
 import { type AguiHandle, decodeHandle, encodeHandle, type InterruptRef } from '../handle.js';
 import { type AgentAuth, AgentHttp, type AgentTimers, type ResponseBody, Stopper } from '../http.js';
 import type { AgentClient, CallOptions, HistoryMessage, TurnEvent, TurnRequest } from '../port.js';
@@ -144,15 +143,7 @@ export class AguiAgentClient implements AgentClient {
         stop,
       );
       body = response.body;
-      const contentType = String(response.headers['content-type'] ?? '').toLowerCase();
-      if (!contentType.includes('text/event-stream')) {
-        const text = await this.#http.readText(body, stop, 64 * 1024);
-        throw new AgentError(
-          'not-sse',
-          `Agent answered with ${contentType || 'no content type'} instead of an event stream` +
-            (text.trim() ? `: ${redactText(text, this.#http.secrets())}` : ''),
-        );
-      }
+      await this.#http.requireEventStream(response, stop, 'Agent');
       receiving = true;
       yield* runEvents({
         http: this.#http,

@@ -20,7 +20,6 @@ import { systemClock } from '../../../clock.js';
 import { AgentError } from '../../../errors.js';
 import { type Logger, silentLogger } from '../../../logger.js';
 import { decodeHydraId } from '../../webex/ids.js';
-import { redactText } from '../a2a/redact.js';
 import { caipeResumeData, replyOf } from '../agui/interrupts.js';
 import { endingEvents, runEvents } from '../agui/stream.js';
 import { AguiRunTranslator } from '../agui/translate.js';
@@ -229,15 +228,7 @@ export class CaipeAgentClient implements AgentClient {
       // CAIPE has no trace id for the bot; its feedback route scores by conversation.
       yield { type: 'trace', traceId: conversationId };
       body = response.body;
-      const contentType = String(response.headers['content-type'] ?? '').toLowerCase();
-      if (!contentType.includes('text/event-stream')) {
-        const text = await this.#http.readText(body, stop, 64 * 1024);
-        throw new AgentError(
-          'not-sse',
-          `CAIPE answered with ${contentType || 'no content type'} instead of an event stream` +
-            (text.trim() ? `: ${redactText(text, this.#http.secrets())}` : ''),
-        );
-      }
+      await this.#http.requireEventStream(response, stop, 'CAIPE');
       receiving = true;
       yield* runEvents({
         http: this.#http,
