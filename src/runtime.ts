@@ -25,6 +25,8 @@ import {
   MemoryConversationStore,
   MemoryEventClaims,
   MemoryNoticeLog,
+  MemoryOwnPostEchoes,
+  MemoryPendingMessages,
   MemorySpaceRegistry,
 } from './adapters/store/memory.js';
 import { SpaceAuthorization } from './adapters/store/spaceAuthorization.js';
@@ -119,6 +121,8 @@ export function memoryStores(clock: Clock = systemClock): Stores {
     claims: new MemoryEventClaims(),
     rooms: new MemoryActiveRooms(),
     notices: new MemoryNoticeLog(),
+    echoes: new MemoryOwnPostEchoes(),
+    pending: new MemoryPendingMessages(clock),
     kind: 'memory',
     ping: async () => {},
     close: async () => {},

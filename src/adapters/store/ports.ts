@@ -56,7 +56,64 @@ export interface ConversationRecord {
   feedbackCards?: FeedbackCardRecord[];
   /** Form cards that are no longer open, so a late submission gets the right notice. */
   closedForms?: ClosedForm[];
+  /**
+   * The answer a process is working on (SPEC "Durability and replicas"): present from the moment
+   * the working message is about to go up until the turn's result is saved. A record that still
+   * has it after its process stopped is taken over by the next process.
+   */
+  runningTurn?: RunningTurnRecord;
   updatedAt: number;
+}
+
+/** A post the bot meant to make (its intent, recorded before the post) and, once known, its id. */
+export interface PostIntent {
+  /** Hash of the markdown posted (`hashPost`), to recognise the post among the bot's own echoes. */
+  hash: string;
+  /** Epoch ms when the intent was recorded: only echoes seen from then on can be this post. */
+  intentAt: number;
+  /** The Webex message id, once the post is confirmed (its response, or its echo). */
+  messageId?: string;
+}
+
+/** One message of an answer (or of the question, failure or interruption notice), in order. */
+export interface AnswerPartRecord extends PostIntent {
+  index: number;
+}
+
+/** A card of the turn: its card id is chosen before the post, so a re-post keeps it. */
+export interface CardIntentRecord extends PostIntent {
+  cardId: string;
+}
+
+/** The running answer of a conversation, as far as another process needs it to finish it. */
+export interface RunningTurnRecord {
+  /** `running` while a process works on it; `handed-over` when a stopping process left it on purpose. */
+  state: 'running' | 'handed-over';
+  /** The person's message being answered. */
+  activityId: string;
+  messageId: string;
+  roomType: 'direct' | 'group';
+  /** Who asked (the answer's working message counts against them; the takeover names them). */
+  person: { personId: string; email?: string; name?: string };
+  /** Epoch ms the message arrived, and the turn started. */
+  receivedAt: number;
+  startedAt: number;
+  /** The question came with files (the answer then says they were not read). */
+  hasFiles?: boolean;
+  /** The agent's ids, once the agent named them: with a task id the answer can be re-attached. */
+  taskId?: string;
+  contextId?: string;
+  traceId?: string;
+  /** Working messages posted for this turn, newest last (bounded). */
+  workingMessageIds: string[];
+  /** The turn's text messages in order (answer parts, or the question, or the failure message). */
+  parts: AnswerPartRecord[];
+  /** The form card of an `input-required` turn; `deadlineAt` is absolute (`HITL_TIMEOUT_S`). */
+  form?: CardIntentRecord & { deadlineAt: number };
+  /** The 👍 / 👎 card under the answer. */
+  feedback?: CardIntentRecord & { traceId: string };
+  /** The one notice saying the answer was interrupted (when it could not be recovered). */
+  interrupted?: PostIntent;
 }
 
 export interface PendingForm {
@@ -84,6 +141,54 @@ export interface ConversationStore {
   get(key: string): Promise<ConversationRecord | undefined>;
   put(record: ConversationRecord): Promise<void>;
   delete(key: string): Promise<void>;
+  /**
+   * Conversations whose record has a running turn (a process stopped or died while answering),
+   * the oldest turn first, at most `limit`: what the next process takes over at start.
+   */
+  running(limit: number): Promise<ConversationRecord[]>;
+}
+
+/**
+ * The bot's own posts as its socket showed them ("echoes"). A post whose response was lost (the
+ * process died first) still counts as posted when its echo was seen after its intent; the echoes
+ * of conversations with a running turn are recorded so the next process can tell.
+ */
+export interface OwnPostEcho {
+  /** Conversation key of the thread the post went to (`<roomId>/<root>` or `<roomId>/main`). */
+  key: string;
+  /** Hydra MESSAGE id. */
+  messageId: string;
+  /** Epoch ms the echo reached the socket. */
+  seenAt: number;
+}
+
+export interface OwnPostEchoes {
+  record(echo: OwnPostEcho): Promise<void>;
+  /** Echoes of one conversation seen at or after `since`, the oldest first, at most `limit`. */
+  since(key: string, since: number, limit: number): Promise<OwnPostEcho[]>;
+}
+
+/**
+ * A person's message this process claimed and has not yet started to answer (or turned away). If
+ * the process dies in between, the claim keeps every other process from answering it; the next
+ * process finds it here and tells the person it was interrupted, instead of leaving them unanswered.
+ */
+export interface PendingMessage {
+  activityId: string;
+  /** Conversation key (`conversationKeyOf`): where the notice goes. */
+  key: string;
+  personId: string;
+  /** Epoch ms it was claimed. */
+  at: number;
+}
+
+export interface PendingMessages {
+  /** Records a claimed message (kept for `ttlMs` at most, like its claim). */
+  add(message: PendingMessage, ttlMs: number): Promise<void>;
+  /** The messages were started, answered or turned away: nothing is owed for them any more. */
+  settle(activityIds: readonly string[]): Promise<void>;
+  /** Messages still owed an answer, the oldest first, at most `limit`. */
+  list(limit: number): Promise<PendingMessage[]>;
 }
 
 /**
