@@ -11,6 +11,7 @@ import type { PromptBuilder } from './actors/answering/index.js';
 import { createTurnRendering } from './actors/answering/rendering.js';
 import { createBotLogic } from './actors/bot.js';
 import { createConversationLogic, type Notify } from './actors/conversation.js';
+import type { CrashHook } from './actors/handover/crashPoints.js';
 import { createAdmission } from './actors/intake/admission.js';
 import { createRoomLogic } from './actors/room.js';
 import { type BotSystem, startBotSystem } from './actors/system.js';
@@ -96,6 +97,8 @@ export interface RuntimeOptions {
   inspect?: (event: InspectionEvent) => void;
   /** The Webex socket's timers, for tests whose clock runs faster than the wall clock. */
   socketDelays?: WebexConnectionDeps['socketDelays'];
+  /** Test-only: named points where a test stops the bot abruptly (`src/actors/handover/crashPoints.ts`). */
+  crashPoints?: CrashHook;
 }
 
 export interface Runtime {
@@ -221,6 +224,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
     lookupEmail: (personId, signal) => lookupEmail(rest, personId, signal),
     ...(feedback ? { scoreFeedback: (input) => feedback.score(input) } : {}),
+    // A durable store keeps each running answer, so the next process can take it over.
+    keepRunningTurns: stores.kind !== 'memory',
+    crash: options.crashPoints,
     prompt:
       options.prompt ??
       (config.threadContextEnabled

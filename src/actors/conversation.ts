@@ -24,6 +24,8 @@ import {
   type TurnObserver,
   type TurnRendering,
 } from './answering/index.js';
+import type { CrashHook } from './handover/crashPoints.js';
+import { TurnJournal } from './handover/journal.js';
 
 export type { RunningTurns } from './answering/index.js';
 
@@ -58,12 +60,28 @@ export interface ConversationEffectsDeps {
   scoreFeedback?:
     | ((input: { traceId: string; personId: string; email?: string; positive: boolean }) => Promise<void>)
     | undefined;
+  /**
+   * Keep each running turn in the conversation's record (a durable store), so the next process
+   * can take it over; off with the memory store.
+   */
+  keepRunningTurns?: boolean;
+  /** Test-only crash points (`./handover/crashPoints.ts`). */
+  crash?: CrashHook | undefined;
 }
 
 export function createConversationLogic(deps: ConversationEffectsDeps) {
   const { log, sender, clock, metrics } = deps;
   /** A conversation's store writes stay in order: a `reset` must not be undone by a late save. */
   const perConversation = createKeyedQueue();
+  const journal = deps.keepRunningTurns
+    ? new TurnJournal({
+        store: deps.conversations,
+        queue: perConversation,
+        clock,
+        log,
+        onStoreError: () => metrics?.storeErrors.inc({ store: 'conversations' }),
+      })
+    : undefined;
   const answering = createAnsweringEffects({
     agent: deps.agent,
     sender,
@@ -76,6 +94,8 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
     lookupEmail: deps.lookupEmail,
     observer: metricsObserver(metrics),
     limits: deps.turnLimits,
+    journal,
+    crash: deps.crash,
   });
 
   const logic = conversationMachine.provide({
@@ -89,6 +109,7 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
       }),
       ...answering.actors,
       saveConversation: fromPromise(async ({ input }: { input: ConversationRecord }) => {
+        journal?.saving(input.key);
         await perConversation
           .run(input.key, () => deps.conversations.put({ ...input, updatedAt: clock.now() }))
           .catch((error: unknown) => {
@@ -142,7 +163,7 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
   });
 
   const turns: RunningTurns = answering.turns;
-  return { logic, turns };
+  return { logic, turns, journal };
 }
 
 function metricsObserver(metrics: BotMetrics | undefined): TurnObserver | undefined {

@@ -139,6 +139,19 @@ export interface WorkingMessageInput {
   receivedAt: number;
   /** Whose turn it is (`MAX_TURNS_PER_PERSON`). */
   personId: string;
+  /** The message answered and the conversation's record as the turn starts (its running turn is kept in the store). */
+  start?: RunningTurnStart;
+}
+
+/** What the running turn record starts from. */
+export interface RunningTurnStart {
+  record: ConversationRecord;
+  activityId: string;
+  messageId: string;
+  roomType: RoomType;
+  person: { personId: string; email?: string; name?: string };
+  receivedAt: number;
+  hasFiles?: boolean;
 }
 
 export interface AgentStreamInput {
@@ -573,6 +586,23 @@ function turnResultOf(context: ConversationContext): TurnResultInput {
   };
 }
 
+function runningTurnStartOf(context: ConversationContext): RunningTurnStart {
+  const message = context.current!;
+  return {
+    record: recordOf(context),
+    activityId: message.activityId,
+    messageId: message.messageId,
+    roomType: message.roomType,
+    person: {
+      personId: message.personId,
+      ...(message.personEmail ? { email: message.personEmail } : {}),
+      ...(message.personName ? { name: message.personName } : {}),
+    },
+    receivedAt: message.receivedAt,
+    ...(message.hasFiles ? { hasFiles: true } : {}),
+  };
+}
+
 function notProvided(name: string): never {
   throw new Error(`conversation effect "${name}" was not provided`);
 }
@@ -791,6 +821,7 @@ export const conversationMachine = conversationSetup.createMachine({
           target: context.target,
           receivedAt: context.current!.receivedAt,
           personId: context.current!.personId,
+          start: runningTurnStartOf(context),
         }),
       },
       after: {

@@ -13,6 +13,11 @@
  *
  * Turns are counted from the working message's start to the end of its cleanup (and of any agent
  * cancel), which is what the shutdown sequence waits for.
+ *
+ * With a journal (`../handover/journal.ts`) the turn is kept in the conversation's record as it
+ * goes: begun before the working message goes up, the agent's ids as they arrive, each message's
+ * intent before it is posted and its id after. A turn handed over at shutdown keeps its working
+ * message and its agent task for the next process; a taken-over turn skips what was posted.
  */
 import { fromCallback, fromPromise } from 'xstate';
 import type { AgentClient, AgentForm, TurnPart, TurnState } from '../../adapters/agent/index.js';
@@ -32,6 +37,8 @@ import type {
   WorkingMessageInput,
 } from '../../machines/conversation.js';
 import type { AgentAsk, AgentTurn, TurnFailure, TurnStatus } from '../../machines/types.js';
+import type { CrashHook } from '../handover/crashPoints.js';
+import { hashPost, type PartKind, type TurnJournal } from '../handover/journal.js';
 
 /** How a turn's texts look; bound to `src/render` by the composition root. */
 export interface TurnRendering {
@@ -101,6 +108,10 @@ export interface AnsweringDeps {
   observer?: TurnObserver | undefined;
   /** `MAX_CONCURRENT_TURNS` and `MAX_TURNS_PER_PERSON`; unlimited when unset. */
   limits?: { total: number; perPerson: number } | undefined;
+  /** Keeps each running turn in the store (durable stores); without it nothing is recorded. */
+  journal?: TurnJournal | undefined;
+  /** Test-only crash points (`../handover/crashPoints.ts`). */
+  crash?: CrashHook | undefined;
 }
 
 /** The turns running, for the shutdown sequence. */
@@ -152,7 +163,9 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
       live.set(token, input.personId);
       observer.started?.();
       const log = logFor(input.key, input.target.roomId);
+      const { journal } = deps;
       let latest = initialTurnState();
+      let stopped = false;
       const progress = createProgressStream(sender, {
         roomId: input.target.roomId,
         parentId: input.target.parentId,
@@ -162,20 +175,32 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
         startedAt: input.receivedAt,
         keepAliveMs: Math.max(deps.updateIntervalMs, 15_000),
         render: ({ elapsedMs }) => rendering.progress(latest, elapsedMs),
+        ...(journal ? { onPosted: (messageId: string) => journal.workingPosted(input.key, messageId) } : {}),
       });
-      progress.start().then(
-        () => observer.firstReply?.(since(input.receivedAt)),
+      // The turn is recorded before its first post, so a post of a process that dies is found.
+      const begun =
+        journal && input.start
+          ? journal.begin(input.key, input.start.record, { ...input.start })
+          : Promise.resolve();
+      begun
+        .then(() => {
+          if (stopped) return;
+          return progress.start().then(() => observer.firstReply?.(since(input.receivedAt)));
+        })
         // The answer can still be posted; a missing working message is not worth failing it for.
-        (error: unknown) => log.warn({ err: asCodedError(error) }, 'working message not posted'),
-      );
+        .catch((error: unknown) => log.warn({ err: asCodedError(error) }, 'working message not posted'));
       receive((event) => {
         latest = stateOf(event.turn);
         progress.update();
       });
       return () => {
+        stopped = true;
+        // Handed over: the message stays up and the turn stays recorded, for the next process.
+        const handedOver = journal?.isHandedOver(input.key) === true;
+        journal?.end(input.key);
         trackCleanup(
-          progress
-            .finish()
+          begun
+            .then(() => (handedOver ? progress.abandon() : progress.finish()))
             .catch((error: unknown) => log.warn({ err: asCodedError(error) }, 'working message not removed'))
             .finally(() => {
               live.delete(token);
@@ -235,7 +260,9 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
         };
         for await (const event of agent.streamTurn(request, { signal: aborter.signal })) {
           state = reduceTurn(state, event);
+          if (event.type === 'ids' || event.type === 'trace') deps.journal?.ids(input.key, idsOf(state));
           sendBack({ type: 'AGENT.PROGRESS', turn: state });
+          if (deps.crash) await deps.crash('mid-stream', { key: input.key });
         }
         if (aborter.signal.aborted) return;
         finish(streamOutcome(state));
@@ -256,10 +283,11 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
     return () => {
       aborter.abort(new Error('turn stopped'));
       if (over) return;
-      // Stopped from outside (cancel, reset, shutdown): the agent's task is cancelled too.
+      // Stopped from outside (cancel, reset, shutdown): the agent's task is cancelled too, unless
+      // the turn was handed over to the next process, which re-attaches to it.
       finish('canceled');
       const taskId = state.taskId;
-      if (!taskId) return;
+      if (!taskId || deps.journal?.isHandedOver(input.key)) return;
       trackCleanup(
         agent
           .cancel(taskId, { signal: AbortSignal.timeout(AGENT_CANCEL_TIMEOUT_MS) })
@@ -268,14 +296,34 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
     };
   });
 
-  /** Posts parts in order; a stopped turn posts nothing more (no answer next to "Stopped"). */
-  const postParts = async (input: TurnResultInput, parts: readonly string[], signal: AbortSignal) => {
+  /**
+   * Posts parts in order; a stopped turn posts nothing more (no answer next to "Stopped"). Each
+   * part's intent is recorded before its post and its id after; a part a previous process already
+   * posted (a taken-over turn) is not posted again.
+   */
+  const postParts = async (
+    input: TurnResultInput,
+    parts: readonly string[],
+    signal: AbortSignal,
+    kind: PartKind = 'answer',
+  ) => {
+    const { journal } = deps;
     let last: string | undefined;
-    for (const part of parts) {
+    for (const [index, part] of parts.entries()) {
+      const posted = journal?.postedPart(input.key, kind, index);
+      if (posted?.messageId) {
+        last = posted.messageId;
+        continue;
+      }
+      signal.throwIfAborted();
+      await journal?.partIntent(input.key, kind, index, part);
       signal.throwIfAborted();
       last = (
         await sender.post({ roomId: input.target.roomId, parentId: input.target.parentId, markdown: part })
       ).id;
+      if (deps.crash) await deps.crash('part-posted', { key: input.key });
+      // Recorded also when the turn was stopped meanwhile (handed over): the next process needs it.
+      await journal?.partPosted(input.key, kind, index, last);
     }
     return last;
   };
@@ -301,49 +349,75 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
   const postFeedback = fromPromise<FeedbackCardRecord | undefined, TurnResultInput>(async ({ input }) => {
     const traceId = input.turn.traceId;
     if (!traceId || !deps.cards?.feedback) return undefined;
-    const cardId = deps.cards.newCardId();
+    const { journal } = deps;
+    const recorded = journal?.turn(input.key)?.feedback;
+    if (recorded?.messageId) return { cardId: recorded.cardId, cardMessageId: recorded.messageId, traceId };
+    const cardId = recorded?.cardId ?? deps.cards.newCardId();
     const card = deps.cards.feedback({ traceId, conversationKey: input.key, cardId });
+    await journal?.change(input.key, (t) => ({
+      ...t,
+      feedback: { cardId, traceId, hash: hashPost(card.markdown), intentAt: clock.now() },
+    }));
     const sent = await sender
       .post({ roomId: input.target.roomId, parentId: input.target.parentId, ...card })
       .catch((error: unknown) => {
         logFor(input.key, input.target.roomId).warn({ err: asCodedError(error) }, 'feedback card not posted');
         return undefined;
       });
-    return sent ? { cardId, cardMessageId: sent.id, traceId } : undefined;
+    if (!sent) return undefined;
+    if (deps.crash) await deps.crash('part-posted', { key: input.key });
+    await journal?.change(input.key, (t) =>
+      t.feedback ? { ...t, feedback: { ...t.feedback, messageId: sent.id } } : t,
+    );
+    return { cardId, cardMessageId: sent.id, traceId };
   });
 
   const askForInput = fromPromise<AskedForInput, TurnResultInput>(async ({ input, signal }) => {
     const state = stateOf(input.turn);
-    const answerMessageId = await postParts(input, [rendering.question(state)], signal);
+    const answerMessageId = await postParts(input, [rendering.question(state)], signal, 'question');
     const result: AskedForInput = answerMessageId ? { answerMessageId } : {};
     if (state.form && deps.cards) {
-      const cardId = deps.cards.newCardId();
-      const card = deps.cards.form({ form: state.form, conversationKey: input.key, cardId });
-      signal.throwIfAborted();
-      const sent = await sender.post({
-        roomId: input.target.roomId,
-        parentId: input.target.parentId,
-        ...card,
-      });
-      result.pendingForm = {
-        cardId,
-        cardMessageId: sent.id,
-        deadlineAt: clock.now() + deps.cards.formTimeoutMs,
-        form: state.form,
-      };
+      const { journal } = deps;
+      // The card id and deadline are chosen once: a taken-over turn posts the same card.
+      const recorded = journal?.turn(input.key)?.form;
+      const cardId = recorded?.cardId ?? deps.cards.newCardId();
+      const deadlineAt = recorded?.deadlineAt ?? clock.now() + deps.cards.formTimeoutMs;
+      let cardMessageId = recorded?.messageId;
+      if (!cardMessageId) {
+        const card = deps.cards.form({ form: state.form, conversationKey: input.key, cardId });
+        signal.throwIfAborted();
+        await journal?.change(input.key, (t) => ({
+          ...t,
+          form: { cardId, deadlineAt, hash: hashPost(card.markdown), intentAt: clock.now() },
+        }));
+        signal.throwIfAborted();
+        const sent = await sender.post({
+          roomId: input.target.roomId,
+          parentId: input.target.parentId,
+          ...card,
+        });
+        cardMessageId = sent.id;
+        if (deps.crash) await deps.crash('part-posted', { key: input.key });
+        await journal?.change(input.key, (t) =>
+          t.form ? { ...t, form: { ...t.form, messageId: sent.id } } : t,
+        );
+      }
+      result.pendingForm = { cardId, cardMessageId, deadlineAt, form: state.form };
     }
     observer.answered?.(since(input.receivedAt));
     return result;
   });
 
   const reportFailure = fromPromise<void, TurnResultInput>(async ({ input, signal }) => {
-    await postParts(input, [rendering.failure(input.failure, stateOf(input.turn))], signal);
+    await postParts(input, [rendering.failure(input.failure, stateOf(input.turn))], signal, 'failure');
   });
 
   const turns: RunningTurns = {
     count: () => live.size,
     settled: async () => {
       while (live.size > 0 || cleanups.size > 0) await Promise.allSettled([...cleanups, nextTick()]);
+      // The running turns' last records (a handover, a part's id) are written before the store closes.
+      await deps.journal?.flushed();
     },
   };
 
@@ -358,6 +432,14 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
       reportFailure,
     },
     turns,
+  };
+}
+
+function idsOf(state: TurnState): { taskId?: string; contextId?: string; traceId?: string } {
+  return {
+    ...(state.taskId ? { taskId: state.taskId } : {}),
+    ...(state.contextId ? { contextId: state.contextId } : {}),
+    ...(state.traceId ? { traceId: state.traceId } : {}),
   };
 }
 

@@ -677,8 +677,7 @@ export class EmbeddedStores {
       if (!this.#db.open) return;
       try {
         const purged = this.purgeExpired();
-        if (Object.values(purged).some((count) => count > 0))
-          this.#log.debug(purged, 'expired rows purged');
+        if (Object.values(purged).some((count) => count > 0)) this.#log.debug(purged, 'expired rows purged');
       } catch (error) {
         this.#log.warn({ err: error }, 'purging expired rows failed');
       }

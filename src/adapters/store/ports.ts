@@ -78,6 +78,8 @@ export interface PostIntent {
 /** One message of an answer (or of the question, failure or interruption notice), in order. */
 export interface AnswerPartRecord extends PostIntent {
   index: number;
+  /** Which message list the index counts in (`answer` when absent). */
+  kind?: 'answer' | 'question' | 'failure';
 }
 
 /** A card of the turn: its card id is chosen before the post, so a re-post keeps it. */

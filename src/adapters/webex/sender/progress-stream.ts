@@ -70,6 +70,8 @@ export interface ProgressStreamOptions {
   keepAliveMs?: number;
   /** Spacing policy; `defaultProgressGap` unless given. Never goes below `intervalMs`. */
   gap?: (info: ProgressGapInfo) => number;
+  /** Told each working message's id as it is posted (the first and every rollover's). */
+  onPosted?: (messageId: string) => void;
 }
 
 export type ProgressStreamState = 'idle' | 'starting' | 'active' | 'ended' | 'failed';
@@ -207,6 +209,7 @@ export function createProgressStream(sender: ProgressSender, options: ProgressSt
     rolloverNeeded = false;
     // Also when finish()/abandon() arrived meanwhile: they wait for this flush and then handle the new id.
     messageId = posted.id;
+    options.onPosted?.(posted.id);
     log.debug({ rollovers }, 'continued progress in a fresh working message');
     await deleteQuietly(old);
   }
@@ -244,6 +247,7 @@ export function createProgressStream(sender: ProgressSender, options: ProgressSt
       starting = sender.post(postBody(text), { priority: 'first-reply' }).then(
         (posted) => {
           messageId = posted.id;
+          options.onPosted?.(posted.id);
           lastText = text;
           lastSentAt = clock.now();
           if (state === 'starting') {
