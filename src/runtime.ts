@@ -349,12 +349,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       ]);
       grace.abort();
       const unfinished = system.busyConversations();
-      if (unfinished > 0) log.warn({ unfinished }, 'grace period over: cancelling the answers still running');
+      // With a durable store, answers the agent lets another process re-attach to are left running
+      // for the next process (SPEC "Durability and replicas"); the others are cancelled.
+      const handOver = stores.kind !== 'memory';
+      if (unfinished > 0)
+        log.warn(
+          { unfinished },
+          handOver
+            ? 'grace period over: handing the answers still running over to the next process'
+            : 'grace period over: cancelling the answers still running',
+        );
       // Cancelled turns ask the agent to cancel and take their working message down; bounded, so a
       // stuck agent cannot hold the pod past its termination grace.
       const cleanup = new AbortController();
       await Promise.race([
-        system.cancelAll(),
+        handOver ? system.handOverAll() : system.cancelAll(),
         delay(clock, CANCEL_CLEANUP_MS, cleanup.signal).catch(() => {}),
       ]);
       cleanup.abort();

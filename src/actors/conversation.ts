@@ -121,6 +121,15 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
     actions: {
       notify: (_, { notice, target }) => deps.notify(notice, target),
       countRefusal: (_, { reason }) => metrics?.refused.inc({ reason }),
+      handOverTurn: (_, { key }) => {
+        journal?.handOver(key);
+        metrics?.handovers.inc({ outcome: 'handed-over' });
+        log.info({ threadKey: key, taskId: journal?.turn(key)?.taskId }, 'running answer handed over');
+      },
+      handOverRefused: (_, { key }) => {
+        metrics?.handovers.inc({ outcome: 'cancelled' });
+        log.info({ threadKey: key }, 'running answer cannot be handed over; cancelling it');
+      },
       cancelAgentTask: (_, { taskId }) => {
         deps.agent.cancel(taskId).catch((error: unknown) => {
           log.info({ err: asCodedError(error), taskId }, 'agent task cancel refused');
@@ -154,6 +163,10 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
     },
     guards: {
       answersRestrictedToRequester: () => (deps.answeredBy ?? 'requester') === 'requester',
+      // Only a turn whose task the agent named, recorded in the store, on a backend that lets
+      // another process re-attach to it (A2A), can be left running.
+      mayHandOver: ({ context }) =>
+        deps.agent.canReattach === true && journal?.turn(context.key)?.taskId !== undefined,
     },
     delays: {
       ...(deps.turnTimeoutMs !== undefined ? { turnDeadline: deps.turnTimeoutMs } : {}),

@@ -30,9 +30,11 @@ export type BotEvent =
   | { type: 'BOT_ADDED'; roomId: string; roomType: RoomType }
   | { type: 'SHUTDOWN' }
   /** After the grace period: cancel the answers still running. */
-  | { type: 'CANCEL_ALL' };
+  | { type: 'CANCEL_ALL' }
+  /** After the grace period, with a durable store: hand the running answers over to the next process. */
+  | { type: 'HANDOVER_ALL' };
 
-type RoutedEvent = Exclude<BotEvent, { type: 'SHUTDOWN' | 'CANCEL_ALL' }>;
+type RoutedEvent = Exclude<BotEvent, { type: 'SHUTDOWN' | 'CANCEL_ALL' | 'HANDOVER_ALL' }>;
 
 function roomOf(event: RoutedEvent): { roomId: string; roomType: RoomType } {
   switch (event.type) {
@@ -115,6 +117,11 @@ export const botMachine = setup({
         CANCEL_ALL: {
           actions: enqueueActions(({ context, enqueue }) => {
             for (const roomId of context.rooms) enqueue.sendTo(roomId, { type: 'CANCEL_ALL' });
+          }),
+        },
+        HANDOVER_ALL: {
+          actions: enqueueActions(({ context, enqueue }) => {
+            for (const roomId of context.rooms) enqueue.sendTo(roomId, { type: 'HANDOVER_ALL' });
           }),
         },
         MESSAGE: refuse,

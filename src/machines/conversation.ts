@@ -12,7 +12,10 @@
  *                                          ├→ askingForInput → savingWaiting
  *                                          └→ reportingFailure → saving
  *   (the working message is an actor invoked for the whole of `answering`: posted on entry, edited
- *    as progress arrives, deleted when the state is left, whichever way)
+ *    as progress arrives, deleted when the state is left, whichever way, except a handover)
+ *
+ *   Shutdown with a durable store: `HANDOVER` leaves a running answer to the next process
+ *   (→ handedOver); restored with a running turn, a conversation takes it over (answering.reattaching).
  *
  * Pure: effects are named here and provided by `src/actors/conversation.ts`. Durable state is ids and deadlines
  * (`contextId`, `taskId`, the open form's `deadlineAt`), saved through the store at quiescent
@@ -25,6 +28,7 @@ import {
   enqueueActions,
   fromCallback,
   fromPromise,
+  raise,
   sendTo,
   setup,
 } from 'xstate';
@@ -102,7 +106,15 @@ export type ConversationEvent =
   /** From `agentStream`: the stream failed (unreachable, HTTP error, cut, idle, malformed). */
   | { type: 'AGENT.FAILED'; turn: AgentTurn; failure: TurnFailure }
   /** From `workingMessage`: a concurrency limit is reached; the turn does not start. */
-  | { type: 'TURN.BUSY'; scope: 'bot' | 'person' };
+  | { type: 'TURN.BUSY'; scope: 'bot' | 'person' }
+  /**
+   * Shutdown past the grace period with a durable store: a running answer the agent lets another
+   * process re-attach to is left running for the next process (its working message stays up, its
+   * task is not cancelled); any other is cancelled as with `CANCEL` `shutdown`.
+   */
+  | { type: 'HANDOVER' }
+  /** Raised after `handOverTurn`: the answer is left; the conversation stops. */
+  | { type: 'TURN.HANDED_OVER' };
 
 /** What the working message actor is told while the agent streams. */
 export type WorkingMessageEvent = { type: 'PROGRESS'; turn: AgentTurn };
@@ -231,6 +243,10 @@ const conversationSetup = setup({
     forgetConversation: (_, _params: { key: string }) => {},
     /** Asks the agent to cancel a task nobody will answer any more. */
     cancelAgentTask: (_, _params: { taskId: string }) => {},
+    /** Marks the running answer as handed over (before its actors stop, so they leave it as it is). */
+    handOverTurn: (_, _params: { key: string }) => {},
+    /** A running answer that cannot be handed over (no task yet, or a backend that cannot re-attach). */
+    handOverRefused: (_, _params: { key: string }) => {},
     /** Scores a feedback click (and thanks the user). */
     recordFeedback: (_, _params: { action: CardAction; card: FeedbackCardRecord; target: ReplyTarget }) => {},
     enqueueMessage: assign({
@@ -360,6 +376,8 @@ const conversationSetup = setup({
       return personId !== undefined && personId !== context.taskOwner.personId;
     },
     mayRetryRestore: ({ context }) => context.restoreAttempts < 1,
+    /** The running answer can be taken over by the next process; provided by the effect layer. */
+    mayHandOver: (_) => false,
     cancelledByUser: ({ event }) => event.type === 'CANCEL' && event.reason !== 'shutdown',
     /** The agent ended the turn itself without an answer: failed, rejected or cancelled on its side. */
     agentEndedWithoutAnswer: ({ event }) => {
@@ -708,6 +726,7 @@ export const conversationMachine = conversationSetup.createMachine({
     authorizing: {
       on: {
         USER_MESSAGE: waitInQueue('queueFull'),
+        HANDOVER: { actions: raise({ type: 'CANCEL', reason: 'shutdown' }) },
         // The question had not reached the agent yet: drop it (and what waits behind it).
         CANCEL: {
           target: 'next',
@@ -786,6 +805,22 @@ export const conversationMachine = conversationSetup.createMachine({
         },
         USER_MESSAGE: waitInQueue('queueFull'),
         CARD_ACTION: cardDuringAnswer,
+        HANDOVER: [
+          {
+            guard: 'mayHandOver',
+            actions: [
+              { type: 'handOverTurn', params: ({ context }) => ({ key: context.key }) },
+              raise({ type: 'TURN.HANDED_OVER' }),
+            ],
+          },
+          {
+            actions: [
+              { type: 'handOverRefused', params: ({ context }) => ({ key: context.key }) },
+              raise({ type: 'CANCEL', reason: 'shutdown' }),
+            ],
+          },
+        ],
+        'TURN.HANDED_OVER': { target: '#conversation.handedOver' },
         // Leaving the state stops the turn: its signal aborts the stream, and the turn runner
         // cancels the agent task and removes its working message.
         CANCEL: {
@@ -1023,6 +1058,8 @@ export const conversationMachine = conversationSetup.createMachine({
       ],
     },
     stopped: { type: 'final' },
+    /** The running answer was left for the next process (shutdown); this one does nothing more. */
+    handedOver: { type: 'final' },
   },
 });
 

@@ -26,7 +26,9 @@ export type RoomEvent =
   | { type: 'CARD'; submission: CardSubmission; action?: CardAction }
   | { type: 'BOT_ADDED' }
   /** Shutdown: cancel every running answer. */
-  | { type: 'CANCEL_ALL' };
+  | { type: 'CANCEL_ALL' }
+  /** Shutdown with a durable store: hand running answers over to the next process (or cancel them). */
+  | { type: 'HANDOVER_ALL' };
 
 export const roomMachine = setup({
   types: {
@@ -110,6 +112,14 @@ export const roomMachine = setup({
         for (const key of context.conversations) {
           enqueue.sendTo(key, { type: 'DRAIN' });
           enqueue.sendTo(key, { type: 'CANCEL', reason: 'shutdown' });
+        }
+      }),
+    },
+    HANDOVER_ALL: {
+      actions: enqueueActions(({ context, enqueue }) => {
+        for (const key of context.conversations) {
+          enqueue.sendTo(key, { type: 'DRAIN' });
+          enqueue.sendTo(key, { type: 'HANDOVER' });
         }
       }),
     },

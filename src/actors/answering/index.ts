@@ -182,15 +182,20 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
         journal && input.start
           ? journal.begin(input.key, input.start.record, { ...input.start })
           : Promise.resolve();
+      let changedBeforeStart = false;
       begun
         .then(() => {
           if (stopped) return;
-          return progress.start().then(() => observer.firstReply?.(since(input.receivedAt)));
+          const starting = progress.start();
+          // Progress that arrived while the turn was being recorded is shown at the next edit.
+          if (changedBeforeStart) progress.update();
+          return starting.then(() => observer.firstReply?.(since(input.receivedAt)));
         })
         // The answer can still be posted; a missing working message is not worth failing it for.
         .catch((error: unknown) => log.warn({ err: asCodedError(error) }, 'working message not posted'));
       receive((event) => {
         latest = stateOf(event.turn);
+        if (progress.state === 'idle') changedBeforeStart = true;
         progress.update();
       });
       return () => {

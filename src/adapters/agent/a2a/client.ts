@@ -80,6 +80,8 @@ type Body = Dispatcher.ResponseData['body'];
 type StopReason = { kind: 'caller'; reason: unknown } | { kind: 'idle' } | { kind: 'grace' };
 
 export class A2aAgentClient implements AgentClient {
+  /** A2A tasks outlive the connection that started them: any process can resubscribe or read them. */
+  readonly canReattach = true;
   readonly #url: string;
   readonly #idleTimeoutMs: number;
   readonly #closeGraceMs: number;
@@ -138,6 +140,25 @@ export class A2aAgentClient implements AgentClient {
 
   resubscribe(taskId: string, options: CallOptions = {}): AsyncIterable<TurnEvent> {
     return this.#stream('tasks/resubscribe', { id: taskId }, options);
+  }
+
+  /** `tasks/get`: the task as it is now, as turn events (ids, then its artifacts, then its status). */
+  async getTask(taskId: string, options: CallOptions = {}): Promise<TurnEvent[]> {
+    const stop = this.#stopper(options.signal);
+    stop.arm(this.#idleTimeoutMs, 'idle');
+    try {
+      const body = await this.#post('tasks/get', { id: taskId }, 'application/json', stop);
+      const reply = this.#parseJson(await this.#readBody(body.body, stop));
+      if (reply?.error) throw this.#jsonRpcError(reply.error);
+      if (!reply || !('result' in reply)) {
+        throw new AgentError('bad-event', 'Agent answered tasks/get with something other than JSON-RPC');
+      }
+      return eventsOfTask(reply.result);
+    } catch (error) {
+      throw this.#mapError(error, stop.reason, false);
+    } finally {
+      stop.dispose();
+    }
   }
 
   async cancel(taskId: string, options: CallOptions = {}): Promise<void> {
@@ -414,6 +435,32 @@ export class A2aAgentClient implements AgentClient {
   #stopper(signal: AbortSignal | undefined): Stopper {
     return new Stopper(this.#timers, signal);
   }
+}
+
+/**
+ * A task read whole (`tasks/get`) as the events a stream would have carried: its ids, each artifact
+ * as a complete (non-appending) update, then its status (with its trace id), so a reducer ends in
+ * the task's state with the whole answer.
+ */
+export function eventsOfTask(task: unknown): TurnEvent[] {
+  if (typeof task !== 'object' || task === null) return [];
+  const record = task as { id?: unknown; contextId?: unknown; artifacts?: unknown };
+  const head = classifyA2AResult({ ...record, kind: 'task' });
+  if (!head.ok) return [];
+  const events: TurnEvent[] = head.events.filter((e) => e.type === 'ids');
+  for (const artifact of Array.isArray(record.artifacts) ? record.artifacts : []) {
+    const update = classifyA2AResult({
+      kind: 'artifact-update',
+      taskId: record.id,
+      contextId: record.contextId,
+      artifact,
+      append: false,
+      lastChunk: true,
+    });
+    if (update.ok) events.push(...update.events.filter((e) => e.type !== 'ids'));
+  }
+  events.push(...head.events.filter((e) => e.type === 'status' || e.type === 'trace'));
+  return events;
 }
 
 /**
