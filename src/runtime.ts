@@ -12,6 +12,7 @@ import { createTurnRendering } from './actors/answering/rendering.js';
 import { createBotLogic } from './actors/bot.js';
 import { createConversationLogic, type Notify } from './actors/conversation.js';
 import type { CrashHook } from './actors/handover/crashPoints.js';
+import { prepareTakeover } from './actors/handover/takeover.js';
 import { createAdmission } from './actors/intake/admission.js';
 import { createRoomLogic } from './actors/room.js';
 import { type BotSystem, startBotSystem } from './actors/system.js';
@@ -196,7 +197,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   // ── actor logic ────────────────────────────────────────────────────────────────────────────────
   const notify = createNotify({ sender, facts, log, turnTimeoutS: config.agentTurnTimeoutS });
-  const { logic: conversation, turns } = createConversationLogic({
+  // A durable store keeps each running answer and each claimed question, so the next process can
+  // take them over (SPEC "Durability and replicas"); the memory store has no next process.
+  const durable = stores.kind !== 'memory';
+  const settlePending = (activityIds: readonly string[]) => {
+    if (!durable || activityIds.length === 0) return;
+    stores.pending.settle(activityIds).catch((error: unknown) => {
+      metrics.storeErrors.inc({ store: 'pending' });
+      log.warn({ err: asCodedError(error) }, 'pending messages not settled');
+    });
+  };
+  const {
+    logic: conversation,
+    turns,
+    journal,
+  } = createConversationLogic({
     agent,
     sender,
     spaces,
@@ -224,9 +239,19 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
     lookupEmail: (personId, signal) => lookupEmail(rest, personId, signal),
     ...(feedback ? { scoreFeedback: (input) => feedback.score(input) } : {}),
-    // A durable store keeps each running answer, so the next process can take it over.
-    keepRunningTurns: stores.kind !== 'memory',
+    keepRunningTurns: durable,
     crash: options.crashPoints,
+    ...(durable
+      ? {
+          echoes: stores.echoes,
+          pending: stores.pending,
+          readMessage: (messageId: string, signal: AbortSignal) =>
+            rest.get<{ markdown?: string }>(`/messages/${encodeURIComponent(messageId)}`, {
+              route: 'GET /messages/{id}',
+              signal,
+            }),
+        }
+      : {}),
     prompt:
       options.prompt ??
       (config.threadContextEnabled
@@ -246,6 +271,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       adminApiEnabled: config.adminApiToken !== undefined,
     },
   });
+  // Read before the socket connects: the echoes Webex redelivers then are of the turns taken over.
+  const takeover =
+    durable && journal
+      ? await prepareTakeover({
+          conversations: stores.conversations,
+          pending: stores.pending,
+          echoes: stores.echoes,
+          journal,
+          notify,
+          facts,
+          clock,
+          log,
+          onStoreError: (store) => metrics.storeErrors.inc({ store }),
+        })
+      : undefined;
   const connection = createWebexConnectionLogic({
     token,
     apiBaseUrl: config.webexApiBaseUrl,
@@ -260,6 +300,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     rest,
     activeRooms: stores.rooms,
     ...(options.socketDelays ? { socketDelays: options.socketDelays } : {}),
+    ...(takeover ? { onOwnPost: takeover.ownPost } : {}),
     admit: createAdmission({
       claims: stores.claims,
       dedupeTtlMs: config.dedupeTtlS * 1000,
@@ -278,12 +319,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       notify,
       log,
       metrics,
+      ...(durable ? { pending: stores.pending } : {}),
+      crash: options.crashPoints,
     }),
   });
 
   // ── the actor system ───────────────────────────────────────────────────────────────────────────
   const system = startBotSystem({
-    bot: createBotLogic({ room, notify, log }),
+    bot: createBotLogic({ room, notify, log, settle: settlePending }),
     connection,
     turns,
     facts,
@@ -302,6 +345,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       facts.trigger.tokenRejected();
       system.connection.send({ type: 'TOKEN.REJECTED' });
     }
+  });
+
+  // What the previous process left running is taken over once the bot is online.
+  void takeover?.run(system.bot).catch((error: unknown) => {
+    log.error({ err: asCodedError(error) }, 'takeover of the previous process failed');
   });
 
   // ── HTTP ───────────────────────────────────────────────────────────────────────────────────────

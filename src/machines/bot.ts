@@ -28,6 +28,8 @@ export type BotEvent =
   | { type: 'MESSAGE'; message: UserMessage }
   | { type: 'CARD'; submission: CardSubmission; action?: CardAction }
   | { type: 'BOT_ADDED'; roomId: string; roomType: RoomType }
+  /** At start: a conversation whose answer a previous process left running takes it over. */
+  | { type: 'RESUME_TURN'; key: string; roomId: string; roomType: RoomType }
   | { type: 'SHUTDOWN' }
   /** After the grace period: cancel the answers still running. */
   | { type: 'CANCEL_ALL' }
@@ -43,6 +45,7 @@ function roomOf(event: RoutedEvent): { roomId: string; roomType: RoomType } {
     case 'CARD':
       return event.submission;
     case 'BOT_ADDED':
+    case 'RESUME_TURN':
       return event;
   }
 }
@@ -66,7 +69,13 @@ export const botMachine = setup({
     refuseDuringShutdown: (_, _params: { event: BotEvent }) => {},
     reportRoomFailure: (_, _params: { roomId: string; error: unknown }) => {},
     route: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'MESSAGE' && event.type !== 'CARD' && event.type !== 'BOT_ADDED') return;
+      if (
+        event.type !== 'MESSAGE' &&
+        event.type !== 'CARD' &&
+        event.type !== 'BOT_ADDED' &&
+        event.type !== 'RESUME_TURN'
+      )
+        return;
       const { roomId, roomType } = roomOf(event);
       if (!context.rooms.includes(roomId)) {
         enqueue.spawnChild('room', {
@@ -109,6 +118,7 @@ export const botMachine = setup({
         MESSAGE: { actions: 'route' },
         CARD: { actions: 'route' },
         BOT_ADDED: { actions: 'route' },
+        RESUME_TURN: { actions: 'route' },
       },
     },
     /** In-flight answers finish (or are cancelled by the shutdown sequence); nothing new starts. */

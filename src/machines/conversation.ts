@@ -37,6 +37,7 @@ import type {
   ConversationRecord,
   FeedbackCardRecord,
   PendingForm,
+  RunningTurnRecord,
 } from '../adapters/store/ports.js';
 import type {
   AgentAsk,
@@ -89,6 +90,8 @@ export interface ConversationContext extends ConversationInput {
   ask?: AgentAsk;
   turn?: AgentTurn;
   failure?: TurnFailure;
+  /** A running turn found in the store (its process stopped or died): taken over at restore. */
+  resumeTurn?: RunningTurnRecord;
 }
 
 export type ConversationEvent =
@@ -96,8 +99,11 @@ export type ConversationEvent =
   /** `shutdown`: the process is stopping; a running answer is cancelled, a waiting form is kept. */
   | { type: 'CANCEL'; reason?: 'user' | 'shutdown'; personId?: string }
   | { type: 'RESET'; personId?: string }
-  /** Shutdown: nothing queued starts any more (sent before the shutdown CANCEL). */
-  | { type: 'DRAIN' }
+  /**
+   * Shutdown: nothing queued starts any more (sent before the shutdown CANCEL). `keepPending`: a
+   * handover, so the next process tells the queued messages' senders (they stay owed).
+   */
+  | { type: 'DRAIN'; keepPending?: boolean }
   | { type: 'CARD_ACTION'; action: CardAction }
   /** From `agentStream`: the agent's side of the turn changed (the latest state, whole). */
   | { type: 'AGENT.PROGRESS'; turn: AgentTurn }
@@ -114,7 +120,9 @@ export type ConversationEvent =
    */
   | { type: 'HANDOVER' }
   /** Raised after `handOverTurn`: the answer is left; the conversation stops. */
-  | { type: 'TURN.HANDED_OVER' };
+  | { type: 'TURN.HANDED_OVER' }
+  /** From `resumeTurn`: the taken-over answer cannot be recovered (the person is told once). */
+  | { type: 'TURN.LOST' };
 
 /** What the working message actor is told while the agent streams. */
 export type WorkingMessageEvent = { type: 'PROGRESS'; turn: AgentTurn };
@@ -178,6 +186,12 @@ export interface AskedForInput {
   pendingForm?: PendingForm;
 }
 
+/** Input of the takeover effects (`resumeTurn`, `reportInterruption`). */
+export interface ResumeTurnInput {
+  key: string;
+  target: ReplyTarget;
+}
+
 export interface SpaceCheckInput {
   roomId: string;
   roomType: RoomType;
@@ -234,6 +248,8 @@ const conversationSetup = setup({
     ),
     askForInput: fromPromise<AskedForInput, TurnResultInput>(async () => notProvided('askForInput')),
     reportFailure: fromPromise<void, TurnResultInput>(async () => notProvided('reportFailure')),
+    resumeTurn: fromCallback<EventObject, ResumeTurnInput>(() => notProvided('resumeTurn')),
+    reportInterruption: fromPromise<void, ResumeTurnInput>(async () => notProvided('reportInterruption')),
     saveConversation: fromPromise<void, ConversationRecord>(async () => undefined),
   },
   actions: {
@@ -247,6 +263,33 @@ const conversationSetup = setup({
     handOverTurn: (_, _params: { key: string }) => {},
     /** A running answer that cannot be handed over (no task yet, or a backend that cannot re-attach). */
     handOverRefused: (_, _params: { key: string }) => {},
+    /** The conversation takes over the running turn of its restored record (before `answering` starts). */
+    adoptTurn: (_, _params: { key: string; record: ConversationRecord }) => {},
+    /** Messages claimed for this conversation are answered or turned away: nothing more is owed. */
+    settleMessages: (_, _params: { activityIds: string[] }) => {},
+    /** The taken-over turn's message becomes the one being answered. */
+    takeOverTurn: assign(({ context }) => {
+      const turn = context.resumeTurn!;
+      return {
+        current: {
+          activityId: turn.activityId,
+          roomId: context.roomId,
+          roomType: turn.roomType,
+          messageId: turn.messageId,
+          personId: turn.person.personId,
+          personEmail: turn.person.email ?? '',
+          ...(turn.person.name ? { personName: turn.person.name } : {}),
+          // Never sent again: the agent has it.
+          text: '',
+          hasFiles: turn.hasFiles === true,
+          receivedAt: turn.receivedAt,
+          spaceAllowed: true,
+        },
+        currentForm: undefined,
+        contextId: turn.contextId ?? context.contextId,
+        traceId: turn.traceId ?? context.traceId,
+      };
+    }),
     /** Scores a feedback click (and thanks the user). */
     recordFeedback: (_, _params: { action: CardAction; card: FeedbackCardRecord; target: ReplyTarget }) => {},
     enqueueMessage: assign({
@@ -364,6 +407,7 @@ const conversationSetup = setup({
     deniedNoticeSent: ({ context }) => context.deniedNoticeSent,
     busyNoticeSent: ({ context }) => context.busyNoticeSent,
     hasOpenTask: ({ context }) => context.taskId !== undefined,
+    hasRunningTurn: ({ context }) => context.resumeTurn !== undefined,
     /** `HITL_ANSWERED_BY`: `requester` unless the effect layer says `space`. */
     answersRestrictedToRequester: (_) => true,
     /**
@@ -438,6 +482,37 @@ const conversationSetup = setup({
   },
 });
 
+/** The ids of the messages a transition drops: nothing is owed for them any more (they were told). */
+function droppedIds(context: ConversationContext, which: { current?: boolean; queue?: boolean }): string[] {
+  return [
+    ...(which.current && context.current ? [context.current.activityId] : []),
+    ...(which.queue ? context.queue.map((m) => m.activityId) : []),
+  ];
+}
+
+const settleQueue = {
+  type: 'settleMessages',
+  params: ({ context }: { context: ConversationContext }) => ({
+    activityIds: droppedIds(context, { queue: true }),
+  }),
+} as const;
+
+const settleCurrentAndQueue = {
+  type: 'settleMessages',
+  params: ({ context }: { context: ConversationContext }) => ({
+    activityIds: droppedIds(context, { current: true, queue: true }),
+  }),
+} as const;
+
+/** The message arriving is turned away (the thread is told the queue is full): nothing more is owed. */
+const settleArriving = {
+  type: 'settleMessages',
+  params: ({ event }: { event: EventObject }) => {
+    const id = (event as { message?: UserMessage }).message?.activityId;
+    return { activityIds: id ? [id] : [] };
+  },
+} as const;
+
 /**
  * A message that arrives while the conversation is busy waits its turn, or is turned away. The
  * thread is told once per full-queue episode, not once per message: a flood must not become a
@@ -447,16 +522,20 @@ function waitInQueue(full: 'queueFull' | 'queueFullWhileRestoring') {
   return [
     {
       guard: and([full, 'busyNoticeSent']),
-      actions: {
-        type: 'turnAway',
-        params: ({ event }: { event: EventObject }) => ({
-          messageId: (event as { message?: UserMessage }).message?.messageId ?? '',
-        }),
-      },
+      actions: [
+        settleArriving,
+        {
+          type: 'turnAway',
+          params: ({ event }: { event: EventObject }) => ({
+            messageId: (event as { message?: UserMessage }).message?.messageId ?? '',
+          }),
+        },
+      ],
     },
     {
       guard: full,
       actions: [
+        settleArriving,
         {
           type: 'notify',
           params: ({ context }: { context: ConversationContext }) => ({
@@ -541,6 +620,7 @@ const whileSaving = {
   CANCEL: {
     guard: 'cancelledByUser',
     actions: [
+      settleQueue,
       'dropQueue',
       {
         type: 'notify',
@@ -645,6 +725,7 @@ export const conversationMachine = conversationSetup.createMachine({
         actions: [
           'clearAgentIds',
           { type: 'closeForm', params: { reason: 'cancelled' } },
+          settleCurrentAndQueue,
           assign({ queue: [] }),
           { type: 'forgetConversation', params: ({ context }) => ({ key: context.key }) },
           {
@@ -655,7 +736,10 @@ export const conversationMachine = conversationSetup.createMachine({
       },
     ],
     CARD_ACTION: handleCardAction,
-    DRAIN: { actions: assign({ queue: [] }) },
+    DRAIN: [
+      { guard: ({ event }) => event.keepPending === true, actions: assign({ queue: [] }) },
+      { actions: [settleQueue, assign({ queue: [] })] },
+    ],
   },
   states: {
     restoring: {
@@ -665,6 +749,7 @@ export const conversationMachine = conversationSetup.createMachine({
         CANCEL: {
           guard: 'cancelledByUser',
           actions: [
+            settleQueue,
             assign({ queue: [] }),
             {
               type: 'notify',
@@ -687,6 +772,7 @@ export const conversationMachine = conversationSetup.createMachine({
             taskOwner: event.output?.taskOwner,
             feedbackCards: event.output?.feedbackCards ?? [],
             closedForms: event.output?.closedForms ?? [],
+            resumeTurn: event.output?.runningTurn,
           })),
         },
         // A store error is often brief: try once more before starting a fresh agent context
@@ -708,7 +794,25 @@ export const conversationMachine = conversationSetup.createMachine({
     /** A task that asked for input before a restart still waits for it; a deferred card is handled now. */
     restored: {
       entry: 'replayDeferredCard',
-      always: [{ guard: 'hasOpenTask', target: 'waitingForInput' }, { target: 'next' }],
+      always: [
+        // A previous process left an answer running: take it over before anything else.
+        {
+          guard: 'hasRunningTurn',
+          target: '#conversation.answering.reattaching',
+          actions: [
+            {
+              type: 'adoptTurn',
+              params: ({ context }) => ({
+                key: context.key,
+                record: { ...recordOf(context), runningTurn: context.resumeTurn },
+              }),
+            },
+            'takeOverTurn',
+          ],
+        },
+        { guard: 'hasOpenTask', target: 'waitingForInput' },
+        { target: 'next' },
+      ],
     },
     idle: {
       on: {
@@ -731,6 +835,7 @@ export const conversationMachine = conversationSetup.createMachine({
         CANCEL: {
           target: 'next',
           actions: [
+            settleCurrentAndQueue,
             assign({ queue: [] }),
             {
               type: 'notify',
@@ -771,10 +876,21 @@ export const conversationMachine = conversationSetup.createMachine({
     },
     denied: {
       always: [
-        { guard: 'deniedNoticeSent', target: 'next' },
+        {
+          guard: 'deniedNoticeSent',
+          target: 'next',
+          actions: {
+            type: 'settleMessages',
+            params: ({ context }) => ({ activityIds: droppedIds(context, { current: true }) }),
+          },
+        },
         {
           target: 'next',
           actions: [
+            {
+              type: 'settleMessages',
+              params: ({ context }) => ({ activityIds: droppedIds(context, { current: true }) }),
+            },
             {
               type: 'notify',
               params: ({ context }) => ({
@@ -792,6 +908,10 @@ export const conversationMachine = conversationSetup.createMachine({
         'TURN.BUSY': {
           target: 'next',
           actions: [
+            {
+              type: 'settleMessages',
+              params: ({ context }) => ({ activityIds: droppedIds(context, { current: true }) }),
+            },
             'forgetTurn',
             { type: 'countRefusal', params: { reason: 'busy' } },
             {
@@ -826,6 +946,12 @@ export const conversationMachine = conversationSetup.createMachine({
         CANCEL: {
           target: 'next',
           actions: [
+            {
+              type: 'settleMessages',
+              params: ({ context, event }) => ({
+                activityIds: droppedIds(context, { current: true, queue: event.reason === 'shutdown' }),
+              }),
+            },
             assign({
               taskId: undefined,
               currentForm: undefined,
@@ -911,6 +1037,47 @@ export const conversationMachine = conversationSetup.createMachine({
               target: 'reportingFailure',
               actions: assign({ turn: ({ event }) => event.turn, failure: ({ event }) => event.failure }),
             },
+          },
+        },
+        /**
+         * Taking over a turn a previous process left running: what it posted is settled, then the
+         * agent's task is read or re-attached to (never asked again); the answer goes on as usual.
+         */
+        reattaching: {
+          exit: assign({ resumeTurn: undefined }),
+          invoke: {
+            id: 'agent',
+            src: 'resumeTurn',
+            input: ({ context }) => ({ key: context.key, target: context.target }),
+          },
+          on: {
+            'AGENT.PROGRESS': { actions: [assign({ turn: ({ event }) => event.turn }), 'showProgress'] },
+            'AGENT.DONE': [
+              {
+                guard: 'agentEndedWithoutAnswer',
+                target: 'reportingFailure',
+                actions: assign({ turn: ({ event }) => event.turn }),
+              },
+              {
+                guard: 'agentAsksForInput',
+                target: 'askingForInput',
+                actions: assign({ turn: ({ event }) => event.turn }),
+              },
+              { target: 'postingAnswer', actions: assign({ turn: ({ event }) => event.turn }) },
+            ],
+            'TURN.LOST': { target: 'reportingInterruption' },
+          },
+        },
+        /** The taken-over answer cannot be recovered: the person is told once. */
+        reportingInterruption: {
+          invoke: {
+            src: 'reportInterruption',
+            input: ({ context }) => ({ key: context.key, target: context.target }),
+            onDone: {
+              target: '#conversation.saving',
+              actions: { type: 'recordTurn', params: { status: 'failed' } },
+            },
+            onError: { target: '#conversation.next', actions: internalError },
           },
         },
         postingAnswer: {

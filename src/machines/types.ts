@@ -100,7 +100,9 @@ export type Notice =
   | { kind: 'formCancelled' }
   | { kind: 'feedbackThanks'; positive: boolean }
   | { kind: 'internalError' }
-  | { kind: 'shuttingDown' };
+  | { kind: 'shuttingDown' }
+  /** After a restart: an answer (or a message not yet started) that could not be recovered. */
+  | { kind: 'answerInterrupted' };
 
 /** Where a notice or answer goes: the room and, for threaded replies, the thread root. */
 export interface ReplyTarget {

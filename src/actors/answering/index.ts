@@ -54,6 +54,10 @@ export interface TurnRendering {
   emptyAnswer(): string;
   /** The question came with files the bot does not read. */
   filesNotRead(): string;
+  /** A taken-over answer that could not be recovered (optional: the catalogue's words otherwise). */
+  interrupted?(): string;
+  /** True for a working message's text (how a working message left by a dead process is recognised). */
+  isWorkingMessage?(markdown: string): boolean;
 }
 
 /** A card ready to post: fallback markdown plus the Adaptive Card attachment. */

@@ -58,6 +58,8 @@ export interface TurnJournalDeps {
   clock: Clock;
   log: Logger;
   onStoreError?: () => void;
+  /** The turn of this message is recorded (its claim need not be kept as owed any more). */
+  onTurnRecorded?: (activityId: string) => void;
 }
 
 export class TurnJournal {
@@ -80,7 +82,7 @@ export class TurnJournal {
     const adopted = this.#entries.get(key);
     if (adopted?.adoptedAt !== undefined && adopted.turn.activityId === start.activityId) {
       adopted.turn = { ...adopted.turn, state: 'running' };
-      return this.#persist(key);
+      return this.#persist(key).then(() => this.#deps.onTurnRecorded?.(start.activityId));
     }
     const now = this.#deps.clock.now();
     const { runningTurn: _previous, ...rest } = base;
@@ -97,7 +99,7 @@ export class TurnJournal {
         parts: [],
       },
     });
-    return this.#persist(key);
+    return this.#persist(key).then(() => this.#deps.onTurnRecorded?.(start.activityId));
   }
 
   /** A conversation restored with a running turn takes it over (nothing is written yet). */

@@ -6,7 +6,7 @@
  * It runs inside the intake's per-room order, so the answer for a room's events comes in the
  * order they arrived ("do X" before "cancel").
  */
-import type { EventClaims, ListenMode } from '../../adapters/store/ports.js';
+import type { EventClaims, ListenMode, PendingMessages } from '../../adapters/store/ports.js';
 import type { SpaceAuthorization } from '../../adapters/store/spaceAuthorization.js';
 import type { InboundEvent, InboundMessageEvent } from '../../adapters/webex/inboundEvent.js';
 import { stripBotMention } from '../../adapters/webex/normalize.js';
@@ -15,9 +15,11 @@ import { asCodedError } from '../../errors.js';
 import { type BotFacts, botDisplayName } from '../../facts.js';
 import type { Logger } from '../../logger.js';
 import type { BotEvent } from '../../machines/bot.js';
-import { replyTargetOf, targetOfKey } from '../../machines/conversationKey.js';
+import { parseCommand } from '../../machines/commands.js';
+import { conversationKeyOf, replyTargetOf, targetOfKey } from '../../machines/conversationKey.js';
 import type { CardAction, CardSubmission, Notice, ReplyTarget } from '../../machines/types.js';
 import type { BotMetrics } from '../../metrics.js';
+import type { CrashHook } from '../handover/crashPoints.js';
 
 export interface AdmissionDeps {
   claims: EventClaims;
@@ -38,6 +40,13 @@ export interface AdmissionDeps {
   notify: (notice: Notice, target: ReplyTarget) => void;
   log: Logger;
   metrics?: BotMetrics | undefined;
+  /**
+   * Messages claimed and owed an answer (a durable store): a question is recorded with its claim,
+   * so a process that dies before starting its answer leaves it for the next one to account for.
+   */
+  pending?: PendingMessages | undefined;
+  /** Test-only crash points (`../handover/crashPoints.ts`). */
+  crash?: CrashHook | undefined;
 }
 
 /** Decides one event; undefined when the bot does nothing with it. Never throws. */
@@ -107,11 +116,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     spaceAllowed: boolean,
     spaceUnavailable: boolean,
   ): BotEvent {
-    const identity = deps.facts.getSnapshot().context.identity;
-    const text =
-      event.roomType === 'group'
-        ? stripBotMention(event.text, event.html, botDisplayName(deps.facts), identity?.personId)
-        : event.text.trim();
+    const text = textOf(event);
     return {
       type: 'MESSAGE',
       message: {
@@ -132,12 +137,76 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     };
   }
 
+  /** The text the conversation would get: mention removed in a group. */
+  function textOf(event: InboundMessageEvent): string {
+    const identity = deps.facts.getSnapshot().context.identity;
+    return event.roomType === 'group'
+      ? stripBotMention(event.text, event.html, botDisplayName(deps.facts), identity?.personId)
+      : event.text.trim();
+  }
+
+  /** A question for the agent (not a command, not empty), addressed to the bot. */
+  function isQuestion(event: InboundEvent): event is InboundMessageEvent {
+    if (event.kind !== 'message') return false;
+    if (event.roomType === 'group' && !isMentioned(event.mentionedPeople)) return false;
+    const text = textOf(event);
+    return text !== '' && parseCommand(text) === undefined;
+  }
+
+  async function owe(event: InboundMessageEvent): Promise<void> {
+    if (!deps.pending) return;
+    const key = conversationKeyOf({
+      roomId: event.roomId,
+      roomType: event.roomType,
+      messageId: event.messageId,
+      ...(event.parentId ? { parentId: event.parentId } : {}),
+    });
+    await deps.pending
+      .add(
+        { activityId: event.activityId, key, personId: event.person.id, at: event.receivedAt },
+        deps.dedupeTtlMs,
+      )
+      .catch((error: unknown) => {
+        metrics?.storeErrors.inc({ store: 'pending' });
+        log.warn(
+          { err: asCodedError(error), activityId: event.activityId },
+          'claimed message not recorded as owed',
+        );
+      });
+  }
+
+  function settle(event: InboundEvent): void {
+    deps.pending?.settle([event.activityId]).catch((error: unknown) => {
+      metrics?.storeErrors.inc({ store: 'pending' });
+      log.warn({ err: asCodedError(error), activityId: event.activityId }, 'pending message not settled');
+    });
+  }
+
   return async (event) => {
+    const owed = deps.pending !== undefined && isQuestion(event);
+    const claim = { won: false };
+    const delivered = await decide(event, owed, claim);
+    // Claimed as a question but not going on to be answered (refused, ignored, an unauthorized
+    // space's notice): nothing is owed.
+    const answered = delivered?.type === 'MESSAGE' && delivered.message.spaceAllowed === true;
+    if (owed && claim.won && !answered) settle(event);
+    return delivered;
+  };
+
+  async function decide(
+    event: InboundEvent,
+    owed: boolean,
+    claim: { won: boolean },
+  ): Promise<BotEvent | undefined> {
     try {
+      if (deps.crash) await deps.crash('before-claim', { activityId: event.activityId });
       if (!(await firstTime(event.activityId))) {
         metrics?.events.inc({ kind: event.kind, outcome: 'duplicate' });
         return undefined;
       }
+      claim.won = true;
+      if (owed) await owe(event as InboundMessageEvent);
+      if (deps.crash) await deps.crash('after-claim', { activityId: event.activityId });
       switch (event.kind) {
         case 'botAdded':
           metrics?.events.inc({ kind: event.kind, outcome: 'handled' });
@@ -182,5 +251,5 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       log.error({ err: asCodedError(error), activityId: event.activityId }, 'inbound event not handled');
       return undefined;
     }
-  };
+  }
 }
