@@ -6,6 +6,8 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import type { Dispatcher } from 'undici';
+import type { ClientOptions } from 'ws';
 import type { InspectionEvent } from 'xstate';
 import type { PromptBuilder } from './actors/answering/index.js';
 import { createTurnRendering } from './actors/answering/rendering.js';
@@ -100,6 +102,10 @@ export interface RuntimeOptions {
   socketDelays?: WebexConnectionDeps['socketDelays'];
   /** Test-only: named points where a test stops the bot abruptly (`src/actors/handover/crashPoints.ts`). */
   crashPoints?: CrashHook;
+  /** The undici dispatcher of every Webex REST call; the global one by default (tests cut their own). */
+  webexDispatcher?: Dispatcher;
+  /** Options of the Mercury socket (`ws`), e.g. a test's own connection factory. */
+  webSocketOptions?: ClientOptions;
 }
 
 export interface Runtime {
@@ -159,7 +165,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     log,
     onStoreError: () => metrics.storeErrors.inc({ store: 'spaces' }),
   });
-  const rest = new WebexRestClient({ baseUrl: config.webexApiBaseUrl, token });
+  const rest = new WebexRestClient({
+    baseUrl: config.webexApiBaseUrl,
+    token,
+    ...(options.webexDispatcher ? { dispatcher: options.webexDispatcher } : {}),
+  });
   const sender = createWebexSender({
     transport: restWriteTransport(rest),
     clock,
@@ -300,6 +310,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     rest,
     activeRooms: stores.rooms,
     ...(options.socketDelays ? { socketDelays: options.socketDelays } : {}),
+    ...(options.webSocketOptions ? { webSocketOptions: options.webSocketOptions } : {}),
     ...(takeover ? { onOwnPost: takeover.ownPost } : {}),
     admit: createAdmission({
       claims: stores.claims,

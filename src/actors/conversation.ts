@@ -164,10 +164,15 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
             metrics?.storeErrors.inc({ store: 'conversations' });
             log.warn({ err: error, threadKey: input.key }, 'conversation not saved');
           });
+        if (deps.crash && input.pendingForm) await deps.crash('form-waiting', { key: input.key });
       }),
     },
     actions: {
-      notify: (_, { notice, target }) => deps.notify(notice, target),
+      notify: (_, { notice, target }) => {
+        // A form's deadline passed: the notice is about to go out (a synchronous point: actions are).
+        if (deps.crash && notice.kind === 'formExpired') void deps.crash('form-deadline', {});
+        deps.notify(notice, target);
+      },
       countRefusal: (_, { reason }) => metrics?.refused.inc({ reason }),
       handOverTurn: (_, { key }) => {
         journal?.handOver(key);

@@ -1234,6 +1234,7 @@ function recordOf(context: ConversationContext): ConversationRecord {
   return {
     key: context.key,
     roomId: context.roomId,
+    roomType: context.roomType,
     contextId: context.contextId,
     taskId: context.taskId,
     traceId: context.traceId,

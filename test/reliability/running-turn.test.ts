@@ -35,6 +35,7 @@ function watchedStores(dataDir: string, requestsSoFar: () => number) {
     },
     delete: (key) => embedded.conversations.delete(key),
     running: (limit) => embedded.conversations.running(limit),
+    waiting: (limit) => embedded.conversations.waiting(limit),
   };
   const stores: Stores = {
     spaces: embedded.spaces,

@@ -4,6 +4,8 @@
  * - Conversations whose record still has a running turn (the previous process handed the answer
  *   over at shutdown, or died): each is spawned once the bot is online, and restoring its record
  *   takes the turn over (`./resume.ts`).
+ * - Conversations whose form waits: restored too, so the form's deadline (an absolute time in the
+ *   record) fires on time rather than at the thread's next message.
  * - Messages claimed and never started (the previous process died between the claim and the
  *   answer, or had them queued behind a handed-over answer): the claim keeps anyone from answering
  *   them, so their sender is told once that the answer was interrupted.
@@ -31,6 +33,8 @@ import type { TurnJournal } from './journal.js';
 
 /** Running turns taken over per start (the oldest first); more wait for the next start. */
 const MAX_RUNNING = 200;
+/** Waiting forms restored per start (the earliest deadline first), so their deadlines fire. */
+const MAX_WAITING = 500;
 /** Messages owed a notice per start. */
 const MAX_PENDING = 500;
 /** How long the takeover waits for the socket (whose redelivery brings echoes) before going on. */
@@ -63,14 +67,22 @@ export async function prepareTakeover(deps: TakeoverDeps): Promise<Takeover> {
     log.warn({ err: asCodedError(error) }, 'running answers of the previous process not read');
     return [] as ConversationRecord[];
   });
+  const waiting = await deps.conversations.waiting(MAX_WAITING).catch((error: unknown) => {
+    deps.onStoreError?.('conversations');
+    log.warn({ err: asCodedError(error) }, 'waiting forms of the previous process not read');
+    return [] as ConversationRecord[];
+  });
   const pending = await deps.pending.list(MAX_PENDING).catch((error: unknown) => {
     deps.onStoreError?.('pending');
     log.warn({ err: asCodedError(error) }, 'messages owed by the previous process not read');
     return [] as PendingMessage[];
   });
   const inherited = new Set(running.map((record) => record.key));
-  if (running.length > 0 || pending.length > 0)
-    log.info({ running: running.length, pending: pending.length }, 'taking over from the previous process');
+  if (running.length > 0 || waiting.length > 0 || pending.length > 0)
+    log.info(
+      { running: running.length, waiting: waiting.length, pending: pending.length },
+      'taking over from the previous process',
+    );
 
   return {
     ownPost: (post) => {
@@ -90,6 +102,13 @@ export async function prepareTakeover(deps: TakeoverDeps): Promise<Takeover> {
         if (!turn) continue;
         taken.add(turn.activityId);
         bot.send({ type: 'RESUME_TURN', key: record.key, roomId: record.roomId, roomType: turn.roomType });
+      }
+      // Waiting forms: restored now, their deadlines fire on time (records without a room type,
+      // from an older version, wait for the thread's next message as before).
+      const resumed = new Set(running.map((record) => record.key));
+      for (const record of waiting) {
+        if (resumed.has(record.key) || !record.roomType) continue;
+        bot.send({ type: 'RESUME_TURN', key: record.key, roomId: record.roomId, roomType: record.roomType });
       }
       const owed = pending.filter((message) => !taken.has(message.activityId));
       for (const message of owed) {

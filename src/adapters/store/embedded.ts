@@ -19,8 +19,8 @@
  *
  * Expired claims, notices, conversations, own-post echoes and pending messages are ignored on read
  * and purged on an interval, and so are rooms inactive for a day. Which conversations have a
- * running turn is a small table of its own (`running_turns`), written in the same transaction as
- * the record, so the takeover at start reads a few rows.
+ * running turn or a waiting form is a small table of its own (`open_conversations`), written in
+ * the same transaction as the record, so the takeover at start reads a few rows.
  *
  * Schema changes are additive (`CREATE … IF NOT EXISTS`): a table added later (`active_rooms`)
  * needs no version bump, and an older bot can still open the file.
@@ -109,11 +109,15 @@ CREATE TABLE IF NOT EXISTS notices (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS notices_expires_at ON notices (expires_at);
 
-CREATE TABLE IF NOT EXISTS running_turns (
+CREATE TABLE IF NOT EXISTS open_conversations (
   key TEXT PRIMARY KEY,
-  started_at INTEGER NOT NULL
+  turn_started_at INTEGER,
+  form_deadline_at INTEGER
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS running_turns_started_at ON running_turns (started_at);
+CREATE INDEX IF NOT EXISTS open_conversations_turn ON open_conversations (turn_started_at)
+  WHERE turn_started_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS open_conversations_form ON open_conversations (form_deadline_at)
+  WHERE form_deadline_at IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS own_post_echoes (
   message_id TEXT PRIMARY KEY,
@@ -281,9 +285,10 @@ export class EmbeddedConversationStore implements ConversationStore {
   readonly #select: Database.Statement<[string], { record: string; expires_at: number }>;
   readonly #upsert: Database.Statement<[Record<string, unknown>]>;
   readonly #delete: Database.Statement<[string]>;
-  readonly #markRunning: Database.Statement<[string, number]>;
-  readonly #unmarkRunning: Database.Statement<[string]>;
+  readonly #markOpen: Database.Statement<[string, number | null, number | null]>;
+  readonly #unmarkOpen: Database.Statement<[string]>;
   readonly #running: Database.Statement<[number, number], { key: string; record: string }>;
+  readonly #waiting: Database.Statement<[number, number], { key: string; record: string }>;
   readonly #putTx: (record: ConversationRecord) => void;
   readonly #deleteTx: (key: string) => void;
 
@@ -301,17 +306,23 @@ export class EmbeddedConversationStore implements ConversationStore {
          updated_at = excluded.updated_at, expires_at = excluded.expires_at`,
     );
     this.#delete = db.prepare('DELETE FROM conversations WHERE key = ?');
-    // Which records have a running turn, in a table of its own: the start-up query reads a few
-    // rows instead of every conversation's JSON.
-    this.#markRunning = db.prepare(
-      `INSERT INTO running_turns (key, started_at) VALUES (?, ?)
-       ON CONFLICT (key) DO UPDATE SET started_at = excluded.started_at`,
+    // Which records have a running turn or a waiting form, in a table of its own: the start-up
+    // queries read a few rows instead of every conversation's JSON.
+    this.#markOpen = db.prepare(
+      `INSERT INTO open_conversations (key, turn_started_at, form_deadline_at) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET turn_started_at = excluded.turn_started_at,
+         form_deadline_at = excluded.form_deadline_at`,
     );
-    this.#unmarkRunning = db.prepare('DELETE FROM running_turns WHERE key = ?');
+    this.#unmarkOpen = db.prepare('DELETE FROM open_conversations WHERE key = ?');
     this.#running = db.prepare(
-      `SELECT c.key AS key, c.record AS record FROM running_turns r
-       JOIN conversations c ON c.key = r.key
-       WHERE c.expires_at > ? ORDER BY r.started_at ASC LIMIT ?`,
+      `SELECT c.key AS key, c.record AS record FROM open_conversations o
+       JOIN conversations c ON c.key = o.key
+       WHERE o.turn_started_at IS NOT NULL AND c.expires_at > ? ORDER BY o.turn_started_at ASC LIMIT ?`,
+    );
+    this.#waiting = db.prepare(
+      `SELECT c.key AS key, c.record AS record FROM open_conversations o
+       JOIN conversations c ON c.key = o.key
+       WHERE o.form_deadline_at IS NOT NULL AND c.expires_at > ? ORDER BY o.form_deadline_at ASC LIMIT ?`,
     );
     // The record and its running-turn mark change together, or not at all.
     this.#putTx = db.transaction((record: ConversationRecord) => {
@@ -322,12 +333,15 @@ export class EmbeddedConversationStore implements ConversationStore {
         updatedAt: record.updatedAt,
         expiresAt: record.updatedAt + this.retentionMs,
       });
-      if (record.runningTurn) this.#markRunning.run(record.key, record.runningTurn.startedAt);
-      else this.#unmarkRunning.run(record.key);
+      const turnStartedAt = record.runningTurn?.startedAt ?? null;
+      const formDeadlineAt = record.pendingForm?.deadlineAt ?? null;
+      if (turnStartedAt !== null || formDeadlineAt !== null)
+        this.#markOpen.run(record.key, turnStartedAt, formDeadlineAt);
+      else this.#unmarkOpen.run(record.key);
     });
     this.#deleteTx = db.transaction((key: string) => {
       this.#delete.run(key);
-      this.#unmarkRunning.run(key);
+      this.#unmarkOpen.run(key);
     });
   }
 
@@ -355,6 +369,13 @@ export class EmbeddedConversationStore implements ConversationStore {
     return rows
       .map((row) => this.#parse(row.key, row.record))
       .filter((record): record is ConversationRecord => record?.runningTurn !== undefined);
+  }
+
+  async waiting(limit: number): Promise<ConversationRecord[]> {
+    const rows = this.#waiting.all(this.clock.now(), Math.max(0, Math.floor(limit)));
+    return rows
+      .map((row) => this.#parse(row.key, row.record))
+      .filter((record): record is ConversationRecord => record?.pendingForm !== undefined);
   }
 
   #parse(key: string, text: string): ConversationRecord | undefined {
@@ -608,7 +629,7 @@ export class EmbeddedStores {
 
   #purgeConversations(now: number): number {
     const changes = this.#db.prepare('DELETE FROM conversations WHERE expires_at <= ?').run(now).changes;
-    this.#db.prepare('DELETE FROM running_turns WHERE key NOT IN (SELECT key FROM conversations)').run();
+    this.#db.prepare('DELETE FROM open_conversations WHERE key NOT IN (SELECT key FROM conversations)').run();
     return changes;
   }
 

@@ -95,6 +95,14 @@ export class MemoryConversationStore implements ConversationStore {
       .slice(0, Math.max(0, limit))
       .map((record) => structuredClone(record));
   }
+
+  async waiting(limit: number): Promise<ConversationRecord[]> {
+    return [...this.#records.values()]
+      .filter((record) => record.pendingForm !== undefined)
+      .sort((a, b) => (a.pendingForm?.deadlineAt ?? 0) - (b.pendingForm?.deadlineAt ?? 0))
+      .slice(0, Math.max(0, limit))
+      .map((record) => structuredClone(record));
+  }
 }
 
 /** Bounded: at most `max` echoes are remembered, the oldest forgotten first. */

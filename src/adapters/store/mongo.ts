@@ -446,6 +446,19 @@ export class MongoConversationStore implements ConversationStore {
       return docs.map(({ _id, expiresAt: _expiresAt, ...record }) => record);
     });
   }
+
+  waiting(limit: number): Promise<ConversationRecord[]> {
+    return this.bounded('conversations.waiting', async () => {
+      // Served by the sparse index on `pendingForm.deadlineAt`: only records with a waiting form.
+      const docs = await (await this.collection())
+        .find({ 'pendingForm.deadlineAt': { $exists: true }, expiresAt: { $gt: new Date(this.clock.now()) } })
+        .sort({ 'pendingForm.deadlineAt': 1 })
+        .limit(Math.max(0, Math.floor(limit)))
+        .maxTimeMS(this.maxTimeMS)
+        .toArray();
+      return docs.map(({ _id, expiresAt: _expiresAt, ...record }) => record);
+    });
+  }
 }
 
 export class MongoOwnPostEchoes implements OwnPostEchoes {
@@ -730,6 +743,7 @@ export class MongoStores {
     await create(NOTICES_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
     // Sparse: only the few records with a running turn are in it (the takeover at start).
     await create(CONVERSATIONS_COLLECTION, { 'runningTurn.startedAt': 1 }, { sparse: true });
+    await create(CONVERSATIONS_COLLECTION, { 'pendingForm.deadlineAt': 1 }, { sparse: true });
     await create(ECHOES_COLLECTION, { key: 1, seenAt: 1 }, {});
     await create(ECHOES_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
     await create(PENDING_COLLECTION, { at: 1 }, {});

@@ -42,6 +42,8 @@ export interface SpaceRegistry {
 export interface ConversationRecord {
   key: string;
   roomId: string;
+  /** The space's type (so the next process can restore the conversation before anyone writes). */
+  roomType?: 'direct' | 'group';
   contextId?: string;
   /** The open task when the agent asked for input. */
   taskId?: string;
@@ -148,6 +150,11 @@ export interface ConversationStore {
    * the oldest turn first, at most `limit`: what the next process takes over at start.
    */
   running(limit: number): Promise<ConversationRecord[]>;
+  /**
+   * Conversations whose form waits for an answer, the earliest deadline first, at most `limit`:
+   * the next process restores them at start, so each deadline fires on time.
+   */
+  waiting(limit: number): Promise<ConversationRecord[]>;
 }
 
 /**

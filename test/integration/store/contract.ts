@@ -257,6 +257,26 @@ export function describeStoreContract(
         expect(await store.conversations.running(10)).toEqual([]);
       });
 
+      it('finds the conversations whose form waits, the earliest deadline first', async () => {
+        const now = clock.now();
+        const form = (deadlineAt: number) =>
+          ({ cardId: `card-${deadlineAt}`, cardMessageId: 'm', deadlineAt, form: { fields: [] } }) as never;
+        await store.conversations.put(record('no-form'));
+        await store.conversations.put(record('late', { pendingForm: form(now + 2_000) }));
+        await store.conversations.put(record('soon', { pendingForm: form(now + 1_000) }));
+        await store.conversations.put(
+          record('both', { pendingForm: form(now + 3_000), runningTurn: running(now) }),
+        );
+        expect((await store.conversations.waiting(10)).map((r) => r.key)).toEqual(['soon', 'late', 'both']);
+        expect((await store.conversations.running(10)).map((r) => r.key)).toEqual(['both']);
+        expect((await store.conversations.waiting(1)).map((r) => r.key)).toEqual(['soon']);
+        // The form is answered (saved without it): no longer waiting.
+        await store.conversations.put(record('soon'));
+        await store.conversations.put(record('both', { runningTurn: running(now) }));
+        expect((await store.conversations.waiting(10)).map((r) => r.key)).toEqual(['late']);
+        expect((await store.conversations.running(10)).map((r) => r.key)).toEqual(['both']);
+      });
+
       const retention = options.conversationRetentionMs;
       it.skipIf(retention === undefined)(
         'forgets a conversation untouched for the retention period',
