@@ -158,7 +158,8 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
    */
   const workingMessage = fromCallback<WorkingMessageEvent, WorkingMessageInput>(
     ({ input, receive, sendBack }) => {
-      const busy = busyScope(input.personId);
+      // A turn taken over from a previous process was admitted there: it is finished, not refused.
+      const busy = deps.journal?.takeover(input.key) ? undefined : busyScope(input.personId);
       if (busy) {
         sendBack({ type: 'TURN.BUSY', scope: busy });
         return () => {};
