@@ -50,6 +50,12 @@ export interface BotMetrics {
   feedbackFailures: Counter;
   refused: Counter<'reason'>;
   adminAuthFailures: Counter;
+  /**
+   * Running answers at a stop and after it: `handed-over` (left for the next process), `cancelled`
+   * (memory store, or a backend that cannot re-attach), `resumed` (re-attached to a running task),
+   * `recovered` (read from a finished task), `interrupted` (could not be recovered: the person was told).
+   */
+  handovers: Counter<'outcome'>;
 }
 
 export function createBotMetrics(registry: Registry): BotMetrics {
@@ -131,6 +137,12 @@ export function createBotMetrics(registry: Registry): BotMetrics {
       name: 'webex_bot_refused_total',
       help: 'Requests the bot refused, by reason (outsider-org, email-domain, person-unverified, form-owner, busy, bounds, space-unavailable).',
       labelNames: ['reason'],
+      registers,
+    }),
+    handovers: new Counter({
+      name: 'webex_bot_handovers_total',
+      help: 'Running answers handed over at a stop, and what the next process made of them.',
+      labelNames: ['outcome'],
       registers,
     }),
     adminAuthFailures: new Counter({

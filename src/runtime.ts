@@ -6,11 +6,15 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import type { Dispatcher } from 'undici';
+import type { ClientOptions } from 'ws';
 import type { InspectionEvent } from 'xstate';
 import type { PromptBuilder } from './actors/answering/index.js';
 import { createTurnRendering } from './actors/answering/rendering.js';
 import { createBotLogic } from './actors/bot.js';
 import { createConversationLogic, type Notify } from './actors/conversation.js';
+import type { CrashHook } from './actors/handover/crashPoints.js';
+import { prepareTakeover } from './actors/handover/takeover.js';
 import { createAdmission } from './actors/intake/admission.js';
 import { createRoomLogic } from './actors/room.js';
 import { type BotSystem, startBotSystem } from './actors/system.js';
@@ -25,6 +29,8 @@ import {
   MemoryConversationStore,
   MemoryEventClaims,
   MemoryNoticeLog,
+  MemoryOwnPostEchoes,
+  MemoryPendingMessages,
   MemorySpaceRegistry,
 } from './adapters/store/memory.js';
 import { SpaceAuthorization } from './adapters/store/spaceAuthorization.js';
@@ -95,6 +101,12 @@ export interface RuntimeOptions {
   inspect?: (event: InspectionEvent) => void;
   /** The Webex socket's timers, for tests whose clock runs faster than the wall clock. */
   socketDelays?: WebexConnectionDeps['socketDelays'];
+  /** Test-only: named points where a test stops the bot abruptly (`src/actors/handover/crashPoints.ts`). */
+  crashPoints?: CrashHook;
+  /** The undici dispatcher of every Webex REST call; the global one by default (tests cut their own). */
+  webexDispatcher?: Dispatcher;
+  /** Options of the Mercury socket (`ws`), e.g. a test's own connection factory. */
+  webSocketOptions?: ClientOptions;
 }
 
 export interface Runtime {
@@ -120,6 +132,8 @@ export function memoryStores(clock: Clock = systemClock): Stores {
     claims: new MemoryEventClaims(),
     rooms: new MemoryActiveRooms(),
     notices: new MemoryNoticeLog(),
+    echoes: new MemoryOwnPostEchoes(),
+    pending: new MemoryPendingMessages(clock),
     kind: 'memory',
     ping: async () => {},
     close: async () => {},
@@ -154,7 +168,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     clock,
     onStoreError: () => metrics.storeErrors.inc({ store: 'spaces' }),
   });
-  const rest = new WebexRestClient({ baseUrl: config.webexApiBaseUrl, token });
+  const rest = new WebexRestClient({
+    baseUrl: config.webexApiBaseUrl,
+    token,
+    ...(options.webexDispatcher ? { dispatcher: options.webexDispatcher } : {}),
+  });
   const sender = createWebexSender({
     transport: restWriteTransport(rest),
     clock,
@@ -196,7 +214,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   // ── actor logic ────────────────────────────────────────────────────────────────────────────────
   const notify = createNotify({ sender, facts, log, turnTimeoutS: config.agentTurnTimeoutS });
-  const { logic: conversation, turns } = createConversationLogic({
+  // A durable store keeps each running answer and each claimed question, so the next process can
+  // take them over (SPEC "Durability and replicas"); the memory store has no next process.
+  const durable = stores.kind !== 'memory';
+  const settlePending = (activityIds: readonly string[]) => {
+    if (!durable || activityIds.length === 0) return;
+    stores.pending.settle(activityIds).catch((error: unknown) => {
+      metrics.storeErrors.inc({ store: 'pending' });
+      log.warn({ err: asCodedError(error) }, 'pending messages not settled');
+    });
+  };
+  const {
+    logic: conversation,
+    turns,
+    journal,
+  } = createConversationLogic({
     agent,
     sender,
     spaces,
@@ -228,6 +260,19 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
     lookupEmail: (personId, signal) => lookupEmail(rest, personId, signal),
     ...(feedback ? { scoreFeedback: (input) => feedback.score(input) } : {}),
+    keepRunningTurns: durable,
+    crash: options.crashPoints,
+    ...(durable
+      ? {
+          echoes: stores.echoes,
+          pending: stores.pending,
+          readMessage: (messageId: string, signal: AbortSignal) =>
+            rest.get<{ markdown?: string }>(`/messages/${encodeURIComponent(messageId)}`, {
+              route: 'GET /messages/{id}',
+              signal,
+            }),
+        }
+      : {}),
     prompt:
       options.prompt ??
       (config.threadContextEnabled
@@ -248,6 +293,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       adminApiEnabled: config.adminApiToken !== undefined,
     },
   });
+  // Read before the socket connects: the echoes Webex redelivers then are of the turns taken over.
+  const takeover =
+    durable && journal
+      ? await prepareTakeover({
+          conversations: stores.conversations,
+          pending: stores.pending,
+          echoes: stores.echoes,
+          journal,
+          notify,
+          facts,
+          clock,
+          log,
+          onStoreError: (store) => metrics.storeErrors.inc({ store }),
+        })
+      : undefined;
   const connection = createWebexConnectionLogic({
     token,
     apiBaseUrl: config.webexApiBaseUrl,
@@ -263,6 +323,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     rest,
     activeRooms: stores.rooms,
     ...(options.socketDelays ? { socketDelays: options.socketDelays } : {}),
+    ...(options.webSocketOptions ? { webSocketOptions: options.webSocketOptions } : {}),
+    ...(takeover ? { onOwnPost: takeover.ownPost } : {}),
     admit: createAdmission({
       claims: stores.claims,
       dedupeTtlMs: config.dedupeTtlS * 1000,
@@ -281,13 +343,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       notify,
       log,
       metrics,
+      ...(durable ? { pending: stores.pending } : {}),
+      crash: options.crashPoints,
       clock,
     }),
   });
 
   // ── the actor system ───────────────────────────────────────────────────────────────────────────
   const system = startBotSystem({
-    bot: createBotLogic({ room, notify, log }),
+    bot: createBotLogic({ room, notify, log, settle: settlePending }),
     connection,
     turns,
     facts,
@@ -306,6 +370,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       facts.trigger.tokenRejected();
       system.connection.send({ type: 'TOKEN.REJECTED' });
     }
+  });
+
+  // What the previous process left running is taken over once the bot is online.
+  void takeover?.run(system.bot).catch((error: unknown) => {
+    log.error({ err: asCodedError(error) }, 'takeover of the previous process failed');
   });
 
   // ── HTTP ───────────────────────────────────────────────────────────────────────────────────────
@@ -353,12 +422,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       ]);
       grace.abort();
       const unfinished = system.busyConversations();
-      if (unfinished > 0) log.warn({ unfinished }, 'grace period over: cancelling the answers still running');
+      // With a durable store, answers the agent lets another process re-attach to are left running
+      // for the next process (SPEC "Durability and replicas"); the others are cancelled.
+      const handOver = stores.kind !== 'memory';
+      if (unfinished > 0)
+        log.warn(
+          { unfinished },
+          handOver
+            ? 'grace period over: handing the answers still running over to the next process'
+            : 'grace period over: cancelling the answers still running',
+        );
       // Cancelled turns ask the agent to cancel and take their working message down; bounded, so a
       // stuck agent cannot hold the pod past its termination grace.
       const cleanup = new AbortController();
       await Promise.race([
-        system.cancelAll(),
+        handOver ? system.handOverAll() : system.cancelAll(),
         delay(clock, CANCEL_CLEANUP_MS, cleanup.signal).catch(() => {}),
       ]);
       cleanup.abort();

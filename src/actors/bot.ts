@@ -13,6 +13,8 @@ export interface BotEffectsDeps {
   room: typeof roomMachine;
   notify: Notify;
   log: Logger;
+  /** Settles messages that were owed an answer (they are told to send again instead). */
+  settle?: (activityIds: readonly string[]) => void;
 }
 
 export function createBotLogic(deps: BotEffectsDeps) {
@@ -23,7 +25,10 @@ export function createBotLogic(deps: BotEffectsDeps) {
       refuseDuringShutdown: (_, { event }) => {
         log.info({ type: event.type }, 'shutting down: event not taken');
         // The person would otherwise wait for an answer that never comes: ask them to resend.
-        if (event.type === 'MESSAGE') deps.notify({ kind: 'shuttingDown' }, replyTargetOf(event.message));
+        if (event.type === 'MESSAGE') {
+          deps.notify({ kind: 'shuttingDown' }, replyTargetOf(event.message));
+          deps.settle?.([event.message.activityId]);
+        }
       },
       reportRoomFailure: (_, { roomId, error }) => {
         log.error({ err: asCodedError(error), roomId }, 'room supervisor failed; it was stopped');

@@ -4,16 +4,21 @@
  * decided the rest), the steps of `answering` (`./answering.ts`), notices, feedback scores and the
  * agent-task cancel of a closed form.
  */
-import { fromPromise } from 'xstate';
+import { fromCallback, fromPromise } from 'xstate';
 import type { AgentClient } from '../adapters/agent/index.js';
-import type { ConversationRecord, ConversationStore } from '../adapters/store/ports.js';
+import type {
+  ConversationRecord,
+  ConversationStore,
+  OwnPostEchoes,
+  PendingMessages,
+} from '../adapters/store/ports.js';
 import type { SpaceAuthorization } from '../adapters/store/spaceAuthorization.js';
 import type { WebexSender } from '../adapters/webex/sender/index.js';
 import type { Clock } from '../clock.js';
 import { asCodedError } from '../errors.js';
 import { createKeyedQueue } from '../keyedQueue.js';
 import type { Logger } from '../logger.js';
-import { conversationMachine, type SpaceCheckInput } from '../machines/conversation.js';
+import { conversationMachine, type ResumeTurnInput, type SpaceCheckInput } from '../machines/conversation.js';
 import type { Notice, ReplyTarget } from '../machines/types.js';
 import type { BotMetrics } from '../metrics.js';
 import {
@@ -24,6 +29,9 @@ import {
   type TurnObserver,
   type TurnRendering,
 } from './answering/index.js';
+import type { CrashHook } from './handover/crashPoints.js';
+import { TurnJournal } from './handover/journal.js';
+import { createResumeEffects } from './handover/resume.js';
 
 export type { RunningTurns } from './answering/index.js';
 
@@ -67,12 +75,69 @@ export interface ConversationEffectsDeps {
         roomId?: string;
       }) => Promise<void>)
     | undefined;
+  /**
+   * Keep each running turn in the conversation's record (a durable store), so the next process
+   * can take it over; off with the memory store.
+   */
+  keepRunningTurns?: boolean;
+  /** Test-only crash points (`./handover/crashPoints.ts`). */
+  crash?: CrashHook | undefined;
+  /** The bot's own post echoes (the takeover confirms posts by them). */
+  echoes?: OwnPostEchoes | undefined;
+  /** Messages claimed and not yet started: settled when started or turned away. */
+  pending?: PendingMessages | undefined;
+  /** `GET /messages/{id}` of one of the bot's own messages (the takeover reads its echoes). */
+  readMessage?:
+    | ((messageId: string, signal: AbortSignal) => Promise<{ markdown?: string } | undefined>)
+    | undefined;
 }
 
 export function createConversationLogic(deps: ConversationEffectsDeps) {
   const { log, sender, clock, metrics } = deps;
   /** A conversation's store writes stay in order: a `reset` must not be undone by a late save. */
   const perConversation = createKeyedQueue();
+  const settle = (activityIds: readonly string[]) => {
+    if (!deps.pending || activityIds.length === 0) return;
+    deps.pending.settle(activityIds).catch((error: unknown) => {
+      metrics?.storeErrors.inc({ store: 'pending' });
+      log.warn({ err: asCodedError(error) }, 'pending messages not settled');
+    });
+  };
+  const journal = deps.keepRunningTurns
+    ? new TurnJournal({
+        store: deps.conversations,
+        queue: perConversation,
+        clock,
+        log,
+        onStoreError: () => metrics?.storeErrors.inc({ store: 'conversations' }),
+        onTurnRecorded: (activityId) => settle([activityId]),
+      })
+    : undefined;
+  const resume =
+    journal && deps.echoes && deps.readMessage
+      ? createResumeEffects({
+          agent: deps.agent,
+          sender,
+          journal,
+          echoes: deps.echoes,
+          readMessage: deps.readMessage,
+          isWorkingMessage: (markdown) => deps.rendering.isWorkingMessage?.(markdown) ?? false,
+          ...(deps.rendering.interrupted ? { interrupted: deps.rendering.interrupted } : {}),
+          clock,
+          log,
+          count: (outcome) => metrics?.handovers.inc({ outcome }),
+          crash: deps.crash,
+        }).actors
+      : {
+          // Without a journal no turn is recorded, so none is restored: a record another version
+          // left is told, once, that its answer is lost.
+          resumeTurn: fromCallback<{ type: string }, ResumeTurnInput>(({ sendBack }) => {
+            sendBack({ type: 'TURN.LOST' });
+          }),
+          reportInterruption: fromPromise(async ({ input }: { input: ResumeTurnInput }) => {
+            deps.notify({ kind: 'answerInterrupted' }, input.target);
+          }),
+        };
   const answering = createAnsweringEffects({
     agent: deps.agent,
     sender,
@@ -85,6 +150,8 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
     lookupEmail: deps.lookupEmail,
     observer: metricsObserver(metrics),
     limits: deps.turnLimits,
+    journal,
+    crash: deps.crash,
     historyLimits: deps.historyLimits,
   });
 
@@ -98,18 +165,39 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
         return { allowed: decision.allowed };
       }),
       ...answering.actors,
+      ...resume,
       saveConversation: fromPromise(async ({ input }: { input: ConversationRecord }) => {
+        journal?.saving(input.key);
         await perConversation
           .run(input.key, () => deps.conversations.put({ ...input, updatedAt: clock.now() }))
           .catch((error: unknown) => {
             metrics?.storeErrors.inc({ store: 'conversations' });
             log.warn({ err: error, threadKey: input.key }, 'conversation not saved');
           });
+        if (deps.crash && input.pendingForm) await deps.crash('form-waiting', { key: input.key });
       }),
     },
     actions: {
-      notify: (_, { notice, target }) => deps.notify(notice, target),
+      notify: (_, { notice, target }) => {
+        // A form's deadline passed: the notice is about to go out (a synchronous point: actions are).
+        if (deps.crash && notice.kind === 'formExpired') void deps.crash('form-deadline', {});
+        deps.notify(notice, target);
+      },
       countRefusal: (_, { reason }) => metrics?.refused.inc({ reason }),
+      handOverTurn: (_, { key }) => {
+        journal?.handOver(key);
+        metrics?.handovers.inc({ outcome: 'handed-over' });
+        log.info({ threadKey: key, taskId: journal?.turn(key)?.taskId }, 'running answer handed over');
+      },
+      adoptTurn: (_, { key, record }) => {
+        journal?.adopt(key, record);
+        log.info({ threadKey: key, taskId: record.runningTurn?.taskId }, 'taking over a running answer');
+      },
+      settleMessages: (_, { activityIds }) => settle(activityIds),
+      handOverRefused: (_, { key }) => {
+        metrics?.handovers.inc({ outcome: 'cancelled' });
+        log.info({ threadKey: key }, 'running answer cannot be handed over; cancelling it');
+      },
       cancelAgentTask: (_, { taskId }) => {
         deps.agent.cancel(taskId).catch((error: unknown) => {
           log.info({ err: asCodedError(error), taskId }, 'agent task cancel refused');
@@ -148,6 +236,10 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
     },
     guards: {
       answersRestrictedToRequester: () => (deps.answeredBy ?? 'requester') === 'requester',
+      // Only a turn whose task the agent named, recorded in the store, on a backend that lets
+      // another process re-attach to it (A2A), can be left running.
+      mayHandOver: ({ context }) =>
+        deps.agent.canReattach === true && journal?.turn(context.key)?.taskId !== undefined,
     },
     delays: {
       ...(deps.turnTimeoutMs !== undefined ? { turnDeadline: deps.turnTimeoutMs } : {}),
@@ -157,7 +249,7 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
   });
 
   const turns: RunningTurns = answering.turns;
-  return { logic, turns };
+  return { logic, turns, journal };
 }
 
 function metricsObserver(metrics: BotMetrics | undefined): TurnObserver | undefined {

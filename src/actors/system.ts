@@ -47,6 +47,11 @@ export interface BotSystem {
   settled(): Promise<void>;
   /** Cancels every running answer (telling each user why) and resolves once they have cleaned up. */
   cancelAll(): Promise<void>;
+  /**
+   * Hands every running answer that can be re-attached over to the next process (cancelling the
+   * others), and resolves once they have stopped and their records are written.
+   */
+  handOverAll(): Promise<void>;
   /** Closes the socket and stops the connection (it ends in a final state), bounded. */
   stopConnection(timeoutMs: number): Promise<void>;
   stop(): void;
@@ -88,6 +93,10 @@ export function startBotSystem(deps: BotSystemDeps): BotSystem {
     settled: () => deps.turns.settled(),
     cancelAll: async () => {
       bot.send({ type: 'CANCEL_ALL' });
+      await deps.turns.settled();
+    },
+    handOverAll: async () => {
+      bot.send({ type: 'HANDOVER_ALL' });
       await deps.turns.settled();
     },
     stopConnection: async (timeoutMs) => {

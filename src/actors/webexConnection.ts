@@ -51,7 +51,7 @@ import {
   webexConnectionMachine,
 } from '../machines/webexConnection.js';
 import type { Admission } from './intake/admission.js';
-import { runInboundProcessor } from './intake/index.js';
+import { type InboundProcessorDeps, runInboundProcessor } from './intake/index.js';
 import { runMercurySocket } from './webexSocket.js';
 
 export interface WebexConnectionDeps {
@@ -102,6 +102,8 @@ export interface WebexConnectionDeps {
    * catch-up at the first connect has no rooms to list.
    */
   activeRooms?: ActiveRooms;
+  /** Told of each new post of the bot's own that the socket shows (`src/adapters/webex/ownPost.ts`). */
+  onOwnPost?: InboundProcessorDeps['onOwnPost'];
 }
 
 /** XState's scheduler clock (`SimulatedClock` in tests). */
@@ -267,6 +269,7 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
               catchUp,
               rooms,
               ...(deps.retryAfterDefaultS ? { retryAfterDefaultS: deps.retryAfterDefaultS } : {}),
+              ...(deps.onOwnPost ? { onOwnPost: deps.onOwnPost } : {}),
             },
             sendBack,
             receive,

@@ -28,11 +28,15 @@ export type BotEvent =
   | { type: 'MESSAGE'; message: UserMessage }
   | { type: 'CARD'; submission: CardSubmission; action?: CardAction }
   | { type: 'BOT_ADDED'; roomId: string; roomType: RoomType }
+  /** At start: a conversation whose answer a previous process left running takes it over. */
+  | { type: 'RESUME_TURN'; key: string; roomId: string; roomType: RoomType }
   | { type: 'SHUTDOWN' }
   /** After the grace period: cancel the answers still running. */
-  | { type: 'CANCEL_ALL' };
+  | { type: 'CANCEL_ALL' }
+  /** After the grace period, with a durable store: hand the running answers over to the next process. */
+  | { type: 'HANDOVER_ALL' };
 
-type RoutedEvent = Exclude<BotEvent, { type: 'SHUTDOWN' | 'CANCEL_ALL' }>;
+type RoutedEvent = Exclude<BotEvent, { type: 'SHUTDOWN' | 'CANCEL_ALL' | 'HANDOVER_ALL' }>;
 
 function roomOf(event: RoutedEvent): { roomId: string; roomType: RoomType } {
   switch (event.type) {
@@ -41,6 +45,7 @@ function roomOf(event: RoutedEvent): { roomId: string; roomType: RoomType } {
     case 'CARD':
       return event.submission;
     case 'BOT_ADDED':
+    case 'RESUME_TURN':
       return event;
   }
 }
@@ -64,7 +69,13 @@ export const botMachine = setup({
     refuseDuringShutdown: (_, _params: { event: BotEvent }) => {},
     reportRoomFailure: (_, _params: { roomId: string; error: unknown }) => {},
     route: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'MESSAGE' && event.type !== 'CARD' && event.type !== 'BOT_ADDED') return;
+      if (
+        event.type !== 'MESSAGE' &&
+        event.type !== 'CARD' &&
+        event.type !== 'BOT_ADDED' &&
+        event.type !== 'RESUME_TURN'
+      )
+        return;
       const { roomId, roomType } = roomOf(event);
       if (!context.rooms.includes(roomId)) {
         enqueue.spawnChild('room', {
@@ -107,6 +118,7 @@ export const botMachine = setup({
         MESSAGE: { actions: 'route' },
         CARD: { actions: 'route' },
         BOT_ADDED: { actions: 'route' },
+        RESUME_TURN: { actions: 'route' },
       },
     },
     /** In-flight answers finish (or are cancelled by the shutdown sequence); nothing new starts. */
@@ -115,6 +127,11 @@ export const botMachine = setup({
         CANCEL_ALL: {
           actions: enqueueActions(({ context, enqueue }) => {
             for (const roomId of context.rooms) enqueue.sendTo(roomId, { type: 'CANCEL_ALL' });
+          }),
+        },
+        HANDOVER_ALL: {
+          actions: enqueueActions(({ context, enqueue }) => {
+            for (const roomId of context.rooms) enqueue.sendTo(roomId, { type: 'HANDOVER_ALL' });
           }),
         },
         MESSAGE: refuse,

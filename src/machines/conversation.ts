@@ -12,7 +12,10 @@
  *                                          ├→ askingForInput → savingWaiting
  *                                          └→ reportingFailure → saving
  *   (the working message is an actor invoked for the whole of `answering`: posted on entry, edited
- *    as progress arrives, deleted when the state is left, whichever way)
+ *    as progress arrives, deleted when the state is left, whichever way, except a handover)
+ *
+ *   Shutdown with a durable store: `HANDOVER` leaves a running answer to the next process
+ *   (→ handedOver); restored with a running turn, a conversation takes it over (answering.reattaching).
  *
  * Pure: effects are named here and provided by `src/actors/conversation.ts`. Durable state is ids and deadlines
  * (`contextId`, `taskId`, the open form's `deadlineAt`), saved through the store at quiescent
@@ -25,6 +28,7 @@ import {
   enqueueActions,
   fromCallback,
   fromPromise,
+  raise,
   sendTo,
   setup,
 } from 'xstate';
@@ -40,6 +44,7 @@ import type {
   PendingForm,
   ReplyTarget,
   RoomType,
+  RunningTurnRecord,
   TurnFailure,
   TurnStatus,
   UserMessage,
@@ -88,6 +93,8 @@ export interface ConversationContext extends ConversationInput {
   ask?: AgentAsk;
   turn?: AgentTurn;
   failure?: TurnFailure;
+  /** A running turn found in the store (its process stopped or died): taken over at restore. */
+  resumeTurn?: RunningTurnRecord;
 }
 
 export type ConversationEvent =
@@ -95,8 +102,11 @@ export type ConversationEvent =
   /** `shutdown`: the process is stopping; a running answer is cancelled, a waiting form is kept. */
   | { type: 'CANCEL'; reason?: 'user' | 'shutdown'; personId?: string }
   | { type: 'RESET'; personId?: string }
-  /** Shutdown: nothing queued starts any more (sent before the shutdown CANCEL). */
-  | { type: 'DRAIN' }
+  /**
+   * Shutdown: nothing queued starts any more (sent before the shutdown CANCEL). `keepPending`: a
+   * handover, so the next process tells the queued messages' senders (they stay owed).
+   */
+  | { type: 'DRAIN'; keepPending?: boolean }
   | { type: 'CARD_ACTION'; action: CardAction }
   /** From `agentStream`: the agent's side of the turn changed (the latest state, whole). */
   | { type: 'AGENT.PROGRESS'; turn: AgentTurn }
@@ -105,7 +115,17 @@ export type ConversationEvent =
   /** From `agentStream`: the stream failed (unreachable, HTTP error, cut, idle, malformed). */
   | { type: 'AGENT.FAILED'; turn: AgentTurn; failure: TurnFailure }
   /** From `workingMessage`: a concurrency limit is reached; the turn does not start. */
-  | { type: 'TURN.BUSY'; scope: 'bot' | 'person' };
+  | { type: 'TURN.BUSY'; scope: 'bot' | 'person' }
+  /**
+   * Shutdown past the grace period with a durable store: a running answer the agent lets another
+   * process re-attach to is left running for the next process (its working message stays up, its
+   * task is not cancelled); any other is cancelled as with `CANCEL` `shutdown`.
+   */
+  | { type: 'HANDOVER' }
+  /** Raised after `handOverTurn`: the answer is left; the conversation stops. */
+  | { type: 'TURN.HANDED_OVER' }
+  /** From `resumeTurn`: the taken-over answer cannot be recovered (the person is told once). */
+  | { type: 'TURN.LOST' };
 
 /** What the working message actor is told while the agent streams. */
 export type WorkingMessageEvent = { type: 'PROGRESS'; turn: AgentTurn };
@@ -147,6 +167,19 @@ export interface WorkingMessageInput {
   receivedAt: number;
   /** Whose turn it is (`MAX_TURNS_PER_PERSON`). */
   personId: string;
+  /** The message answered and the conversation's record as the turn starts (its running turn is kept in the store). */
+  start?: RunningTurnStart;
+}
+
+/** What the running turn record starts from. */
+export interface RunningTurnStart {
+  record: ConversationRecord;
+  activityId: string;
+  messageId: string;
+  roomType: RoomType;
+  person: { personId: string; email?: string; name?: string };
+  receivedAt: number;
+  hasFiles?: boolean;
 }
 
 export interface AgentStreamInput {
@@ -165,6 +198,12 @@ export interface PostedAnswer {
 export interface AskedForInput {
   answerMessageId?: string;
   pendingForm?: PendingForm;
+}
+
+/** Input of the takeover effects (`resumeTurn`, `reportInterruption`). */
+export interface ResumeTurnInput {
+  key: string;
+  target: ReplyTarget;
 }
 
 export interface SpaceCheckInput {
@@ -223,6 +262,8 @@ const conversationSetup = setup({
     ),
     askForInput: fromPromise<AskedForInput, TurnResultInput>(async () => notProvided('askForInput')),
     reportFailure: fromPromise<void, TurnResultInput>(async () => notProvided('reportFailure')),
+    resumeTurn: fromCallback<EventObject, ResumeTurnInput>(() => notProvided('resumeTurn')),
+    reportInterruption: fromPromise<void, ResumeTurnInput>(async () => notProvided('reportInterruption')),
     saveConversation: fromPromise<void, ConversationRecord>(async () => undefined),
   },
   actions: {
@@ -233,6 +274,37 @@ const conversationSetup = setup({
     forgetConversation: (_, _params: { key: string; roomId: string; generation: number }) => {},
     /** Asks the agent to cancel a task nobody will answer any more. */
     cancelAgentTask: (_, _params: { taskId: string }) => {},
+    /** Marks the running answer as handed over (before its actors stop, so they leave it as it is). */
+    handOverTurn: (_, _params: { key: string }) => {},
+    /** A running answer that cannot be handed over (no task yet, or a backend that cannot re-attach). */
+    handOverRefused: (_, _params: { key: string }) => {},
+    /** The conversation takes over the running turn of its restored record (before `answering` starts). */
+    adoptTurn: (_, _params: { key: string; record: ConversationRecord }) => {},
+    /** Messages claimed for this conversation are answered or turned away: nothing more is owed. */
+    settleMessages: (_, _params: { activityIds: string[] }) => {},
+    /** The taken-over turn's message becomes the one being answered. */
+    takeOverTurn: assign(({ context }) => {
+      const turn = context.resumeTurn!;
+      return {
+        current: {
+          activityId: turn.activityId,
+          roomId: context.roomId,
+          roomType: turn.roomType,
+          messageId: turn.messageId,
+          personId: turn.person.personId,
+          personEmail: turn.person.email ?? '',
+          ...(turn.person.name ? { personName: turn.person.name } : {}),
+          // Never sent again: the agent has it.
+          text: '',
+          hasFiles: turn.hasFiles === true,
+          receivedAt: turn.receivedAt,
+          spaceAllowed: true,
+        },
+        currentForm: undefined,
+        contextId: turn.contextId ?? context.contextId,
+        traceId: turn.traceId ?? context.traceId,
+      };
+    }),
     /** Scores a feedback click (and thanks the user). */
     recordFeedback: (_, _params: { action: CardAction; card: FeedbackCardRecord; target: ReplyTarget }) => {},
     enqueueMessage: assign({
@@ -352,6 +424,7 @@ const conversationSetup = setup({
     deniedNoticeSent: ({ context }) => context.deniedNoticeSent,
     busyNoticeSent: ({ context }) => context.busyNoticeSent,
     hasOpenTask: ({ context }) => context.taskId !== undefined,
+    hasRunningTurn: ({ context }) => context.resumeTurn !== undefined,
     /** `HITL_ANSWERED_BY`: `requester` unless the effect layer says `space`. */
     answersRestrictedToRequester: (_) => true,
     /**
@@ -364,6 +437,8 @@ const conversationSetup = setup({
       return personId !== undefined && personId !== context.taskOwner.personId;
     },
     mayRetryRestore: ({ context }) => context.restoreAttempts < 1,
+    /** The running answer can be taken over by the next process; provided by the effect layer. */
+    mayHandOver: (_) => false,
     cancelledByUser: ({ event }) => event.type === 'CANCEL' && event.reason !== 'shutdown',
     /** The agent ended the turn itself without an answer: failed, rejected or cancelled on its side. */
     agentEndedWithoutAnswer: ({ event }) => {
@@ -424,6 +499,37 @@ const conversationSetup = setup({
   },
 });
 
+/** The ids of the messages a transition drops: nothing is owed for them any more (they were told). */
+function droppedIds(context: ConversationContext, which: { current?: boolean; queue?: boolean }): string[] {
+  return [
+    ...(which.current && context.current ? [context.current.activityId] : []),
+    ...(which.queue ? context.queue.map((m) => m.activityId) : []),
+  ];
+}
+
+const settleQueue = {
+  type: 'settleMessages',
+  params: ({ context }: { context: ConversationContext }) => ({
+    activityIds: droppedIds(context, { queue: true }),
+  }),
+} as const;
+
+const settleCurrentAndQueue = {
+  type: 'settleMessages',
+  params: ({ context }: { context: ConversationContext }) => ({
+    activityIds: droppedIds(context, { current: true, queue: true }),
+  }),
+} as const;
+
+/** The message arriving is turned away (the thread is told the queue is full): nothing more is owed. */
+const settleArriving = {
+  type: 'settleMessages',
+  params: ({ event }: { event: EventObject }) => {
+    const id = (event as { message?: UserMessage }).message?.activityId;
+    return { activityIds: id ? [id] : [] };
+  },
+} as const;
+
 /**
  * A message that arrives while the conversation is busy waits its turn, or is turned away. The
  * thread is told once per full-queue episode, not once per message: a flood must not become a
@@ -433,16 +539,20 @@ function waitInQueue(full: 'queueFull' | 'queueFullWhileRestoring') {
   return [
     {
       guard: and([full, 'busyNoticeSent']),
-      actions: {
-        type: 'turnAway',
-        params: ({ event }: { event: EventObject }) => ({
-          messageId: (event as { message?: UserMessage }).message?.messageId ?? '',
-        }),
-      },
+      actions: [
+        settleArriving,
+        {
+          type: 'turnAway',
+          params: ({ event }: { event: EventObject }) => ({
+            messageId: (event as { message?: UserMessage }).message?.messageId ?? '',
+          }),
+        },
+      ],
     },
     {
       guard: full,
       actions: [
+        settleArriving,
         {
           type: 'notify',
           params: ({ context }: { context: ConversationContext }) => ({
@@ -527,6 +637,7 @@ const whileSaving = {
   CANCEL: {
     guard: 'cancelledByUser',
     actions: [
+      settleQueue,
       'dropQueue',
       {
         type: 'notify',
@@ -594,6 +705,23 @@ function turnResultOf(context: ConversationContext): TurnResultInput {
   };
 }
 
+function runningTurnStartOf(context: ConversationContext): RunningTurnStart {
+  const message = context.current!;
+  return {
+    record: recordOf(context),
+    activityId: message.activityId,
+    messageId: message.messageId,
+    roomType: message.roomType,
+    person: {
+      personId: message.personId,
+      ...(message.personEmail ? { email: message.personEmail } : {}),
+      ...(message.personName ? { name: message.personName } : {}),
+    },
+    receivedAt: message.receivedAt,
+    ...(message.hasFiles ? { hasFiles: true } : {}),
+  };
+}
+
 function notProvided(name: string): never {
   throw new Error(`conversation effect "${name}" was not provided`);
 }
@@ -620,6 +748,7 @@ export const conversationMachine = conversationSetup.createMachine({
         actions: [
           'clearAgentIds',
           { type: 'closeForm', params: { reason: 'cancelled' } },
+          settleCurrentAndQueue,
           assign({ queue: [], history: [], generation: ({ context }) => context.generation + 1 }),
           {
             type: 'forgetConversation',
@@ -637,7 +766,10 @@ export const conversationMachine = conversationSetup.createMachine({
       },
     ],
     CARD_ACTION: handleCardAction,
-    DRAIN: { actions: assign({ queue: [] }) },
+    DRAIN: [
+      { guard: ({ event }) => event.keepPending === true, actions: assign({ queue: [] }) },
+      { actions: [settleQueue, assign({ queue: [] })] },
+    ],
   },
   states: {
     restoring: {
@@ -647,6 +779,7 @@ export const conversationMachine = conversationSetup.createMachine({
         CANCEL: {
           guard: 'cancelledByUser',
           actions: [
+            settleQueue,
             assign({ queue: [] }),
             {
               type: 'notify',
@@ -671,6 +804,7 @@ export const conversationMachine = conversationSetup.createMachine({
             generation: event.output?.generation ?? 0,
             feedbackCards: event.output?.feedbackCards ?? [],
             closedForms: event.output?.closedForms ?? [],
+            resumeTurn: event.output?.runningTurn,
           })),
         },
         // A store error is often brief: try once more before starting a fresh agent context
@@ -692,7 +826,25 @@ export const conversationMachine = conversationSetup.createMachine({
     /** A task that asked for input before a restart still waits for it; a deferred card is handled now. */
     restored: {
       entry: 'replayDeferredCard',
-      always: [{ guard: 'hasOpenTask', target: 'waitingForInput' }, { target: 'next' }],
+      always: [
+        // A previous process left an answer running: take it over before anything else.
+        {
+          guard: 'hasRunningTurn',
+          target: '#conversation.answering.reattaching',
+          actions: [
+            {
+              type: 'adoptTurn',
+              params: ({ context }) => ({
+                key: context.key,
+                record: { ...recordOf(context), runningTurn: context.resumeTurn },
+              }),
+            },
+            'takeOverTurn',
+          ],
+        },
+        { guard: 'hasOpenTask', target: 'waitingForInput' },
+        { target: 'next' },
+      ],
     },
     idle: {
       on: {
@@ -710,10 +862,12 @@ export const conversationMachine = conversationSetup.createMachine({
     authorizing: {
       on: {
         USER_MESSAGE: waitInQueue('queueFull'),
+        HANDOVER: { actions: raise({ type: 'CANCEL', reason: 'shutdown' }) },
         // The question had not reached the agent yet: drop it (and what waits behind it).
         CANCEL: {
           target: 'next',
           actions: [
+            settleCurrentAndQueue,
             assign({ queue: [] }),
             {
               type: 'notify',
@@ -754,10 +908,21 @@ export const conversationMachine = conversationSetup.createMachine({
     },
     denied: {
       always: [
-        { guard: 'deniedNoticeSent', target: 'next' },
+        {
+          guard: 'deniedNoticeSent',
+          target: 'next',
+          actions: {
+            type: 'settleMessages',
+            params: ({ context }) => ({ activityIds: droppedIds(context, { current: true }) }),
+          },
+        },
         {
           target: 'next',
           actions: [
+            {
+              type: 'settleMessages',
+              params: ({ context }) => ({ activityIds: droppedIds(context, { current: true }) }),
+            },
             {
               type: 'notify',
               params: ({ context }) => ({
@@ -775,6 +940,10 @@ export const conversationMachine = conversationSetup.createMachine({
         'TURN.BUSY': {
           target: 'next',
           actions: [
+            {
+              type: 'settleMessages',
+              params: ({ context }) => ({ activityIds: droppedIds(context, { current: true }) }),
+            },
             'forgetTurn',
             { type: 'countRefusal', params: { reason: 'busy' } },
             {
@@ -788,11 +957,33 @@ export const conversationMachine = conversationSetup.createMachine({
         },
         USER_MESSAGE: waitInQueue('queueFull'),
         CARD_ACTION: cardDuringAnswer,
+        HANDOVER: [
+          {
+            guard: 'mayHandOver',
+            actions: [
+              { type: 'handOverTurn', params: ({ context }) => ({ key: context.key }) },
+              raise({ type: 'TURN.HANDED_OVER' }),
+            ],
+          },
+          {
+            actions: [
+              { type: 'handOverRefused', params: ({ context }) => ({ key: context.key }) },
+              raise({ type: 'CANCEL', reason: 'shutdown' }),
+            ],
+          },
+        ],
+        'TURN.HANDED_OVER': { target: '#conversation.handedOver' },
         // Leaving the state stops the turn: its signal aborts the stream, and the turn runner
         // cancels the agent task and removes its working message.
         CANCEL: {
           target: 'next',
           actions: [
+            {
+              type: 'settleMessages',
+              params: ({ context, event }) => ({
+                activityIds: droppedIds(context, { current: true, queue: event.reason === 'shutdown' }),
+              }),
+            },
             assign({
               taskId: undefined,
               currentForm: undefined,
@@ -823,6 +1014,7 @@ export const conversationMachine = conversationSetup.createMachine({
           target: context.target,
           receivedAt: context.current!.receivedAt,
           personId: context.current!.personId,
+          start: runningTurnStartOf(context),
         }),
       },
       after: {
@@ -877,6 +1069,47 @@ export const conversationMachine = conversationSetup.createMachine({
               target: 'reportingFailure',
               actions: assign({ turn: ({ event }) => event.turn, failure: ({ event }) => event.failure }),
             },
+          },
+        },
+        /**
+         * Taking over a turn a previous process left running: what it posted is settled, then the
+         * agent's task is read or re-attached to (never asked again); the answer goes on as usual.
+         */
+        reattaching: {
+          exit: assign({ resumeTurn: undefined }),
+          invoke: {
+            id: 'agent',
+            src: 'resumeTurn',
+            input: ({ context }) => ({ key: context.key, target: context.target }),
+          },
+          on: {
+            'AGENT.PROGRESS': { actions: [assign({ turn: ({ event }) => event.turn }), 'showProgress'] },
+            'AGENT.DONE': [
+              {
+                guard: 'agentEndedWithoutAnswer',
+                target: 'reportingFailure',
+                actions: assign({ turn: ({ event }) => event.turn }),
+              },
+              {
+                guard: 'agentAsksForInput',
+                target: 'askingForInput',
+                actions: assign({ turn: ({ event }) => event.turn }),
+              },
+              { target: 'postingAnswer', actions: assign({ turn: ({ event }) => event.turn }) },
+            ],
+            'TURN.LOST': { target: 'reportingInterruption' },
+          },
+        },
+        /** The taken-over answer cannot be recovered: the person is told once. */
+        reportingInterruption: {
+          invoke: {
+            src: 'reportInterruption',
+            input: ({ context }) => ({ key: context.key, target: context.target }),
+            onDone: {
+              target: '#conversation.saving',
+              actions: { type: 'recordTurn', params: { status: 'failed' } },
+            },
+            onError: { target: '#conversation.next', actions: internalError },
           },
         },
         postingAnswer: {
@@ -1024,6 +1257,8 @@ export const conversationMachine = conversationSetup.createMachine({
       ],
     },
     stopped: { type: 'final' },
+    /** The running answer was left for the next process (shutdown); this one does nothing more. */
+    handedOver: { type: 'final' },
   },
 });
 
@@ -1031,6 +1266,7 @@ function recordOf(context: ConversationContext): ConversationRecord {
   return {
     key: context.key,
     roomId: context.roomId,
+    roomType: context.roomType,
     contextId: context.contextId,
     taskId: context.taskId,
     traceId: context.traceId,

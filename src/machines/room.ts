@@ -26,7 +26,11 @@ export type RoomEvent =
   | { type: 'CARD'; submission: CardSubmission; action?: CardAction }
   | { type: 'BOT_ADDED' }
   /** Shutdown: cancel every running answer. */
-  | { type: 'CANCEL_ALL' };
+  | { type: 'CANCEL_ALL' }
+  /** Shutdown with a durable store: hand running answers over to the next process (or cancel them). */
+  | { type: 'HANDOVER_ALL' }
+  /** At start: the conversation `key` has an answer a previous process left running; restoring it takes it over. */
+  | { type: 'RESUME_TURN'; key: string };
 
 export const roomMachine = setup({
   types: {
@@ -110,6 +114,34 @@ export const roomMachine = setup({
         for (const key of context.conversations) {
           enqueue.sendTo(key, { type: 'DRAIN' });
           enqueue.sendTo(key, { type: 'CANCEL', reason: 'shutdown' });
+        }
+      }),
+    },
+    RESUME_TURN: {
+      target: '.settling',
+      actions: enqueueActions(({ context, event, enqueue }) => {
+        const target = targetOfKey(event.key);
+        // A live conversation has restored its record already; a key of another room is not ours.
+        if (!target || target.roomId !== context.roomId || context.conversations.includes(event.key)) return;
+        enqueue.spawnChild('conversation', {
+          id: event.key,
+          systemId: `conversation:${event.key}`,
+          input: {
+            key: event.key,
+            roomId: context.roomId,
+            roomType: context.roomType,
+            target,
+            maxQueued: context.maxQueuedPerConversation,
+          },
+        });
+        enqueue.assign({ conversations: [...context.conversations, event.key] });
+      }),
+    },
+    HANDOVER_ALL: {
+      actions: enqueueActions(({ context, enqueue }) => {
+        for (const key of context.conversations) {
+          enqueue.sendTo(key, { type: 'DRAIN', keepPending: true });
+          enqueue.sendTo(key, { type: 'HANDOVER' });
         }
       }),
     },

@@ -100,7 +100,9 @@ export type Notice =
   | { kind: 'formCancelled' }
   | { kind: 'feedbackThanks'; positive: boolean }
   | { kind: 'internalError' }
-  | { kind: 'shuttingDown' };
+  | { kind: 'shuttingDown' }
+  /** After a restart: an answer (or a message not yet started) that could not be recovered. */
+  | { kind: 'answerInterrupted' };
 
 /** Where a notice or answer goes: the room and, for threaded replies, the thread root. */
 export interface ReplyTarget {
@@ -193,6 +195,8 @@ export interface AgentForm {
 export interface ConversationRecord {
   key: string;
   roomId: string;
+  /** The space's type (so the next process can restore the conversation before anyone writes). */
+  roomType?: 'direct' | 'group';
   contextId?: string;
   /** The open task when the agent asked for input. */
   taskId?: string;
@@ -214,7 +218,66 @@ export interface ConversationRecord {
   history?: HistoryMessage[];
   /** How many times `reset` started the thread afresh (CAIPE ≥0.6 adds it to its conversation key). */
   generation?: number;
+  /**
+   * The answer a process is working on (SPEC "Durability and replicas"): present from the moment
+   * the working message is about to go up until the turn's result is saved. A record that still
+   * has it after its process stopped is taken over by the next process.
+   */
+  runningTurn?: RunningTurnRecord;
   updatedAt: number;
+}
+
+/** A post the bot meant to make (its intent, recorded before the post) and, once known, its id. */
+export interface PostIntent {
+  /** Hash of the markdown posted (`hashPost`), to recognise the post among the bot's own echoes. */
+  hash: string;
+  /** Epoch ms when the intent was recorded: only echoes seen from then on can be this post. */
+  intentAt: number;
+  /** The Webex message id, once the post is confirmed (its response, or its echo). */
+  messageId?: string;
+}
+
+/** One message of an answer (or of the question, failure or interruption notice), in order. */
+export interface AnswerPartRecord extends PostIntent {
+  index: number;
+  /** Which message list the index counts in (`answer` when absent). */
+  kind?: 'answer' | 'question' | 'failure';
+}
+
+/** A card of the turn: its card id is chosen before the post, so a re-post keeps it. */
+export interface CardIntentRecord extends PostIntent {
+  cardId: string;
+}
+
+/** The running answer of a conversation, as far as another process needs it to finish it. */
+export interface RunningTurnRecord {
+  /** `running` while a process works on it; `handed-over` when a stopping process left it on purpose. */
+  state: 'running' | 'handed-over';
+  /** The person's message being answered. */
+  activityId: string;
+  messageId: string;
+  roomType: 'direct' | 'group';
+  /** Who asked (the answer's working message counts against them; the takeover names them). */
+  person: { personId: string; email?: string; name?: string };
+  /** Epoch ms the message arrived, and the turn started. */
+  receivedAt: number;
+  startedAt: number;
+  /** The question came with files (the answer then says they were not read). */
+  hasFiles?: boolean;
+  /** The agent's ids, once the agent named them: with a task id the answer can be re-attached. */
+  taskId?: string;
+  contextId?: string;
+  traceId?: string;
+  /** Working messages posted for this turn, newest last (bounded). */
+  workingMessageIds: string[];
+  /** The turn's text messages in order (answer parts, or the question, or the failure message). */
+  parts: AnswerPartRecord[];
+  /** The form card of an `input-required` turn; `deadlineAt` is absolute (`HITL_TIMEOUT_S`). */
+  form?: CardIntentRecord & { deadlineAt: number };
+  /** The 👍 / 👎 card under the answer. */
+  feedback?: CardIntentRecord & { traceId: string };
+  /** The one notice saying the answer was interrupted (when it could not be recovered). */
+  interrupted?: PostIntent;
 }
 
 /** An earlier turn of a conversation, as a stateless agent is sent it. */

@@ -273,6 +273,12 @@ export const messages = {
   // ── Lifecycle ────────────────────────────────────────────────────────────────────────────────
   shuttingDown:
     "🔄 I'm restarting, so I had to stop this answer. Please send your message again in a minute.",
+  /**
+   * After a restart, for a message whose answer could not be recovered (the agent's task could not
+   * be read, or the bot stopped before the agent took the question): said once.
+   */
+  answerInterrupted:
+    '⚠️ A restart of mine interrupted the answer to your message and I could not recover it. Please send it again.',
 } as const;
 
 export type Messages = typeof messages;

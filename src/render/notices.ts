@@ -39,6 +39,8 @@ export function noticeText(notice: Notice, context: { botName: string; turnTimeo
       return messages.internalError;
     case 'shuttingDown':
       return messages.shuttingDown;
+    case 'answerInterrupted':
+      return messages.answerInterrupted;
     case 'formExpired':
       return messages.formExpired;
     case 'formAlreadySubmitted':

@@ -230,6 +230,12 @@ function previewLine(text: string, chars: number): string | undefined {
   return `> ${tail.length < flat.length ? '…' : ''}${tail.trimStart()}`;
 }
 
+/** True for a working message as `renderProgress` draws it (its header is always first). */
+export function isWorkingMarkdown(markdown: string): boolean {
+  const header = messages.workingHeader('');
+  return markdown.startsWith(messages.working) || markdown.startsWith(header.slice(0, header.indexOf('(')));
+}
+
 /**
  * The working message for `state`, `nowMs - startedAtMs` after the request started. Always within
  * `limits` (chars as UTF-16 code units, and UTF-8 bytes), shedding in this order: plan steps away

@@ -105,6 +105,11 @@ const REAL_TO_MODEL: Record<string, readonly ModelState[]> = {
   next: AFTER_A_TURN,
   // Stopped after the idle timeout: the conversation lives on in the store.
   stopped: ['idle', ...AFTER_A_TURN],
+  // Shutdown with a durable store: the running answer is left for the next process.
+  handedOver: ['working', 'progress', 'submitted'],
+  // Restored with an answer a previous process left running (not on the model's paths: one process).
+  'answering.reattaching': ['working', 'progress'],
+  'answering.reportingInterruption': ['working', 'progress'],
 };
 
 interface CardAction {

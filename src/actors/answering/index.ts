@@ -13,6 +13,11 @@
  *
  * Turns are counted from the working message's start to the end of its cleanup (and of any agent
  * cancel), which is what the shutdown sequence waits for.
+ *
+ * With a journal (`../handover/journal.ts`) the turn is kept in the conversation's record as it
+ * goes: begun before the working message goes up, the agent's ids as they arrive, each message's
+ * intent before it is posted and its id after. A turn handed over at shutdown keeps its working
+ * message and its agent task for the next process; a taken-over turn skips what was posted.
  */
 import { fromCallback, fromPromise } from 'xstate';
 import type { AgentClient, AgentForm, TurnPart, TurnState } from '../../adapters/agent/index.js';
@@ -33,6 +38,8 @@ import type {
   WorkingMessageInput,
 } from '../../machines/conversation.js';
 import type { AgentAsk, AgentTurn, HistoryMessage, TurnFailure, TurnStatus } from '../../machines/types.js';
+import type { CrashHook } from '../handover/crashPoints.js';
+import { hashPost, type PartKind, type TurnJournal } from '../handover/journal.js';
 
 /** How a turn's texts look; bound to `src/render` by the composition root. */
 export interface TurnRendering {
@@ -48,6 +55,10 @@ export interface TurnRendering {
   emptyAnswer(): string;
   /** The question came with files the bot does not read. */
   filesNotRead(): string;
+  /** A taken-over answer that could not be recovered (optional: the catalogue's words otherwise). */
+  interrupted?(): string;
+  /** True for a working message's text (how a working message left by a dead process is recognised). */
+  isWorkingMessage?(markdown: string): boolean;
 }
 
 /** A card ready to post: fallback markdown plus the Adaptive Card attachment. */
@@ -102,6 +113,10 @@ export interface AnsweringDeps {
   observer?: TurnObserver | undefined;
   /** `MAX_CONCURRENT_TURNS` and `MAX_TURNS_PER_PERSON`; unlimited when unset. */
   limits?: { total: number; perPerson: number } | undefined;
+  /** Keeps each running turn in the store (durable stores); without it nothing is recorded. */
+  journal?: TurnJournal | undefined;
+  /** Test-only crash points (`../handover/crashPoints.ts`). */
+  crash?: CrashHook | undefined;
   /** How much history a conversation keeps for memoryless agents (`WEBEX_THREAD_CONTEXT_*`). */
   historyLimits?: { maxMessages: number; maxChars: number } | undefined;
 }
@@ -148,7 +163,8 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
    */
   const workingMessage = fromCallback<WorkingMessageEvent, WorkingMessageInput>(
     ({ input, receive, sendBack }) => {
-      const busy = busyScope(input.personId);
+      // A turn taken over from a previous process was admitted there: it is finished, not refused.
+      const busy = deps.journal?.takeover(input.key) ? undefined : busyScope(input.personId);
       if (busy) {
         sendBack({ type: 'TURN.BUSY', scope: busy });
         return () => {};
@@ -157,7 +173,9 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
       live.set(token, input.personId);
       observer.started?.();
       const log = logFor(input.key, input.target.roomId);
+      const { journal } = deps;
       let latest = initialTurnState();
+      let stopped = false;
       const progress = createProgressStream(sender, {
         roomId: input.target.roomId,
         parentId: input.target.parentId,
@@ -167,28 +185,44 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
         startedAt: input.receivedAt,
         keepAliveMs: Math.max(deps.updateIntervalMs, 15_000),
         render: ({ elapsedMs }) => rendering.progress(latest, elapsedMs),
+        ...(journal ? { onPosted: (messageId: string) => journal.workingPosted(input.key, messageId) } : {}),
       });
       working.set(input.key, progress);
-      progress.start().then(
-        () => observer.firstReply?.(since(input.receivedAt)),
-        // The answer can still be posted; a missing working message is not worth failing it for
-        // (the stream logs it).
-        () => {},
-      );
+      // The turn is recorded before its first post, so a post of a process that dies is found.
+      const begun =
+        journal && input.start
+          ? journal.begin(input.key, input.start.record, { ...input.start })
+          : Promise.resolve();
+      let changedBeforeStart = false;
+      begun
+        .then(() => {
+          if (stopped) return;
+          const starting = progress.start();
+          // Progress that arrived while the turn was being recorded is shown at the next edit.
+          if (changedBeforeStart) progress.update();
+          return starting.then(() => observer.firstReply?.(since(input.receivedAt)));
+        })
+        // The answer can still be posted; a missing working message is not worth failing it for.
+        .catch((error: unknown) => log.warn({ err: asCodedError(error) }, 'working message not posted'));
       receive((event) => {
         latest = stateOf(event.turn);
+        if (progress.state === 'idle') changedBeforeStart = true;
         progress.update();
       });
       return () => {
+        stopped = true;
+        // Handed over: the message stays up and the turn stays recorded, for the next process.
+        const handedOver = journal?.isHandedOver(input.key) === true;
         if (working.get(input.key) === progress) working.delete(input.key);
+        const removed = begun
+          .then(() => (handedOver ? progress.abandon() : progress.finish()))
+          .catch((error: unknown) => log.warn({ err: asCodedError(error) }, 'working message not removed'));
+        journal?.end(input.key, removed);
         trackCleanup(
-          progress
-            .finish()
-            .catch((error: unknown) => log.warn({ err: asCodedError(error) }, 'working message not removed'))
-            .finally(() => {
-              live.delete(token);
-              observer.ended?.();
-            }),
+          removed.finally(() => {
+            live.delete(token);
+            observer.ended?.();
+          }),
         );
       };
     },
@@ -256,7 +290,9 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
         };
         for await (const event of agent.streamTurn(request, { signal: aborter.signal })) {
           state = reduceTurn(state, event);
+          if (event.type === 'ids' || event.type === 'trace') deps.journal?.ids(input.key, idsOf(state));
           sendBack({ type: 'AGENT.PROGRESS', turn: state });
+          if (deps.crash) await deps.crash('mid-stream', { key: input.key });
         }
         if (aborter.signal.aborted) return;
         finish(streamOutcome(state));
@@ -277,10 +313,11 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
     return () => {
       aborter.abort(new Error('turn stopped'));
       if (over) return;
-      // Stopped from outside (cancel, reset, shutdown): the agent's task is cancelled too.
+      // Stopped from outside (cancel, reset, shutdown): the agent's task is cancelled too, unless
+      // the turn was handed over to the next process, which re-attaches to it.
       finish('canceled');
       const taskId = state.taskId;
-      if (!taskId) return;
+      if (!taskId || deps.journal?.isHandedOver(input.key)) return;
       trackCleanup(
         agent
           .cancel(taskId, { signal: AbortSignal.timeout(AGENT_CANCEL_TIMEOUT_MS) })
@@ -290,13 +327,28 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
   });
 
   /**
-   * Posts parts in order; a stopped turn posts nothing more (no answer next to "Stopped"). Through
-   * the working message's stream: the first part takes its place if it has not left the send queue.
+   * Posts parts in order; a stopped turn posts nothing more (no answer next to "Stopped"). Each
+   * part's intent is recorded before its post and its id after; a part a previous process already
+   * posted (a taken-over turn) is not posted again. Through the working message's stream: the
+   * first part takes its place if it has not left the send queue.
    */
-  const postParts = async (input: TurnResultInput, parts: readonly string[], signal: AbortSignal) => {
+  const postParts = async (
+    input: TurnResultInput,
+    parts: readonly string[],
+    signal: AbortSignal,
+    kind: PartKind = 'answer',
+  ) => {
+    const { journal } = deps;
     let last: string | undefined;
     const progress = working.get(input.key);
-    for (const part of parts) {
+    for (const [index, part] of parts.entries()) {
+      const posted = journal?.postedPart(input.key, kind, index);
+      if (posted?.messageId) {
+        last = posted.messageId;
+        continue;
+      }
+      signal.throwIfAborted();
+      await journal?.partIntent(input.key, kind, index, part);
       signal.throwIfAborted();
       last = (
         progress
@@ -307,6 +359,9 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
               markdown: part,
             })
       ).id;
+      if (deps.crash) await deps.crash('part-posted', { key: input.key });
+      // Recorded also when the turn was stopped meanwhile (handed over): the next process needs it.
+      await journal?.partPosted(input.key, kind, index, last);
     }
     return last;
   };
@@ -333,49 +388,75 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
   const postFeedback = fromPromise<FeedbackCardRecord | undefined, TurnResultInput>(async ({ input }) => {
     const traceId = input.turn.traceId;
     if (!traceId || !deps.cards?.feedback) return undefined;
-    const cardId = deps.cards.newCardId();
+    const { journal } = deps;
+    const recorded = journal?.turn(input.key)?.feedback;
+    if (recorded?.messageId) return { cardId: recorded.cardId, cardMessageId: recorded.messageId, traceId };
+    const cardId = recorded?.cardId ?? deps.cards.newCardId();
     const card = deps.cards.feedback({ traceId, conversationKey: input.key, cardId });
+    await journal?.change(input.key, (t) => ({
+      ...t,
+      feedback: { cardId, traceId, hash: hashPost(card.markdown), intentAt: clock.now() },
+    }));
     const sent = await sender
       .post({ roomId: input.target.roomId, parentId: input.target.parentId, ...card })
       .catch((error: unknown) => {
         logFor(input.key, input.target.roomId).warn({ err: asCodedError(error) }, 'feedback card not posted');
         return undefined;
       });
-    return sent ? { cardId, cardMessageId: sent.id, traceId } : undefined;
+    if (!sent) return undefined;
+    if (deps.crash) await deps.crash('part-posted', { key: input.key });
+    await journal?.change(input.key, (t) =>
+      t.feedback ? { ...t, feedback: { ...t.feedback, messageId: sent.id } } : t,
+    );
+    return { cardId, cardMessageId: sent.id, traceId };
   });
 
   const askForInput = fromPromise<AskedForInput, TurnResultInput>(async ({ input, signal }) => {
     const state = stateOf(input.turn);
-    const answerMessageId = await postParts(input, [rendering.question(state)], signal);
+    const answerMessageId = await postParts(input, [rendering.question(state)], signal, 'question');
     const result: AskedForInput = answerMessageId ? { answerMessageId } : {};
     if (state.form && deps.cards) {
-      const cardId = deps.cards.newCardId();
-      const card = deps.cards.form({ form: state.form, conversationKey: input.key, cardId });
-      signal.throwIfAborted();
-      const sent = await sender.post({
-        roomId: input.target.roomId,
-        parentId: input.target.parentId,
-        ...card,
-      });
-      result.pendingForm = {
-        cardId,
-        cardMessageId: sent.id,
-        deadlineAt: clock.now() + deps.cards.formTimeoutMs,
-        form: state.form,
-      };
+      const { journal } = deps;
+      // The card id and deadline are chosen once: a taken-over turn posts the same card.
+      const recorded = journal?.turn(input.key)?.form;
+      const cardId = recorded?.cardId ?? deps.cards.newCardId();
+      const deadlineAt = recorded?.deadlineAt ?? clock.now() + deps.cards.formTimeoutMs;
+      let cardMessageId = recorded?.messageId;
+      if (!cardMessageId) {
+        const card = deps.cards.form({ form: state.form, conversationKey: input.key, cardId });
+        signal.throwIfAborted();
+        await journal?.change(input.key, (t) => ({
+          ...t,
+          form: { cardId, deadlineAt, hash: hashPost(card.markdown), intentAt: clock.now() },
+        }));
+        signal.throwIfAborted();
+        const sent = await sender.post({
+          roomId: input.target.roomId,
+          parentId: input.target.parentId,
+          ...card,
+        });
+        cardMessageId = sent.id;
+        if (deps.crash) await deps.crash('part-posted', { key: input.key });
+        await journal?.change(input.key, (t) =>
+          t.form ? { ...t, form: { ...t.form, messageId: sent.id } } : t,
+        );
+      }
+      result.pendingForm = { cardId, cardMessageId, deadlineAt, form: state.form };
     }
     observer.answered?.(since(input.receivedAt));
     return result;
   });
 
   const reportFailure = fromPromise<void, TurnResultInput>(async ({ input, signal }) => {
-    await postParts(input, [rendering.failure(input.failure, stateOf(input.turn))], signal);
+    await postParts(input, [rendering.failure(input.failure, stateOf(input.turn))], signal, 'failure');
   });
 
   const turns: RunningTurns = {
     count: () => live.size,
     settled: async () => {
       while (live.size > 0 || cleanups.size > 0) await Promise.allSettled([...cleanups, nextTick()]);
+      // The running turns' last records (a handover, a part's id) are written before the store closes.
+      await deps.journal?.flushed();
     },
   };
 
@@ -390,6 +471,14 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
       reportFailure,
     },
     turns,
+  };
+}
+
+function idsOf(state: TurnState): { taskId?: string; contextId?: string; traceId?: string } {
+  return {
+    ...(state.taskId ? { taskId: state.taskId } : {}),
+    ...(state.contextId ? { contextId: state.contextId } : {}),
+    ...(state.traceId ? { traceId: state.traceId } : {}),
   };
 }
 

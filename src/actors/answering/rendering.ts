@@ -9,7 +9,7 @@ import type { TurnFailure } from '../../machines/types.js';
 import { renderAnswer } from '../../render/answer.js';
 import { boundAnswer } from '../../render/bound.js';
 import { agentFailureMessage, messages } from '../../render/messages.js';
-import { formatElapsed, renderProgress } from '../../render/progress.js';
+import { formatElapsed, isWorkingMarkdown, renderProgress } from '../../render/progress.js';
 import type { TurnRendering } from './index.js';
 
 export interface RenderingOptions {
@@ -67,5 +67,7 @@ export function createTurnRendering(options: RenderingOptions): TurnRendering {
     },
     emptyAnswer: () => messages.noResponse,
     filesNotRead: () => messages.filesNotRead,
+    interrupted: () => messages.answerInterrupted,
+    isWorkingMessage: (markdown) => isWorkingMarkdown(markdown),
   };
 }

@@ -11,7 +11,7 @@
  * outlive the dedupe window are dropped. With `later`, a waiting activity does not hold up the
  * intake's room queue: the admission keeps the order itself and hands the decision to `later`.
  */
-import type { EventClaims, ListenMode } from '../../adapters/store/ports.js';
+import type { EventClaims, ListenMode, PendingMessages } from '../../adapters/store/ports.js';
 import type { SpaceAuthorization } from '../../adapters/store/spaceAuthorization.js';
 import { stripBotMention } from '../../adapters/webex/normalize.js';
 import type { PersonPolicy } from '../../adapters/webex/personPolicy.js';
@@ -20,10 +20,12 @@ import { asCodedError } from '../../errors.js';
 import { type BotFacts, botDisplayName } from '../../facts.js';
 import type { Logger } from '../../logger.js';
 import type { BotEvent } from '../../machines/bot.js';
-import { replyTargetOf, targetOfKey } from '../../machines/conversationKey.js';
+import { parseCommand } from '../../machines/commands.js';
+import { conversationKeyOf, replyTargetOf, targetOfKey } from '../../machines/conversationKey.js';
 import type { InboundEvent, InboundMessageEvent } from '../../machines/inboundEvent.js';
 import type { CardAction, CardSubmission, Notice, ReplyTarget } from '../../machines/types.js';
 import type { BotMetrics } from '../../metrics.js';
+import type { CrashHook } from '../handover/crashPoints.js';
 import { type ClaimRetry, createClaimQueue } from './claimQueue.js';
 
 export interface AdmissionDeps {
@@ -45,6 +47,13 @@ export interface AdmissionDeps {
   notify: (notice: Notice, target: ReplyTarget) => void;
   log: Logger;
   metrics?: BotMetrics | undefined;
+  /**
+   * Messages claimed and owed an answer (a durable store): a question is recorded with its claim,
+   * so a process that dies before starting its answer leaves it for the next one to account for.
+   */
+  pending?: PendingMessages | undefined;
+  /** Test-only crash points (`../handover/crashPoints.ts`). */
+  crash?: CrashHook | undefined;
   /** Times the wait of activities whose claim failed (retry backoff, dedupe window). */
   clock?: Clock | undefined;
   /** Most activities waiting for their claim at once (1,000 by default). */
@@ -132,11 +141,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     spaceAllowed: boolean,
     spaceUnavailable: boolean,
   ): BotEvent {
-    const identity = deps.facts.getSnapshot().context.identity;
-    const text =
-      event.roomType === 'group'
-        ? stripBotMention(event.text, event.html, botDisplayName(deps.facts), identity?.personId)
-        : event.text.trim();
+    const text = textOf(event);
     return {
       type: 'MESSAGE',
       message: {
@@ -157,13 +162,76 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     };
   }
 
-  /** The decision on an event this process has claimed (or learnt that another one did). */
+  /** The text the conversation would get: mention removed in a group. */
+  function textOf(event: InboundMessageEvent): string {
+    const identity = deps.facts.getSnapshot().context.identity;
+    return event.roomType === 'group'
+      ? stripBotMention(event.text, event.html, botDisplayName(deps.facts), identity?.personId)
+      : event.text.trim();
+  }
+
+  /** A question for the agent (not a command, not empty), addressed to the bot. */
+  function isQuestion(event: InboundEvent): event is InboundMessageEvent {
+    if (event.kind !== 'message') return false;
+    if (event.roomType === 'group' && !isMentioned(event.mentionedPeople)) return false;
+    const text = textOf(event);
+    return text !== '' && parseCommand(text) === undefined;
+  }
+
+  async function owe(event: InboundMessageEvent): Promise<void> {
+    if (!deps.pending) return;
+    const key = conversationKeyOf({
+      roomId: event.roomId,
+      roomType: event.roomType,
+      messageId: event.messageId,
+      ...(event.parentId ? { parentId: event.parentId } : {}),
+    });
+    await deps.pending
+      .add(
+        { activityId: event.activityId, key, personId: event.person.id, at: event.receivedAt },
+        deps.dedupeTtlMs,
+      )
+      .catch((error: unknown) => {
+        metrics?.storeErrors.inc({ store: 'pending' });
+        log.warn(
+          { err: asCodedError(error), activityId: event.activityId },
+          'claimed message not recorded as owed',
+        );
+      });
+  }
+
+  function settle(event: InboundEvent): void {
+    deps.pending?.settle([event.activityId]).catch((error: unknown) => {
+      metrics?.storeErrors.inc({ store: 'pending' });
+      log.warn({ err: asCodedError(error), activityId: event.activityId }, 'pending message not settled');
+    });
+  }
+
+  /**
+   * The decision on an event this process has claimed (or learnt that another one did). A question
+   * this process won is recorded as owed until its turn starts; one that is not going on to be
+   * answered (refused, ignored, an unauthorized space's notice) is settled at once.
+   */
   async function decide(event: InboundEvent, claimed: boolean): Promise<BotEvent | undefined> {
+    const owed = claimed && deps.pending !== undefined && isQuestion(event);
+    const delivered = await decideClaimed(event, claimed, owed);
+    const answered = delivered?.type === 'MESSAGE' && delivered.message.spaceAllowed === true;
+    if (owed && !answered) settle(event);
+    return delivered;
+  }
+
+  async function decideClaimed(
+    event: InboundEvent,
+    claimed: boolean,
+    owed: boolean,
+  ): Promise<BotEvent | undefined> {
     try {
       if (!claimed) {
         metrics?.events.inc({ kind: event.kind, outcome: 'duplicate' });
         return undefined;
       }
+      if (owed) await owe(event as InboundMessageEvent);
+      if (deps.crash) await deps.crash('after-claim', { activityId: event.activityId });
       switch (event.kind) {
         case 'botAdded':
           metrics?.events.inc({ kind: event.kind, outcome: 'handled' });
@@ -210,8 +278,10 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     }
   }
 
-  return (event, options = {}) =>
-    new Promise<BotEvent | undefined>((resolve) => {
+  return async (event, options = {}) => {
+    // A crash point never settles: the event is then never claimed by this process.
+    if (deps.crash) await deps.crash('before-claim', { activityId: event.activityId });
+    return new Promise<BotEvent | undefined>((resolve) => {
       const { later, signal } = options;
       let waited = false;
       const ticket = {
@@ -250,4 +320,5 @@ export function createAdmission(deps: AdmissionDeps): Admission {
           },
         );
     });
+  };
 }

@@ -49,6 +49,7 @@ import {
   messageEvent,
   routeActivity,
 } from '../../adapters/webex/normalize.js';
+import { type OwnPost, ownPostOf } from '../../adapters/webex/ownPost.js';
 import type { WebexRestClient } from '../../adapters/webex/rest.js';
 import { type BackoffOptions, backoffMs, retryAfterMs } from '../../backoff.js';
 import { type Clock, delay } from '../../clock.js';
@@ -83,6 +84,11 @@ export interface InboundProcessorDeps {
   rooms?: RecentRooms;
   /** The bot's decision on each event and where the result goes; see the module comment. */
   admission?: { admit: Admission; deliver: (event: BotEvent) => void };
+  /**
+   * The bot's own new posts (dropped as `own` otherwise), with the time their echo arrived: a
+   * running answer counts a post as made when its echo was seen (SPEC "Durability and replicas").
+   */
+  onOwnPost?: (post: OwnPost & { seenAt: number }) => void;
 }
 
 type Resolution =
@@ -185,6 +191,13 @@ export function runInboundProcessor(
       return;
     }
     if (route.action === 'drop') {
+      if (route.outcome === 'own' && deps.onOwnPost) {
+        const own = ownPostOf(command.activity, {
+          self: command.self,
+          catalog: { hostClusters: command.hostClusters },
+        });
+        if (own) deps.onOwnPost({ ...own, seenAt: command.receivedAt });
+      }
       count('activity', route.outcome);
       const line = { activityId: route.activityId, outcome: route.outcome, detail: route.detail };
       if (route.outcome === 'malformed') log.warn(line, 'ignored a malformed activity');

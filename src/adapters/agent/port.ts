@@ -160,4 +160,15 @@ export interface AgentClient {
    * (AG-UI, CAIPE ≥0.6) throw `AgentError` of kind `unsupported`.
    */
   resubscribe(taskId: string, options?: CallOptions): AsyncIterable<TurnEvent>;
+  /**
+   * Reads a task as it is now (A2A `tasks/get`): its ids, artifacts and status as turn events, the
+   * status last. How a finished answer is recovered after a restart. Backends without it leave it out.
+   */
+  getTask?(taskId: string, options?: CallOptions): Promise<TurnEvent[]>;
+  /**
+   * True when another process can re-attach to a task this one started (`resubscribe` and
+   * `getTask` work across connections): then a running answer is handed over at shutdown instead
+   * of cancelled. Absent means it cannot.
+   */
+  readonly canReattach?: boolean;
 }

@@ -20,8 +20,10 @@
  *   was told "done", so they are on disk before the call returns.
  * - Multi-row changes (revoking every id form of a room) run in one transaction.
  *
- * Expired claims, notices and conversations are ignored on read and purged on an interval, and so
- * are rooms inactive for a day.
+ * Expired claims, notices, conversations, own-post echoes and pending messages are ignored on read
+ * and purged on an interval, and so are rooms inactive for a day. Which conversations have a
+ * running turn or a waiting form is a small table of its own (`open_conversations`), written in
+ * the same transaction as the record, so the takeover at start reads a few rows.
  *
  * Schema changes are additive (`CREATE … IF NOT EXISTS`, `ADD COLUMN`): a table or column added
  * later (`active_rooms`, the claims' `owner`) needs no version bump, and an older bot can still
@@ -50,6 +52,10 @@ import type {
   EventClaims,
   ListenMode,
   NoticeLog,
+  OwnPostEcho,
+  OwnPostEchoes,
+  PendingMessage,
+  PendingMessages,
   SpaceRecord,
   SpaceRegistry,
   SpaceStatus,
@@ -58,6 +64,7 @@ import {
   ACTIVE_ROOM_RETENTION_MS,
   CONVERSATION_RETENTION_MS,
   distinctIdForms,
+  ECHO_RETENTION_MS,
   pickSpace,
 } from './records.js';
 
@@ -106,6 +113,34 @@ CREATE TABLE IF NOT EXISTS notices (
   expires_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS notices_expires_at ON notices (expires_at);
+
+CREATE TABLE IF NOT EXISTS open_conversations (
+  key TEXT PRIMARY KEY,
+  turn_started_at INTEGER,
+  form_deadline_at INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS open_conversations_turn ON open_conversations (turn_started_at)
+  WHERE turn_started_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS open_conversations_form ON open_conversations (form_deadline_at)
+  WHERE form_deadline_at IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS own_post_echoes (
+  message_id TEXT PRIMARY KEY,
+  key TEXT NOT NULL,
+  seen_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS own_post_echoes_key ON own_post_echoes (key, seen_at);
+CREATE INDEX IF NOT EXISTS own_post_echoes_expires_at ON own_post_echoes (expires_at);
+
+CREATE TABLE IF NOT EXISTS pending_messages (
+  activity_id TEXT PRIMARY KEY,
+  message TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS pending_messages_at ON pending_messages (at);
+CREATE INDEX IF NOT EXISTS pending_messages_expires_at ON pending_messages (expires_at);
 
 CREATE TABLE IF NOT EXISTS store_health (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -257,6 +292,12 @@ export class EmbeddedConversationStore implements ConversationStore {
   readonly #select: Database.Statement<[string], { record: string; expires_at: number }>;
   readonly #upsert: Database.Statement<[Record<string, unknown>]>;
   readonly #delete: Database.Statement<[string]>;
+  readonly #markOpen: Database.Statement<[string, number | null, number | null]>;
+  readonly #unmarkOpen: Database.Statement<[string]>;
+  readonly #running: Database.Statement<[number, number], { key: string; record: string }>;
+  readonly #waiting: Database.Statement<[number, number], { key: string; record: string }>;
+  readonly #putTx: (record: ConversationRecord) => void;
+  readonly #deleteTx: (key: string) => void;
 
   constructor(
     db: Db,
@@ -272,17 +313,81 @@ export class EmbeddedConversationStore implements ConversationStore {
          updated_at = excluded.updated_at, expires_at = excluded.expires_at`,
     );
     this.#delete = db.prepare('DELETE FROM conversations WHERE key = ?');
+    // Which records have a running turn or a waiting form, in a table of its own: the start-up
+    // queries read a few rows instead of every conversation's JSON.
+    this.#markOpen = db.prepare(
+      `INSERT INTO open_conversations (key, turn_started_at, form_deadline_at) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET turn_started_at = excluded.turn_started_at,
+         form_deadline_at = excluded.form_deadline_at`,
+    );
+    this.#unmarkOpen = db.prepare('DELETE FROM open_conversations WHERE key = ?');
+    this.#running = db.prepare(
+      `SELECT c.key AS key, c.record AS record FROM open_conversations o
+       JOIN conversations c ON c.key = o.key
+       WHERE o.turn_started_at IS NOT NULL AND c.expires_at > ? ORDER BY o.turn_started_at ASC LIMIT ?`,
+    );
+    this.#waiting = db.prepare(
+      `SELECT c.key AS key, c.record AS record FROM open_conversations o
+       JOIN conversations c ON c.key = o.key
+       WHERE o.form_deadline_at IS NOT NULL AND c.expires_at > ? ORDER BY o.form_deadline_at ASC LIMIT ?`,
+    );
+    // The record and its running-turn mark change together, or not at all.
+    this.#putTx = db.transaction((record: ConversationRecord) => {
+      this.#upsert.run({
+        key: record.key,
+        roomId: record.roomId,
+        record: JSON.stringify(record),
+        updatedAt: record.updatedAt,
+        expiresAt: record.updatedAt + this.retentionMs,
+      });
+      const turnStartedAt = record.runningTurn?.startedAt ?? null;
+      const formDeadlineAt = record.pendingForm?.deadlineAt ?? null;
+      if (turnStartedAt !== null || formDeadlineAt !== null)
+        this.#markOpen.run(record.key, turnStartedAt, formDeadlineAt);
+      else this.#unmarkOpen.run(record.key);
+    });
+    this.#deleteTx = db.transaction((key: string) => {
+      this.#delete.run(key);
+      this.#unmarkOpen.run(key);
+    });
   }
 
   async get(key: string): Promise<ConversationRecord | undefined> {
     const row = this.#select.get(key);
     if (!row) return undefined;
     if (row.expires_at <= this.clock.now()) {
-      this.#delete.run(key);
+      this.#deleteTx(key);
       return undefined;
     }
+    return this.#parse(key, row.record);
+  }
+
+  async put(record: ConversationRecord): Promise<void> {
+    // The whole record as JSON: fields added to ConversationRecord later are kept without a migration.
+    this.#putTx(record);
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#deleteTx(key);
+  }
+
+  async running(limit: number): Promise<ConversationRecord[]> {
+    const rows = this.#running.all(this.clock.now(), Math.max(0, Math.floor(limit)));
+    return rows
+      .map((row) => this.#parse(row.key, row.record))
+      .filter((record): record is ConversationRecord => record?.runningTurn !== undefined);
+  }
+
+  async waiting(limit: number): Promise<ConversationRecord[]> {
+    const rows = this.#waiting.all(this.clock.now(), Math.max(0, Math.floor(limit)));
+    return rows
+      .map((row) => this.#parse(row.key, row.record))
+      .filter((record): record is ConversationRecord => record?.pendingForm !== undefined);
+  }
+
+  #parse(key: string, text: string): ConversationRecord | undefined {
     try {
-      const record = JSON.parse(row.record) as ConversationRecord;
+      const record = JSON.parse(text) as ConversationRecord;
       if (typeof record === 'object' && record !== null && record.key === key) return record;
     } catch {
       // fall through: an unreadable record is treated as absent, the thread starts afresh
@@ -290,20 +395,89 @@ export class EmbeddedConversationStore implements ConversationStore {
     this.log.warn({ threadKey: key }, 'unreadable conversation record ignored');
     return undefined;
   }
+}
 
-  async put(record: ConversationRecord): Promise<void> {
-    // The whole record as JSON: fields added to ConversationRecord later are kept without a migration.
-    this.#upsert.run({
-      key: record.key,
-      roomId: record.roomId,
-      record: JSON.stringify(record),
-      updatedAt: record.updatedAt,
-      expiresAt: record.updatedAt + this.retentionMs,
+export class EmbeddedOwnPostEchoes implements OwnPostEchoes {
+  readonly #insert: Database.Statement<[Record<string, unknown>]>;
+  readonly #since: Database.Statement<
+    [string, number, number, number],
+    { message_id: string; key: string; seen_at: number }
+  >;
+
+  constructor(
+    db: Db,
+    private readonly clock: Clock,
+  ) {
+    this.#insert = db.prepare(
+      `INSERT INTO own_post_echoes (message_id, key, seen_at, expires_at)
+       VALUES (@messageId, @key, @seenAt, @expiresAt) ON CONFLICT (message_id) DO NOTHING`,
+    );
+    this.#since = db.prepare(
+      `SELECT message_id, key, seen_at FROM own_post_echoes
+       WHERE key = ? AND seen_at >= ? AND expires_at > ? ORDER BY seen_at ASC LIMIT ?`,
+    );
+  }
+
+  async record(echo: OwnPostEcho): Promise<void> {
+    this.#insert.run({ ...echo, expiresAt: this.clock.now() + ECHO_RETENTION_MS });
+  }
+
+  async since(key: string, since: number, limit: number): Promise<OwnPostEcho[]> {
+    return this.#since
+      .all(key, since, this.clock.now(), Math.max(0, Math.floor(limit)))
+      .map((row) => ({ key: row.key, messageId: row.message_id, seenAt: row.seen_at }));
+  }
+}
+
+export class EmbeddedPendingMessages implements PendingMessages {
+  readonly #insert: Database.Statement<[Record<string, unknown>]>;
+  readonly #delete: Database.Statement<[string]>;
+  readonly #list: Database.Statement<[number, number], { message: string }>;
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {
+    this.#insert = db.prepare(
+      `INSERT INTO pending_messages (activity_id, message, at, expires_at)
+       VALUES (@activityId, @message, @at, @expiresAt)
+       ON CONFLICT (activity_id) DO UPDATE SET message = excluded.message, at = excluded.at,
+         expires_at = excluded.expires_at`,
+    );
+    this.#delete = db.prepare('DELETE FROM pending_messages WHERE activity_id = ?');
+    this.#list = db.prepare(
+      'SELECT message FROM pending_messages WHERE expires_at > ? ORDER BY at ASC LIMIT ?',
+    );
+  }
+
+  async add(message: PendingMessage, ttlMs: number): Promise<void> {
+    this.#insert.run({
+      activityId: message.activityId,
+      message: JSON.stringify(message),
+      at: message.at,
+      expiresAt: this.clock.now() + ttlMs,
     });
   }
 
-  async delete(key: string): Promise<void> {
-    this.#delete.run(key);
+  async settle(activityIds: readonly string[]): Promise<void> {
+    if (activityIds.length === 0) return;
+    this.db.transaction(() => {
+      for (const id of activityIds) this.#delete.run(id);
+    })();
+  }
+
+  async list(limit: number): Promise<PendingMessage[]> {
+    const out: PendingMessage[] = [];
+    for (const row of this.#list.all(this.clock.now(), Math.max(0, Math.floor(limit)))) {
+      try {
+        const message = JSON.parse(row.message) as PendingMessage;
+        if (typeof message?.activityId === 'string' && typeof message.key === 'string') out.push(message);
+      } catch {
+        this.log.warn('unreadable pending message ignored');
+      }
+    }
+    return out;
   }
 }
 
@@ -405,6 +579,8 @@ export class EmbeddedStores {
   readonly claims: EmbeddedEventClaims;
   readonly rooms: EmbeddedActiveRooms;
   readonly notices: EmbeddedNoticeLog;
+  readonly echoes: EmbeddedOwnPostEchoes;
+  readonly pending: EmbeddedPendingMessages;
   readonly file: string;
   readonly #db: Db;
   readonly #clock: Clock;
@@ -449,22 +625,42 @@ export class EmbeddedStores {
     this.claims = new EmbeddedEventClaims(this.#db, this.#clock, { owner: options.owner });
     this.rooms = new EmbeddedActiveRooms(this.#db);
     this.notices = new EmbeddedNoticeLog(this.#db, this.#clock);
+    this.echoes = new EmbeddedOwnPostEchoes(this.#db, this.#clock);
+    this.pending = new EmbeddedPendingMessages(this.#db, this.#clock, this.#log);
     this.#purgeIntervalMs = options.purgeIntervalMs ?? PURGE_INTERVAL_MS;
     this.#schedulePurge();
   }
 
-  /** Deletes expired claims, notices and conversations, and rooms inactive for a day; returns how many rows went. */
-  purgeExpired(): { claims: number; notices: number; conversations: number; rooms: number } {
+  /**
+   * Deletes expired claims, notices, conversations, echoes and pending messages, and rooms
+   * inactive for a day; returns how many rows went.
+   */
+  purgeExpired(): {
+    claims: number;
+    notices: number;
+    conversations: number;
+    rooms: number;
+    echoes: number;
+    pending: number;
+  } {
     const now = this.#clock.now();
     const purge = this.#db.transaction(() => ({
       claims: this.#db.prepare('DELETE FROM event_claims WHERE expires_at <= ?').run(now).changes,
       notices: this.#db.prepare('DELETE FROM notices WHERE expires_at <= ?').run(now).changes,
-      conversations: this.#db.prepare('DELETE FROM conversations WHERE expires_at <= ?').run(now).changes,
+      conversations: this.#purgeConversations(now),
+      echoes: this.#db.prepare('DELETE FROM own_post_echoes WHERE expires_at <= ?').run(now).changes,
+      pending: this.#db.prepare('DELETE FROM pending_messages WHERE expires_at <= ?').run(now).changes,
       rooms: this.#db
         .prepare('DELETE FROM active_rooms WHERE last_event_at <= ?')
         .run(now - ACTIVE_ROOM_RETENTION_MS).changes,
     }));
     return purge.immediate();
+  }
+
+  #purgeConversations(now: number): number {
+    const changes = this.#db.prepare('DELETE FROM conversations WHERE expires_at <= ?').run(now).changes;
+    this.#db.prepare('DELETE FROM open_conversations WHERE key NOT IN (SELECT key FROM conversations)').run();
+    return changes;
   }
 
   /** Resolves while the file can be read and written; rejects with the reason otherwise. */
@@ -540,8 +736,7 @@ export class EmbeddedStores {
       if (!this.#db.open) return;
       try {
         const purged = this.purgeExpired();
-        if (purged.claims + purged.notices + purged.conversations + purged.rooms > 0)
-          this.#log.debug(purged, 'expired rows purged');
+        if (Object.values(purged).some((count) => count > 0)) this.#log.debug(purged, 'expired rows purged');
       } catch (error) {
         this.#log.warn({ err: error }, 'purging expired rows failed');
       }

@@ -8,7 +8,15 @@ import { systemClock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
 import { EmbeddedStoreError, EmbeddedStores } from './embedded.js';
 import { MongoStores, type MongoTimeouts } from './mongo.js';
-import type { ActiveRooms, ConversationStore, EventClaims, NoticeLog, SpaceRegistry } from './ports.js';
+import type {
+  ActiveRooms,
+  ConversationStore,
+  EventClaims,
+  NoticeLog,
+  OwnPostEchoes,
+  PendingMessages,
+  SpaceRegistry,
+} from './ports.js';
 
 export interface Stores {
   spaces: SpaceRegistry;
@@ -18,6 +26,10 @@ export interface Stores {
   rooms: ActiveRooms;
   /** Once-a-day notices to people who may not use the bot. */
   notices: NoticeLog;
+  /** The bot's own posts seen on the socket, for the takeover of a running answer. */
+  echoes: OwnPostEchoes;
+  /** Messages claimed and not yet started, so a crash in between is not silent. */
+  pending: PendingMessages;
   kind: 'mongodb' | 'embedded';
   /**
    * Resolves when the store answers, rejects otherwise (for `/readyz`); bounded in time. The
@@ -74,6 +86,8 @@ export async function openStores(config: StoreLocation, deps: OpenStoresDeps): P
       claims: stores.claims,
       rooms: stores.rooms,
       notices: stores.notices,
+      echoes: stores.echoes,
+      pending: stores.pending,
       kind: 'mongodb',
       ping: () => withTimeout(stores.ping(), PING_TIMEOUT_MS, clock, 'MongoDB did not answer a ping'),
       close: () => stores.close(),
@@ -91,6 +105,8 @@ export async function openStores(config: StoreLocation, deps: OpenStoresDeps): P
     claims: stores.claims,
     rooms: stores.rooms,
     notices: stores.notices,
+    echoes: stores.echoes,
+    pending: stores.pending,
     kind: 'embedded',
     ping: () => stores.ping(),
     close: () => stores.close(),

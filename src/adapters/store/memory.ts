@@ -12,6 +12,10 @@ import type {
   ConversationStore,
   EventClaims,
   NoticeLog,
+  OwnPostEcho,
+  OwnPostEchoes,
+  PendingMessage,
+  PendingMessages,
   SpaceRecord,
   SpaceRegistry,
 } from './ports.js';
@@ -71,15 +75,97 @@ export class MemoryConversationStore implements ConversationStore {
 
   async get(key: string): Promise<ConversationRecord | undefined> {
     const record = this.#records.get(key);
-    return record ? { ...record } : undefined;
+    return record ? structuredClone(record) : undefined;
   }
 
   async put(record: ConversationRecord): Promise<void> {
-    this.#records.set(record.key, { ...record });
+    // A copy all the way down, as a real store keeps it: later changes of the caller's objects
+    // (the running turn is updated step by step) must not reach what was stored.
+    this.#records.set(record.key, structuredClone(record));
   }
 
   async delete(key: string): Promise<void> {
     this.#records.delete(key);
+  }
+
+  async running(limit: number): Promise<ConversationRecord[]> {
+    return [...this.#records.values()]
+      .filter((record) => record.runningTurn !== undefined)
+      .sort((a, b) => (a.runningTurn?.startedAt ?? 0) - (b.runningTurn?.startedAt ?? 0))
+      .slice(0, Math.max(0, limit))
+      .map((record) => structuredClone(record));
+  }
+
+  async waiting(limit: number): Promise<ConversationRecord[]> {
+    return [...this.#records.values()]
+      .filter((record) => record.pendingForm !== undefined)
+      .sort((a, b) => (a.pendingForm?.deadlineAt ?? 0) - (b.pendingForm?.deadlineAt ?? 0))
+      .slice(0, Math.max(0, limit))
+      .map((record) => structuredClone(record));
+  }
+}
+
+/** Bounded: at most `max` echoes are remembered, the oldest forgotten first. */
+export class MemoryOwnPostEchoes implements OwnPostEchoes {
+  readonly #echoes = new Map<string, OwnPostEcho>();
+  readonly #max: number;
+
+  constructor(options: { max?: number } = {}) {
+    this.#max = Math.max(1, options.max ?? 10_000);
+  }
+
+  async record(echo: OwnPostEcho): Promise<void> {
+    // The first sighting counts: a redelivered echo keeps its first time.
+    if (this.#echoes.has(echo.messageId)) return;
+    this.#echoes.set(echo.messageId, { ...echo });
+    while (this.#echoes.size > this.#max) {
+      const oldest = this.#echoes.keys().next().value;
+      if (oldest === undefined) break;
+      this.#echoes.delete(oldest);
+    }
+  }
+
+  async since(key: string, since: number, limit: number): Promise<OwnPostEcho[]> {
+    return [...this.#echoes.values()]
+      .filter((echo) => echo.key === key && echo.seenAt >= since)
+      .sort((a, b) => a.seenAt - b.seenAt)
+      .slice(0, Math.max(0, limit))
+      .map((echo) => ({ ...echo }));
+  }
+}
+
+/** Bounded: at most `max` messages; entries expire with their claim (the clock decides). */
+export class MemoryPendingMessages implements PendingMessages {
+  readonly #pending = new Map<string, { message: PendingMessage; expiresAt: number }>();
+  readonly #max: number;
+
+  constructor(
+    private readonly clock: Clock = systemClock,
+    options: { max?: number } = {},
+  ) {
+    this.#max = Math.max(1, options.max ?? 10_000);
+  }
+
+  async add(message: PendingMessage, ttlMs: number): Promise<void> {
+    this.#pending.set(message.activityId, { message: { ...message }, expiresAt: this.clock.now() + ttlMs });
+    while (this.#pending.size > this.#max) {
+      const oldest = this.#pending.keys().next().value;
+      if (oldest === undefined) break;
+      this.#pending.delete(oldest);
+    }
+  }
+
+  async settle(activityIds: readonly string[]): Promise<void> {
+    for (const id of activityIds) this.#pending.delete(id);
+  }
+
+  async list(limit: number): Promise<PendingMessage[]> {
+    const now = this.clock.now();
+    return [...this.#pending.values()]
+      .filter((entry) => entry.expiresAt > now)
+      .map((entry) => ({ ...entry.message }))
+      .sort((a, b) => a.at - b.at)
+      .slice(0, Math.max(0, limit));
   }
 }
 

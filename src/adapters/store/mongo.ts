@@ -34,6 +34,10 @@ import type {
   EventClaims,
   ListenMode,
   NoticeLog,
+  OwnPostEcho,
+  OwnPostEchoes,
+  PendingMessage,
+  PendingMessages,
   SpaceRecord,
   SpaceRegistry,
 } from './ports.js';
@@ -41,6 +45,7 @@ import {
   ACTIVE_ROOM_RETENTION_MS,
   CONVERSATION_RETENTION_MS,
   distinctIdForms,
+  ECHO_RETENTION_MS,
   MAX_RECORDS_PER_ROOM,
   pickSpace,
 } from './records.js';
@@ -50,6 +55,8 @@ export const CONVERSATIONS_COLLECTION = 'webex_bot_conversations';
 export const CLAIMS_COLLECTION = 'webex_bot_event_claims';
 export const ACTIVE_ROOMS_COLLECTION = 'webex_bot_active_rooms';
 export const NOTICES_COLLECTION = 'webex_bot_notices';
+export const ECHOES_COLLECTION = 'webex_bot_own_post_echoes';
+export const PENDING_COLLECTION = 'webex_bot_pending_messages';
 
 /** The bounds of every MongoDB call; tests shorten them. */
 export interface MongoTimeouts {
@@ -128,6 +135,19 @@ interface ClaimDoc {
   claimedAt: Date;
   /** The process that holds the claim (`INSTANCE_ID`, else the host name); for operators. */
   owner?: string;
+}
+
+interface EchoDoc {
+  /** The Hydra message id. */
+  _id: string;
+  key: string;
+  seenAt: number;
+  expiresAt: Date;
+}
+
+interface PendingDoc extends Omit<PendingMessage, 'activityId'> {
+  _id: string;
+  expiresAt: Date;
 }
 
 interface ActiveRoomDoc {
@@ -417,6 +437,126 @@ export class MongoConversationStore implements ConversationStore {
       await (await this.collection()).deleteOne({ _id: key }, { maxTimeMS: this.maxTimeMS });
     });
   }
+
+  running(limit: number): Promise<ConversationRecord[]> {
+    return this.bounded('conversations.running', async () => {
+      // Served by the sparse index on `runningTurn.startedAt`: only records with a running turn.
+      const docs = await (await this.collection())
+        .find({ 'runningTurn.startedAt': { $exists: true }, expiresAt: { $gt: new Date(this.clock.now()) } })
+        .sort({ 'runningTurn.startedAt': 1 })
+        .limit(Math.max(0, Math.floor(limit)))
+        .maxTimeMS(this.maxTimeMS)
+        .toArray();
+      return docs.map(({ _id, expiresAt: _expiresAt, ...record }) => record);
+    });
+  }
+
+  waiting(limit: number): Promise<ConversationRecord[]> {
+    return this.bounded('conversations.waiting', async () => {
+      // Served by the sparse index on `pendingForm.deadlineAt`: only records with a waiting form.
+      const docs = await (await this.collection())
+        .find({ 'pendingForm.deadlineAt': { $exists: true }, expiresAt: { $gt: new Date(this.clock.now()) } })
+        .sort({ 'pendingForm.deadlineAt': 1 })
+        .limit(Math.max(0, Math.floor(limit)))
+        .maxTimeMS(this.maxTimeMS)
+        .toArray();
+      return docs.map(({ _id, expiresAt: _expiresAt, ...record }) => record);
+    });
+  }
+}
+
+export class MongoOwnPostEchoes implements OwnPostEchoes {
+  private readonly collection: () => Promise<Collection<EchoDoc>>;
+  private readonly clock: Clock;
+  private readonly bounded: Bounded;
+  private readonly maxTimeMS: number;
+
+  constructor(access: MongoCollectionAccess<EchoDoc>) {
+    ({
+      collection: this.collection,
+      clock: this.clock,
+      bounded: this.bounded,
+      maxTimeMS: this.maxTimeMS,
+    } = access);
+  }
+
+  record(echo: OwnPostEcho): Promise<void> {
+    return this.bounded('echoes.record', async () => {
+      // The first sighting counts: a redelivered echo keeps its first time.
+      await (await this.collection()).updateOne(
+        { _id: echo.messageId },
+        {
+          $setOnInsert: {
+            key: echo.key,
+            seenAt: echo.seenAt,
+            expiresAt: new Date(this.clock.now() + ECHO_RETENTION_MS),
+          },
+        },
+        { upsert: true, maxTimeMS: this.maxTimeMS },
+      );
+    });
+  }
+
+  since(key: string, since: number, limit: number): Promise<OwnPostEcho[]> {
+    return this.bounded('echoes.since', async () => {
+      const docs = await (await this.collection())
+        .find({ key, seenAt: { $gte: since } })
+        .sort({ seenAt: 1 })
+        .limit(Math.max(0, Math.floor(limit)))
+        .maxTimeMS(this.maxTimeMS)
+        .toArray();
+      return docs.map((doc) => ({ key: doc.key, messageId: doc._id, seenAt: doc.seenAt }));
+    });
+  }
+}
+
+export class MongoPendingMessages implements PendingMessages {
+  private readonly collection: () => Promise<Collection<PendingDoc>>;
+  private readonly clock: Clock;
+  private readonly bounded: Bounded;
+  private readonly maxTimeMS: number;
+
+  constructor(access: MongoCollectionAccess<PendingDoc>) {
+    ({
+      collection: this.collection,
+      clock: this.clock,
+      bounded: this.bounded,
+      maxTimeMS: this.maxTimeMS,
+    } = access);
+  }
+
+  add(message: PendingMessage, ttlMs: number): Promise<void> {
+    return this.bounded('pending.add', async () => {
+      const { activityId, ...rest } = message;
+      await (await this.collection()).replaceOne(
+        { _id: activityId },
+        { ...rest, expiresAt: new Date(this.clock.now() + ttlMs) },
+        { upsert: true, maxTimeMS: this.maxTimeMS },
+      );
+    });
+  }
+
+  settle(activityIds: readonly string[]): Promise<void> {
+    return this.bounded('pending.settle', async () => {
+      if (activityIds.length === 0) return;
+      await (await this.collection()).deleteMany(
+        { _id: { $in: [...activityIds] } },
+        { maxTimeMS: this.maxTimeMS },
+      );
+    });
+  }
+
+  list(limit: number): Promise<PendingMessage[]> {
+    return this.bounded('pending.list', async () => {
+      const docs = await (await this.collection())
+        .find({ expiresAt: { $gt: new Date(this.clock.now()) } })
+        .sort({ at: 1 })
+        .limit(Math.max(0, Math.floor(limit)))
+        .maxTimeMS(this.maxTimeMS)
+        .toArray();
+      return docs.map(({ _id, expiresAt: _expiresAt, ...rest }) => ({ ...rest, activityId: _id }));
+    });
+  }
 }
 
 export class MongoEventClaims implements EventClaims {
@@ -535,6 +675,8 @@ export class MongoStores {
   readonly claims: MongoEventClaims;
   readonly rooms: MongoActiveRooms;
   readonly notices: MongoNoticeLog;
+  readonly echoes: MongoOwnPostEchoes;
+  readonly pending: MongoPendingMessages;
   readonly #connection: MongoConnection;
   readonly #log: Logger;
   readonly #clock: Clock;
@@ -570,6 +712,8 @@ export class MongoStores {
     this.claims = new MongoEventClaims(access<ClaimDoc>(CLAIMS_COLLECTION), options.owner);
     this.rooms = new MongoActiveRooms(access<ActiveRoomDoc>(ACTIVE_ROOMS_COLLECTION));
     this.notices = new MongoNoticeLog(access<ClaimDoc>(NOTICES_COLLECTION));
+    this.echoes = new MongoOwnPostEchoes(access<EchoDoc>(ECHOES_COLLECTION));
+    this.pending = new MongoPendingMessages(access<PendingDoc>(PENDING_COLLECTION));
   }
 
   get timeouts(): MongoTimeouts {
@@ -607,6 +751,13 @@ export class MongoStores {
     await create(ACTIVE_ROOMS_COLLECTION, { lastEventAt: -1 }, {});
     await create(ACTIVE_ROOMS_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
     await create(NOTICES_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
+    // Sparse: only the few records with a running turn are in it (the takeover at start).
+    await create(CONVERSATIONS_COLLECTION, { 'runningTurn.startedAt': 1 }, { sparse: true });
+    await create(CONVERSATIONS_COLLECTION, { 'pendingForm.deadlineAt': 1 }, { sparse: true });
+    await create(ECHOES_COLLECTION, { key: 1, seenAt: 1 }, {});
+    await create(ECHOES_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
+    await create(PENDING_COLLECTION, { at: 1 }, {});
+    await create(PENDING_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
     this.#indexesReady = true;
   }
 

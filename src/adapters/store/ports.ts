@@ -40,16 +40,73 @@ export interface SpaceRegistry {
 
 // What a conversation remembers is the conversation's own vocabulary; the stores persist it.
 export type {
+  AnswerPartRecord,
+  CardIntentRecord,
   ClosedForm,
   ConversationRecord,
   FeedbackCardRecord,
   PendingForm,
+  PostIntent,
+  RunningTurnRecord,
 } from '../../machines/types.js';
 
 export interface ConversationStore {
   get(key: string): Promise<ConversationRecord | undefined>;
   put(record: ConversationRecord): Promise<void>;
   delete(key: string): Promise<void>;
+  /**
+   * Conversations whose record has a running turn (a process stopped or died while answering),
+   * the oldest turn first, at most `limit`: what the next process takes over at start.
+   */
+  running(limit: number): Promise<ConversationRecord[]>;
+  /**
+   * Conversations whose form waits for an answer, the earliest deadline first, at most `limit`:
+   * the next process restores them at start, so each deadline fires on time.
+   */
+  waiting(limit: number): Promise<ConversationRecord[]>;
+}
+
+/**
+ * The bot's own posts as its socket showed them ("echoes"). A post whose response was lost (the
+ * process died first) still counts as posted when its echo was seen after its intent; the echoes
+ * of conversations with a running turn are recorded so the next process can tell.
+ */
+export interface OwnPostEcho {
+  /** Conversation key of the thread the post went to (`<roomId>/<root>` or `<roomId>/main`). */
+  key: string;
+  /** Hydra MESSAGE id. */
+  messageId: string;
+  /** Epoch ms the echo reached the socket. */
+  seenAt: number;
+}
+
+export interface OwnPostEchoes {
+  record(echo: OwnPostEcho): Promise<void>;
+  /** Echoes of one conversation seen at or after `since`, the oldest first, at most `limit`. */
+  since(key: string, since: number, limit: number): Promise<OwnPostEcho[]>;
+}
+
+/**
+ * A person's message this process claimed and has not yet started to answer (or turned away). If
+ * the process dies in between, the claim keeps every other process from answering it; the next
+ * process finds it here and tells the person it was interrupted, instead of leaving them unanswered.
+ */
+export interface PendingMessage {
+  activityId: string;
+  /** Conversation key (`conversationKeyOf`): where the notice goes. */
+  key: string;
+  personId: string;
+  /** Epoch ms it was claimed. */
+  at: number;
+}
+
+export interface PendingMessages {
+  /** Records a claimed message (kept for `ttlMs` at most, like its claim). */
+  add(message: PendingMessage, ttlMs: number): Promise<void>;
+  /** The messages were started, answered or turned away: nothing is owed for them any more. */
+  settle(activityIds: readonly string[]): Promise<void>;
+  /** Messages still owed an answer, the oldest first, at most `limit`. */
+  list(limit: number): Promise<PendingMessage[]>;
 }
 
 /**

@@ -7,6 +7,9 @@ export const CONVERSATION_RETENTION_MS = 30 * 86_400_000;
 /** How long a room stays recorded as active; the catch-up looks back an hour at most. */
 export const ACTIVE_ROOM_RETENTION_MS = 86_400_000;
 
+/** How long the bot's own post echoes are kept: a takeover happens within minutes of a stop. */
+export const ECHO_RETENTION_MS = 86_400_000;
+
 /** Upper bound on id forms per lookup; callers pass two or three. */
 const MAX_ID_FORMS = 8;
 

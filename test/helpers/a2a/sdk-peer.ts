@@ -172,6 +172,7 @@ export class SdkPeer {
   /** Resolves per JSON-RPC request when the HTTP exchange closes (finished or dropped by the client). */
   readonly closed: Array<Promise<void>> = [];
   readonly #scripts: PeerScript[] = [];
+  #defaultScript: PeerScript = echoScript;
   readonly #cancels = new Map<string, () => void>();
   readonly #sockets = new Set<Socket>();
   #server: Server | undefined;
@@ -190,7 +191,7 @@ export class SdkPeer {
           cancel = resolve;
         });
         peer.#cancels.set(ctx.taskId, cancel);
-        const script = peer.#scripts.shift() ?? echoScript;
+        const script = peer.#scripts.shift() ?? peer.#defaultScript;
         await script(new PeerTurn(ctx, bus, cancelled));
       },
       cancelTask: async (taskId) => {
@@ -254,7 +255,13 @@ export class SdkPeer {
     return this.#url;
   }
 
-  /** Scripts for the next turns, in order; the echo script answers when none is queued. */
+  /** The script of every turn that has none queued (the echo script unless set). */
+  setDefault(script: PeerScript): this {
+    this.#defaultScript = script;
+    return this;
+  }
+
+  /** Scripts for the next turns, in order; the default script answers when none is queued. */
   enqueue(...scripts: PeerScript[]): this {
     this.#scripts.push(...scripts);
     return this;

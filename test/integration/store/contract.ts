@@ -10,6 +10,9 @@ import type {
   ConversationStore,
   EventClaims,
   NoticeLog,
+  OwnPostEchoes,
+  PendingMessages,
+  RunningTurnRecord,
   SpaceRegistry,
 } from '../../../src/adapters/store/ports.js';
 import { roomIdForms } from '../../../src/adapters/store/spaceAuthorization.js';
@@ -22,6 +25,8 @@ export interface StoreUnderTest {
   claims: EventClaims;
   rooms: ActiveRooms;
   notices: NoticeLog;
+  echoes: OwnPostEchoes;
+  pending: PendingMessages;
   close(): Promise<void>;
 }
 
@@ -226,6 +231,64 @@ export function describeStoreContract(
         expect(await store.conversations.get('b')).toEqual(record('b'));
       });
 
+      const running = (startedAt: number, extra: Partial<RunningTurnRecord> = {}): RunningTurnRecord => ({
+        state: 'running',
+        activityId: `activity-${startedAt}`,
+        messageId: `message-${startedAt}`,
+        roomType: 'direct',
+        person: { personId: 'person-1', email: 'ada@example.com' },
+        receivedAt: startedAt - 10,
+        startedAt,
+        taskId: `task-${startedAt}`,
+        workingMessageIds: ['working-1'],
+        parts: [
+          { index: 0, hash: 'h0', intentAt: startedAt + 5, messageId: 'part-0' },
+          { index: 1, hash: 'h1', intentAt: startedAt + 6 },
+        ],
+        form: { cardId: 'card-1', hash: 'hf', intentAt: startedAt + 7, deadlineAt: startedAt + 86_400_000 },
+        ...extra,
+      });
+
+      it('keeps a running turn whole and finds the conversations that have one, oldest first', async () => {
+        const now = clock.now();
+        await store.conversations.put(record('idle'));
+        await store.conversations.put(record('late', { runningTurn: running(now + 20) }));
+        await store.conversations.put(record('early', { runningTurn: running(now + 10) }));
+        expect(await store.conversations.get('early')).toEqual(
+          record('early', { runningTurn: running(now + 10) }),
+        );
+        expect((await store.conversations.running(10)).map((r) => r.key)).toEqual(['early', 'late']);
+        expect((await store.conversations.running(1)).map((r) => r.key)).toEqual(['early']);
+        expect((await store.conversations.running(10))[0]).toEqual(
+          record('early', { runningTurn: running(now + 10) }),
+        );
+
+        // The turn is over (saved without it) or the conversation forgotten: no longer running.
+        await store.conversations.put(record('early'));
+        await store.conversations.delete('late');
+        expect(await store.conversations.running(10)).toEqual([]);
+      });
+
+      it('finds the conversations whose form waits, the earliest deadline first', async () => {
+        const now = clock.now();
+        const form = (deadlineAt: number) =>
+          ({ cardId: `card-${deadlineAt}`, cardMessageId: 'm', deadlineAt, form: { fields: [] } }) as never;
+        await store.conversations.put(record('no-form'));
+        await store.conversations.put(record('late', { pendingForm: form(now + 2_000) }));
+        await store.conversations.put(record('soon', { pendingForm: form(now + 1_000) }));
+        await store.conversations.put(
+          record('both', { pendingForm: form(now + 3_000), runningTurn: running(now) }),
+        );
+        expect((await store.conversations.waiting(10)).map((r) => r.key)).toEqual(['soon', 'late', 'both']);
+        expect((await store.conversations.running(10)).map((r) => r.key)).toEqual(['both']);
+        expect((await store.conversations.waiting(1)).map((r) => r.key)).toEqual(['soon']);
+        // The form is answered (saved without it): no longer waiting.
+        await store.conversations.put(record('soon'));
+        await store.conversations.put(record('both', { runningTurn: running(now) }));
+        expect((await store.conversations.waiting(10)).map((r) => r.key)).toEqual(['late']);
+        expect((await store.conversations.running(10)).map((r) => r.key)).toEqual(['both']);
+      });
+
       const retention = options.conversationRetentionMs;
       it.skipIf(retention === undefined)(
         'forgets a conversation untouched for the retention period',
@@ -260,6 +323,57 @@ export function describeStoreContract(
         await clock.advance(1);
         expect(await store.claims.claim('activity-3', 60_000)).toBe(true);
         expect(await store.claims.claim('activity-3', 60_000)).toBe(false);
+      });
+    });
+
+    describe('own post echoes', () => {
+      it('lists the echoes of one conversation seen since a time, oldest first, at most the limit', async () => {
+        const at = clock.now();
+        await store.echoes.record({ key: 'room/a', messageId: 'm2', seenAt: at + 2 });
+        await store.echoes.record({ key: 'room/a', messageId: 'm1', seenAt: at + 1 });
+        await store.echoes.record({ key: 'room/b', messageId: 'm3', seenAt: at + 3 });
+        await store.echoes.record({ key: 'room/a', messageId: 'm0', seenAt: at - 1 });
+        expect(await store.echoes.since('room/a', at, 10)).toEqual([
+          { key: 'room/a', messageId: 'm1', seenAt: at + 1 },
+          { key: 'room/a', messageId: 'm2', seenAt: at + 2 },
+        ]);
+        expect(await store.echoes.since('room/a', at, 1)).toHaveLength(1);
+        expect(await store.echoes.since('room/c', at, 10)).toEqual([]);
+      });
+
+      it('keeps the first sighting of a redelivered echo', async () => {
+        const at = clock.now();
+        await store.echoes.record({ key: 'room/a', messageId: 'm1', seenAt: at + 1 });
+        await store.echoes.record({ key: 'room/a', messageId: 'm1', seenAt: at + 50 });
+        expect(await store.echoes.since('room/a', at, 10)).toEqual([
+          { key: 'room/a', messageId: 'm1', seenAt: at + 1 },
+        ]);
+      });
+    });
+
+    describe('pending messages', () => {
+      it('lists what is still owed, oldest first, until settled', async () => {
+        const at = clock.now();
+        const message = (id: string, offset: number) => ({
+          activityId: id,
+          key: 'room/main',
+          personId: 'person-1',
+          at: at + offset,
+        });
+        await store.pending.add(message('a2', 2), 60_000);
+        await store.pending.add(message('a1', 1), 60_000);
+        await store.pending.add(message('a3', 3), 60_000);
+        expect(await store.pending.list(10)).toEqual([message('a1', 1), message('a2', 2), message('a3', 3)]);
+        expect(await store.pending.list(2)).toHaveLength(2);
+        await store.pending.settle(['a1', 'a3', 'never-there']);
+        await store.pending.settle([]);
+        expect(await store.pending.list(10)).toEqual([message('a2', 2)]);
+      });
+
+      it.skipIf(!options.claimsFollowClock)('forgets a pending message with its claim', async () => {
+        await store.pending.add({ activityId: 'a1', key: 'k', personId: 'p', at: clock.now() }, 60_000);
+        await clock.advance(60_000);
+        expect(await store.pending.list(10)).toEqual([]);
       });
     });
 

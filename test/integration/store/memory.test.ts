@@ -3,6 +3,8 @@ import {
   MemoryConversationStore,
   MemoryEventClaims,
   MemoryNoticeLog,
+  MemoryOwnPostEchoes,
+  MemoryPendingMessages,
   MemorySpaceRegistry,
 } from '../../../src/adapters/store/memory.js';
 import { describeStoreContract } from './contract.js';
@@ -15,6 +17,8 @@ describeStoreContract(
     claims: new MemoryEventClaims(),
     rooms: new MemoryActiveRooms(),
     notices: new MemoryNoticeLog(),
+    echoes: new MemoryOwnPostEchoes(),
+    pending: new MemoryPendingMessages(clock),
     close: async () => {},
   }),
   // The memory adapters keep no retention and expire claims on their own monotonic timer.

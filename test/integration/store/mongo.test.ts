@@ -78,6 +78,8 @@ if (testUri) {
         claims: stores.claims,
         rooms: stores.rooms,
         notices: stores.notices,
+        echoes: stores.echoes,
+        pending: stores.pending,
         close: async () => {
           await stores.close();
           await dropDatabase(testUri, database);

@@ -69,6 +69,8 @@ interface TurnProgress {
 }
 
 export class A2aAgentClient implements AgentClient {
+  /** A2A tasks outlive the connection that started them: any process can resubscribe or read them. */
+  readonly canReattach = true;
   readonly #url: string;
   readonly #idleTimeoutMs: number;
   readonly #closeGraceMs: number;

@@ -78,6 +78,8 @@ export interface ProgressStreamOptions {
   keepAliveMs?: number;
   /** Spacing policy; `defaultProgressGap` unless given. Never goes below `intervalMs`. */
   gap?: (info: ProgressGapInfo) => number;
+  /** Told each working message's id as it is posted (the first and every rollover's). */
+  onPosted?: (messageId: string) => void;
   /**
    * While the sender is busy (other writes waiting for the rate), how long the working message
    * waits in the send queue before it may go out, so that an answer ready by then is the first
@@ -255,6 +257,7 @@ export function createProgressStream(sender: ProgressSender, options: ProgressSt
     rolloverNeeded = false;
     // Also when finish()/abandon() arrived meanwhile: they wait for this flush and then handle the new id.
     messageId = posted.id;
+    options.onPosted?.(posted.id);
     log.debug({ rollovers }, 'continued progress in a fresh working message');
     await deleteQuietly(old);
   }
@@ -301,6 +304,7 @@ export function createProgressStream(sender: ProgressSender, options: ProgressSt
           // A reply went out in the working message's place: there is no working message.
           if (replaced) return posted;
           messageId = posted.id;
+          options.onPosted?.(posted.id);
           lastText = text;
           lastSentAt = clock.now();
           if (state === 'starting') {
