@@ -221,6 +221,7 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
       // Always sent, empty too: the conversation record is the thread's memory (after a reset, the
       // agent client must not fall back to what it remembers of the thread).
       history: input.history ?? [],
+      ...(input.message.agentId ? { agentId: input.message.agentId } : {}),
     };
     if (input.formAnswer && deps.cards) {
       const answer = deps.cards.formAnswer(input.formAnswer.form, input.formAnswer.fields);
@@ -253,6 +254,7 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
           ...(ask.parts ? { parts: ask.parts as TurnPart[] } : {}),
           ...(ask.origin ? { origin: ask.origin } : {}),
           ...(ask.history ? { history: ask.history } : {}),
+          ...(ask.agentId ? { agentId: ask.agentId } : {}),
         };
         for await (const event of agent.streamTurn(request, { signal: aborter.signal })) {
           state = reduceTurn(state, event);
