@@ -421,7 +421,7 @@ export function nextHistory(
   return kept;
 }
 
-/** How the stream ended, for `agent_streams_total{outcome}`. */
+/** How the stream ended: the `outcome` of `agent_streams_total{backend,outcome}`. */
 function streamOutcome(state: TurnState): TurnStatus {
   if (state.status === 'failed' || state.status === 'rejected') return 'failed';
   if (state.status === 'canceled') return 'canceled';
