@@ -33,7 +33,8 @@ export type RefusalReason =
 export interface BotMetrics {
   events: Counter<'kind' | 'outcome'>;
   conversationsActive: Gauge;
-  agentStreams: Counter<'outcome'>;
+  /** `agent_streams_total{backend,outcome}`: the backend label is fixed per process (AGENT_PROTOCOL). */
+  agentStreams: { inc(labels: { outcome: string }): void };
   webexRequests: Counter<'method' | 'route' | 'status'>;
   webexRateLimited: Counter;
   /** The sender's current adaptive write rate, writes per second. */
@@ -58,8 +59,20 @@ export interface BotMetrics {
   handovers: Counter<'outcome'>;
 }
 
-export function createBotMetrics(registry: Registry): BotMetrics {
+export interface BotMetricsOptions {
+  /** `AGENT_PROTOCOL` (a2a, agui or caipe): the `backend` label of `agent_streams_total`. */
+  agentBackend?: string;
+}
+
+export function createBotMetrics(registry: Registry, options: BotMetricsOptions = {}): BotMetrics {
   const registers = [registry];
+  const agentStreams = new Counter({
+    name: 'webex_bot_agent_streams_total',
+    help: 'Agent turns by backend and how they ended.',
+    labelNames: ['backend', 'outcome'],
+    registers,
+  });
+  const backend = options.agentBackend ?? 'a2a';
   return {
     events: new Counter({
       name: 'webex_bot_events_total',
@@ -72,12 +85,7 @@ export function createBotMetrics(registry: Registry): BotMetrics {
       help: 'Conversations with an answer running or a form waiting.',
       registers,
     }),
-    agentStreams: new Counter({
-      name: 'webex_bot_agent_streams_total',
-      help: 'Agent turns by how they ended.',
-      labelNames: ['outcome'],
-      registers,
-    }),
+    agentStreams: { inc: ({ outcome }) => agentStreams.inc({ backend, outcome }) },
     webexRequests: new Counter({
       name: 'webex_bot_webex_requests_total',
       help: 'Webex REST requests by method, route template and status.',

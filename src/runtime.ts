@@ -155,7 +155,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     log,
   });
   const registry = createMetricsRegistry();
-  const metrics = createBotMetrics(registry);
+  const metrics = createBotMetrics(registry, { agentBackend: config.agentProtocol });
   const facts = createBotFacts();
 
   // ── adapters ───────────────────────────────────────────────────────────────────────────────────

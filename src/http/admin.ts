@@ -5,13 +5,16 @@
  * counted (`onAuthFailure`) and logged at most once a minute per client address, with the number
  * left unlogged meanwhile, so a client hammering a wrong token cannot flood the logs.
  *
- *   GET    /admin/spaces            → {items:[{roomId, spaceName, status, authorizedBy, authorizedAt}]}
- *   PUT    /admin/spaces/{roomId}   body {spaceName?, listenMode?} → 200, active at once
+ *   GET    /admin/spaces            → {items:[{roomId, spaceName, status, authorizedBy, authorizedAt,
+ *                                             listenMode?, agentId?}]}
+ *   PUT    /admin/spaces/{roomId}   body {spaceName?, listenMode?, agentId?} → 200, active at once
+ *                                   (`agentId: null` removes the space's agent: it asks the default)
  *   DELETE /admin/spaces/{roomId}   → 200, revoked at once; 404 if the space is unknown
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { CAIPE_ID_MAX_CHARS, CAIPE_ID_PATTERN } from '../adapters/agent/caipe/ids.js';
 import type { SpaceRecord, SpaceRegistry } from '../adapters/store/ports.js';
 import { isRoomId, roomIdForms } from '../adapters/store/spaceAuthorization.js';
 import { decodeHydraId, encodeHydraId, isUuid } from '../adapters/webex/ids.js';
@@ -77,6 +80,14 @@ const putBodySchema = z
   .object({
     spaceName: z.string().trim().min(1).max(500).optional(),
     listenMode: z.enum(['mention', 'message', 'all']).optional(),
+    // CAIPE's own id grammar, so a space is never pointed at an agent CAIPE would refuse.
+    agentId: z
+      .string()
+      .min(1, 'must not be empty (null removes the space’s agent)')
+      .max(CAIPE_ID_MAX_CHARS, `must be at most ${CAIPE_ID_MAX_CHARS} characters`)
+      .regex(CAIPE_ID_PATTERN, 'may hold only letters, digits, `.`, `_` and `-`')
+      .nullable()
+      .optional(),
   })
   .strict();
 
@@ -135,6 +146,7 @@ function view(record: SpaceRecord) {
     authorizedBy: record.authorizedBy ?? null,
     authorizedAt: record.authorizedAt?.toISOString() ?? null,
     ...(record.listenMode ? { listenMode: record.listenMode } : {}),
+    ...(record.agentId ? { agentId: record.agentId } : {}),
     ...(record.status === 'revoked'
       ? { revokedBy: record.revokedBy ?? null, revokedAt: record.revokedAt?.toISOString() ?? null }
       : {}),
@@ -185,7 +197,7 @@ export function createAdminRoute(options: AdminApiOptions): { prefix: string; ha
     }
     options.invalidate(roomId);
     log.info(
-      { roomId: record.roomId, listenMode: record.listenMode },
+      { roomId: record.roomId, listenMode: record.listenMode, agentId: record.agentId },
       'space authorized through the admin API',
     );
     sendJson(res, 200, view(record));

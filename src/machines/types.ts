@@ -46,6 +46,8 @@ export interface UserMessage {
   spaceAllowed?: boolean;
   /** The space could not be checked (store outage, nothing recent cached): refused for now. */
   spaceUnavailable?: boolean;
+  /** The agent the space's registry entry names (CAIPE ≥0.6); the backend's default when unset. */
+  agentId?: string;
 }
 
 /** Someone pressed a button or submitted a form on a card the bot posted. */
@@ -123,6 +125,8 @@ export interface AgentAsk {
   origin?: AskOrigin;
   /** Earlier turns, oldest first, for agents that hold no memory (AG-UI). */
   history?: readonly HistoryMessage[];
+  /** The agent the space names (CAIPE ≥0.6); the backend's default when unset. */
+  agentId?: string;
 }
 
 /** Where a turn comes from, as the agent backends read it. */

@@ -255,6 +255,7 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
       // Always sent, empty too: the conversation record is the thread's memory (after a reset, the
       // agent client must not fall back to what it remembers of the thread).
       history: input.history ?? [],
+      ...(input.message.agentId ? { agentId: input.message.agentId } : {}),
     };
     if (input.formAnswer && deps.cards) {
       const answer = deps.cards.formAnswer(input.formAnswer.form, input.formAnswer.fields);
@@ -287,6 +288,7 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
           ...(ask.parts ? { parts: ask.parts as TurnPart[] } : {}),
           ...(ask.origin ? { origin: ask.origin } : {}),
           ...(ask.history ? { history: ask.history } : {}),
+          ...(ask.agentId ? { agentId: ask.agentId } : {}),
         };
         for await (const event of agent.streamTurn(request, { signal: aborter.signal })) {
           state = reduceTurn(state, event);
@@ -508,7 +510,7 @@ export function nextHistory(
   return kept;
 }
 
-/** How the stream ended, for `agent_streams_total{outcome}`. */
+/** How the stream ended: the `outcome` of `agent_streams_total{backend,outcome}`. */
 function streamOutcome(state: TurnState): TurnStatus {
   if (state.status === 'failed' || state.status === 'rejected') return 'failed';
   if (state.status === 'canceled') return 'canceled';

@@ -12,7 +12,7 @@
  * intake's room queue: the admission keeps the order itself and hands the decision to `later`.
  */
 import type { EventClaims, ListenMode, PendingMessages } from '../../adapters/store/ports.js';
-import type { SpaceAuthorization } from '../../adapters/store/spaceAuthorization.js';
+import type { SpaceAuthorization, SpaceDecision } from '../../adapters/store/spaceAuthorization.js';
 import { stripBotMention } from '../../adapters/webex/normalize.js';
 import type { PersonPolicy } from '../../adapters/webex/personPolicy.js';
 import { type Clock, systemClock } from '../../clock.js';
@@ -107,14 +107,14 @@ export function createAdmission(deps: AdmissionDeps): Admission {
    * authorized space whose listen mode (its registry entry, else WEBEX_LISTEN_MODE) is `message` or
    * `all` — an unauthorized space stays silent.
    */
-  async function groupOutcome(event: InboundMessageEvent): Promise<GroupOutcome> {
+  async function groupOutcome(event: InboundMessageEvent): Promise<[GroupOutcome, SpaceDecision]> {
     const decision = await deps.spaces.check(event.roomId, 'group');
     if (isMentioned(event.mentionedPeople)) {
-      if (decision.allowed) return 'handled';
-      return decision.refusal === 'store-unavailable' ? 'unavailable' : 'unauthorized';
+      if (decision.allowed) return ['handled', decision];
+      return [decision.refusal === 'store-unavailable' ? 'unavailable' : 'unauthorized', decision];
     }
     const mode = decision.listenMode ?? deps.listenMode;
-    return decision.allowed && mode !== 'mention' ? 'handled' : 'ignored';
+    return [decision.allowed && mode !== 'mention' ? 'handled' : 'ignored', decision];
   }
 
   /**
@@ -140,6 +140,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     event: InboundMessageEvent,
     spaceAllowed: boolean,
     spaceUnavailable: boolean,
+    agentId?: string,
   ): BotEvent {
     const text = textOf(event);
     return {
@@ -158,6 +159,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         receivedAt: event.receivedAt,
         spaceAllowed,
         ...(spaceUnavailable ? { spaceUnavailable } : {}),
+        ...(agentId ? { agentId } : {}),
       },
     };
   }
@@ -255,7 +257,8 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         }
         case 'message': {
           // 1:1 spaces need no space authorization (SPEC "Spaces and threads").
-          const outcome = event.roomType === 'group' ? await groupOutcome(event) : 'handled';
+          const [outcome, space] =
+            event.roomType === 'group' ? await groupOutcome(event) : (['handled'] as const);
           metrics?.events.inc({
             kind: 'message',
             outcome: outcome === 'unavailable' ? 'unauthorized' : outcome,
@@ -269,7 +272,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
           });
           if (!(await personAllowed(event, target))) return undefined;
           if (outcome === 'unavailable') metrics?.refused.inc({ reason: 'space-unavailable' });
-          return messageEvent(event, outcome === 'handled', outcome === 'unavailable');
+          return messageEvent(event, outcome === 'handled', outcome === 'unavailable', space?.agentId);
         }
       }
     } catch (error) {

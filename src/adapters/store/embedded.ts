@@ -81,7 +81,8 @@ CREATE TABLE IF NOT EXISTS authorized_webex_spaces (
   authorized_at INTEGER,
   revoked_at INTEGER,
   revoked_by TEXT,
-  listen_mode TEXT CHECK (listen_mode IN ('mention', 'message', 'all'))
+  listen_mode TEXT CHECK (listen_mode IN ('mention', 'message', 'all')),
+  agent_id TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS authorized_webex_spaces_status ON authorized_webex_spaces (status);
 
@@ -180,6 +181,8 @@ interface SpaceRow {
   revoked_at: number | null;
   revoked_by: string | null;
   listen_mode: ListenMode | null;
+  /** Added later: absent from rows an older bot read before the column existed. */
+  agent_id?: string | null;
 }
 
 function spaceFromRow(row: SpaceRow): SpaceRecord {
@@ -190,6 +193,7 @@ function spaceFromRow(row: SpaceRow): SpaceRecord {
   if (row.revoked_at !== null) record.revokedAt = new Date(row.revoked_at);
   if (row.revoked_by !== null) record.revokedBy = row.revoked_by;
   if (row.listen_mode !== null) record.listenMode = row.listen_mode;
+  if (row.agent_id) record.agentId = row.agent_id;
   return record;
 }
 
@@ -234,8 +238,8 @@ export class EmbeddedSpaceRegistry implements SpaceRegistry {
       this.db
         .prepare<[Record<string, unknown>], SpaceRow>(
           `INSERT INTO authorized_webex_spaces
-             (room_id, space_name, status, authorized_by, authorized_at, listen_mode)
-           VALUES (@roomId, @spaceName, 'active', @authorizedBy, @now, @listenMode)
+             (room_id, space_name, status, authorized_by, authorized_at, listen_mode, agent_id)
+           VALUES (@roomId, @spaceName, 'active', @authorizedBy, @now, @listenMode, @agentId)
            ON CONFLICT (room_id) DO UPDATE SET
              space_name = COALESCE(excluded.space_name, space_name),
              status = 'active',
@@ -243,7 +247,8 @@ export class EmbeddedSpaceRegistry implements SpaceRegistry {
              authorized_at = excluded.authorized_at,
              revoked_at = NULL,
              revoked_by = NULL,
-             listen_mode = COALESCE(excluded.listen_mode, listen_mode)
+             listen_mode = COALESCE(excluded.listen_mode, listen_mode),
+             agent_id = CASE WHEN @agentIdGiven = 1 THEN excluded.agent_id ELSE agent_id END
            RETURNING *`,
         )
         .get({
@@ -252,6 +257,8 @@ export class EmbeddedSpaceRegistry implements SpaceRegistry {
           authorizedBy: input.authorizedBy,
           now: this.clock.now(),
           listenMode: input.listenMode ?? null,
+          agentId: input.agentId ?? null,
+          agentIdGiven: input.agentId === undefined ? 0 : 1,
         }),
     );
     if (!row) throw new Error('authorize: upsert returned no row');
@@ -725,6 +732,11 @@ export class EmbeddedStores {
         const claimColumns = this.#db.pragma('table_info(event_claims)') as Array<{ name: string }>;
         if (!claimColumns.some((column) => column.name === 'owner'))
           this.#db.exec('ALTER TABLE event_claims ADD COLUMN owner TEXT');
+        const spaceColumns = this.#db.pragma('table_info(authorized_webex_spaces)') as Array<{
+          name: string;
+        }>;
+        if (!spaceColumns.some((column) => column.name === 'agent_id'))
+          this.#db.exec('ALTER TABLE authorized_webex_spaces ADD COLUMN agent_id TEXT');
         this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })
       .immediate();

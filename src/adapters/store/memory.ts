@@ -49,6 +49,8 @@ export class MemorySpaceRegistry implements SpaceRegistry {
       authorizedAt: new Date(this.clock.now()),
       listenMode: input.listenMode ?? previous?.listenMode,
     };
+    const agentId = input.agentId === undefined ? previous?.agentId : input.agentId;
+    if (agentId) record.agentId = agentId;
     this.#spaces.set(input.roomId, record);
     return { ...record };
   }

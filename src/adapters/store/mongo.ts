@@ -125,6 +125,7 @@ interface SpaceDoc {
   revokedAt?: Date | string | number | null;
   revokedBy?: string | null;
   listenMode?: string | null;
+  agentId?: string | null;
 }
 
 type ConversationDoc = ConversationRecord & { _id: string; expiresAt: Date };
@@ -255,6 +256,8 @@ function toText(value: unknown): string | undefined {
 }
 
 const LISTEN_MODES: readonly string[] = ['mention', 'message', 'all'];
+/** Longer than any id CAIPE accepts (128), so a cut id still reads as invalid. */
+const MAX_AGENT_ID_CHARS = 200;
 
 /** Reads a registry document whatever wrote it; an unknown status counts as revoked (fail closed). */
 export function spaceFromDoc(doc: SpaceDoc): SpaceRecord {
@@ -275,6 +278,10 @@ export function spaceFromDoc(doc: SpaceDoc): SpaceRecord {
   if (typeof doc.listenMode === 'string' && LISTEN_MODES.includes(doc.listenMode)) {
     record.listenMode = doc.listenMode as ListenMode;
   }
+  // Kept as written, only bounded: an id CAIPE would refuse fails the space's turns with a log line
+  // rather than quietly sending them to the default agent.
+  if (typeof doc.agentId === 'string' && doc.agentId !== '')
+    record.agentId = doc.agentId.slice(0, MAX_AGENT_ID_CHARS);
   return record;
 }
 
@@ -350,12 +357,15 @@ export class MongoSpaceRegistry implements SpaceRegistry {
     };
     if (input.spaceName !== undefined) set.spaceName = input.spaceName;
     if (input.listenMode !== undefined) set.listenMode = input.listenMode;
+    if (input.agentId) set.agentId = input.agentId;
+    const unset: Record<string, ''> = { revokedAt: '', revokedBy: '' };
+    if (input.agentId === null) unset.agentId = '';
     const collection = await this.collection();
     const upsert = () =>
       collection.findOneAndUpdate(
         { roomId: input.roomId },
         // As the CAIPE UI does on re-authorization: active again, revocation fields cleared.
-        { $set: set, $unset: { revokedAt: '', revokedBy: '' } },
+        { $set: set, $unset: unset },
         { upsert: true, returnDocument: 'after', projection: { _id: 0 }, maxTimeMS: this.maxTimeMS },
       );
     let doc: SpaceDoc | null;

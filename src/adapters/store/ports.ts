@@ -23,6 +23,8 @@ export interface SpaceRecord {
   revokedBy?: string;
   /** Our extension: overrides WEBEX_LISTEN_MODE for this space. */
   listenMode?: ListenMode;
+  /** Our extension: the CAIPE agent this space asks (`AGENT_PROTOCOL=caipe`) instead of CAIPE_AGENT_ID. */
+  agentId?: string;
 }
 
 export interface SpaceRegistry {
@@ -34,6 +36,8 @@ export interface SpaceRegistry {
     spaceName?: string;
     authorizedBy: string;
     listenMode?: ListenMode;
+    /** Undefined keeps the entry's agent; null removes it (the space then asks the default agent). */
+    agentId?: string | null;
   }): Promise<SpaceRecord>;
   revoke(roomIds: readonly string[], revokedBy: string): Promise<boolean>;
 }

@@ -37,6 +37,8 @@ export interface SpaceDecision {
   allowed: boolean;
   listenMode?: ListenMode;
   spaceName?: string;
+  /** The agent the space's entry names (`AGENT_PROTOCOL=caipe`); the backend's default when unset. */
+  agentId?: string;
   /** Set when `allowed` is false. */
   refusal?: SpaceRefusal;
   /**
@@ -148,7 +150,12 @@ export class SpaceAuthorization {
       const record = await this.options.registry.find(roomIdForms(roomId));
       const decision: Cached =
         record?.status === 'active'
-          ? { allowed: true, listenMode: record.listenMode, spaceName: record.spaceName }
+          ? {
+              allowed: true,
+              listenMode: record.listenMode,
+              spaceName: record.spaceName,
+              ...(record.agentId ? { agentId: record.agentId } : {}),
+            }
           : { allowed: false, refusal: record ? 'revoked' : 'not-authorized' };
       if (epoch === this.#epoch) this.#remember(key, decision);
       return { ...decision, source: 'store' };

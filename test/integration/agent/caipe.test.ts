@@ -297,6 +297,52 @@ describe('CAIPE interrupts', () => {
     expect(caipe.callsTo('/api/v1/chat/stream/start')).toHaveLength(1);
   });
 
+  it('a turn asks the agent it names (the space’s); a paused run resumes with the agent that paused it', async () => {
+    const caipe = track(await FakeCaipe.start({ tokens }));
+    caipe.enqueue(
+      async (s) => {
+        await s.started();
+        await s.finished('interrupt', {
+          interrupt: {
+            id: 'call-ok',
+            reason: 'tool_approval',
+            payload: { tool_name: 'restart', tool_args: {}, allowed_decisions: ['approve', 'reject'] },
+          },
+        });
+        await s.end();
+      },
+      async (s) => {
+        await s.started();
+        await s.text('m', 'Restarted.');
+        await s.finished();
+        await s.end();
+      },
+    );
+    const agent = client(caipe);
+    const paused = (await turn(agent, ask('restart it', { agentId: 'incident-agent' }))).state;
+    expect(paused.status).toBe('input-required');
+    expect(caipe.callsTo('/api/chat/conversations')[0]!.body.agent_id).toBe('incident-agent');
+    expect(caipe.callsTo('/api/v1/chat/stream/start')[0]!.body.agent_id).toBe('incident-agent');
+    // Meanwhile the space was pointed at another agent: the answer still goes to the one that asked.
+    await turn(
+      agent,
+      ask('approve', { contextId: paused.contextId!, taskId: paused.taskId!, agentId: 'newer-agent' }),
+    );
+    expect(caipe.callsTo('/api/v1/chat/stream/resume')[0]!.body.agent_id).toBe('incident-agent');
+    // A new question after that asks the space's agent of the moment.
+    await turn(agent, ask('and now?', { contextId: paused.contextId!, agentId: 'newer-agent' }));
+    expect(caipe.callsTo('/api/v1/chat/stream/start')[1]!.body.agent_id).toBe('newer-agent');
+  });
+
+  it('refuses an agent id CAIPE would refuse before any call', async () => {
+    const caipe = track(await FakeCaipe.start({ tokens }));
+    for (const agentId of ['../admin', 'a'.repeat(129), 'agent\nx', '']) {
+      const error = await failure(client(caipe).streamTurn(ask('hi', { agentId })));
+      expect(error.message).toMatch(/agent id/);
+    }
+    expect(caipe.calls).toHaveLength(0);
+  });
+
   it('tool_approval: approve / reject; the card approves, a plain-text reply rejects', async () => {
     const caipe = track(await FakeCaipe.start({ tokens }));
     const approval = async (s: Parameters<Parameters<FakeCaipe['enqueue']>[0]>[0]) => {

@@ -276,6 +276,75 @@ describe('admin API over HTTP', () => {
       expect(await registry.list()).toEqual([]);
     });
 
+    it('PUT names the space’s agent, GET returns it, the decision carries it, and null removes it', async () => {
+      const put = await call('PUT', `/admin/spaces/${ROOM_UUID}`, {
+        body: JSON.stringify({ spaceName: 'Platform team', agentId: 'platform-eng.v2_beta' }),
+      });
+      expect(put).toMatchObject({ status: 200, body: { agentId: 'platform-eng.v2_beta' } });
+      expect(await auth.check(ROOM_PUBLIC_ID, 'group')).toMatchObject({
+        allowed: true,
+        agentId: 'platform-eng.v2_beta',
+      });
+
+      // A PUT that does not name the agent keeps it.
+      await call('PUT', `/admin/spaces/${ROOM_PUBLIC_ID}`, { body: '{"listenMode":"message"}' });
+      const listed = await call('GET', '/admin/spaces');
+      expect((listed.body as { items: unknown[] }).items).toEqual([
+        expect.objectContaining({
+          roomId: ROOM_PUBLIC_ID,
+          listenMode: 'message',
+          agentId: 'platform-eng.v2_beta',
+        }),
+      ]);
+
+      // The agent can be changed, and removed again: the space then asks the default agent.
+      await call('PUT', `/admin/spaces/${ROOM_UUID}`, { body: '{"agentId":"incident-agent"}' });
+      expect(await auth.check(ROOM_UUID, 'group')).toMatchObject({ agentId: 'incident-agent' });
+      const cleared = await call('PUT', `/admin/spaces/${ROOM_UUID}`, { body: '{"agentId":null}' });
+      expect(cleared.status).toBe(200);
+      expect(cleared.body).not.toHaveProperty('agentId');
+      const decision = await auth.check(ROOM_UUID, 'group');
+      expect(decision.allowed).toBe(true);
+      expect(decision).not.toHaveProperty('agentId');
+      const after = await call('GET', '/admin/spaces');
+      expect((after.body as { items: Array<Record<string, unknown>> }).items[0]).not.toHaveProperty(
+        'agentId',
+      );
+    });
+
+    it.each([
+      ['an empty agentId', '""', /agentId: must not be empty/],
+      ['a path', '"../admin"', /agentId: may hold only letters/],
+      ['a space', '"platform agent"', /agentId: may hold only letters/],
+      ['a NUL byte', '"agent\\u0000x"', /agentId: may hold only letters/],
+      ['a newline', '"agent\\nINFO forged"', /agentId: may hold only letters/],
+      ['non-ASCII letters', '"agént"', /agentId: may hold only letters/],
+      ['a query string', '"agent?x=1"', /agentId: may hold only letters/],
+      ['an id of 129 characters', `"${'a'.repeat(129)}"`, /agentId: must be at most 128 characters/],
+      ['an id of 10,000 characters', `"${'a'.repeat(10_000)}"`, /agentId: must be at most 128 characters/],
+      ['a number', '42', /agentId: /],
+      ['an object', '{"$ne":""}', /agentId: /],
+      ['an array', '["a","b"]', /agentId: /],
+    ])(
+      'PUT with %s as agentId is 400 with a clear message, and nothing is stored',
+      async (_label, value, message) => {
+        const reply = await call('PUT', `/admin/spaces/${ROOM_UUID}`, {
+          body: `{"agentId":${value}}`,
+        });
+        expect(reply.status).toBe(400);
+        expect((reply.body as { error: string }).error).toMatch(message);
+        expect(await registry.list()).toEqual([]);
+      },
+    );
+
+    it('accepts the longest id CAIPE allows (128 characters)', async () => {
+      const longest = `${'a'.repeat(127)}z`;
+      const reply = await call('PUT', `/admin/spaces/${ROOM_UUID}`, {
+        body: JSON.stringify({ agentId: longest }),
+      });
+      expect(reply).toMatchObject({ status: 200, body: { agentId: longest } });
+    });
+
     it('unknown paths are 404 and other methods 405', async () => {
       expect((await call('GET', '/admin/nothing')).status).toBe(404);
       expect((await call('GET', `/admin/spaces/${ROOM_UUID}/extra`)).status).toBe(404);

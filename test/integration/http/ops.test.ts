@@ -80,7 +80,7 @@ describe('operator endpoints', () => {
       expect(text).toContain(name);
     }
     expect(text).toMatch(/webex_bot_events_total\{kind="message",outcome="handled"\} 1/);
-    expect(text).toMatch(/webex_bot_agent_streams_total\{outcome="completed"\} 1/);
+    expect(text).toMatch(/webex_bot_agent_streams_total\{backend="a2a",outcome="completed"\} 1/);
     expect(text).toMatch(/webex_bot_first_reply_seconds_count 1/);
     // The sender's current write rate, a plain number (it starts at 5 writes/s).
     expect(text).toMatch(/^webex_bot_webex_write_rate \d+(\.\d+)?$/m);

@@ -133,6 +133,44 @@ export function describeStoreContract(
         expect(await store.spaces.find([ROOM_PUBLIC_ID])).toEqual(again);
       });
 
+      it('keeps a space’s agent until an authorization names another, and forgets it on null', async () => {
+        const first = await store.spaces.authorize({
+          roomId: ROOM_PUBLIC_ID,
+          authorizedBy: 'admin-api',
+          agentId: 'platform-agent',
+        });
+        expect(first.agentId).toBe('platform-agent');
+        // Revoked and authorized again without naming the agent: it is kept.
+        await store.spaces.revoke([ROOM_PUBLIC_ID], 'admin-api');
+        await store.spaces.authorize({
+          roomId: ROOM_PUBLIC_ID,
+          authorizedBy: 'admin-api',
+          listenMode: 'all',
+        });
+        expect(await store.spaces.find(roomIdForms(ROOM_UUID))).toMatchObject({
+          status: 'active',
+          listenMode: 'all',
+          agentId: 'platform-agent',
+        });
+        await store.spaces.authorize({
+          roomId: ROOM_PUBLIC_ID,
+          authorizedBy: 'admin-api',
+          agentId: 'incident-agent',
+        });
+        expect((await store.spaces.list())[0]?.agentId).toBe('incident-agent');
+        const cleared = await store.spaces.authorize({
+          roomId: ROOM_PUBLIC_ID,
+          authorizedBy: 'admin-api',
+          agentId: null,
+        });
+        expect(cleared).not.toHaveProperty('agentId');
+        expect(await store.spaces.find([ROOM_PUBLIC_ID])).not.toHaveProperty('agentId');
+        expect(await store.spaces.find([ROOM_PUBLIC_ID])).toMatchObject({
+          status: 'active',
+          listenMode: 'all',
+        });
+      });
+
       it('keeps one entry per roomId, also under concurrent authorizations', async () => {
         await Promise.all(
           Array.from({ length: 6 }, (_, i) =>

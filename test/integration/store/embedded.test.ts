@@ -361,6 +361,39 @@ describe('one embedded file shared by several processes (replicas on one host)',
     expect(await store.claims.claim('new-activity', 60_000)).toBe(true);
   });
 
+  it('a file written before spaces had an agent gets the column; its entries load and can name one', async () => {
+    const dataDir = tempDir();
+    const legacy = new Database(path.join(dataDir, EMBEDDED_FILE_NAME));
+    legacy.exec(
+      `CREATE TABLE authorized_webex_spaces (
+         room_id TEXT PRIMARY KEY, space_name TEXT,
+         status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+         authorized_by TEXT, authorized_at INTEGER, revoked_at INTEGER, revoked_by TEXT,
+         listen_mode TEXT CHECK (listen_mode IN ('mention', 'message', 'all'))
+       ) STRICT;
+       INSERT INTO authorized_webex_spaces (room_id, space_name, status, authorized_by, authorized_at, listen_mode)
+         VALUES ('${ROOM_PUBLIC_ID}', 'Ops', 'active', 'ana@example.com', ${SIM_EPOCH}, 'all');
+       PRAGMA user_version = 1;`,
+    );
+    legacy.close();
+    const store = new EmbeddedStores({ dataDir, log: silentLogger(), purgeIntervalMs: 0 });
+    open.push(store);
+    const found = await store.spaces.find(roomIdForms(ROOM_UUID));
+    expect(found).toEqual({
+      roomId: ROOM_PUBLIC_ID,
+      spaceName: 'Ops',
+      status: 'active',
+      authorizedBy: 'ana@example.com',
+      authorizedAt: new Date(SIM_EPOCH),
+      listenMode: 'all',
+    });
+    await store.spaces.authorize({ roomId: ROOM_PUBLIC_ID, authorizedBy: 'admin-api', agentId: 'ops-agent' });
+    expect(await store.spaces.find([ROOM_PUBLIC_ID])).toMatchObject({
+      spaceName: 'Ops',
+      agentId: 'ops-agent',
+    });
+  });
+
   it('two processes racing on the same ids, from a file neither has created yet: each id won exactly once', async () => {
     const dataDir = tempDir();
     const COUNT = 5_000;

@@ -27,6 +27,7 @@ import { type CaipeHandle, decodeHandle, encodeHandle } from '../handle.js';
 import { type AgentAuth, AgentHttp, type AgentTimers, type ResponseBody, Stopper } from '../http.js';
 import type { AgentClient, CallOptions, TurnEvent, TurnOrigin, TurnRequest } from '../port.js';
 import type { SseReaderOptions } from '../sse.js';
+import { isCaipeId } from './ids.js';
 
 /** Per-person credentials (`CAIPE_AUTH_MODE=obo`): throws `not-linked` / `identity-unavailable`. */
 export interface PersonCredentials {
@@ -59,8 +60,6 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** CAIPE's own id grammar for agents and conversations (`UI/lib/rbac/openfga-agent-authz.ts`). */
-const ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 const TITLE_CHARS = 50;
 
 /** The raw room UUID CAIPE keys spaces by; the id itself when it is not a Hydra id. */
@@ -164,8 +163,10 @@ export class CaipeAgentClient implements AgentClient {
 
   async *streamTurn(turn: TurnRequest, options: CallOptions = {}): AsyncGenerator<TurnEvent> {
     const paused = decodeHandle(turn.taskId, 'caipe');
-    const agentId = turn.agentId ?? paused?.agentId ?? this.#agentId;
-    if (!ID_PATTERN.test(agentId))
+    // A paused run is resumed with the agent that paused it, even if the space has since been
+    // pointed at another one.
+    const agentId = paused?.agentId ?? turn.agentId ?? this.#agentId;
+    if (!isCaipeId(agentId))
       throw new AgentError('bad-event', 'The CAIPE agent id has characters CAIPE refuses');
     const personId = turn.origin?.personId;
     const auth = await this.#authFor(personId, options.signal);
@@ -385,7 +386,7 @@ export class CaipeAgentClient implements AgentClient {
       const data = isObject(reply) && isObject(reply.data) ? reply.data : undefined;
       const conversation = data && isObject(data.conversation) ? data.conversation : undefined;
       const id = conversation?._id;
-      if (typeof id !== 'string' || !ID_PATTERN.test(id)) {
+      if (!isCaipeId(id)) {
         throw new AgentError(
           'bad-event',
           'CAIPE answered the conversation request without a usable conversation id',
