@@ -33,7 +33,6 @@ export { CaipeAgentClient, type CaipeAgentClientOptions } from './caipe/client.j
 export { KeycloakOnBehalf, signedLinkUrl } from './caipe/obo.js';
 export { parsePlanText } from './plan-text.js';
 export * from './port.js';
-export { type RunTurnOptions, runTurn } from './run-turn.js';
 export * from './turn-state.js';
 
 export type AgentBackend = 'a2a' | 'agui' | 'caipe';
