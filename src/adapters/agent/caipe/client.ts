@@ -260,18 +260,13 @@ export class CaipeAgentClient implements AgentClient {
     const url = `${this.#base}/api/v1/chat/stream/cancel`;
     this.#cancelling.add(handle.conversationId);
     try {
-      const response = await this.#common.http.call(
-        {
-          url,
-          body: JSON.stringify({ conversation_id: handle.conversationId, agent_id: handle.agentId }),
-          accept: 'application/json',
-          label: 'caipe.cancel',
-          ...(auth ? { auth } : {}),
-          mapHttpError: refusal,
-        },
+      const reply = await this.#callJson(
+        url,
+        { conversation_id: handle.conversationId, agent_id: handle.agentId },
+        'caipe.cancel',
+        auth,
         stop,
       );
-      const reply = await this.#common.http.readJson(response.body, stop);
       this.#common.logger.info(
         {
           event: 'agent.cancelled',
@@ -293,6 +288,28 @@ export class CaipeAgentClient implements AgentClient {
   // biome-ignore lint/correctness/useYield: CAIPE cannot re-attach; the generator only refuses.
   async *resubscribe(_taskId: string, _options: CallOptions = {}): AsyncGenerator<TurnEvent> {
     throw new AgentError('unsupported', 'CAIPE runs cannot be re-attached');
+  }
+
+  /** A JSON request to CAIPE's UI backend and its JSON reply, read within the bound; refusals worded. */
+  async #callJson(
+    url: string,
+    body: unknown,
+    label: string,
+    auth: AgentAuth | undefined,
+    stop: Stopper,
+  ): Promise<unknown> {
+    const response = await this.#common.http.call(
+      {
+        url,
+        body: JSON.stringify(body),
+        accept: 'application/json',
+        label,
+        ...(auth ? { auth } : {}),
+        mapHttpError: refusal,
+      },
+      stop,
+    );
+    return this.#common.http.readJson(response.body, stop);
   }
 
   async #authFor(
@@ -333,18 +350,7 @@ export class CaipeAgentClient implements AgentClient {
     };
     const url = `${this.#base}/api/chat/conversations`;
     try {
-      const response = await this.#common.http.call(
-        {
-          url,
-          body: JSON.stringify(body),
-          accept: 'application/json',
-          label: 'caipe.conversation',
-          ...(auth ? { auth } : {}),
-          mapHttpError: refusal,
-        },
-        stop,
-      );
-      const reply = await this.#common.http.readJson(response.body, stop);
+      const reply = await this.#callJson(url, body, 'caipe.conversation', auth, stop);
       const data = isObject(reply) && isObject(reply.data) ? reply.data : undefined;
       const conversation = data && isObject(data.conversation) ? data.conversation : undefined;
       const id = conversation?._id;
