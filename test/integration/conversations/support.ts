@@ -7,6 +7,7 @@
 import { TaskState } from '@a2a-js/sdk';
 import { MemorySpaceRegistry } from '../../../src/adapters/store/memory.js';
 import type { SpaceRecord, SpaceRegistry } from '../../../src/adapters/store/ports.js';
+import type { Clock } from '../../../src/clock.js';
 import {
   type A2aResult,
   type ArtifactOptions,
@@ -310,17 +311,39 @@ export const echo = answerScript((text) => `Echo: ${currentRequest(text)}`);
 
 // ── A space registry the test can watch ─────────────────────────────────────────────────────────
 
+/** The in-memory registry behind a test's own `find`: every other call goes straight to it. */
+export abstract class WrappedSpaceRegistry implements SpaceRegistry {
+  protected readonly inner: MemorySpaceRegistry;
+
+  constructor(clock?: Clock) {
+    this.inner = new MemorySpaceRegistry(clock);
+  }
+
+  abstract find(roomIds: readonly string[]): Promise<SpaceRecord | undefined>;
+
+  list(): Promise<SpaceRecord[]> {
+    return this.inner.list();
+  }
+
+  authorize(record: Parameters<SpaceRegistry['authorize']>[0]): Promise<SpaceRecord> {
+    return this.inner.authorize(record);
+  }
+
+  revoke(roomIds: readonly string[], revokedBy: string): Promise<boolean> {
+    return this.inner.revoke(roomIds, revokedBy);
+  }
+}
+
 /**
  * The in-memory registry, counting finished lookups so a test knows the bot has read the
  * registry for a message (the registry is the bot's edge: MongoDB in production).
  */
-export class WatchedSpaceRegistry implements SpaceRegistry {
-  readonly #inner = new MemorySpaceRegistry();
+export class WatchedSpaceRegistry extends WrappedSpaceRegistry {
   readonly #waiters: Array<{ count: number; resolve: () => void }> = [];
   lookups = 0;
 
   async find(roomIds: readonly string[]): Promise<SpaceRecord | undefined> {
-    const record = await this.#inner.find(roomIds);
+    const record = await this.inner.find(roomIds);
     this.lookups++;
     for (const waiter of [...this.#waiters]) {
       if (this.lookups >= waiter.count) {
@@ -335,18 +358,6 @@ export class WatchedSpaceRegistry implements SpaceRegistry {
   untilLookups(count: number): Promise<void> {
     if (this.lookups >= count) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push({ count, resolve }));
-  }
-
-  list(): Promise<SpaceRecord[]> {
-    return this.#inner.list();
-  }
-
-  authorize(record: Parameters<SpaceRegistry['authorize']>[0]): Promise<SpaceRecord> {
-    return this.#inner.authorize(record);
-  }
-
-  revoke(roomIds: readonly string[], revokedBy: string): Promise<boolean> {
-    return this.#inner.revoke(roomIds, revokedBy);
   }
 }
 
