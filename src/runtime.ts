@@ -21,7 +21,7 @@ import { type BotSystem, startBotSystem } from './actors/system.js';
 import { buildPromptWithContext, fetchThreadContext } from './actors/threadContext.js';
 import { createWebexConnectionLogic, type WebexConnectionDeps } from './actors/webexConnection.js';
 import { type AgentAuth, type AgentClient, createAgentClient } from './adapters/agent/index.js';
-import { createOAuth2TokenSource, oauth2OptionsFromConfig } from './adapters/agent/oauth2.js';
+import { createOAuth2TokenSource } from './adapters/agent/oauth2.js';
 import { createFeedbackScorer } from './adapters/langfuse/feedback.js';
 import { type Stores as OpenedStores, openStores, storeReadinessReason } from './adapters/store/index.js';
 import {
@@ -45,6 +45,7 @@ import {
   type SenderMetrics,
   type WebexSender,
 } from './adapters/webex/sender/index.js';
+import { agentClientOptions, oauth2OptionsFromConfig } from './agentOptions.js';
 import { type Clock, delay, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { asCodedError } from './errors.js';
@@ -188,7 +189,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const ownAgent = options.agent
     ? undefined
     : createAgentClient({
-        config,
+        ...agentClientOptions(config),
         logger: log,
         clock,
         ...(agentAuth ? { auth: agentAuth } : {}),

@@ -3,8 +3,8 @@
  * (agent.ts) say what happens — a plan, tool calls, streamed text, an answer, a form, a failure —
  * and a `DemoTurn` writes it as that protocol's server would:
  *
- * - A2A v0.3 as the CAIPE supervisor streams it (sse-starlette's CRLF, `: ping` comments, `kind`
- *   discriminators, `final`, plan and tool artifacts, `UserInputMetaData` forms);
+ * - A2A v0.3 as the CAIPE supervisor streams it (sse-starlette's CRLF and `: ping` comments around
+ *   the results caipe-events.ts writes: plan and tool artifacts, `UserInputMetaData` forms);
  * - A2A v1.0 as `@a2a-js/sdk` 1.x writes it (wrapper keys, `TASK_STATE_*`, kind-less parts, no
  *   `final`);
  * - AG-UI 1.0 (`data:`-only frames, integer timestamps, the plan as a `STATE_SNAPSHOT` of todos,
@@ -15,6 +15,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import { type A2aResult, CaipeEvents, type FormSpec, type PlanStep } from './caipe-events.js';
 
 export type DemoProtocol = 'a2a' | 'a2a-1.0' | 'agui' | 'caipe';
 
@@ -27,20 +28,6 @@ export const PROTOCOL_LABELS: Record<DemoProtocol, string> = {
   agui: 'AG-UI 1.0',
   caipe: 'CAIPE ≥0.6 (Dynamic Agents through the CAIPE UI backend)',
 };
-
-export interface PlanStep {
-  step_id: string;
-  title: string;
-  agent: string;
-  status: 'pending' | 'in_progress' | 'completed' | 'failed';
-}
-
-/** A form in CAIPE's field vocabulary (`field_name`, `field_label`, `field_type`, …). */
-export interface FormSpec {
-  title: string;
-  description: string;
-  fields: Array<Record<string, unknown>>;
-}
 
 /** The client went away (or the agent is closing): the script stops quietly. */
 export class StreamGone extends Error {}
@@ -171,7 +158,7 @@ function toV1(result: Json): Json {
 
 export class A2aTurn extends DemoTurn {
   readonly #eol = '\r\n';
-  #artifacts = 0;
+  readonly #events = new CaipeEvents(this);
 
   constructor(
     res: ServerResponse,
@@ -184,139 +171,45 @@ export class A2aTurn extends DemoTurn {
   open(): void {
     this.head();
     this.write(`: ping - ${new Date().toISOString()}${this.#eol}${this.#eol}`);
-    this.#result({
-      kind: 'task',
-      id: this.taskId,
-      contextId: this.contextId,
-      status: { state: 'submitted' },
-    });
-    this.#status('working');
+    this.#send(this.#events.task(), this.#events.status('working'));
   }
 
-  #result(result: Json): void {
-    const body = this.version === '1.0' ? toV1(result) : result;
-    this.write(
-      `data: ${JSON.stringify({ jsonrpc: '2.0', id: this.rpcId, result: body })}${this.#eol}${this.#eol}`,
-    );
-  }
-
-  #status(state: string, text?: string, options: { final?: boolean; traceId?: string } = {}): void {
-    this.#result({
-      kind: 'status-update',
-      taskId: this.taskId,
-      contextId: this.contextId,
-      status: {
-        state,
-        timestamp: new Date().toISOString(),
-        ...(text
-          ? {
-              message: {
-                kind: 'message',
-                role: 'agent',
-                messageId: randomUUID(),
-                parts: [{ kind: 'text', text }],
-              },
-            }
-          : {}),
-      },
-      final: options.final ?? false,
-      ...(options.traceId ? { metadata: { trace_id: options.traceId } } : {}),
-    });
-  }
-
-  #artifact(
-    name: string,
-    parts: unknown[],
-    options: {
-      artifactId?: string;
-      append?: boolean;
-      lastChunk?: boolean;
-      metadata?: object;
-      description?: string;
-    } = {},
-  ): void {
-    this.#result({
-      kind: 'artifact-update',
-      taskId: this.taskId,
-      contextId: this.contextId,
-      artifact: {
-        artifactId: options.artifactId ?? `${name}-${++this.#artifacts}`,
-        name,
-        parts,
-        ...(options.description ? { description: options.description } : {}),
-        ...(options.metadata ? { metadata: options.metadata } : {}),
-      },
-      append: options.append ?? false,
-      lastChunk: options.lastChunk ?? false,
-    });
+  #send(...results: A2aResult[]): void {
+    for (const result of results) {
+      const body = this.version === '1.0' ? toV1(result) : result;
+      this.write(
+        `data: ${JSON.stringify({ jsonrpc: '2.0', id: this.rpcId, result: body })}${this.#eol}${this.#eol}`,
+      );
+    }
   }
 
   plan(steps: PlanStep[], first: boolean): void {
-    this.#artifact(
-      first ? 'execution_plan_update' : 'execution_plan_status_update',
-      [{ kind: 'data', data: { steps: steps.map((step, order) => ({ ...step, order })) } }],
-      { artifactId: `plan-${this.taskId}`, metadata: { sourceAgent: 'supervisor' } },
-    );
+    this.#send(this.#events.plan(steps, first));
   }
 
   tool(phase: 'start' | 'end', agent: string, tool: string, planStepId?: string): void {
-    const label = agent.charAt(0).toUpperCase() + agent.slice(1);
-    const text =
-      phase === 'start' ? `🔧 ${label}: Calling tool: ${tool}\n` : `✅ ${label}: Tool ${tool} completed\n`;
-    this.#artifact(
-      phase === 'start' ? 'tool_notification_start' : 'tool_notification_end',
-      [{ kind: 'text', text }],
-      {
-        description: `Tool call ${phase === 'start' ? 'started' : 'completed'}: ${tool}`,
-        metadata: {
-          sourceAgent: agent,
-          agentType: 'sub-agent',
-          ...(planStepId ? { plan_step_id: planStepId } : {}),
-        },
-      },
-    );
+    this.#send(this.#events.tool(phase, agent, tool, planStepId));
   }
 
   text(chunk: string, first: boolean): void {
-    this.#artifact('streaming_result', [{ kind: 'text', text: chunk }], {
-      artifactId: `stream-${this.taskId}`,
-      append: !first,
-      metadata: { sourceAgent: 'supervisor', agentType: 'streaming', is_final_answer: true },
-    });
+    this.#send(this.#events.text(chunk, first));
   }
 
   answer(text: string): void {
-    const traceId = randomBytes(16).toString('hex');
-    this.#artifact('final_result', [{ kind: 'text', text }], {
-      lastChunk: true,
-      metadata: { trace_id: traceId, sourceAgent: 'supervisor' },
-    });
-    this.#status('completed', undefined, { final: true, traceId });
+    this.#send(...this.#events.answer(text, { agent: 'supervisor' }));
   }
 
   ask(form: FormSpec): string {
-    this.#status('working', form.description);
-    this.#artifact('UserInputMetaData', [
-      {
-        kind: 'data',
-        data: {
-          user_input: true,
-          input_title: form.title,
-          input_description: form.description,
-          input_fields: form.fields,
-        },
-      },
-    ]);
-    this.#status('input-required', form.description, { final: true });
+    this.#send(...this.#events.ask(form));
     return this.taskId;
   }
 
   fail(message: string): void {
-    this.#status('failed', message, { final: true });
+    this.#send(this.#events.failed(message));
   }
 
   canceled(): void {
-    this.#status('canceled', 'The task was canceled.', { final: true });
+    this.#send(this.#events.canceled());
   }
 }
 

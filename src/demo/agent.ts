@@ -15,16 +15,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
-import {
-  A2aTurn,
-  AguiTurn,
-  CaipeTurn,
-  type DemoProtocol,
-  type DemoTurn,
-  type FormSpec,
-  type PlanStep,
-  StreamGone,
-} from './agent-wire.js';
+import { A2aTurn, AguiTurn, CaipeTurn, type DemoProtocol, type DemoTurn, StreamGone } from './agent-wire.js';
+import type { FormSpec, PlanStep } from './caipe-events.js';
 
 export type ScenarioName = 'plan' | 'form' | 'fail' | 'slow' | 'hello';
 

@@ -1,8 +1,8 @@
 /**
  * The layers hold (docs/architecture.md): machines import no adapter, render imports no adapter,
  * the simulator imports nothing from the bot it tests, adapters know nothing of the actors above
- * them, and there are no import cycles. Read from the source, so a new import that breaks a rule
- * fails here with its file named.
+ * them nor of the configuration, and there are no import cycles. Read from the source, so a new
+ * import that breaks a rule fails here with its file named.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -79,6 +79,10 @@ describe('layers', () => {
           (!under('machines')(t) || MACHINE_TYPE_MODULES.has(t)),
       ),
     ).toEqual([]);
+  });
+
+  it('adapters take their own options, never the configuration (types included)', () => {
+    expect(violations(under('adapters'), (t) => t !== 'config.ts')).toEqual([]);
   });
 
   it('has no import cycles', () => {

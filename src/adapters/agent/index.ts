@@ -1,21 +1,22 @@
 /**
  * The agent port and its adapters, for the composition root and the conversation actors.
  *
- * `createAgentClient` picks the backend from `AGENT_PROTOCOL` (and `A2A_VERSION`, `CAIPE_AUTH_MODE`):
+ * `createAgentClient` builds the backend its settings name (src/agentOptions.ts reads them from
+ * `AGENT_PROTOCOL`, `A2A_VERSION`, `CAIPE_AUTH_MODE` and the rest of the configuration):
  * everything above the port gets an `AgentClient` and never learns which backend runs, except for
  * two composition details the backend answers for itself — where a feedback click goes, and whether
  * the `authorize` command can link to the CAIPE UI's space route (CAIPE ≤0.5 only).
  */
 import type { Clock } from '../../clock.js';
-import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import { A2aAgentClient } from './a2a/client.js';
+import type { A2aVersion } from './a2a/wire.js';
 import { AguiAgentClient } from './agui/client.js';
-import type { ThreadMemory } from './agui/memory.js';
+import type { HistoryLimits, ThreadMemory } from './agui/memory.js';
 import { CaipeAgentClient } from './caipe/client.js';
 import { type CaipeFeedbackInput, createCaipeFeedback } from './caipe/feedback.js';
 import { type LinkNoticeMessage, linkNoticeMessage } from './caipe/link-notice.js';
-import { KeycloakOnBehalf } from './caipe/obo.js';
+import { KeycloakOnBehalf, type OnBehalfOptions } from './caipe/obo.js';
 import type { AgentAuth } from './http.js';
 import type { AgentClient } from './port.js';
 
@@ -27,42 +28,40 @@ export {
   type AgentTimers,
 } from './a2a/client.js';
 export { isFormArtifactName, parseForm } from './a2a/form.js';
-export { a2aClientOptions } from './a2a/from-config.js';
 export { AguiAgentClient, type AguiAgentClientOptions } from './agui/client.js';
 export { CaipeAgentClient, type CaipeAgentClientOptions } from './caipe/client.js';
 export { KeycloakOnBehalf, signedLinkUrl } from './caipe/obo.js';
 export { parsePlanText } from './plan-text.js';
 export * from './port.js';
-export { type RunTurnOptions, runTurn } from './run-turn.js';
 export * from './turn-state.js';
 
 export type AgentBackend = 'a2a' | 'agui' | 'caipe';
 
-export type AgentConfig = Pick<
-  Config,
-  | 'agentProtocol'
-  | 'caipeUrl'
-  | 'a2aIdleTimeoutS'
-  | 'a2aVersion'
-  | 'a2aUserPrefix'
-  | 'caipeAgentId'
-  | 'caipeAuthMode'
-  | 'caipeUiBaseUrl'
+/** What the bot's own account needs to mint per-person tokens (`CAIPE_AUTH_MODE=obo`). */
+export type OnBehalfSettings = Pick<
+  OnBehalfOptions,
   | 'keycloakUrl'
-  | 'keycloakRealm'
-  | 'keycloakBotClientId'
-  | 'keycloakBotClientSecret'
-  | 'keycloakBotAudience'
-  | 'keycloakAdminClientId'
-  | 'keycloakAdminClientSecret'
-  | 'webexLinkingBaseUrl'
-  | 'webexLinkHmacSecret'
-  | 'threadContextMaxMessages'
-  | 'threadContextMaxChars'
+  | 'realm'
+  | 'clientId'
+  | 'clientSecret'
+  | 'audience'
+  | 'adminClientId'
+  | 'adminClientSecret'
+  | 'linkBaseUrl'
+  | 'linkSecret'
 >;
 
+/** The backend to build and its own settings (`AGENT_PROTOCOL` and what it reads). */
+export type AgentBackendSettings =
+  | { protocol: 'a2a'; url: string; version: A2aVersion | 'auto'; userPrefix: boolean }
+  | { protocol: 'agui'; url: string; historyLimits: HistoryLimits }
+  /** CAIPE ≥0.6; with `onBehalf`, every call goes on behalf of the asker (`obo` mode). */
+  | { protocol: 'caipe'; url: string; agentId: string; onBehalf?: OnBehalfSettings };
+
 export interface CreateAgentClientOptions {
-  config: AgentConfig;
+  backend: AgentBackendSettings;
+  /** A stream silent this long (pings excluded) is treated as cut, on every backend. */
+  idleTimeoutMs: number;
   logger: Logger;
   clock?: Clock;
   /** The bot's own credentials (`WEBEX_INTEGRATION_AUTH_*`), for every backend that is not on-behalf-of. */
@@ -86,22 +85,18 @@ export interface AgentBackendHandle {
 }
 
 export function createAgentClient(options: CreateAgentClientOptions): AgentBackendHandle {
-  const { config, logger } = options;
-  const idleTimeoutMs = config.a2aIdleTimeoutS * 1000;
+  const { backend, logger } = options;
   const common = {
-    idleTimeoutMs,
+    idleTimeoutMs: options.idleTimeoutMs,
     logger,
     ...(options.clock ? { clock: options.clock } : {}),
   };
-  switch (config.agentProtocol) {
+  switch (backend.protocol) {
     case 'agui': {
       const client = new AguiAgentClient({
         ...common,
-        url: config.caipeUrl,
-        historyLimits: {
-          maxMessages: config.threadContextMaxMessages,
-          maxChars: config.threadContextMaxChars,
-        },
+        url: backend.url,
+        historyLimits: backend.historyLimits,
         ...(options.auth ? { auth: options.auth } : {}),
         ...(options.memory ? { memory: options.memory } : {}),
       });
@@ -109,72 +104,51 @@ export function createAgentClient(options: CreateAgentClientOptions): AgentBacke
         backend: 'agui',
         client,
         uiAuthorizeRoute: false,
-        label: `AG-UI at ${config.caipeUrl}`,
+        label: `AG-UI at ${backend.url}`,
         close: () => client.close(),
       };
     }
     case 'caipe': {
-      const agentId = config.caipeAgentId;
-      // loadConfig refuses AGENT_PROTOCOL=caipe without it; this guards callers that skipped it.
-      if (!agentId) throw new Error('AGENT_PROTOCOL=caipe needs CAIPE_AGENT_ID');
-      const people = config.caipeAuthMode === 'obo' ? onBehalf(options) : undefined;
+      const people = backend.onBehalf ? onBehalf(backend.onBehalf, options) : undefined;
       const client = new CaipeAgentClient({
         ...common,
-        url: config.caipeUrl,
-        agentId,
+        url: backend.url,
+        agentId: backend.agentId,
         ...(people ? { people } : options.auth ? { auth: options.auth } : {}),
       });
+      const authMode = backend.onBehalf ? 'obo' : 'service';
       return {
         backend: 'caipe',
         client,
-        feedback: createCaipeFeedback({ url: config.caipeUrl, log: logger }),
+        feedback: createCaipeFeedback({ url: backend.url, log: logger }),
         uiAuthorizeRoute: false,
-        label: `CAIPE ≥0.6 (agent ${agentId}, ${config.caipeAuthMode} auth) at ${config.caipeUrl}`,
+        label: `CAIPE ≥0.6 (agent ${backend.agentId}, ${authMode} auth) at ${backend.url}`,
         close: () => client.close(),
       };
     }
-    default: {
+    case 'a2a': {
       const client = new A2aAgentClient({
         ...common,
-        url: config.caipeUrl,
-        version: config.a2aVersion,
-        userPrefix: config.a2aUserPrefix,
+        url: backend.url,
+        version: backend.version,
+        userPrefix: backend.userPrefix,
         ...(options.auth ? { auth: options.auth } : {}),
       });
       return {
         backend: 'a2a',
         client,
         uiAuthorizeRoute: true,
-        label: `A2A (${config.a2aVersion}) at ${config.caipeUrl}`,
+        label: `A2A (${backend.version}) at ${backend.url}`,
         close: () => client.close(),
       };
     }
   }
 }
 
-function onBehalf(options: CreateAgentClientOptions): KeycloakOnBehalf {
-  const { config } = options;
-  const required = {
-    keycloakUrl: config.keycloakUrl,
-    clientSecret: config.keycloakBotClientSecret,
-    adminClientSecret: config.keycloakAdminClientSecret,
-    linkSecret: config.webexLinkHmacSecret,
-  };
-  for (const [name, value] of Object.entries(required)) {
-    // loadConfig refuses CAIPE_AUTH_MODE=obo without them; this guards callers that skipped it.
-    if (!value) throw new Error(`CAIPE_AUTH_MODE=obo needs ${name}`);
-  }
+function onBehalf(settings: OnBehalfSettings, options: CreateAgentClientOptions): KeycloakOnBehalf {
   const sendPrivate = options.sendPrivate;
   return new KeycloakOnBehalf({
-    keycloakUrl: required.keycloakUrl!,
-    realm: config.keycloakRealm,
-    clientId: config.keycloakBotClientId,
-    clientSecret: required.clientSecret!,
-    audience: config.keycloakBotAudience,
-    adminClientId: config.keycloakAdminClientId,
-    adminClientSecret: required.adminClientSecret!,
-    linkBaseUrl: config.webexLinkingBaseUrl ?? config.caipeUiBaseUrl,
-    linkSecret: required.linkSecret!,
+    ...settings,
     logger: options.logger,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(sendPrivate

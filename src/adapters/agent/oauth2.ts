@@ -10,7 +10,6 @@
  */
 import { type Dispatcher, request } from 'undici';
 import { type Clock, systemClock } from '../../clock.js';
-import type { Config } from '../../config.js';
 import { AgentError } from '../../errors.js';
 import { type Logger, silentLogger } from '../../logger.js';
 import type { AgentAuth } from './a2a/client.js';
@@ -61,36 +60,6 @@ const DEFAULT_MARGIN_MS = 60_000;
 const DEFAULT_EXPIRES_IN_S = 3_600;
 /** A token response is a few hundred bytes; anything far bigger is not one. */
 const MAX_BODY_BYTES = 64 * 1024;
-
-/** The token source's options from the bot's configuration, or undefined when auth is off. */
-export function oauth2OptionsFromConfig(
-  config: Pick<
-    Config,
-    | 'a2aAuthEnabled'
-    | 'a2aAuthTokenUrl'
-    | 'a2aAuthClientId'
-    | 'a2aAuthClientSecret'
-    | 'a2aAuthScope'
-    | 'a2aAuthAudience'
-  >,
-): OAuth2ClientCredentials | undefined {
-  if (!config.a2aAuthEnabled) return undefined;
-  const { a2aAuthTokenUrl: tokenUrl, a2aAuthClientId: clientId, a2aAuthClientSecret: clientSecret } = config;
-  // loadConfig already refused this combination (exit 78); this guards callers that skipped it.
-  if (!tokenUrl || !clientId || !clientSecret) {
-    throw new AgentError(
-      'unauthorized',
-      'OAuth2 is enabled but the token URL, client id or secret is missing',
-    );
-  }
-  return {
-    tokenUrl,
-    clientId,
-    clientSecret,
-    scope: config.a2aAuthScope,
-    audience: config.a2aAuthAudience,
-  };
-}
 
 export function createOAuth2TokenSource(options: OAuth2TokenSourceOptions): OAuth2TokenSource {
   const clock = options.clock ?? systemClock;

@@ -3,14 +3,13 @@
  * `refused_total` from the bot's `/metrics`, waiting for refusals that post nothing, a clock a
  * test can move forward, a space registry whose store can fail, and an agent form.
  */
-import { MemorySpaceRegistry } from '../../../src/adapters/store/memory.js';
-import type { SpaceRecord, SpaceRegistry } from '../../../src/adapters/store/ports.js';
+import type { SpaceRecord } from '../../../src/adapters/store/ports.js';
 import type { Clock } from '../../../src/clock.js';
 import { messages } from '../../../src/render/messages.js';
 import type { StoredMessage } from '../../../src/simulator/webex/index.js';
 import type { SseExchange } from '../../helpers/a2a/sse-emulator.js';
 import type { World } from '../../helpers/world.js';
-import { CaipeTurn, DEPLOY_FORM_PART } from '../conversations/support.js';
+import { CaipeTurn, DEPLOY_FORM_PART, WrappedSpaceRegistry } from '../conversations/support.js';
 
 /** The bot's display name in `startWorld`. */
 export const BOT_NAME = 'CAIPE Bot';
@@ -89,34 +88,17 @@ export class JumpClock implements Clock {
 // ── A registry whose store can fail ─────────────────────────────────────────────────────────────
 
 /** The in-memory registry, failing every lookup while `failing` is set (MongoDB down). */
-export class FailingSpaceRegistry implements SpaceRegistry {
-  readonly #inner: MemorySpaceRegistry;
+export class FailingSpaceRegistry extends WrappedSpaceRegistry {
   failing = false;
   /** Lookups that failed. */
   failures = 0;
-
-  constructor(clock?: Clock) {
-    this.#inner = new MemorySpaceRegistry(clock);
-  }
 
   async find(roomIds: readonly string[]): Promise<SpaceRecord | undefined> {
     if (this.failing) {
       this.failures++;
       throw new Error('connection to the space registry refused');
     }
-    return this.#inner.find(roomIds);
-  }
-
-  list(): Promise<SpaceRecord[]> {
-    return this.#inner.list();
-  }
-
-  authorize(record: Parameters<SpaceRegistry['authorize']>[0]): Promise<SpaceRecord> {
-    return this.#inner.authorize(record);
-  }
-
-  revoke(roomIds: readonly string[], revokedBy: string): Promise<boolean> {
-    return this.#inner.revoke(roomIds, revokedBy);
+    return this.inner.find(roomIds);
   }
 }
 

@@ -6,8 +6,13 @@ import { TaskState } from '@a2a-js/sdk';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { A2aAgentClient } from '../../../src/adapters/agent/a2a/client.js';
 import type { TurnEvent, TurnRequest } from '../../../src/adapters/agent/port.js';
-import { runTurn } from '../../../src/adapters/agent/run-turn.js';
-import { finalText, reduceTurnEvents, type TurnState } from '../../../src/adapters/agent/turn-state.js';
+import {
+  finalText,
+  initialTurnState,
+  reduceTurn,
+  reduceTurnEvents,
+  type TurnState,
+} from '../../../src/adapters/agent/turn-state.js';
 import { AgentError } from '../../../src/errors.js';
 import { type PeerTurn, SdkPeer } from '../../helpers/a2a/sdk-peer.js';
 
@@ -125,15 +130,15 @@ describe('A2A client against an @a2a-js/sdk peer (v0.3 JSON-RPC)', () => {
     });
   });
 
-  it('runTurn folds the stream and shows every intermediate state', async () => {
+  it('folded as the conversation actor folds it, the stream shows every intermediate state', async () => {
+    // The agentStream actor seeds the state with the request's ids and reduces each event in turn.
+    const request = { text: 'ping', userEmail: 'a@example.com', contextId: 'ctx-known' };
+    let state = initialTurnState({ contextId: request.contextId });
     const seen: string[] = [];
-    const state = await runTurn(
-      client,
-      { text: 'ping', userEmail: 'a@example.com', contextId: 'ctx-known' },
-      {
-        onState: (s) => seen.push(`${s.status}:${s.streams[0]?.text ?? ''}`),
-      },
-    );
+    for await (const event of client.streamTurn(request)) {
+      state = reduceTurn(state, event);
+      seen.push(`${state.status}:${state.streams[0]?.text ?? ''}`);
+    }
     expect(state.contextId).toBe('ctx-known');
     expect(finalText(state)?.text).toBe('You said: ping');
     expect(seen).toEqual([

@@ -1,12 +1,20 @@
 /**
- * Shared pieces of the end-to-end conversation tests: CAIPE-shaped A2A results for the raw SSE
- * emulator (reference §B.3–B.5), and readers of what Webex shows, taken from the simulator's
+ * Shared pieces of the end-to-end conversation tests: a CAIPE-shaped A2A turn for the raw SSE
+ * emulator (its results written by src/demo/caipe-events.ts), and readers of what Webex shows, taken from the simulator's
  * request log and message store only.
  */
 
 import { TaskState } from '@a2a-js/sdk';
 import { MemorySpaceRegistry } from '../../../src/adapters/store/memory.js';
 import type { SpaceRecord, SpaceRegistry } from '../../../src/adapters/store/ports.js';
+import type { Clock } from '../../../src/clock.js';
+import {
+  type A2aResult,
+  type ArtifactOptions,
+  CaipeEvents,
+  type PlanStep,
+  userInputPart,
+} from '../../../src/demo/caipe-events.js';
 import { messages } from '../../../src/render/messages.js';
 import { memoryStores, type Stores } from '../../../src/runtime.js';
 import type { RequestRecord, WebexSimulator } from '../../../src/simulator/webex/index.js';
@@ -189,158 +197,89 @@ export function echoRequests(peer: SdkPeer, turns = 20): SdkPeer {
 
 let nextTurn = 1;
 
-export interface PlanStepInput {
-  title: string;
-  agent: string;
-  status: 'pending' | 'in_progress' | 'completed' | 'failed';
-}
+/** A plan step as a test names it; the step id is made from its place in the plan. */
+export type PlanStepInput = Omit<PlanStep, 'step_id'>;
 
 /**
  * One turn of a CAIPE-like supervisor on an emulator exchange: the task keeps the request's
- * `contextId` (or opens a fresh one) and a new task id, as the supervisor does.
+ * `contextId` (or opens a fresh one) and a new task id, as the supervisor does. The results are the
+ * demo agent's (src/demo/caipe-events.ts); this sends them as sse-starlette does, artifacts split
+ * across two writes.
  */
 export class CaipeTurn {
   readonly exchange: SseExchange;
   readonly taskId: string;
   readonly contextId: string;
-  #artifacts = 0;
-  #planArtifactId: string | undefined;
+  readonly #events: CaipeEvents;
+  #planSent = false;
 
   constructor(exchange: SseExchange) {
     const n = nextTurn++;
     this.exchange = exchange;
     this.taskId = `task-${n}`;
     this.contextId = sentMessage(exchange.request.json).contextId ?? `ctx-${n}`;
+    this.#events = new CaipeEvents(this);
   }
 
   get userText(): string {
     return sentMessage(this.exchange.request.json).text;
   }
 
-  #ids() {
-    return { taskId: this.taskId, contextId: this.contextId };
+  #sendArtifact(result: A2aResult): Promise<void> {
+    return this.exchange.sendResult(result, { pieces: 2 });
   }
 
   /** `task` (submitted), then `working`, each preceded by a keep-alive ping as sse-starlette does. */
   async open(): Promise<void> {
     this.exchange.start();
     await this.exchange.ping();
-    await this.exchange.sendResult({
-      kind: 'task',
-      id: this.taskId,
-      contextId: this.contextId,
-      status: { state: 'submitted' },
-    });
+    await this.exchange.sendResult(this.#events.task());
     await this.status('working');
   }
 
   status(state: string, text?: string, metadata?: Record<string, unknown>, final = false): Promise<void> {
-    return this.exchange.sendResult({
-      kind: 'status-update',
-      ...this.#ids(),
-      status: {
-        state,
-        ...(text ? { message: { role: 'agent', kind: 'message', parts: [{ kind: 'text', text }] } } : {}),
-      },
-      final,
-      ...(metadata ? { metadata } : {}),
-    });
+    return this.exchange.sendResult(
+      this.#events.status(state, { ...(text ? { text } : {}), ...(metadata ? { metadata } : {}), final }),
+    );
   }
 
-  artifact(
-    name: string,
-    parts: unknown[],
-    options: {
-      artifactId?: string;
-      append?: boolean;
-      lastChunk?: boolean;
-      metadata?: object;
-      description?: string;
-    } = {},
-  ): Promise<void> {
-    return this.exchange.sendResult(
-      {
-        kind: 'artifact-update',
-        ...this.#ids(),
-        artifact: {
-          artifactId: options.artifactId ?? `${name}-${++this.#artifacts}`,
-          name,
-          parts,
-          ...(options.metadata ? { metadata: options.metadata } : {}),
-          ...(options.description ? { description: options.description } : {}),
-        },
-        append: options.append ?? false,
-        lastChunk: options.lastChunk ?? false,
-      },
-      { pieces: 2 },
-    );
+  artifact(name: string, parts: unknown[], options: ArtifactOptions = {}): Promise<void> {
+    return this.#sendArtifact(this.#events.artifact(name, parts, options));
   }
 
   /** `execution_plan_update` the first time, `execution_plan_status_update` after (same artifact id). */
   plan(steps: readonly PlanStepInput[]): Promise<void> {
-    const first = this.#planArtifactId === undefined;
-    this.#planArtifactId ??= `plan-${this.taskId}`;
-    const data = {
-      steps: steps.map((step, order) => ({
-        step_id: `step-${order.toString(16).padStart(12, '0')}`,
-        title: step.title,
-        agent: step.agent,
-        status: step.status,
-        order,
-      })),
-    };
-    return this.artifact(
-      first ? 'execution_plan_update' : 'execution_plan_status_update',
-      [{ kind: 'data', data }],
-      { artifactId: this.#planArtifactId, metadata: { sourceAgent: 'supervisor' } },
-    );
+    const first = !this.#planSent;
+    this.#planSent = true;
+    const withIds = steps.map((step, order) => ({
+      step_id: `step-${order.toString(16).padStart(12, '0')}`,
+      ...step,
+    }));
+    return this.#sendArtifact(this.#events.plan(withIds, first));
   }
 
   toolStart(tool: string, agent: string): Promise<void> {
-    const label = agent.charAt(0).toUpperCase() + agent.slice(1);
-    return this.artifact(
-      'tool_notification_start',
-      [{ kind: 'text', text: `🔧 ${label}: Calling tool: ${tool}\n` }],
-      {
-        metadata: { sourceAgent: agent, agentType: 'sub-agent' },
-        description: `Tool call started: ${tool}`,
-      },
-    );
+    return this.#sendArtifact(this.#events.tool('start', agent, tool));
   }
 
   toolEnd(tool: string, agent: string): Promise<void> {
-    const label = agent.charAt(0).toUpperCase() + agent.slice(1);
-    return this.artifact(
-      'tool_notification_end',
-      [{ kind: 'text', text: `✅ ${label}: Tool ${tool} completed\n` }],
-      {
-        metadata: { sourceAgent: agent, agentType: 'sub-agent' },
-        description: `Tool call completed: ${tool}`,
-      },
-    );
+    return this.#sendArtifact(this.#events.tool('end', agent, tool));
   }
 
   /** Streams `text` in a few `streaming_result` chunks on one artifact. */
   async stream(text: string, chunks = 3): Promise<void> {
     const size = Math.max(1, Math.ceil(text.length / chunks));
-    const artifactId = `stream-${this.taskId}`;
     for (let i = 0; i < text.length; i += size) {
-      await this.artifact('streaming_result', [{ kind: 'text', text: text.slice(i, i + size) }], {
-        artifactId,
-        append: i > 0,
-        metadata: { sourceAgent: 'supervisor', agentType: 'streaming' },
-      });
+      await this.#sendArtifact(this.#events.text(text.slice(i, i + size), i === 0));
     }
   }
 
-  /** `final_result` then `completed` (final, with a trace id), then the stream closes. */
+  /** `final_result` then `completed` (final, with a trace id made from the task id), then the stream closes. */
   async answer(text: string): Promise<void> {
     const traceId = `${this.taskId.replace(/[^0-9a-f]/g, '').padStart(32, 'a')}`.slice(-32);
-    await this.artifact('final_result', [{ kind: 'text', text }], {
-      lastChunk: true,
-      metadata: { trace_id: traceId },
-    });
-    await this.status('completed', undefined, { trace_id: traceId }, true);
+    const [result, completed] = this.#events.answer(text, { traceId });
+    await this.#sendArtifact(result);
+    await this.exchange.sendResult(completed);
     await this.exchange.end();
   }
 }
@@ -372,17 +311,39 @@ export const echo = answerScript((text) => `Echo: ${currentRequest(text)}`);
 
 // ── A space registry the test can watch ─────────────────────────────────────────────────────────
 
+/** The in-memory registry behind a test's own `find`: every other call goes straight to it. */
+export abstract class WrappedSpaceRegistry implements SpaceRegistry {
+  protected readonly inner: MemorySpaceRegistry;
+
+  constructor(clock?: Clock) {
+    this.inner = new MemorySpaceRegistry(clock);
+  }
+
+  abstract find(roomIds: readonly string[]): Promise<SpaceRecord | undefined>;
+
+  list(): Promise<SpaceRecord[]> {
+    return this.inner.list();
+  }
+
+  authorize(record: Parameters<SpaceRegistry['authorize']>[0]): Promise<SpaceRecord> {
+    return this.inner.authorize(record);
+  }
+
+  revoke(roomIds: readonly string[], revokedBy: string): Promise<boolean> {
+    return this.inner.revoke(roomIds, revokedBy);
+  }
+}
+
 /**
  * The in-memory registry, counting finished lookups so a test knows the bot has read the
  * registry for a message (the registry is the bot's edge: MongoDB in production).
  */
-export class WatchedSpaceRegistry implements SpaceRegistry {
-  readonly #inner = new MemorySpaceRegistry();
+export class WatchedSpaceRegistry extends WrappedSpaceRegistry {
   readonly #waiters: Array<{ count: number; resolve: () => void }> = [];
   lookups = 0;
 
   async find(roomIds: readonly string[]): Promise<SpaceRecord | undefined> {
-    const record = await this.#inner.find(roomIds);
+    const record = await this.inner.find(roomIds);
     this.lookups++;
     for (const waiter of [...this.#waiters]) {
       if (this.lookups >= waiter.count) {
@@ -397,18 +358,6 @@ export class WatchedSpaceRegistry implements SpaceRegistry {
   untilLookups(count: number): Promise<void> {
     if (this.lookups >= count) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push({ count, resolve }));
-  }
-
-  list(): Promise<SpaceRecord[]> {
-    return this.#inner.list();
-  }
-
-  authorize(record: Parameters<SpaceRegistry['authorize']>[0]): Promise<SpaceRecord> {
-    return this.#inner.authorize(record);
-  }
-
-  revoke(roomIds: readonly string[], revokedBy: string): Promise<boolean> {
-    return this.#inner.revoke(roomIds, revokedBy);
   }
 }
 
@@ -441,21 +390,17 @@ export function silentWithPingsScript(pingEveryMs = 200) {
 }
 
 /** A CAIPE `UserInputMetaData` data part: a required select and an optional text field. */
-export const DEPLOY_FORM_PART = {
-  kind: 'data',
-  data: {
-    user_input: true,
-    input_title: 'Deploy',
-    input_description: 'Which environment?',
-    input_fields: [
-      {
-        field_name: 'env',
-        field_label: 'Environment',
-        field_type: 'select',
-        field_values: ['staging', 'prod'],
-        required: true,
-      },
-      { field_name: 'reason', field_label: 'Reason', field_type: 'text', required: false },
-    ],
-  },
-};
+export const DEPLOY_FORM_PART = userInputPart({
+  title: 'Deploy',
+  description: 'Which environment?',
+  fields: [
+    {
+      field_name: 'env',
+      field_label: 'Environment',
+      field_type: 'select',
+      field_values: ['staging', 'prod'],
+      required: true,
+    },
+    { field_name: 'reason', field_label: 'Reason', field_type: 'text', required: false },
+  ],
+});

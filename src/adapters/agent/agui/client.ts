@@ -15,36 +15,24 @@
  * - AG-UI cannot re-attach to a run: `resubscribe` is `unsupported`.
  */
 import { randomUUID } from 'node:crypto';
-import { systemClock } from '../../../clock.js';
 import { AgentError } from '../../../errors.js';
-import { type Logger, silentLogger } from '../../../logger.js';
+import { type AgentClientBase, type AgentClientBaseOptions, agentClientBase } from '../client-base.js';
 import { type AguiHandle, decodeHandle, encodeHandle, type InterruptRef } from '../handle.js';
-import { type AgentAuth, AgentHttp, type AgentTimers, type ResponseBody, Stopper } from '../http.js';
+import { type ResponseBody, Stopper } from '../http.js';
 import type { AgentClient, CallOptions, HistoryMessage, TurnEvent, TurnRequest } from '../port.js';
-import type { SseReaderOptions } from '../sse.js';
 import { aguiResume, legacyResume, replyOf } from './interrupts.js';
 import { boundHistory, type HistoryLimits, InProcessThreadMemory, type ThreadMemory } from './memory.js';
 import { endingEvents, runEvents } from './stream.js';
 import { AguiRunTranslator } from './translate.js';
 
-export interface AguiAgentClientOptions {
+export interface AguiAgentClientOptions extends AgentClientBaseOptions {
   /** The agent's run endpoint (`CAIPE_URL`). */
   url: string;
-  idleTimeoutMs: number;
-  closeGraceMs?: number;
-  connectTimeoutMs?: number;
-  clientSource?: string;
-  auth?: AgentAuth;
-  logger?: Logger;
-  clock?: AgentTimers;
-  dispatcher?: import('undici').Dispatcher;
   /** Where earlier turns are kept when a request brings no `history`; in-process by default. */
   memory?: ThreadMemory;
   /** `WEBEX_THREAD_CONTEXT_MAX_MESSAGES` / `_MAX_CHARS`. */
   historyLimits?: HistoryLimits;
   newId?: () => string;
-  /** The SSE reader's bounds (SPEC: 4 MB, 10 s of wall time) and an observer of what it holds. */
-  sse?: SseReaderOptions;
 }
 
 interface ActiveRun {
@@ -54,39 +42,22 @@ interface ActiveRun {
 
 export class AguiAgentClient implements AgentClient {
   readonly #url: string;
-  readonly #idleTimeoutMs: number;
-  readonly #closeGraceMs: number;
-  readonly #logger: Logger;
-  readonly #timers: AgentTimers;
-  readonly #http: AgentHttp;
+  readonly #common: AgentClientBase;
   readonly #memory: ThreadMemory;
   readonly #limits: HistoryLimits;
   readonly #newId: () => string;
-  readonly #sse: SseReaderOptions;
   readonly #active = new Map<string, ActiveRun>();
 
   constructor(options: AguiAgentClientOptions) {
     this.#url = options.url;
-    this.#idleTimeoutMs = options.idleTimeoutMs;
-    this.#closeGraceMs = options.closeGraceMs ?? 1_000;
-    this.#logger = options.logger ?? silentLogger();
-    this.#timers = options.clock ?? systemClock;
-    this.#http = new AgentHttp({
-      idleTimeoutMs: options.idleTimeoutMs,
-      logger: this.#logger,
-      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
-      ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
-      ...(options.auth ? { auth: options.auth } : {}),
-      ...(options.clientSource ? { clientSource: options.clientSource } : {}),
-    });
+    this.#common = agentClientBase(options);
     this.#memory = options.memory ?? new InProcessThreadMemory();
     this.#limits = options.historyLimits ?? { maxMessages: 10, maxChars: 4_000 };
     this.#newId = options.newId ?? randomUUID;
-    this.#sse = options.sse ?? {};
   }
 
   async close(): Promise<void> {
-    await this.#http.close();
+    await this.#common.http.close();
   }
 
   async *streamTurn(turn: TurnRequest, options: CallOptions = {}): AsyncGenerator<TurnEvent> {
@@ -131,36 +102,27 @@ export class AguiAgentClient implements AgentClient {
     };
     this.#active.set(runId, run);
     const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
-    const stop = new Stopper(this.#timers, signal);
-    const translator = new AguiRunTranslator(this.#logger);
+    const stop = new Stopper(this.#common.timers, signal);
+    const translator = new AguiRunTranslator(this.#common.logger);
     let body: ResponseBody | undefined;
     let receiving = false;
     try {
       yield { type: 'ids', contextId: threadId, taskId: encodeHandle({ backend: 'agui', threadId, runId }) };
-      stop.arm(this.#idleTimeoutMs, 'idle');
-      const response = await this.#http.call(
+      stop.arm(this.#common.idleTimeoutMs, 'idle');
+      const response = await this.#common.http.call(
         { url: this.#url, body: JSON.stringify(input), accept: 'text/event-stream', label: 'agui.run' },
         stop,
       );
       body = response.body;
-      await this.#http.requireEventStream(response, stop, 'Agent');
+      await this.#common.http.requireEventStream(response, stop, 'Agent');
       receiving = true;
-      yield* runEvents({
-        http: this.#http,
-        body,
-        stop,
-        translator,
-        logger: this.#logger,
-        idleTimeoutMs: this.#idleTimeoutMs,
-        closeGraceMs: this.#closeGraceMs,
-        sse: this.#sse,
-      });
+      yield* runEvents({ ...this.#common, body, stop, translator });
     } catch (error) {
       if (run.cancelled && !options.signal?.aborted) {
         yield { type: 'status', state: 'canceled' };
         return;
       }
-      throw this.#http.mapError(error, stop, receiving, this.#url);
+      throw this.#common.http.mapError(error, stop, receiving, this.#url);
     } finally {
       this.#active.delete(runId);
       stop.dispose();
@@ -183,7 +145,7 @@ export class AguiAgentClient implements AgentClient {
     ]);
     await this.#remember(threadId, turn, history, userMessage !== undefined, translator).catch(
       (error: unknown) =>
-        this.#logger.warn({ event: 'agent.memory_failed', err: error }, 'thread memory not saved'),
+        this.#common.logger.warn({ event: 'agent.memory_failed', err: error }, 'thread memory not saved'),
     );
     yield* events;
   }
@@ -194,7 +156,7 @@ export class AguiAgentClient implements AgentClient {
     const run = this.#active.get(handle.runId);
     if (run) run.cancel();
     // AG-UI has no cancel call: closing the connection is how a client stops a run.
-    this.#logger.info(
+    this.#common.logger.info(
       { event: 'agent.cancelled', runId: handle.runId, open: run !== undefined },
       'AG-UI run cancelled by closing its connection',
     );

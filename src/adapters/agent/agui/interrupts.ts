@@ -66,6 +66,34 @@ function freeTextField(): FormField {
   return { name: FREE_TEXT_FIELD, label: messages.freeTextAnswerLabel, type: 'text', required: true };
 }
 
+/** Where a LangGraph `on_interrupt` came from: it names no ids of its own. */
+const LEGACY: Pick<InterruptRef, 'style' | 'ids' | 'reason'> = {
+  style: 'legacy',
+  ids: [],
+  reason: 'langgraph',
+};
+
+/** An interrupt that names no fields: one free-text answer, its message as the question. */
+function freeTextInterrupt(
+  from: Pick<InterruptRef, 'style' | 'ids' | 'reason'>,
+  source: string,
+  raw: unknown,
+  message: string | undefined,
+  title?: string,
+): InterruptForm {
+  return {
+    form: {
+      ...(title ? { title } : {}),
+      ...(message ? { description: message } : {}),
+      fields: [freeTextField()],
+      source,
+      raw,
+    },
+    ref: { ...from, ids: [...from.ids], answer: 'text', field: FREE_TEXT_FIELD },
+    ...(message ? { message } : {}),
+  };
+}
+
 function argsText(args: unknown): string | undefined {
   if (args === undefined || args === null) return undefined;
   const text = typeof args === 'string' ? args : JSON.stringify(args, null, 2);
@@ -167,16 +195,7 @@ export function formOfAguiInterrupts(interrupts: readonly unknown[]): InterruptF
       ...(message ? { message } : {}),
     };
   }
-  return {
-    form: {
-      ...(message ? { description: message } : {}),
-      fields: [freeTextField()],
-      source: `agui:${reason}`,
-      raw: first,
-    },
-    ref: { style: 'agui', ids, reason, answer: 'text', field: FREE_TEXT_FIELD },
-    ...(message ? { message } : {}),
-  };
+  return freeTextInterrupt({ style: 'agui', ids, reason }, `agui:${reason}`, first, message);
 }
 
 /** A LangGraph `on_interrupt` value: JSON text (or an object) or a plain question. */
@@ -221,29 +240,10 @@ export function formOfLegacyInterrupt(value: unknown): InterruptForm {
         ...(message ? { message } : {}),
       };
     }
-    return {
-      form: {
-        ...(title ? { title } : {}),
-        ...(message ? { description: message } : {}),
-        fields: [freeTextField()],
-        source: 'langgraph:on_interrupt',
-        raw: parsed,
-      },
-      ref: { style: 'legacy', ids: [], reason: 'langgraph', answer: 'text', field: FREE_TEXT_FIELD },
-      ...(message ? { message } : {}),
-    };
+    return freeTextInterrupt(LEGACY, 'langgraph:on_interrupt', parsed, message, title);
   }
   const message = typeof parsed === 'string' && parsed.trim() ? parsed : undefined;
-  return {
-    form: {
-      ...(message ? { description: message } : {}),
-      fields: [freeTextField()],
-      source: 'langgraph:on_interrupt',
-      raw: parsed ?? null,
-    },
-    ref: { style: 'legacy', ids: [], reason: 'langgraph', answer: 'text', field: FREE_TEXT_FIELD },
-    ...(message ? { message } : {}),
-  };
+  return freeTextInterrupt(LEGACY, 'langgraph:on_interrupt', parsed ?? null, message);
 }
 
 /** CAIPE's top-level `interrupt:{id, reason, payload}`. */
@@ -272,16 +272,7 @@ export function formOfCaipeInterrupt(interrupt: unknown): InterruptForm | undefi
     .slice(0, MAX_FIELDS);
   const prompt = str(payload.prompt);
   if (fields.length === 0) {
-    return {
-      form: {
-        ...(prompt ? { description: prompt } : {}),
-        fields: [freeTextField()],
-        source: `caipe:${reason}`,
-        raw: interrupt,
-      },
-      ref: { style: 'caipe', ids: [id], reason, answer: 'text', field: FREE_TEXT_FIELD },
-      ...(prompt ? { message: prompt } : {}),
-    };
+    return freeTextInterrupt({ style: 'caipe', ids: [id], reason }, `caipe:${reason}`, interrupt, prompt);
   }
   return {
     form: { ...(prompt ? { description: prompt } : {}), fields, source: `caipe:${reason}`, raw: interrupt },

@@ -16,17 +16,15 @@
  * one minted for the person (`obo`).
  */
 import { randomUUID } from 'node:crypto';
-import { systemClock } from '../../../clock.js';
 import { AgentError } from '../../../errors.js';
-import { type Logger, silentLogger } from '../../../logger.js';
 import { decodeHydraId } from '../../webex/ids.js';
 import { caipeResumeData, replyOf } from '../agui/interrupts.js';
 import { endingEvents, runEvents } from '../agui/stream.js';
 import { AguiRunTranslator } from '../agui/translate.js';
+import { type AgentClientBase, type AgentClientBaseOptions, agentClientBase } from '../client-base.js';
 import { type CaipeHandle, decodeHandle, encodeHandle } from '../handle.js';
-import { type AgentAuth, AgentHttp, type AgentTimers, type ResponseBody, Stopper } from '../http.js';
+import { type AgentAuth, type ResponseBody, Stopper } from '../http.js';
 import type { AgentClient, CallOptions, TurnEvent, TurnOrigin, TurnRequest } from '../port.js';
-import type { SseReaderOptions } from '../sse.js';
 import { isCaipeId } from './ids.js';
 
 /** Per-person credentials (`CAIPE_AUTH_MODE=obo`): throws `not-linked` / `identity-unavailable`. */
@@ -34,24 +32,15 @@ export interface PersonCredentials {
   authFor(personId: string, signal?: AbortSignal): Promise<AgentAuth>;
 }
 
-export interface CaipeAgentClientOptions {
+/** `auth` is the bot's own token (`service` mode); CAIPE is always told the client is `webex-bot`. */
+export interface CaipeAgentClientOptions extends Omit<AgentClientBaseOptions, 'clientSource'> {
   /** The CAIPE UI's base URL (`CAIPE_URL` / `CAIPE_API_URL`). */
   url: string;
   /** `CAIPE_AGENT_ID`: asked unless a turn names another agent. */
   agentId: string;
-  idleTimeoutMs: number;
-  closeGraceMs?: number;
-  connectTimeoutMs?: number;
-  /** The bot's own token (`service` mode). */
-  auth?: AgentAuth;
   /** Tokens minted per person (`obo` mode); when set, every call goes on behalf of the asker. */
   people?: PersonCredentials;
-  logger?: Logger;
-  clock?: AgentTimers;
-  dispatcher?: import('undici').Dispatcher;
   newId?: () => string;
-  /** The SSE reader's bounds (SPEC: 4 MB, 10 s of wall time) and an observer of what it holds. */
-  sse?: SseReaderOptions;
 }
 
 type Json = Record<string, unknown>;
@@ -126,39 +115,22 @@ function refusal(status: number, text: string): AgentError | undefined {
 export class CaipeAgentClient implements AgentClient {
   readonly #base: string;
   readonly #agentId: string;
-  readonly #idleTimeoutMs: number;
-  readonly #closeGraceMs: number;
+  readonly #common: AgentClientBase;
   readonly #people: PersonCredentials | undefined;
-  readonly #logger: Logger;
-  readonly #timers: AgentTimers;
-  readonly #http: AgentHttp;
   readonly #newId: () => string;
-  readonly #sse: SseReaderOptions;
   /** Conversations the bot asked to cancel whose stream is still open: their end is a cancel, not a cut. */
   readonly #cancelling = new Set<string>();
 
   constructor(options: CaipeAgentClientOptions) {
     this.#base = options.url.replace(/\/+$/, '');
     this.#agentId = options.agentId;
-    this.#idleTimeoutMs = options.idleTimeoutMs;
-    this.#closeGraceMs = options.closeGraceMs ?? 1_000;
+    this.#common = agentClientBase({ ...options, clientSource: 'webex-bot' });
     this.#people = options.people;
-    this.#logger = options.logger ?? silentLogger();
-    this.#timers = options.clock ?? systemClock;
-    this.#http = new AgentHttp({
-      idleTimeoutMs: options.idleTimeoutMs,
-      logger: this.#logger,
-      clientSource: 'webex-bot',
-      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
-      ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
-      ...(options.auth ? { auth: options.auth } : {}),
-    });
     this.#newId = options.newId ?? randomUUID;
-    this.#sse = options.sse ?? {};
   }
 
   async close(): Promise<void> {
-    await this.#http.close();
+    await this.#common.http.close();
   }
 
   async *streamTurn(turn: TurnRequest, options: CallOptions = {}): AsyncGenerator<TurnEvent> {
@@ -170,20 +142,20 @@ export class CaipeAgentClient implements AgentClient {
       throw new AgentError('bad-event', 'The CAIPE agent id has characters CAIPE refuses');
     const personId = turn.origin?.personId;
     const auth = await this.#authFor(personId, options.signal);
-    const stop = new Stopper(this.#timers, options.signal);
-    const translator = new AguiRunTranslator(this.#logger);
+    const stop = new Stopper(this.#common.timers, options.signal);
+    const translator = new AguiRunTranslator(this.#common.logger);
     let body: ResponseBody | undefined;
     let receiving = false;
     let conversationId: string | undefined;
     let url = this.#base;
     try {
-      stop.arm(this.#idleTimeoutMs, 'idle');
+      stop.arm(this.#common.idleTimeoutMs, 'idle');
       const resuming = paused?.interrupt && turn.contextId ? paused.interrupt : undefined;
       conversationId = turn.contextId ?? (await this.#createConversation(turn, agentId, auth, stop));
       yield* this.#idEvents(conversationId, agentId, personId);
       const start = (id: string) => {
         url = `${this.#base}/api/v1/chat/stream/${resuming ? 'resume' : 'start'}`;
-        return this.#http.call(
+        return this.#common.http.call(
           {
             url,
             body: JSON.stringify(
@@ -218,7 +190,7 @@ export class CaipeAgentClient implements AgentClient {
         // The thread's conversation was deleted in CAIPE (404): a new question starts a new one.
         if (resuming || !turn.contextId || !(error instanceof AgentError) || error.status !== 404)
           throw error;
-        this.#logger.info(
+        this.#common.logger.info(
           { event: 'agent.conversation_gone', conversationId },
           'CAIPE no longer has the thread’s conversation; starting a new one',
         );
@@ -229,24 +201,15 @@ export class CaipeAgentClient implements AgentClient {
       // CAIPE has no trace id for the bot; its feedback route scores by conversation.
       yield { type: 'trace', traceId: conversationId };
       body = response.body;
-      await this.#http.requireEventStream(response, stop, 'CAIPE');
+      await this.#common.http.requireEventStream(response, stop, 'CAIPE');
       receiving = true;
-      yield* runEvents({
-        http: this.#http,
-        body,
-        stop,
-        translator,
-        logger: this.#logger,
-        idleTimeoutMs: this.#idleTimeoutMs,
-        closeGraceMs: this.#closeGraceMs,
-        sse: this.#sse,
-      });
+      yield* runEvents({ ...this.#common, body, stop, translator });
     } catch (error) {
       if (conversationId && this.#cancelling.delete(conversationId) && !options.signal?.aborted) {
         yield { type: 'status', state: 'canceled' };
         return;
       }
-      throw this.#http.mapError(error, stop, receiving, url);
+      throw this.#common.http.mapError(error, stop, receiving, url);
     } finally {
       stop.dispose();
       if (body && !body.destroyed) body.destroy();
@@ -293,24 +256,19 @@ export class CaipeAgentClient implements AgentClient {
     const handle = decodeHandle(taskId, 'caipe');
     if (!handle) throw new AgentError('unsupported', 'Not a CAIPE run of this bot');
     const auth = await this.#authFor(handle.personId, options.signal);
-    const stop = new Stopper(this.#timers, options.signal);
-    stop.arm(this.#idleTimeoutMs, 'idle');
+    const stop = new Stopper(this.#common.timers, options.signal);
+    stop.arm(this.#common.idleTimeoutMs, 'idle');
     const url = `${this.#base}/api/v1/chat/stream/cancel`;
     this.#cancelling.add(handle.conversationId);
     try {
-      const response = await this.#http.call(
-        {
-          url,
-          body: JSON.stringify({ conversation_id: handle.conversationId, agent_id: handle.agentId }),
-          accept: 'application/json',
-          label: 'caipe.cancel',
-          ...(auth ? { auth } : {}),
-          mapHttpError: refusal,
-        },
+      const reply = await this.#callJson(
+        url,
+        { conversation_id: handle.conversationId, agent_id: handle.agentId },
+        'caipe.cancel',
+        auth,
         stop,
       );
-      const reply = await this.#http.readJson(response.body, stop);
-      this.#logger.info(
+      this.#common.logger.info(
         {
           event: 'agent.cancelled',
           conversationId: handle.conversationId,
@@ -320,7 +278,7 @@ export class CaipeAgentClient implements AgentClient {
       );
     } catch (error) {
       this.#cancelling.delete(handle.conversationId);
-      throw this.#http.mapError(error, stop, false, url);
+      throw this.#common.http.mapError(error, stop, false, url);
     } finally {
       stop.dispose();
     }
@@ -331,6 +289,28 @@ export class CaipeAgentClient implements AgentClient {
   // biome-ignore lint/correctness/useYield: CAIPE cannot re-attach; the generator only refuses.
   async *resubscribe(_taskId: string, _options: CallOptions = {}): AsyncGenerator<TurnEvent> {
     throw new AgentError('unsupported', 'CAIPE runs cannot be re-attached');
+  }
+
+  /** A JSON request to CAIPE's UI backend and its JSON reply, read within the bound; refusals worded. */
+  async #callJson(
+    url: string,
+    body: unknown,
+    label: string,
+    auth: AgentAuth | undefined,
+    stop: Stopper,
+  ): Promise<unknown> {
+    const response = await this.#common.http.call(
+      {
+        url,
+        body: JSON.stringify(body),
+        accept: 'application/json',
+        label,
+        ...(auth ? { auth } : {}),
+        mapHttpError: refusal,
+      },
+      stop,
+    );
+    return this.#common.http.readJson(response.body, stop);
   }
 
   async #authFor(
@@ -371,18 +351,7 @@ export class CaipeAgentClient implements AgentClient {
     };
     const url = `${this.#base}/api/chat/conversations`;
     try {
-      const response = await this.#http.call(
-        {
-          url,
-          body: JSON.stringify(body),
-          accept: 'application/json',
-          label: 'caipe.conversation',
-          ...(auth ? { auth } : {}),
-          mapHttpError: refusal,
-        },
-        stop,
-      );
-      const reply = await this.#http.readJson(response.body, stop);
+      const reply = await this.#callJson(url, body, 'caipe.conversation', auth, stop);
       const data = isObject(reply) && isObject(reply.data) ? reply.data : undefined;
       const conversation = data && isObject(data.conversation) ? data.conversation : undefined;
       const id = conversation?._id;
@@ -392,13 +361,13 @@ export class CaipeAgentClient implements AgentClient {
           'CAIPE answered the conversation request without a usable conversation id',
         );
       }
-      this.#logger.info(
+      this.#common.logger.info(
         { event: 'agent.conversation', conversationId: id, created: data?.created === true },
         data?.created === true ? 'CAIPE conversation created' : 'CAIPE conversation found',
       );
       return id;
     } catch (error) {
-      throw this.#http.mapError(error, stop, false, url);
+      throw this.#common.http.mapError(error, stop, false, url);
     }
   }
 }
