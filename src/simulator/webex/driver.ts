@@ -2,14 +2,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import type {
-  PostOptions,
   SimAttachmentAction,
-  SimDevice,
-  SimFaults,
   SimMessage,
   SimPerson,
   SimRoom,
-  StoredMessage,
   WebexSimulator,
   WebexSimulatorOptions,
 } from './api.js';
