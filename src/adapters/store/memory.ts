@@ -11,6 +11,8 @@ import type {
   ConversationRecord,
   ConversationStore,
   EventClaims,
+  Lease,
+  LeaseStore,
   NoticeLog,
   OwnPostEcho,
   OwnPostEchoes,
@@ -183,6 +185,59 @@ export class MemoryEventClaims implements EventClaims {
     if (this.#seen.has(activityId)) return false;
     this.#seen.set(activityId, true, { ttl: ttlMs });
     return true;
+  }
+}
+
+/** Leases of one process (a memory store is never shared): bounded, expired ones dropped first. */
+export class MemoryLeases implements LeaseStore {
+  readonly #leases = new Map<string, Lease>();
+  readonly #max: number;
+
+  constructor(options: { max?: number } = {}) {
+    this.#max = Math.max(1, options.max ?? 100_000);
+  }
+
+  async acquire(key: string, owner: string, now: number, expiresAt: number): Promise<boolean> {
+    const held = this.#leases.get(key);
+    if (held && held.owner !== owner && held.expiresAt > now) return false;
+    if (!held && this.#leases.size >= this.#max) this.#evictExpired(now);
+    if (!held && this.#leases.size >= this.#max) return false;
+    this.#leases.set(key, { key, owner, expiresAt });
+    return true;
+  }
+
+  async renew(keys: readonly string[], owner: string, expiresAt: number): Promise<string[]> {
+    const lost: string[] = [];
+    for (const key of keys) {
+      const held = this.#leases.get(key);
+      if (held?.owner === owner) held.expiresAt = expiresAt;
+      else lost.push(key);
+    }
+    return lost;
+  }
+
+  async release(keys: readonly string[], owner: string): Promise<void> {
+    for (const key of keys) if (this.#leases.get(key)?.owner === owner) this.#leases.delete(key);
+  }
+
+  async get(keys: readonly string[]): Promise<Lease[]> {
+    return keys.flatMap((key) => {
+      const held = this.#leases.get(key);
+      return held ? [{ ...held }] : [];
+    });
+  }
+
+  async list(prefix: string, limit: number): Promise<Lease[]> {
+    const found: Lease[] = [];
+    for (const lease of this.#leases.values()) {
+      if (found.length >= limit) break;
+      if (lease.key.startsWith(prefix)) found.push({ ...lease });
+    }
+    return found;
+  }
+
+  #evictExpired(now: number): void {
+    for (const [key, lease] of this.#leases) if (lease.expiresAt <= now) this.#leases.delete(key);
   }
 }
 

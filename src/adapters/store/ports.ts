@@ -121,6 +121,37 @@ export interface EventClaims {
   claim(activityId: string, ttlMs: number): Promise<boolean>;
 }
 
+/**
+ * Leases (SPEC "Durability and replicas"): who owns a conversation's running answer or form wait,
+ * and which processes are alive (`instance:<id>`). A lease is held until `expiresAt` (epoch ms of
+ * the holder's clock) and renewed while its holder lives; another process may take it only once it
+ * has expired by its own clock. Keys are bounded strings chosen by the bot.
+ */
+export interface Lease {
+  key: string;
+  owner: string;
+  expiresAt: number;
+}
+
+export interface LeaseStore {
+  /**
+   * Takes `key` for `owner` until `expiresAt`, when it is free, expired at `now`, or `owner`'s
+   * already (then it is extended). Resolves whether `owner` holds it now.
+   */
+  acquire(key: string, owner: string, now: number, expiresAt: number): Promise<boolean>;
+  /**
+   * Extends `owner`'s leases on `keys` to `expiresAt` (an expired one too, as long as no one took
+   * it). Resolves the keys that are no longer `owner`'s: taken over, or gone.
+   */
+  renew(keys: readonly string[], owner: string, expiresAt: number): Promise<string[]>;
+  /** Gives up `owner`'s leases on `keys`; another owner's are left alone. */
+  release(keys: readonly string[], owner: string): Promise<void>;
+  /** The leases on `keys` that exist (expired ones included). */
+  get(keys: readonly string[]): Promise<Lease[]>;
+  /** Leases whose key starts with `prefix`, at most `limit`. */
+  list(prefix: string, limit: number): Promise<Lease[]>;
+}
+
 /** A room the bot saw activity in, with the time of its last event. */
 export interface ActiveRoom {
   /** Hydra ROOM id. */
