@@ -451,6 +451,18 @@ export const settings = {
     doc: 'In-flight answers get this long to finish on SIGTERM.',
     schema: integerValue(0, 600),
   }),
+  leasePeriodS: setting({
+    env: 'LEASE_PERIOD_S',
+    default: '15',
+    doc: "How long a lease (a running answer, a form wait, a live process) lasts without renewal; renewed every third of it. A dead process's leases lapse after this long (replicas).",
+    schema: integerValue(1, 300),
+  }),
+  takeoverIntervalS: setting({
+    env: 'TAKEOVER_INTERVAL_S',
+    default: '10',
+    doc: 'How often each process looks for running answers and form waits whose lease lapsed, and takes them over (replicas).',
+    schema: integerValue(1, 300),
+  }),
   httpPort: setting({
     env: 'HTTP_PORT',
     default: '8080',

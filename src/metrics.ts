@@ -46,6 +46,10 @@ export interface BotMetrics {
   storeErrors: Counter<'store'>;
   /** Inbound events waiting for their store claim (the store is failing). */
   claimsWaiting: Gauge;
+  /** Leases this process holds (its own, its conversations'). */
+  leasesHeld: Gauge;
+  /** Running answers and form waits taken over from a process whose leases lapsed. */
+  takeovers: Counter<'kind'>;
   sequenceGaps: Counter;
   catchUpEvents: Counter<'outcome'>;
   feedbackFailures: Counter;
@@ -134,6 +138,17 @@ export function createBotMetrics(registry: Registry, options: BotMetricsOptions 
     claimsWaiting: new Gauge({
       name: 'webex_bot_claims_waiting',
       help: 'Inbound events waiting for their store claim while the store fails (nothing unclaimed is handled).',
+      registers,
+    }),
+    leasesHeld: new Gauge({
+      name: 'webex_bot_leases_held',
+      help: "Leases this process holds: its own and its conversations' (running answers, form waits).",
+      registers,
+    }),
+    takeovers: new Counter({
+      name: 'webex_bot_takeovers_total',
+      help: 'Conversations taken over from a process whose leases lapsed, by what they had (running, waiting, owed).',
+      labelNames: ['kind'] as const,
       registers,
     }),
     feedbackFailures: new Counter({

@@ -14,6 +14,7 @@ import { createTurnRendering } from './actors/answering/rendering.js';
 import { createBotLogic } from './actors/bot.js';
 import { createConversationLogic, type Notify } from './actors/conversation.js';
 import type { CrashHook } from './actors/handover/crashPoints.js';
+import { instanceLease, LeaseKeeper } from './actors/handover/leases.js';
 import { prepareTakeover } from './actors/handover/takeover.js';
 import { createAdmission } from './actors/intake/admission.js';
 import { createRoomLogic } from './actors/room.js';
@@ -28,6 +29,7 @@ import {
   MemoryActiveRooms,
   MemoryConversationStore,
   MemoryEventClaims,
+  MemoryLeases,
   MemoryNoticeLog,
   MemoryOwnPostEchoes,
   MemoryPendingMessages,
@@ -35,6 +37,7 @@ import {
 } from './adapters/store/memory.js';
 import { SpaceAuthorization } from './adapters/store/spaceAuthorization.js';
 import type { ConnectionMetrics } from './adapters/webex/connectionMetrics.js';
+import type { LiveInstances } from './adapters/webex/devices.js';
 import { stripBotMention } from './adapters/webex/normalize.js';
 import { lookupEmail } from './adapters/webex/people.js';
 import { PersonPolicy } from './adapters/webex/personPolicy.js';
@@ -135,6 +138,7 @@ export function memoryStores(clock: Clock = systemClock): Stores {
     notices: new MemoryNoticeLog(),
     echoes: new MemoryOwnPostEchoes(),
     pending: new MemoryPendingMessages(clock),
+    leases: new MemoryLeases(),
     kind: 'memory',
     ping: async () => {},
     close: async () => {},
@@ -225,10 +229,24 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       log.warn({ err: asCodedError(error) }, 'pending messages not settled');
     });
   };
+  // Leases (SPEC "Durability and replicas"): this process's conversations and its own liveness.
+  let onLeaseLost: (lease: string) => void = () => {};
+  const leases = new LeaseKeeper({
+    store: stores.leases,
+    owner: instance.owner,
+    clock,
+    log: log.child({ component: 'leases' }),
+    periodMs: config.leasePeriodS * 1000,
+    onLost: (lease) => onLeaseLost(lease),
+    onCount: (held) => metrics.leasesHeld.set(held),
+    onStoreError: () => metrics.storeErrors.inc({ store: 'leases' }),
+  });
+  await leases.start();
   const {
     logic: conversation,
     turns,
     journal,
+    leaseLost,
   } = createConversationLogic({
     agent,
     sender,
@@ -262,6 +280,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     lookupEmail: (personId, signal) => lookupEmail(rest, personId, signal),
     ...(feedback ? { scoreFeedback: (input) => feedback.score(input) } : {}),
     keepRunningTurns: durable,
+    leases,
     crash: options.crashPoints,
     ...(durable
       ? {
@@ -280,6 +299,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         ? (input, signal) => promptWithThreadContext(input, signal, rest, config, facts, log)
         : undefined),
   });
+  onLeaseLost = leaseLost;
   const room = createRoomLogic({
     conversation,
     spaces,
@@ -307,6 +327,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           clock,
           log,
           onStoreError: (store) => metrics.storeErrors.inc({ store }),
+          leases,
+          scanIntervalMs: config.takeoverIntervalS * 1000,
+          onTakeover: (kind) => metrics.takeovers.inc({ kind }),
         })
       : undefined;
   const connection = createWebexConnectionLogic({
@@ -316,6 +339,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     wdmUrl: config.webexWdmUrl,
     deviceName: instance.deviceName,
     deviceBaseName: instance.deviceBaseName,
+    liveInstances: () => liveInstances(stores.leases, instance, clock),
     dedupeTtlS: config.dedupeTtlS,
     retryAfterDefaultS: config.retryAfterDefaultS,
     logger: log,
@@ -345,6 +369,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       log,
       metrics,
       ...(durable ? { pending: stores.pending } : {}),
+      leases,
       crash: options.crashPoints,
       clock,
     }),
@@ -412,6 +437,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const shutdown = () => {
     stopping ??= (async () => {
       facts.trigger.shuttingDown();
+      takeover?.stop();
       log.info({ graceS: config.shutdownGraceS }, 'shutting down: no new conversations');
       // Events from now on are left for the next process (unacked; rooms recorded for its catch-up).
       system.connection.send({ type: 'INBOUND.HOLD' });
@@ -446,6 +472,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       // The device is kept: Webex buffers for it what arrives until the next process connects.
       await system.stopConnection(CONNECTION_STOP_TIMEOUT_MS);
       system.stop();
+      // Given up, not left to lapse: another process takes the handed-over answers over at once.
+      await journal?.flushed();
+      await leases.stop();
       await http.close();
       await stores.close();
       await ownAgent?.close();
@@ -598,4 +627,19 @@ function connectionMetrics(metrics: BotMetrics): ConnectionMetrics {
     malformedFrame: () => metrics.events.inc({ kind: 'frame', outcome: 'ignored' }),
     catchUp: (outcome) => metrics.catchUpEvents.inc({ outcome }),
   };
+}
+
+/** Other instances whose own lease has not lapsed (SPEC: a live replica's device is never deleted). */
+async function liveInstances(
+  leases: Stores['leases'],
+  self: { owner: string; deviceBaseName: string },
+  clock: Clock,
+): Promise<LiveInstances> {
+  const prefix = instanceLease('');
+  const now = clock.now();
+  const owners = (await leases.list(prefix, 1_000))
+    .filter((lease) => lease.expiresAt > now && lease.owner !== self.owner)
+    .map((lease) => lease.owner);
+  // An instance without INSTANCE_ID is named by its host and its device has no suffix.
+  return { owners: new Set(owners), anyUnnamed: owners.length > 0 };
 }

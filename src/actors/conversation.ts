@@ -31,6 +31,7 @@ import {
 } from './answering/index.js';
 import type { CrashHook } from './handover/crashPoints.js';
 import { TurnJournal } from './handover/journal.js';
+import { conversationLease, type LeaseKeeper } from './handover/leases.js';
 import { createResumeEffects } from './handover/resume.js';
 
 export type { RunningTurns } from './answering/index.js';
@@ -90,10 +91,31 @@ export interface ConversationEffectsDeps {
   readMessage?:
     | ((messageId: string, signal: AbortSignal) => Promise<{ markdown?: string } | undefined>)
     | undefined;
+  /**
+   * Conversation leases (replicas): a conversation holds its lease while it lives, and each of its
+   * writes (Webex posts, store records, notices) goes out only while the lease is still this
+   * process's. Without them every write goes out (one process).
+   */
+  leases?: LeaseKeeper | undefined;
 }
 
 export function createConversationLogic(deps: ConversationEffectsDeps) {
-  const { log, sender, clock, metrics } = deps;
+  const { log, sender, clock, metrics, leases } = deps;
+  /** The fence: true while this process owns the conversation (always, without leases). */
+  const fence = leases
+    ? (key: string): boolean | Promise<boolean> => leases.confirm(conversationLease(key))
+    : undefined;
+  /** Runs `write` once the fence allows it: at once while the lease is clearly held. */
+  const fenced = (key: string, write: () => void) => {
+    const allowed = fence ? fence(key) : true;
+    if (allowed === true) return write();
+    void Promise.resolve(allowed).then((ok) => {
+      if (ok) write();
+      else log.info({ threadKey: key }, 'write dropped: the conversation is owned by another process now');
+    });
+  };
+  /** Conversations holding their lease here, told when another process takes it. */
+  const leaseHolders = new Map<string, () => void>();
   /** A conversation's store writes stay in order: a `reset` must not be undone by a late save. */
   const perConversation = createKeyedQueue();
   const settle = (activityIds: readonly string[]) => {
@@ -111,6 +133,7 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
         log,
         onStoreError: () => metrics?.storeErrors.inc({ store: 'conversations' }),
         onTurnRecorded: (activityId) => settle([activityId]),
+        fence,
       })
     : undefined;
   const resume =
@@ -118,6 +141,7 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
       ? createResumeEffects({
           agent: deps.agent,
           sender,
+          fence,
           journal,
           echoes: deps.echoes,
           readMessage: deps.readMessage,
@@ -141,6 +165,7 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
   const answering = createAnsweringEffects({
     agent: deps.agent,
     sender,
+    fence,
     clock,
     log,
     rendering: deps.rendering,
@@ -155,6 +180,54 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
     historyLimits: deps.historyLimits,
   });
 
+  /** `reset`: the record goes (or keeps only its generation, so the agent's next context is new). */
+  const forget = (key: string, roomId: string, generation: number) => {
+    perConversation
+      .run(key, () =>
+        generation > 0
+          ? deps.conversations.put({ key, roomId, generation, updatedAt: clock.now() })
+          : deps.conversations.delete(key),
+      )
+      .catch((error: unknown) => {
+        metrics?.storeErrors.inc({ store: 'conversations' });
+        log.warn({ err: error, threadKey: key }, 'conversation not forgotten');
+      });
+  };
+
+  /** While the conversation lives it keeps its lease; another process taking it stops it here. */
+  const holdLease = fromCallback<{ type: string }, { key: string }>(({ input, sendBack }) => {
+    if (!leases) return () => {};
+    const lease = conversationLease(input.key);
+    let stopped = false;
+    let pinned = false;
+    const lost = () => {
+      journal?.leaseLost(input.key);
+      sendBack({ type: 'LEASE.LOST' });
+    };
+    void leases.hold(lease).then((held) => {
+      if (stopped) {
+        if (held) leases.unpin(lease);
+        return;
+      }
+      if (!held) {
+        log.info({ threadKey: input.key }, 'conversation owned by another process; left to it');
+        return lost();
+      }
+      pinned = true;
+      leaseHolders.set(lease, lost);
+    });
+    return () => {
+      stopped = true;
+      if (leaseHolders.get(lease) === lost) leaseHolders.delete(lease);
+      if (!pinned) return;
+      // Kept until the conversation's last writes are out: its working message's removal, the
+      // turn's last record (a handover), a cancel. They check the lease as they go.
+      void Promise.allSettled([answering.cleanedUp(input.key), journal?.flushed()]).then(() =>
+        leases.unpin(lease),
+      );
+    };
+  });
+
   const logic = conversationMachine.provide({
     actors: {
       loadConversation: fromPromise(async ({ input }: { input: { key: string } }) =>
@@ -166,7 +239,9 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
       }),
       ...answering.actors,
       ...resume,
+      holdLease,
       saveConversation: fromPromise(async ({ input }: { input: ConversationRecord }) => {
+        if (fence && !(await fence(input.key))) return;
         journal?.saving(input.key);
         await perConversation
           .run(input.key, () => deps.conversations.put({ ...input, updatedAt: clock.now() }))
@@ -178,10 +253,10 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
       }),
     },
     actions: {
-      notify: (_, { notice, target }) => {
+      notify: ({ context }, { notice, target }) => {
         // A form's deadline passed: the notice is about to go out (a synchronous point: actions are).
         if (deps.crash && notice.kind === 'formExpired') void deps.crash('form-deadline', {});
-        deps.notify(notice, target);
+        fenced(context.key, () => deps.notify(notice, target));
       },
       countRefusal: (_, { reason }) => metrics?.refused.inc({ reason }),
       handOverTurn: (_, { key }) => {
@@ -222,16 +297,7 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
         log.info({ messageId }, 'conversation queue full: message not queued (the thread was told)');
       },
       forgetConversation: (_, { key, roomId, generation }) => {
-        perConversation
-          .run(key, () =>
-            generation > 0
-              ? deps.conversations.put({ key, roomId, generation, updatedAt: clock.now() })
-              : deps.conversations.delete(key),
-          )
-          .catch((error: unknown) => {
-            metrics?.storeErrors.inc({ store: 'conversations' });
-            log.warn({ err: error, threadKey: key }, 'conversation not forgotten');
-          });
+        fenced(key, () => forget(key, roomId, generation));
       },
     },
     guards: {
@@ -249,7 +315,9 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
   });
 
   const turns: RunningTurns = answering.turns;
-  return { logic, turns, journal };
+  /** The lease keeper's `onLost`: the conversation that held the lease stops without a word. */
+  const leaseLost = (lease: string) => leaseHolders.get(lease)?.();
+  return { logic, turns, journal, leaseLost };
 }
 
 function metricsObserver(metrics: BotMetrics | undefined): TurnObserver | undefined {

@@ -25,7 +25,7 @@ import { fetchCatalog, type ServiceCatalog } from '../adapters/webex/catalog.js'
 import { type CatchUpSettings, catchUpSettings, RecentRooms } from '../adapters/webex/catchUp.js';
 import { type ConnectionMetrics, noopConnectionMetrics } from '../adapters/webex/connectionMetrics.js';
 import { ActivityDedupe } from '../adapters/webex/dedupe.js';
-import { type WdmDevice, WdmDevices } from '../adapters/webex/devices.js';
+import { type LiveInstances, type WdmDevice, WdmDevices } from '../adapters/webex/devices.js';
 import { WebexRestClient } from '../adapters/webex/rest.js';
 import { type Clock, delay, systemClock } from '../clock.js';
 import { WebexApiError } from '../errors.js';
@@ -66,6 +66,8 @@ export interface WebexConnectionDeps {
   deviceName: string;
   /** `WEBEX_DEVICE_NAME` when `deviceName` carries an instance suffix (tells other instances' devices apart). */
   deviceBaseName?: string;
+  /** Other instances holding a lease now: only a dead instance's device may be pruned. */
+  liveInstances?: () => Promise<LiveInstances>;
   /** `WEBEX_DEDUPE_TTL_S`. */
   dedupeTtlS: number;
   /** `WEBEX_RETRY_AFTER_DEFAULT_S`. */
@@ -186,6 +188,7 @@ export function createWebexConnectionLogic(deps: WebexConnectionDeps) {
         const result = await wdm.ensure(deps.deviceName, {
           ...(input.avoid ? { avoid: input.avoid } : {}),
           ...(deps.deviceBaseName ? { baseName: deps.deviceBaseName } : {}),
+          ...(deps.liveInstances ? { liveInstances: deps.liveInstances } : {}),
           signal,
         });
         for (const failed of result.failedDeletes) {

@@ -125,7 +125,12 @@ export type ConversationEvent =
   /** Raised after `handOverTurn`: the answer is left; the conversation stops. */
   | { type: 'TURN.HANDED_OVER' }
   /** From `resumeTurn`: the taken-over answer cannot be recovered (the person is told once). */
-  | { type: 'TURN.LOST' };
+  | { type: 'TURN.LOST' }
+  /**
+   * From `holdLease` (replicas): another process owns this conversation now (this one was paused
+   * or cut off past its lease). Nothing more is said or written here; the new owner carries on.
+   */
+  | { type: 'LEASE.LOST' };
 
 /** What the working message actor is told while the agent streams. */
 export type WorkingMessageEvent = { type: 'PROGRESS'; turn: AgentTurn };
@@ -265,6 +270,8 @@ const conversationSetup = setup({
     resumeTurn: fromCallback<EventObject, ResumeTurnInput>(() => notProvided('resumeTurn')),
     reportInterruption: fromPromise<void, ResumeTurnInput>(async () => notProvided('reportInterruption')),
     saveConversation: fromPromise<void, ConversationRecord>(async () => undefined),
+    /** Holds the conversation's lease while it lives (replicas); one process needs none. */
+    holdLease: fromCallback<EventObject, { key: string }>(() => {}),
   },
   actions: {
     notify: (_, _params: { notice: Notice; target: ReplyTarget }) => {},
@@ -740,7 +747,9 @@ export const conversationMachine = conversationSetup.createMachine({
     generation: 0,
   }),
   initial: 'restoring',
+  invoke: { src: 'holdLease', input: ({ context }) => ({ key: context.key }) },
   on: {
+    'LEASE.LOST': { target: '.yielded' },
     RESET: [
       refuseForeign,
       {
@@ -1259,6 +1268,8 @@ export const conversationMachine = conversationSetup.createMachine({
     stopped: { type: 'final' },
     /** The running answer was left for the next process (shutdown); this one does nothing more. */
     handedOver: { type: 'final' },
+    /** Another process took the conversation's lease; this one does nothing more. */
+    yielded: { type: 'final' },
   },
 });
 

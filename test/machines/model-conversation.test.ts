@@ -110,6 +110,8 @@ const REAL_TO_MODEL: Record<string, readonly ModelState[]> = {
   // Restored with an answer a previous process left running (not on the model's paths: one process).
   'answering.reattaching': ['working', 'progress'],
   'answering.reportingInterruption': ['working', 'progress'],
+  // Another process took the conversation's lease (replicas; not on the model's paths: one process).
+  yielded: ['idle', 'working', 'progress', 'submitted', 'waitingForInput'],
 };
 
 interface CardAction {

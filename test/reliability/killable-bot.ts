@@ -8,6 +8,7 @@
  * A named crash point (`src/actors/handover/crashPoints.ts`) armed with `crashAt` kills the
  * process there: the work that reached the point never goes on (its promise never settles).
  */
+
 import { connect, type Socket } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Agent } from 'undici';
@@ -15,6 +16,7 @@ import { waitFor } from 'xstate';
 import type { CrashHook, CrashPoint } from '../../src/actors/handover/crashPoints.js';
 import { A2aAgentClient } from '../../src/adapters/agent/index.js';
 import { EmbeddedStores } from '../../src/adapters/store/embedded.js';
+import { MemoryLeases } from '../../src/adapters/store/memory.js';
 import { type Clock, systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -115,6 +117,7 @@ export class KillableBot {
       notices: embedded.notices,
       echoes: embedded.echoes,
       pending: embedded.pending,
+      leases: new MemoryLeases(),
       kind: 'embedded',
       ping: () => embedded.ping(),
       close: () => embedded.close(),

@@ -1,158 +1,29 @@
-/**
- * Two bot processes with one token (SPEC "Durability and replicas"): the real bot, started as
- * `npm start` does, twice, each with its own `INSTANCE_ID` and so its own Webex device, sharing
- * one embedded store file, against one simulator (which gives every event to every device of the
- * token) and one agent.
- *
- * - 100 questions, in direct spaces and in group threads: each is answered exactly once, and the
- *   agent is asked each once — whichever process claimed it.
- * - kill -9 of one process while idle: the survivor answers everything from then on, exactly once,
- *   and leaves the dead instance's device alone.
- * - The killed instance restarts under its name: it reuses its device, and what Webex kept for
- *   that device meanwhile (already answered by the survivor) is not answered again.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { EMBEDDED_FILE_NAME, EmbeddedStores } from '../../src/adapters/store/embedded.js';
 import { silentLogger } from '../../src/logger.js';
-import {
-  type SimPerson,
-  type SimRoom,
-  startWebexSimulator,
-  type WebexSimulator,
-} from '../../src/simulator/webex/index.js';
+import { startWebexSimulator } from '../../src/simulator/webex/index.js';
 import { SseEmulator } from '../helpers/a2a/sse-emulator.js';
 import { closeAfterEach } from '../helpers/cleanup.js';
 import { echo, sentMessage } from '../integration/conversations/support.js';
+import {
+  answersTo,
+  type BotProcess,
+  online,
+  type Question,
+  startBotProcess,
+  untilAllAnswered,
+} from './replica-processes.js';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const TOKEN = 'replicas-bot-token-5a8e1f3c9d2b7e40';
 const DEVICE_NAME = 'caipe-webex-bot';
 
 const track = closeAfterEach();
-
-interface BotProcess {
-  instance: string;
-  child: ChildProcess;
-  /** Every JSON log line so far. */
-  lines: Array<Record<string, unknown>>;
-  /** Resolves with the first log line (past or future) that passes `match`. */
-  logged(
-    match: (line: Record<string, unknown>) => boolean,
-    timeoutMs?: number,
-  ): Promise<Record<string, unknown>>;
-}
-
-/** Starts the bot as `npm start` does, with only the given environment. */
-function startBot(instance: string, env: Record<string, string>): BotProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', INSTANCE_ID: instance, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: Array<Record<string, unknown>> = [];
-  const listeners = new Set<(line: Record<string, unknown>) => void>();
-  createInterface({ input: child.stdout! }).on('line', (text) => {
-    try {
-      const line = JSON.parse(text) as Record<string, unknown>;
-      lines.push(line);
-      for (const listener of listeners) listener(line);
-    } catch {
-      // not a log line
-    }
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const proc: BotProcess = {
-    instance,
-    child,
-    lines,
-    logged: (match, timeoutMs = 20_000) =>
-      new Promise((resolve, reject) => {
-        const found = lines.find(match);
-        if (found) return resolve(found);
-        const timer = setTimeout(() => {
-          listeners.delete(listener);
-          reject(new Error(`${instance}: no matching log line within ${timeoutMs} ms. stderr: ${stderr}`));
-        }, timeoutMs);
-        const listener = (line: Record<string, unknown>) => {
-          if (!match(line)) return;
-          clearTimeout(timer);
-          listeners.delete(listener);
-          resolve(line);
-        };
-        listeners.add(listener);
-      }),
-  };
-  track({
-    close: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = once(child, 'exit');
-        child.kill('SIGKILL');
-        await exited;
-      }
-    },
-  });
-  return proc;
-}
-
-const online = (bot: BotProcess) => bot.logged((line) => line.msg === 'webex connection online');
-
-interface Question {
-  text: string;
-  user: SimPerson;
-  room: SimRoom;
-  parentId?: string;
-}
-
-/** The bot's visible answers to a question (the agent echoes `Echo: <question>`). */
-function answersTo(sim: WebexSimulator, question: Question): number {
-  return sim
-    .roomMessages(question.room)
-    .filter(
-      (m) =>
-        m.authorUuid === sim.bot.uuid &&
-        !m.deleted &&
-        (m.markdown ?? '').startsWith(`Echo: ${question.text}`),
-    ).length;
-}
-
-/** Resolves once every question shows an answer; rechecked on each request Webex answers. */
-async function untilAllAnswered(
-  sim: WebexSimulator,
-  questions: Question[],
-  timeoutMs: number,
-): Promise<void> {
-  const missing = () => questions.filter((q) => answersTo(sim, q) === 0);
-  if (missing().length === 0) return;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(
-        new Error(
-          `not answered within ${timeoutMs} ms: ${missing()
-            .map((q) => q.text)
-            .join(', ')}`,
-        ),
-      );
-    }, timeoutMs);
-    const off = sim.on('request', () => {
-      if (missing().length > 0) return;
-      clearTimeout(timer);
-      off();
-      resolve();
-    });
-  });
-}
+const startBot = (instance: string, env: Record<string, string>) => startBotProcess(track, instance, env);
 
 describe('two bot processes with one token and one store', () => {
   it('answer each of 100 questions once, and after a kill -9 the survivor answers everything once', async () => {

@@ -5,6 +5,7 @@
  * saved, the running turn is gone. Real bot, Webex simulator, the official A2A SDK peer, the
  * embedded store on disk (watched through a thin wrapper that notes each write).
  */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { TaskState } from '@a2a-js/sdk';
 import { describe, expect, it, vi } from 'vitest';
 import { hashPost } from '../../src/actors/handover/journal.js';
 import { EmbeddedStores } from '../../src/adapters/store/embedded.js';
+import { MemoryLeases } from '../../src/adapters/store/memory.js';
 import type { ConversationRecord, ConversationStore } from '../../src/adapters/store/ports.js';
 import { silentLogger } from '../../src/logger.js';
 import type { Stores } from '../../src/runtime.js';
@@ -45,6 +47,7 @@ function watchedStores(dataDir: string, requestsSoFar: () => number) {
     notices: embedded.notices,
     echoes: embedded.echoes,
     pending: embedded.pending,
+    leases: new MemoryLeases(),
     kind: 'embedded',
     ping: () => embedded.ping(),
     close: () => embedded.close(),

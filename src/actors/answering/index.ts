@@ -24,7 +24,7 @@ import type { AgentClient, AgentForm, TurnPart, TurnState } from '../../adapters
 import { finalText, initialTurnState, reduceTurn } from '../../adapters/agent/index.js';
 import type { FeedbackCardRecord } from '../../adapters/store/ports.js';
 import type { ProgressStream, WebexSender } from '../../adapters/webex/sender/index.js';
-import { createProgressStream } from '../../adapters/webex/sender/index.js';
+import { createProgressStream, guardedSender } from '../../adapters/webex/sender/index.js';
 import type { Clock } from '../../clock.js';
 import { AgentError, asCodedError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -100,6 +100,11 @@ export type PromptBuilder = (input: TurnInput, signal: AbortSignal) => Promise<s
 export interface AnsweringDeps {
   agent: AgentClient;
   sender: WebexSender;
+  /**
+   * The conversation's lease, checked right before each of its writes goes out (replicas): false
+   * drops the write. Absent: every write goes out.
+   */
+  fence?: ((key: string) => boolean | Promise<boolean>) | undefined;
   clock: Clock;
   log: Logger;
   rendering: TurnRendering;
@@ -134,15 +139,27 @@ const AGENT_CANCEL_TIMEOUT_MS = 5_000;
 
 export function createAnsweringEffects(deps: AnsweringDeps) {
   const { agent, sender, clock, rendering } = deps;
+  const { fence } = deps;
+  /** The writes of one conversation, fenced by its lease. */
+  const senderFor = (key: string): WebexSender => (fence ? guardedSender(sender, () => fence(key)) : sender);
   const observer = deps.observer ?? {};
   /** The turns running, each with its person: the concurrency limits count these. */
   const live = new Map<object, string>();
   /** Each running turn's working message, by conversation: its answer may take the message's place. */
   const working = new Map<string, ProgressStream>();
   const cleanups = new Set<Promise<unknown>>();
-  const trackCleanup = (work: Promise<unknown>) => {
+  /** Each conversation's cleanups still running: its lease is kept until they are done. */
+  const cleanupsByKey = new Map<string, Set<Promise<unknown>>>();
+  const trackCleanup = (work: Promise<unknown>, key: string) => {
     cleanups.add(work);
-    void work.finally(() => cleanups.delete(work));
+    let mine = cleanupsByKey.get(key);
+    if (!mine) cleanupsByKey.set(key, (mine = new Set()));
+    mine.add(work);
+    void work.finally(() => {
+      cleanups.delete(work);
+      mine.delete(work);
+      if (mine.size === 0 && cleanupsByKey.get(key) === mine) cleanupsByKey.delete(key);
+    });
   };
   const logFor = (key: string, roomId: string) => deps.log.child({ roomId, threadKey: key });
   const since = (receivedAt: number) => (clock.now() - receivedAt) / 1000;
@@ -176,7 +193,7 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
       const { journal } = deps;
       let latest = initialTurnState();
       let stopped = false;
-      const progress = createProgressStream(sender, {
+      const progress = createProgressStream(senderFor(input.key), {
         roomId: input.target.roomId,
         parentId: input.target.parentId,
         intervalMs: deps.updateIntervalMs,
@@ -223,6 +240,7 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
             live.delete(token);
             observer.ended?.();
           }),
+          input.key,
         );
       };
     },
@@ -324,6 +342,7 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
         agent
           .cancel(taskId, { signal: AbortSignal.timeout(AGENT_CANCEL_TIMEOUT_MS) })
           .catch((error: unknown) => log.info({ err: error, taskId }, 'agent task cancel refused')),
+        input.key,
       );
     };
   });
@@ -355,7 +374,7 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
       last = (
         progress
           ? await progress.reply(part)
-          : await sender.post({
+          : await senderFor(input.key).post({
               roomId: input.target.roomId,
               parentId: input.target.parentId,
               markdown: part,
@@ -399,7 +418,7 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
       ...t,
       feedback: { cardId, traceId, hash: hashPost(card.markdown), intentAt: clock.now() },
     }));
-    const sent = await sender
+    const sent = await senderFor(input.key)
       .post({ roomId: input.target.roomId, parentId: input.target.parentId, ...card })
       .catch((error: unknown) => {
         logFor(input.key, input.target.roomId).warn({ err: asCodedError(error) }, 'feedback card not posted');
@@ -432,7 +451,7 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
           form: { cardId, deadlineAt, hash: hashPost(card.markdown), intentAt: clock.now() },
         }));
         signal.throwIfAborted();
-        const sent = await sender.post({
+        const sent = await senderFor(input.key).post({
           roomId: input.target.roomId,
           parentId: input.target.parentId,
           ...card,
@@ -452,6 +471,11 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
   const reportFailure = fromPromise<void, TurnResultInput>(async ({ input, signal }) => {
     await postParts(input, [rendering.failure(input.failure, stateOf(input.turn))], signal, 'failure');
   });
+
+  /** Resolves when the conversation's cleanups (its working message's removal, a cancel) are done. */
+  const cleanedUp = async (key: string) => {
+    while (cleanupsByKey.has(key)) await Promise.allSettled([...(cleanupsByKey.get(key) ?? [])]);
+  };
 
   const turns: RunningTurns = {
     count: () => live.size,
@@ -473,6 +497,7 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
       reportFailure,
     },
     turns,
+    cleanedUp,
   };
 }
 

@@ -49,6 +49,8 @@ interface Entry {
   /** When this process adopted the turn from the store; undefined for its own turns. */
   adoptedAt?: number;
   handedOver: boolean;
+  /** Another process took the conversation's lease: this one writes nothing more for the turn. */
+  lost?: boolean;
 }
 
 export interface TurnJournalDeps {
@@ -60,6 +62,8 @@ export interface TurnJournalDeps {
   onStoreError?: () => void;
   /** The turn of this message is recorded (its claim need not be kept as owed any more). */
   onTurnRecorded?: (activityId: string) => void;
+  /** The conversation's lease (replicas): a record is written only while this process owns it. */
+  fence?: ((key: string) => boolean | Promise<boolean>) | undefined;
 }
 
 export class TurnJournal {
@@ -216,6 +220,17 @@ export class TurnJournal {
     void this.#persist(key);
   }
 
+  /**
+   * The conversation's lease went to another process, which owns the turn now: nothing more is
+   * written, the working message stays (the new owner removes it) and the agent's task runs on.
+   */
+  leaseLost(key: string): void {
+    const entry = this.#entries.get(key);
+    if (!entry) return;
+    entry.handedOver = true;
+    entry.lost = true;
+  }
+
   isHandedOver(key: string): boolean {
     return this.#entries.get(key)?.handedOver === true;
   }
@@ -269,13 +284,15 @@ export class TurnJournal {
     return this.#track(
       this.#deps.queue.run(key, async () => {
         // An ended turn is cleared by `end`, a replaced one by its successor's writes.
-        if (this.#entries.get(key) !== entry) return;
+        if (this.#entries.get(key) !== entry || entry.lost) return;
         await this.#write({ ...entry.base, runningTurn: entry.turn, updatedAt: this.#deps.clock.now() });
       }),
     );
   }
 
   async #write(record: ConversationRecord): Promise<void> {
+    const { fence } = this.#deps;
+    if (fence && !(await fence(record.key))) return;
     try {
       await this.#deps.store.put(record);
     } catch (error) {

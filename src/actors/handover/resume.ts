@@ -30,7 +30,7 @@ import type {
   PostIntent,
   RunningTurnRecord,
 } from '../../adapters/store/ports.js';
-import type { WebexSender } from '../../adapters/webex/sender/index.js';
+import { guardedSender, type WebexSender } from '../../adapters/webex/sender/index.js';
 import type { Clock } from '../../clock.js';
 import { asCodedError, WebexApiError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -54,6 +54,8 @@ export interface ResumeInput {
 export interface ResumeDeps {
   agent: AgentClient;
   sender: WebexSender;
+  /** The conversation's lease, checked before each write (see the answering effects). */
+  fence?: ((key: string) => boolean | Promise<boolean>) | undefined;
   journal: TurnJournal;
   echoes: OwnPostEchoes;
   /** `GET /messages/{id}`: the markdown of one of the bot's own messages, undefined when gone. */
@@ -81,7 +83,9 @@ class Lost extends Error {
 }
 
 export function createResumeEffects(deps: ResumeDeps) {
-  const { journal, agent, clock } = deps;
+  const { journal, agent, clock, fence } = deps;
+  const senderFor = (key: string): WebexSender =>
+    fence ? guardedSender(deps.sender, () => fence(key)) : deps.sender;
 
   /** What the previous process posted: confirmed by its echoes, or not posted; stale working messages go. */
   const reconcile = async (input: ResumeInput, signal: AbortSignal) => {
@@ -145,7 +149,7 @@ export function createResumeEffects(deps: ResumeDeps) {
     const removed: string[] = [];
     for (const messageId of stale) {
       try {
-        await deps.sender.delete({ messageId, roomId: input.target.roomId });
+        await senderFor(input.key).delete({ messageId, roomId: input.target.roomId });
         removed.push(messageId);
       } catch (error) {
         if (error instanceof WebexApiError && error.status === 404) removed.push(messageId);
@@ -253,7 +257,7 @@ export function createResumeEffects(deps: ResumeDeps) {
       ...t,
       interrupted: { hash: hashPost(markdown), intentAt: clock.now() },
     }));
-    const sent = await deps.sender.post(
+    const sent = await senderFor(input.key).post(
       { roomId: input.target.roomId, parentId: input.target.parentId, markdown },
       { priority: 'first-reply' },
     );

@@ -30,6 +30,7 @@ import type { BotEvent } from '../../machines/bot.js';
 import { MAIN_THREAD, targetOfKey } from '../../machines/conversationKey.js';
 import type { Notice, ReplyTarget } from '../../machines/types.js';
 import type { TurnJournal } from './journal.js';
+import { conversationLease, type LeaseKeeper } from './leases.js';
 
 /** Running turns taken over per start (the oldest first); more wait for the next start. */
 const MAX_RUNNING = 200;
@@ -50,39 +51,133 @@ export interface TakeoverDeps {
   clock: Clock;
   log: Logger;
   onStoreError?: (store: string) => void;
+  /**
+   * Conversation leases (replicas): only what no live process holds is taken over, and the store
+   * is looked at again every `scanIntervalMs` for what a dead process left (its leases lapsed).
+   */
+  leases?: LeaseKeeper | undefined;
+  scanIntervalMs?: number | undefined;
+  /** `takeovers_total{kind}`. */
+  onTakeover?: (kind: 'running' | 'waiting' | 'owed') => void;
 }
 
 export interface Takeover {
   /** The intake's `onOwnPost`. */
   ownPost(post: OwnPost & { seenAt: number }): void;
-  /** Once online (or after a bounded wait): take the running turns over, tell the owed messages. */
+  /**
+   * Once online (or after a bounded wait): take the running turns over, restore the waiting forms,
+   * tell the owed messages; then, with leases, again at every scan. Resolves after the first pass.
+   */
   run(bot: { send(event: BotEvent): void }): Promise<void>;
+  /** Stops the scans. */
+  stop(): void;
+}
+
+interface Leftovers {
+  running: ConversationRecord[];
+  waiting: ConversationRecord[];
+  pending: PendingMessage[];
 }
 
 /** Reads what the previous process left; call before the socket connects, so its echoes are watched. */
 export async function prepareTakeover(deps: TakeoverDeps): Promise<Takeover> {
   const log = deps.log.child({ component: 'takeover' });
-  const running = await deps.conversations.running(MAX_RUNNING).catch((error: unknown) => {
-    deps.onStoreError?.('conversations');
-    log.warn({ err: asCodedError(error) }, 'running answers of the previous process not read');
-    return [] as ConversationRecord[];
+  const { leases } = deps;
+  const read = async (): Promise<Leftovers> => ({
+    running: await deps.conversations.running(MAX_RUNNING).catch((error: unknown) => {
+      deps.onStoreError?.('conversations');
+      log.warn({ err: asCodedError(error) }, 'running answers left by other processes not read');
+      return [] as ConversationRecord[];
+    }),
+    waiting: await deps.conversations.waiting(MAX_WAITING).catch((error: unknown) => {
+      deps.onStoreError?.('conversations');
+      log.warn({ err: asCodedError(error) }, 'waiting forms left by other processes not read');
+      return [] as ConversationRecord[];
+    }),
+    pending: await deps.pending.list(MAX_PENDING).catch((error: unknown) => {
+      deps.onStoreError?.('pending');
+      log.warn({ err: asCodedError(error) }, 'messages owed by other processes not read');
+      return [] as PendingMessage[];
+    }),
   });
-  const waiting = await deps.conversations.waiting(MAX_WAITING).catch((error: unknown) => {
-    deps.onStoreError?.('conversations');
-    log.warn({ err: asCodedError(error) }, 'waiting forms of the previous process not read');
-    return [] as ConversationRecord[];
-  });
-  const pending = await deps.pending.list(MAX_PENDING).catch((error: unknown) => {
-    deps.onStoreError?.('pending');
-    log.warn({ err: asCodedError(error) }, 'messages owed by the previous process not read');
-    return [] as PendingMessage[];
-  });
-  const inherited = new Set(running.map((record) => record.key));
-  if (running.length > 0 || waiting.length > 0 || pending.length > 0)
-    log.info(
-      { running: running.length, waiting: waiting.length, pending: pending.length },
-      'taking over from the previous process',
-    );
+  const first = await read();
+  /** Conversations whose running turn this process took over (their echoes are recorded). */
+  const inherited = new Set(first.running.map((record) => record.key));
+  let timer: ReturnType<Clock['setTimeout']> | undefined;
+  let stopped = false;
+
+  /** This process may take `key` over: no live process (this one included) holds it. */
+  const mayTake = async (key: string): Promise<boolean> => {
+    if (!leases) return true;
+    const lease = conversationLease(key);
+    if (leases.holds(lease)) return false;
+    return leases.acquire(lease);
+  };
+
+  const takeOver = async (bot: { send(event: BotEvent): void }, found: Leftovers, initial: boolean) => {
+    const taken = new Set<string>();
+    const resumed = new Set<string>();
+    let running = 0;
+    let waiting = 0;
+    for (const record of found.running) {
+      const turn = record.runningTurn;
+      if (!turn || !(await mayTake(record.key))) continue;
+      taken.add(turn.activityId);
+      resumed.add(record.key);
+      inherited.add(record.key);
+      running += 1;
+      deps.onTakeover?.('running');
+      bot.send({ type: 'RESUME_TURN', key: record.key, roomId: record.roomId, roomType: turn.roomType });
+    }
+    // Waiting forms: restored now, their deadlines fire on time (records without a room type,
+    // from an older version, wait for the thread's next message as before).
+    for (const record of found.waiting) {
+      if (resumed.has(record.key) || !record.roomType || !(await mayTake(record.key))) continue;
+      resumed.add(record.key);
+      waiting += 1;
+      deps.onTakeover?.('waiting');
+      bot.send({ type: 'RESUME_TURN', key: record.key, roomId: record.roomId, roomType: record.roomType });
+    }
+    const owed: PendingMessage[] = [];
+    for (const message of found.pending) {
+      if (taken.has(message.activityId)) continue;
+      // A conversation taken over above answers its own; one a live process holds is its business.
+      if (!resumed.has(message.key) && !(await mayTake(message.key))) continue;
+      owed.push(message);
+    }
+    for (const message of owed) {
+      const target = targetOfKey(message.key);
+      if (target) deps.notify({ kind: 'answerInterrupted' }, target);
+      deps.onTakeover?.('owed');
+    }
+    // Leases taken only to tell an owed message go again; the resumed conversations keep theirs.
+    for (const key of new Set(owed.map((m) => m.key)))
+      if (!resumed.has(key)) leases?.letGo(conversationLease(key));
+    if (running > 0 || waiting > 0 || owed.length > 0)
+      log.info(
+        { running, waiting, owed: owed.length },
+        initial ? 'taking over from the previous process' : 'taking over from a process whose leases lapsed',
+      );
+    if (owed.length > 0) {
+      log.info({ messages: owed.length }, 'told the senders of messages another process never started');
+      await deps.pending.settle(owed.map((m) => m.activityId)).catch((error: unknown) => {
+        deps.onStoreError?.('pending');
+        log.warn({ err: asCodedError(error) }, 'pending messages not settled');
+      });
+    }
+  };
+
+  const scanLater = (bot: { send(event: BotEvent): void }) => {
+    if (!leases || !deps.scanIntervalMs || stopped) return;
+    timer = deps.clock.setTimeout(() => {
+      timer = undefined;
+      if (stopped || deps.facts.getSnapshot().context.shuttingDown) return;
+      void read()
+        .then((found) => takeOver(bot, found, false))
+        .catch((error: unknown) => log.error({ err: asCodedError(error) }, 'takeover scan failed'))
+        .finally(() => scanLater(bot));
+    }, deps.scanIntervalMs);
+  };
 
   return {
     ownPost: (post) => {
@@ -96,35 +191,16 @@ export async function prepareTakeover(deps: TakeoverDeps): Promise<Takeover> {
     run: async (bot) => {
       await online(deps.facts, deps.clock, ONLINE_WAIT_MS);
       if (deps.facts.getSnapshot().context.shuttingDown) return;
-      const taken = new Set<string>();
-      for (const record of running) {
-        const turn = record.runningTurn;
-        if (!turn) continue;
-        taken.add(turn.activityId);
-        bot.send({ type: 'RESUME_TURN', key: record.key, roomId: record.roomId, roomType: turn.roomType });
+      try {
+        await takeOver(bot, first, true);
+      } finally {
+        scanLater(bot);
       }
-      // Waiting forms: restored now, their deadlines fire on time (records without a room type,
-      // from an older version, wait for the thread's next message as before).
-      const resumed = new Set(running.map((record) => record.key));
-      for (const record of waiting) {
-        if (resumed.has(record.key) || !record.roomType) continue;
-        bot.send({ type: 'RESUME_TURN', key: record.key, roomId: record.roomId, roomType: record.roomType });
-      }
-      const owed = pending.filter((message) => !taken.has(message.activityId));
-      for (const message of owed) {
-        const target = targetOfKey(message.key);
-        if (target) deps.notify({ kind: 'answerInterrupted' }, target);
-      }
-      if (owed.length > 0) {
-        log.info(
-          { messages: owed.length },
-          'told the senders of messages the previous process never started',
-        );
-        await deps.pending.settle(owed.map((m) => m.activityId)).catch((error: unknown) => {
-          deps.onStoreError?.('pending');
-          log.warn({ err: asCodedError(error) }, 'pending messages not settled');
-        });
-      }
+    },
+    stop: () => {
+      stopped = true;
+      if (timer !== undefined) deps.clock.clearTimeout(timer);
+      timer = undefined;
     },
   };
 }

@@ -26,7 +26,9 @@ import type { InboundEvent, InboundMessageEvent } from '../../machines/inboundEv
 import type { CardAction, CardSubmission, Notice, ReplyTarget } from '../../machines/types.js';
 import type { BotMetrics } from '../../metrics.js';
 import type { CrashHook } from '../handover/crashPoints.js';
+import { conversationLease } from '../handover/leases.js';
 import { type ClaimRetry, createClaimQueue } from './claimQueue.js';
+import { createLeaseGate, type GateLeases } from './leaseGate.js';
 
 export interface AdmissionDeps {
   claims: EventClaims;
@@ -60,6 +62,11 @@ export interface AdmissionDeps {
   maxWaitingClaims?: number | undefined;
   /** Backoff between claim attempts while the store fails. */
   claimRetry?: Partial<ClaimRetry> | undefined;
+  /**
+   * Conversation leases (replicas): an event of a conversation another process owns waits, unclaimed,
+   * until the lease is free (`leaseGate.ts`). `letGo` gives up a lease nothing went on to keep.
+   */
+  leases?: (GateLeases & { letGo(key: string): void }) | undefined;
 }
 
 export interface AdmitOptions {
@@ -95,6 +102,35 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     },
     onWaiting: (count) => metrics?.claimsWaiting.set(count),
   });
+
+  const gate = deps.leases
+    ? createLeaseGate({
+        leases: deps.leases,
+        clock: deps.clock ?? systemClock,
+        log,
+        maxWaitMs: deps.dedupeTtlMs,
+      })
+    : undefined;
+
+  /** The lease an event needs: its conversation's (a message's thread, or the card's conversation). */
+  const leaseOf = (event: InboundEvent): string | undefined => {
+    if (!gate) return undefined;
+    if (event.kind === 'message')
+      return conversationLease(
+        conversationKeyOf({
+          roomId: event.roomId,
+          roomType: event.roomType,
+          messageId: event.messageId,
+          ...(event.parentId ? { parentId: event.parentId } : {}),
+        }),
+      );
+    if (event.kind === 'cardAction') {
+      const key = deps.parseCard(event.inputs)?.key;
+      // A card of another room is refused without touching that conversation.
+      return key && targetOfKey(key)?.roomId === event.roomId ? conversationLease(key) : undefined;
+    }
+    return undefined;
+  };
 
   const isMentioned = (mentionedPeople: readonly string[]) => {
     const personId = deps.facts.getSnapshot().context.identity?.personId;
@@ -294,34 +330,43 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         kind: event.kind,
         signal,
       };
-      void claims
-        .claim(
-          ticket,
-          async (claimed) => {
-            const decision = await decide(event, claimed);
-            // Delivered from inside the queue's turn, so the room's next event comes after it. Once
-            // claimed, an event is delivered even if the caller is stopping (as `admit`'s result is).
-            if (waited && later) {
-              if (decision) later(decision);
-            } else resolve(decision);
-          },
-          later
-            ? () => {
-                waited = true;
-                resolve(undefined);
-              }
-            : undefined,
-        )
-        .then(
-          () => resolve(undefined),
-          (error: unknown) => {
-            log.error(
-              { err: asCodedError(error), activityId: event.activityId },
-              'inbound event not handled',
-            );
+      const wait = later
+        ? () => {
+            if (waited) return;
+            waited = true;
             resolve(undefined);
-          },
-        );
+          }
+        : undefined;
+      const failed = (error: unknown) => {
+        log.error({ err: asCodedError(error), activityId: event.activityId }, 'inbound event not handled');
+        resolve(undefined);
+      };
+      const lease = leaseOf(event);
+      const claim = () =>
+        claims
+          .claim(
+            ticket,
+            async (claimed) => {
+              const decision = await decide(event, claimed);
+              // Nothing goes on: the lease taken for it is not kept.
+              if (!decision && lease) deps.leases?.letGo(lease);
+              // Delivered from inside the queue's turn, so the room's next event comes after it. Once
+              // claimed, an event is delivered even if the caller is stopping (as `admit`'s result is).
+              if (waited && later) {
+                if (decision) later(decision);
+              } else resolve(decision);
+            },
+            wait,
+          )
+          .then(() => resolve(undefined), failed);
+      if (!gate || !lease) {
+        void claim();
+        return;
+      }
+      gate
+        .enter(lease, { receivedAt: event.receivedAt, signal, onWait: wait })
+        .then((entered) => (entered ? claim() : resolve(undefined)))
+        .catch(failed);
     });
   };
 }

@@ -7,11 +7,13 @@ import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
 import { EmbeddedStoreError, EmbeddedStores } from './embedded.js';
+import { MemoryLeases } from './memory.js';
 import { MongoStores, type MongoTimeouts } from './mongo.js';
 import type {
   ActiveRooms,
   ConversationStore,
   EventClaims,
+  LeaseStore,
   NoticeLog,
   OwnPostEchoes,
   PendingMessages,
@@ -30,6 +32,8 @@ export interface Stores {
   echoes: OwnPostEchoes;
   /** Messages claimed and not yet started, so a crash in between is not silent. */
   pending: PendingMessages;
+  /** Who owns which conversation, and which processes live (replicas). */
+  leases: LeaseStore;
   kind: 'mongodb' | 'embedded';
   /**
    * Resolves when the store answers, rejects otherwise (for `/readyz`); bounded in time. The
@@ -88,6 +92,7 @@ export async function openStores(config: StoreLocation, deps: OpenStoresDeps): P
       notices: stores.notices,
       echoes: stores.echoes,
       pending: stores.pending,
+      leases: new MemoryLeases(),
       kind: 'mongodb',
       ping: () => withTimeout(stores.ping(), PING_TIMEOUT_MS, clock, 'MongoDB did not answer a ping'),
       close: () => stores.close(),
@@ -107,6 +112,7 @@ export async function openStores(config: StoreLocation, deps: OpenStoresDeps): P
     notices: stores.notices,
     echoes: stores.echoes,
     pending: stores.pending,
+    leases: new MemoryLeases(),
     kind: 'embedded',
     ping: () => stores.ping(),
     close: () => stores.close(),

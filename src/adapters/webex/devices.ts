@@ -74,20 +74,44 @@ export function isOtherInstanceDevice(device: Pick<WdmDevice, 'name'>, names: De
  * This process's own devices are never pruned here (`ensure` handles them).
  *
  * This is the only place where another instance's device is ever deleted: `ensure` deletes only
- * extra devices with exactly this process's name. Without leases the bot cannot tell a live
- * replica's device from a dead one's, so it stays conservative; a dead instance's device is
+ * extra devices with exactly this process's name. Another instance's device is deleted only when
+ * `live` says that instance holds no lease any more (it is dead; SPEC "Durability and replicas"):
+ * a live replica's device never is, and without `live` none is. A dead instance's device is also
  * reused when that instance comes back under the same `INSTANCE_ID` (a StatefulSet pod keeps its
  * name), and one that is never reused goes idle, which Webex removes after a few days (reported
  * in webex-js-sdk issue #3447; see docs/operations.md "Scaling").
  */
-export function devicesToPrune(devices: readonly WdmDevice[], names: DeviceNames): WdmDevice[] {
+export function devicesToPrune(
+  devices: readonly WdmDevice[],
+  names: DeviceNames,
+  live?: LiveInstances,
+): WdmDevice[] {
   if (devices.length <= 2) return [];
   const count = Math.ceil(devices.length / 3);
   const oldestFirst = (a: WdmDevice, b: WdmDevice) => deviceTime(a) - deviceTime(b);
   const others = devices.filter((device) => device.name !== names.own);
   const foreign = others.filter((device) => !isOtherInstanceDevice(device, names)).sort(oldestFirst);
-  const instances = others.filter((device) => isOtherInstanceDevice(device, names)).sort(oldestFirst);
+  const instances = others
+    .filter(
+      (device) => isOtherInstanceDevice(device, names) && live !== undefined && !isLive(device, names, live),
+    )
+    .sort(oldestFirst);
   return [...foreign, ...instances].slice(0, count);
+}
+
+/**
+ * Which other instances of this bot hold a lease now: their `INSTANCE_ID`s (owners), and whether
+ * any live one has none (its device is then named `<base>`, and counts as live).
+ */
+export interface LiveInstances {
+  owners: ReadonlySet<string>;
+  anyUnnamed: boolean;
+}
+
+function isLive(device: Pick<WdmDevice, 'name'>, names: DeviceNames, live: LiveInstances): boolean {
+  const name = device.name ?? '';
+  if (name === names.base) return live.anyUnnamed || live.owners.size > 0;
+  return live.owners.has(name.slice(names.base.length + 1));
 }
 
 /** The body of `POST {wdm}/devices`: a recognisable, stable identity for this bot. */
@@ -163,7 +187,13 @@ export class WdmDevices {
    */
   async ensure(
     name: string,
-    options: { avoid?: string; signal?: AbortSignal; baseName?: string } = {},
+    options: {
+      avoid?: string;
+      signal?: AbortSignal;
+      baseName?: string;
+      /** Which other instances live (their leases); without it no other instance's device is deleted. */
+      liveInstances?: () => Promise<LiveInstances>;
+    } = {},
   ): Promise<EnsureDeviceResult> {
     const own = (await this.list(options.signal)).filter((device) => device.name === name);
     own.sort((a, b) => deviceTime(b) - deviceTime(a));
@@ -188,7 +218,9 @@ export class WdmDevices {
       device = await this.register(name, options.signal);
     } catch (error) {
       if (!isExcessiveRegistrations(error)) throw error;
-      pruned.push(...(await this.prune(names, failedDeletes, options.signal)));
+      // An instance whose liveness cannot be read counts as live: its device stays.
+      const live = await options.liveInstances?.().catch(() => undefined);
+      pruned.push(...(await this.prune(names, failedDeletes, options.signal, live)));
       // Once more, as the SDK does; a second refusal goes to the caller's backoff.
       device = await this.register(name, options.signal);
     }
@@ -203,9 +235,14 @@ export class WdmDevices {
   }
 
   /** Deletes the devices `devicesToPrune` picks from a fresh listing; returns the deleted ones. */
-  private async prune(names: DeviceNames, failed: EnsureDeviceResult['failedDeletes'], signal?: AbortSignal) {
+  private async prune(
+    names: DeviceNames,
+    failed: EnsureDeviceResult['failedDeletes'],
+    signal?: AbortSignal,
+    live?: LiveInstances,
+  ) {
     const pruned: WdmDevice[] = [];
-    for (const device of devicesToPrune(await this.list(signal), names)) {
+    for (const device of devicesToPrune(await this.list(signal), names, live)) {
       try {
         await this.delete(device.url, signal);
         pruned.push(device);

@@ -13,6 +13,8 @@ export type SenderRejectReason =
   | 'stopped'
   /** The caller withdrew a replaceable post before it went out. */
   | 'withdrawn'
+  /** The request's guard said no when it was about to go out (a conversation lease lost). */
+  | 'fenced'
   /** Webex kept answering 429 more often than the sender's bound allows. */
   | 'rate-limited';
 

@@ -1,4 +1,5 @@
 export { SenderRejectedError, type SenderRejectReason } from './errors.js';
+export { guardedSender } from './guarded.js';
 export { WEBEX_MAX_ATTACHMENTS, WEBEX_MAX_EDITS_PER_MESSAGE } from './limits.js';
 export type { SenderMetrics } from './metrics.js';
 export { noopSenderMetrics } from './metrics.js';

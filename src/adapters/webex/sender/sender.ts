@@ -85,6 +85,12 @@ export type DeleteOutcome = 'deleted' | 'not-found';
 export interface RequestOptions {
   /** Aborting removes a queued request (rejecting with the signal's reason) or aborts it in flight. */
   signal?: AbortSignal;
+  /**
+   * Asked right before the request goes out (after any wait in the queue): false drops it with
+   * `SenderRejectedError('fenced')`. The conversation's lease is checked here, so a process that
+   * lost it while paused sends nothing it had queued.
+   */
+  guard?: () => boolean | Promise<boolean>;
 }
 
 export interface EditOptions extends RequestOptions {
@@ -278,6 +284,7 @@ interface Op {
   body: unknown;
   readonly messageId: string | undefined;
   readonly signal: AbortSignal | undefined;
+  readonly guard: RequestOptions['guard'];
   readonly withdrawSignal: AbortSignal | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
@@ -385,10 +392,11 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
   /** Queues a request; `onQueued` sees the queued request at once (a replaceable post keeps it). */
   function enqueue<T>(
     spec: Pick<Op, 'kind' | 'firstReply' | 'roomId' | 'method' | 'path' | 'route' | 'body' | 'messageId'>,
-    signal: AbortSignal | undefined,
+    options: RequestOptions,
     onQueued?: (op: Op) => void,
     withdraw?: { signal: AbortSignal; outcome: unknown },
   ): Promise<T> {
+    const { signal } = options;
     return new Promise<T>((resolve, reject) => {
       if (stopped) return reject(new SenderRejectedError('stopped', 'the Webex sender is stopped'));
       if (signal?.aborted) return reject(signal.reason);
@@ -397,6 +405,7 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
         ...spec,
         seq: ++seq,
         signal,
+        guard: options.guard,
         withdrawSignal: withdraw?.signal,
         resolve: resolve as (value: unknown) => void,
         reject,
@@ -588,6 +597,10 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
     );
   }
 
+  function fenced(): SenderRejectedError {
+    return new SenderRejectedError('fenced', 'the write was refused by its guard (lease lost)');
+  }
+
   function dispatch(op: Op): void {
     const room = rooms.get(op.roomId)!;
     room.busy = true;
@@ -600,9 +613,14 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
       countEdit(op.messageId);
     }
     const request = { method: op.method, path: op.path, route: op.route, body: op.body };
+    const send = () => transport.request<unknown>(request, op.signal ? { signal: op.signal } : {});
     let attempt: Promise<unknown>;
     try {
-      attempt = transport.request<unknown>(request, op.signal ? { signal: op.signal } : {});
+      const allowed = op.guard ? op.guard() : true;
+      attempt =
+        allowed === true
+          ? send()
+          : Promise.resolve(allowed).then((ok) => (ok ? send() : Promise.reject(fenced())));
     } catch (error) {
       attempt = Promise.reject(error);
     }
@@ -660,6 +678,13 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
   }
 
   function fail(op: Op, error: unknown): void {
+    if (error instanceof SenderRejectedError && error.reason === 'fenced') {
+      // Never sent: nothing to count, nothing to retry.
+      if (op.kind === 'edit' && op.messageId !== undefined) uncountEdit(op.messageId);
+      logger.info({ roomId: op.roomId, route: op.route }, 'write dropped: its guard refused it');
+      settle(op, { error });
+      return;
+    }
     const status = error instanceof WebexApiError ? String(error.status) : 'transport';
     metrics.request({ method: op.method, route: op.route, status });
     if (op.signal?.aborted) {
@@ -787,7 +812,7 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
         body,
         messageId: undefined,
       },
-      requestOptions.signal,
+      requestOptions,
       onQueued,
     );
   }
@@ -858,7 +883,7 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
           body: { roomId: message.roomId, markdown: message.markdown },
           messageId: message.messageId,
         },
-        requestOptions.signal,
+        requestOptions,
         undefined,
         requestOptions.withdrawSignal
           ? { signal: requestOptions.withdrawSignal, outcome: 'superseded' satisfies EditOutcome }
@@ -878,7 +903,7 @@ export function createWebexSender(options: WebexSenderOptions): WebexSender {
           body: undefined,
           messageId: message.messageId,
         },
-        requestOptions.signal,
+        requestOptions,
       );
     },
 
