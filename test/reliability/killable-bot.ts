@@ -115,6 +115,7 @@ export class KillableBot {
       notices: embedded.notices,
       echoes: embedded.echoes,
       pending: embedded.pending,
+      leases: embedded.leases,
       kind: 'embedded',
       ping: () => embedded.ping(),
       close: () => embedded.close(),

@@ -45,6 +45,7 @@ function watchedStores(dataDir: string, requestsSoFar: () => number) {
     notices: embedded.notices,
     echoes: embedded.echoes,
     pending: embedded.pending,
+    leases: embedded.leases,
     kind: 'embedded',
     ping: () => embedded.ping(),
     close: () => embedded.close(),

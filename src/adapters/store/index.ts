@@ -12,6 +12,7 @@ import type {
   ActiveRooms,
   ConversationStore,
   EventClaims,
+  LeaseStore,
   NoticeLog,
   OwnPostEchoes,
   PendingMessages,
@@ -30,6 +31,8 @@ export interface Stores {
   echoes: OwnPostEchoes;
   /** Messages claimed and not yet started, so a crash in between is not silent. */
   pending: PendingMessages;
+  /** Who owns a running answer or a form wait, and which processes are alive. */
+  leases: LeaseStore;
   kind: 'mongodb' | 'embedded';
   /**
    * Resolves when the store answers, rejects otherwise (for `/readyz`); bounded in time. The
@@ -88,6 +91,7 @@ export async function openStores(config: StoreLocation, deps: OpenStoresDeps): P
       notices: stores.notices,
       echoes: stores.echoes,
       pending: stores.pending,
+      leases: stores.leases,
       kind: 'mongodb',
       ping: () => withTimeout(stores.ping(), PING_TIMEOUT_MS, clock, 'MongoDB did not answer a ping'),
       close: () => stores.close(),
@@ -107,6 +111,7 @@ export async function openStores(config: StoreLocation, deps: OpenStoresDeps): P
     notices: stores.notices,
     echoes: stores.echoes,
     pending: stores.pending,
+    leases: stores.leases,
     kind: 'embedded',
     ping: () => stores.ping(),
     close: () => stores.close(),
