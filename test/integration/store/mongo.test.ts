@@ -80,6 +80,7 @@ if (testUri) {
         notices: stores.notices,
         echoes: stores.echoes,
         pending: stores.pending,
+        leases: stores.leases,
         close: async () => {
           await stores.close();
           await dropDatabase(testUri, database);
