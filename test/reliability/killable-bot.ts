@@ -16,7 +16,6 @@ import { waitFor } from 'xstate';
 import type { CrashHook, CrashPoint } from '../../src/actors/handover/crashPoints.js';
 import { A2aAgentClient } from '../../src/adapters/agent/index.js';
 import { EmbeddedStores } from '../../src/adapters/store/embedded.js';
-import { MemoryLeases } from '../../src/adapters/store/memory.js';
 import { type Clock, systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -117,7 +116,7 @@ export class KillableBot {
       notices: embedded.notices,
       echoes: embedded.echoes,
       pending: embedded.pending,
-      leases: new MemoryLeases(),
+      leases: embedded.leases,
       kind: 'embedded',
       ping: () => embedded.ping(),
       close: () => embedded.close(),

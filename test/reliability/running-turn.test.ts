@@ -13,7 +13,6 @@ import { TaskState } from '@a2a-js/sdk';
 import { describe, expect, it, vi } from 'vitest';
 import { hashPost } from '../../src/actors/handover/journal.js';
 import { EmbeddedStores } from '../../src/adapters/store/embedded.js';
-import { MemoryLeases } from '../../src/adapters/store/memory.js';
 import type { ConversationRecord, ConversationStore } from '../../src/adapters/store/ports.js';
 import { silentLogger } from '../../src/logger.js';
 import type { Stores } from '../../src/runtime.js';
@@ -47,7 +46,7 @@ function watchedStores(dataDir: string, requestsSoFar: () => number) {
     notices: embedded.notices,
     echoes: embedded.echoes,
     pending: embedded.pending,
-    leases: new MemoryLeases(),
+    leases: embedded.leases,
     kind: 'embedded',
     ping: () => embedded.ping(),
     close: () => embedded.close(),

@@ -21,7 +21,7 @@
  * - Multi-row changes (revoking every id form of a room) run in one transaction.
  *
  * Expired claims, notices, conversations, own-post echoes and pending messages are ignored on read
- * and purged on an interval, and so are rooms inactive for a day. Which conversations have a
+ * and purged on an interval, and so are rooms inactive for a day and leases expired for a day. Which conversations have a
  * running turn or a waiting form is a small table of its own (`open_conversations`), written in
  * the same transaction as the record, so the takeover at start reads a few rows.
  *
@@ -44,12 +44,24 @@ import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import { CodedError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import {
+  LEASE_PURGE_AFTER_MS,
+  leaseKey,
+  leaseKeys,
+  leaseOwner,
+  leasePrefix,
+  leaseTime,
+  listLimit,
+  prefixUpperBound,
+} from './leaseInput.js';
 import type {
   ActiveRoom,
   ActiveRooms,
   ConversationRecord,
   ConversationStore,
   EventClaims,
+  Lease,
+  LeaseStore,
   ListenMode,
   NoticeLog,
   OwnPostEcho,
@@ -142,6 +154,13 @@ CREATE TABLE IF NOT EXISTS pending_messages (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS pending_messages_at ON pending_messages (at);
 CREATE INDEX IF NOT EXISTS pending_messages_expires_at ON pending_messages (expires_at);
+
+CREATE TABLE IF NOT EXISTS leases (
+  key TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS leases_expires_at ON leases (expires_at);
 
 CREATE TABLE IF NOT EXISTS store_health (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -533,6 +552,106 @@ export class EmbeddedEventClaims implements EventClaims {
   }
 }
 
+/**
+ * Leases, atomic across processes sharing the file: `acquire` is one `INSERT … ON CONFLICT`
+ * statement, whose condition (free, expired, or already the owner's) SQLite evaluates under its
+ * write lock, so of processes racing for one key exactly one holds it afterwards. `renew` and
+ * `release` change and read their keys in one IMMEDIATE transaction. The keys of a call travel as
+ * one JSON array (`json_each`), so a call is one statement whatever the number of keys.
+ */
+export class EmbeddedLeases implements LeaseStore {
+  readonly #acquire: Database.Statement<[Record<string, string | number>]>;
+  readonly #extend: Database.Statement<[Record<string, string | number>]>;
+  readonly #owned: Database.Statement<[Record<string, string>], { key: string }>;
+  readonly #release: Database.Statement<[Record<string, string>]>;
+  readonly #get: Database.Statement<[string], LeaseRow>;
+  readonly #list: Database.Statement<[Record<string, string | number>], LeaseRow>;
+  readonly #renewTx: (keys: string[], owner: string, expiresAt: number) => Set<string>;
+
+  constructor(db: Db) {
+    this.#acquire = db.prepare(
+      `INSERT INTO leases (key, owner, expires_at) VALUES (@key, @owner, @expiresAt)
+       ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+       WHERE leases.owner = excluded.owner OR leases.expires_at <= @now`,
+    );
+    this.#extend = db.prepare(
+      `UPDATE leases SET expires_at = @expiresAt
+       WHERE owner = @owner AND key IN (SELECT value FROM json_each(@keys))`,
+    );
+    this.#owned = db.prepare(
+      'SELECT key FROM leases WHERE owner = @owner AND key IN (SELECT value FROM json_each(@keys))',
+    );
+    this.#release = db.prepare(
+      'DELETE FROM leases WHERE owner = @owner AND key IN (SELECT value FROM json_each(@keys))',
+    );
+    this.#get = db.prepare(
+      'SELECT key, owner, expires_at FROM leases WHERE key IN (SELECT value FROM json_each(?))',
+    );
+    this.#list = db.prepare(
+      `SELECT key, owner, expires_at FROM leases WHERE key >= @prefix AND key <= @upper
+       ORDER BY key LIMIT @limit`,
+    );
+    const renew = db.transaction((keys: string[], owner: string, expiresAt: number) => {
+      const params = { keys: JSON.stringify(keys), owner };
+      this.#extend.run({ ...params, expiresAt });
+      return new Set(this.#owned.all(params).map((row) => row.key));
+    });
+    this.#renewTx = (keys, owner, expiresAt) => renew.immediate(keys, owner, expiresAt);
+  }
+
+  async acquire(key: string, owner: string, now: number, expiresAt: number): Promise<boolean> {
+    const result = this.#acquire.run({
+      key: leaseKey(key),
+      owner: leaseOwner(owner),
+      now: leaseTime(now, 'now'),
+      expiresAt: leaseTime(expiresAt, 'expiresAt'),
+    });
+    return result.changes === 1;
+  }
+
+  async renew(keys: readonly string[], owner: string, expiresAt: number): Promise<string[]> {
+    const distinct = leaseKeys(keys);
+    const checkedOwner = leaseOwner(owner);
+    const until = leaseTime(expiresAt, 'expiresAt');
+    if (distinct.length === 0) return [];
+    const held = this.#renewTx(distinct, checkedOwner, until);
+    return distinct.filter((key) => !held.has(key));
+  }
+
+  async release(keys: readonly string[], owner: string): Promise<void> {
+    const distinct = leaseKeys(keys);
+    const checkedOwner = leaseOwner(owner);
+    if (distinct.length === 0) return;
+    this.#release.run({ keys: JSON.stringify(distinct), owner: checkedOwner });
+  }
+
+  async get(keys: readonly string[]): Promise<Lease[]> {
+    const distinct = leaseKeys(keys);
+    if (distinct.length === 0) return [];
+    const found = new Map(this.#get.all(JSON.stringify(distinct)).map((row) => [row.key, leaseFromRow(row)]));
+    return distinct.flatMap((key) => found.get(key) ?? []);
+  }
+
+  async list(prefix: string, limit: number): Promise<Lease[]> {
+    const checked = leasePrefix(prefix);
+    const max = listLimit(limit);
+    if (max === 0) return [];
+    return this.#list
+      .all({ prefix: checked, upper: prefixUpperBound(checked), limit: max })
+      .map(leaseFromRow);
+  }
+}
+
+interface LeaseRow {
+  key: string;
+  owner: string;
+  expires_at: number;
+}
+
+function leaseFromRow(row: LeaseRow): Lease {
+  return { key: row.key, owner: row.owner, expiresAt: row.expires_at };
+}
+
 export class EmbeddedActiveRooms implements ActiveRooms {
   readonly #touch: Database.Statement<[ActiveRoom]>;
   readonly #recent: Database.Statement<
@@ -588,6 +707,7 @@ export class EmbeddedStores {
   readonly notices: EmbeddedNoticeLog;
   readonly echoes: EmbeddedOwnPostEchoes;
   readonly pending: EmbeddedPendingMessages;
+  readonly leases: EmbeddedLeases;
   readonly file: string;
   readonly #db: Db;
   readonly #clock: Clock;
@@ -634,13 +754,14 @@ export class EmbeddedStores {
     this.notices = new EmbeddedNoticeLog(this.#db, this.#clock);
     this.echoes = new EmbeddedOwnPostEchoes(this.#db, this.#clock);
     this.pending = new EmbeddedPendingMessages(this.#db, this.#clock, this.#log);
+    this.leases = new EmbeddedLeases(this.#db);
     this.#purgeIntervalMs = options.purgeIntervalMs ?? PURGE_INTERVAL_MS;
     this.#schedulePurge();
   }
 
   /**
-   * Deletes expired claims, notices, conversations, echoes and pending messages, and rooms
-   * inactive for a day; returns how many rows went.
+   * Deletes expired claims, notices, conversations, echoes and pending messages, rooms inactive
+   * for a day and leases expired for a day; returns how many rows went.
    */
   purgeExpired(): {
     claims: number;
@@ -649,6 +770,7 @@ export class EmbeddedStores {
     rooms: number;
     echoes: number;
     pending: number;
+    leases: number;
   } {
     const now = this.#clock.now();
     const purge = this.#db.transaction(() => ({
@@ -660,6 +782,8 @@ export class EmbeddedStores {
       rooms: this.#db
         .prepare('DELETE FROM active_rooms WHERE last_event_at <= ?')
         .run(now - ACTIVE_ROOM_RETENTION_MS).changes,
+      leases: this.#db.prepare('DELETE FROM leases WHERE expires_at <= ?').run(now - LEASE_PURGE_AFTER_MS)
+        .changes,
     }));
     return purge.immediate();
   }

@@ -7,7 +7,6 @@ import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
 import { EmbeddedStoreError, EmbeddedStores } from './embedded.js';
-import { MemoryLeases } from './memory.js';
 import { MongoStores, type MongoTimeouts } from './mongo.js';
 import type {
   ActiveRooms,
@@ -32,7 +31,7 @@ export interface Stores {
   echoes: OwnPostEchoes;
   /** Messages claimed and not yet started, so a crash in between is not silent. */
   pending: PendingMessages;
-  /** Who owns which conversation, and which processes live (replicas). */
+  /** Who owns a running answer or a form wait, and which processes are alive. */
   leases: LeaseStore;
   kind: 'mongodb' | 'embedded';
   /**
@@ -92,7 +91,7 @@ export async function openStores(config: StoreLocation, deps: OpenStoresDeps): P
       notices: stores.notices,
       echoes: stores.echoes,
       pending: stores.pending,
-      leases: new MemoryLeases(),
+      leases: stores.leases,
       kind: 'mongodb',
       ping: () => withTimeout(stores.ping(), PING_TIMEOUT_MS, clock, 'MongoDB did not answer a ping'),
       close: () => stores.close(),
@@ -112,7 +111,7 @@ export async function openStores(config: StoreLocation, deps: OpenStoresDeps): P
     notices: stores.notices,
     echoes: stores.echoes,
     pending: stores.pending,
-    leases: new MemoryLeases(),
+    leases: stores.leases,
     kind: 'embedded',
     ping: () => stores.ping(),
     close: () => stores.close(),

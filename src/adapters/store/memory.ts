@@ -5,6 +5,7 @@
 import { TTLCache } from '@isaacs/ttlcache';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
+import { leaseKey, leaseKeys, leaseOwner, leasePrefix, leaseTime, listLimit } from './leaseInput.js';
 import type {
   ActiveRoom,
   ActiveRooms,
@@ -198,39 +199,50 @@ export class MemoryLeases implements LeaseStore {
   }
 
   async acquire(key: string, owner: string, now: number, expiresAt: number): Promise<boolean> {
+    leaseKey(key);
+    leaseOwner(owner);
+    const at = leaseTime(now, 'now');
+    const until = leaseTime(expiresAt, 'expiresAt');
     const held = this.#leases.get(key);
-    if (held && held.owner !== owner && held.expiresAt > now) return false;
-    if (!held && this.#leases.size >= this.#max) this.#evictExpired(now);
+    if (held && held.owner !== owner && held.expiresAt > at) return false;
+    if (!held && this.#leases.size >= this.#max) this.#evictExpired(at);
     if (!held && this.#leases.size >= this.#max) return false;
-    this.#leases.set(key, { key, owner, expiresAt });
+    this.#leases.set(key, { key, owner, expiresAt: until });
     return true;
   }
 
   async renew(keys: readonly string[], owner: string, expiresAt: number): Promise<string[]> {
+    const distinct = leaseKeys(keys);
+    leaseOwner(owner);
+    const until = leaseTime(expiresAt, 'expiresAt');
     const lost: string[] = [];
-    for (const key of keys) {
+    for (const key of distinct) {
       const held = this.#leases.get(key);
-      if (held?.owner === owner) held.expiresAt = expiresAt;
+      if (held?.owner === owner) held.expiresAt = until;
       else lost.push(key);
     }
     return lost;
   }
 
   async release(keys: readonly string[], owner: string): Promise<void> {
-    for (const key of keys) if (this.#leases.get(key)?.owner === owner) this.#leases.delete(key);
+    const distinct = leaseKeys(keys);
+    leaseOwner(owner);
+    for (const key of distinct) if (this.#leases.get(key)?.owner === owner) this.#leases.delete(key);
   }
 
   async get(keys: readonly string[]): Promise<Lease[]> {
-    return keys.flatMap((key) => {
+    return leaseKeys(keys).flatMap((key) => {
       const held = this.#leases.get(key);
       return held ? [{ ...held }] : [];
     });
   }
 
   async list(prefix: string, limit: number): Promise<Lease[]> {
+    leasePrefix(prefix);
+    const max = listLimit(limit);
     const found: Lease[] = [];
     for (const lease of this.#leases.values()) {
-      if (found.length >= limit) break;
+      if (found.length >= max) break;
       if (lease.key.startsWith(prefix)) found.push({ ...lease });
     }
     return found;

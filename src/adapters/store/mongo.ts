@@ -1,6 +1,6 @@
 /**
  * MongoDB stores: the space registry shared with the CAIPE UI, plus the bot's own conversations,
- * event claims and recently active rooms (shared by every replica).
+ * event claims, recently active rooms and leases (shared by every replica).
  *
  * `authorized_webex_spaces` is the CAIPE UI's collection: documents are read tolerantly (the UI
  * stores the public `Y2lz…` id, admins may store a raw UUID, `revokedAt` may be null after a
@@ -26,12 +26,24 @@ import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import { StoreTimeoutError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import {
+  LEASE_PURGE_AFTER_MS,
+  leaseKey,
+  leaseKeys,
+  leaseOwner,
+  leasePrefix,
+  leaseTime,
+  listLimit,
+  prefixUpperBound,
+} from './leaseInput.js';
 import type {
   ActiveRoom,
   ActiveRooms,
   ConversationRecord,
   ConversationStore,
   EventClaims,
+  Lease,
+  LeaseStore,
   ListenMode,
   NoticeLog,
   OwnPostEcho,
@@ -57,6 +69,7 @@ export const ACTIVE_ROOMS_COLLECTION = 'webex_bot_active_rooms';
 export const NOTICES_COLLECTION = 'webex_bot_notices';
 export const ECHOES_COLLECTION = 'webex_bot_own_post_echoes';
 export const PENDING_COLLECTION = 'webex_bot_pending_messages';
+export const LEASES_COLLECTION = 'webex_bot_leases';
 
 /** The bounds of every MongoDB call; tests shorten them. */
 export interface MongoTimeouts {
@@ -149,6 +162,18 @@ interface EchoDoc {
 interface PendingDoc extends Omit<PendingMessage, 'activityId'> {
   _id: string;
   expiresAt: Date;
+}
+
+interface LeaseDoc {
+  /** The lease key. */
+  _id: string;
+  owner: string;
+  expiresAt: Date;
+  /**
+   * When the TTL monitor may delete the lease: a day after it expired, so a lease still being
+   * renewed (or expired and not yet taken over) is never removed under its holder.
+   */
+  purgeAt: Date;
 }
 
 interface ActiveRoomDoc {
@@ -623,6 +648,137 @@ export class MongoEventClaims implements EventClaims {
   }
 }
 
+/** Key lists are sent in slices of this many (each key is at most 1,000 bytes). */
+const LEASE_KEYS_PER_QUERY = 500;
+
+function slices<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let start = 0; start < items.length; start += size) out.push(items.slice(start, start + size));
+  return out;
+}
+
+/**
+ * Leases shared by every replica. `acquire` is one conditional upsert on `_id`: it updates the
+ * lease when it is the owner's or expired, and otherwise tries to insert it, which the unique
+ * `_id` refuses (duplicate key) while someone else holds it live, so of processes racing for one
+ * key exactly one holds it afterwards.
+ */
+export class MongoLeases implements LeaseStore {
+  private readonly collection: () => Promise<Collection<LeaseDoc>>;
+  private readonly bounded: Bounded;
+  private readonly maxTimeMS: number;
+
+  constructor(access: MongoCollectionAccess<LeaseDoc>) {
+    ({ collection: this.collection, bounded: this.bounded, maxTimeMS: this.maxTimeMS } = access);
+  }
+
+  acquire(key: string, owner: string, now: number, expiresAt: number): Promise<boolean> {
+    return this.bounded('leases.acquire', async () => {
+      const id = leaseKey(key);
+      const holder = leaseOwner(owner);
+      const at = leaseTime(now, 'now');
+      const until = leaseTime(expiresAt, 'expiresAt');
+      const collection = await this.collection();
+      try {
+        await collection.updateOne(
+          { _id: id, $or: [{ owner: holder }, { expiresAt: { $lte: new Date(at) } }] },
+          { $set: leaseFields(holder, until) },
+          { upsert: true, maxTimeMS: this.maxTimeMS },
+        );
+        return true;
+      } catch (error) {
+        if (isDuplicateKey(error)) return false;
+        throw error;
+      }
+    });
+  }
+
+  renew(keys: readonly string[], owner: string, expiresAt: number): Promise<string[]> {
+    return this.bounded('leases.renew', async () => {
+      const distinct = leaseKeys(keys);
+      const holder = leaseOwner(owner);
+      const until = leaseTime(expiresAt, 'expiresAt');
+      if (distinct.length === 0) return [];
+      const collection = await this.collection();
+      const held = new Set<string>();
+      for (const slice of slices(distinct, LEASE_KEYS_PER_QUERY)) {
+        await collection.updateMany(
+          { _id: { $in: slice }, owner: holder },
+          { $set: leaseFields(holder, until) },
+          { maxTimeMS: this.maxTimeMS },
+        );
+        // Read after the update: a lease taken over in between is reported lost, as it is.
+        const docs = await collection
+          .find({ _id: { $in: slice }, owner: holder }, { projection: { _id: 1 }, maxTimeMS: this.maxTimeMS })
+          .toArray();
+        for (const doc of docs) held.add(doc._id);
+      }
+      return distinct.filter((key) => !held.has(key));
+    });
+  }
+
+  release(keys: readonly string[], owner: string): Promise<void> {
+    return this.bounded('leases.release', async () => {
+      const distinct = leaseKeys(keys);
+      const holder = leaseOwner(owner);
+      if (distinct.length === 0) return;
+      const collection = await this.collection();
+      for (const slice of slices(distinct, LEASE_KEYS_PER_QUERY)) {
+        await collection.deleteMany({ _id: { $in: slice }, owner: holder }, { maxTimeMS: this.maxTimeMS });
+      }
+    });
+  }
+
+  get(keys: readonly string[]): Promise<Lease[]> {
+    return this.bounded('leases.get', async () => {
+      const distinct = leaseKeys(keys);
+      if (distinct.length === 0) return [];
+      const collection = await this.collection();
+      const found = new Map<string, Lease>();
+      for (const slice of slices(distinct, LEASE_KEYS_PER_QUERY)) {
+        const docs = await collection.find({ _id: { $in: slice } }, { maxTimeMS: this.maxTimeMS }).toArray();
+        for (const doc of docs) {
+          const lease = leaseFromDoc(doc);
+          if (lease) found.set(lease.key, lease);
+        }
+      }
+      return distinct.flatMap((key) => found.get(key) ?? []);
+    });
+  }
+
+  list(prefix: string, limit: number): Promise<Lease[]> {
+    return this.bounded('leases.list', async () => {
+      const checked = leasePrefix(prefix);
+      const max = listLimit(limit);
+      // `limit(0)` would mean no limit at all.
+      if (max === 0) return [];
+      // A range on `_id` (served by its index), not a regex: no metacharacters to escape.
+      const docs = await (await this.collection())
+        .find({ _id: { $gte: checked, $lte: prefixUpperBound(checked) } }, { maxTimeMS: this.maxTimeMS })
+        .sort({ _id: 1 })
+        .limit(max)
+        .toArray();
+      return docs.flatMap((doc) => leaseFromDoc(doc) ?? []);
+    });
+  }
+}
+
+function leaseFields(owner: string, expiresAt: number): Omit<LeaseDoc, '_id'> {
+  return {
+    owner,
+    expiresAt: new Date(expiresAt),
+    purgeAt: new Date(Math.min(expiresAt + LEASE_PURGE_AFTER_MS, 8.64e15)),
+  };
+}
+
+/** A lease document as stored; one some other writer left malformed is skipped. */
+function leaseFromDoc(doc: LeaseDoc): Lease | undefined {
+  const expiresAt = toDate(doc.expiresAt)?.getTime();
+  if (typeof doc._id !== 'string' || typeof doc.owner !== 'string' || expiresAt === undefined)
+    return undefined;
+  return { key: doc._id, owner: doc.owner, expiresAt };
+}
+
 export class MongoActiveRooms implements ActiveRooms {
   private readonly collection: () => Promise<Collection<ActiveRoomDoc>>;
   private readonly bounded: Bounded;
@@ -687,6 +843,7 @@ export class MongoStores {
   readonly notices: MongoNoticeLog;
   readonly echoes: MongoOwnPostEchoes;
   readonly pending: MongoPendingMessages;
+  readonly leases: MongoLeases;
   readonly #connection: MongoConnection;
   readonly #log: Logger;
   readonly #clock: Clock;
@@ -724,6 +881,7 @@ export class MongoStores {
     this.notices = new MongoNoticeLog(access<ClaimDoc>(NOTICES_COLLECTION));
     this.echoes = new MongoOwnPostEchoes(access<EchoDoc>(ECHOES_COLLECTION));
     this.pending = new MongoPendingMessages(access<PendingDoc>(PENDING_COLLECTION));
+    this.leases = new MongoLeases(access<LeaseDoc>(LEASES_COLLECTION));
   }
 
   get timeouts(): MongoTimeouts {
@@ -768,6 +926,8 @@ export class MongoStores {
     await create(ECHOES_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
     await create(PENDING_COLLECTION, { at: 1 }, {});
     await create(PENDING_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0 });
+    // On `purgeAt` (a day past expiry), never on `expiresAt`: a lease its holder is renewing stays.
+    await create(LEASES_COLLECTION, { purgeAt: 1 }, { expireAfterSeconds: 0 });
     this.#indexesReady = true;
   }
 

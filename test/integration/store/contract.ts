@@ -4,11 +4,17 @@
  * hands to the adapter, so expiry is tested without waiting.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  LeaseInputError,
+  MAX_LEASE_KEY_BYTES,
+  MAX_LEASE_OWNER_BYTES,
+} from '../../../src/adapters/store/leaseInput.js';
 import type {
   ActiveRooms,
   ConversationRecord,
   ConversationStore,
   EventClaims,
+  LeaseStore,
   NoticeLog,
   OwnPostEchoes,
   PendingMessages,
@@ -27,6 +33,7 @@ export interface StoreUnderTest {
   notices: NoticeLog;
   echoes: OwnPostEchoes;
   pending: PendingMessages;
+  leases: LeaseStore;
   close(): Promise<void>;
 }
 
@@ -456,6 +463,266 @@ export function describeStoreContract(
         expect(await store.rooms.recent(at, 10)).toEqual([
           { roomId: 'room-race', roomType: 'group', lastEventAt: at + 7 },
         ]);
+      });
+    });
+
+    describe('leases', () => {
+      const MINUTE = 60_000;
+      const byKey = <T extends { key: string }>(items: T[]) =>
+        [...items].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+
+      it('acquires a free lease and reads it back', async () => {
+        const now = clock.now();
+        expect(await store.leases.acquire('conv:a', 'p1', now, now + MINUTE)).toBe(true);
+        expect(await store.leases.get(['conv:a'])).toEqual([
+          { key: 'conv:a', owner: 'p1', expiresAt: now + MINUTE },
+        ]);
+      });
+
+      it('refuses a lease another owner holds live, up to the last millisecond, and leaves it alone', async () => {
+        const now = clock.now();
+        await store.leases.acquire('conv:a', 'p1', now, now + MINUTE);
+        expect(await store.leases.acquire('conv:a', 'p2', now, now + 5 * MINUTE)).toBe(false);
+        expect(await store.leases.acquire('conv:a', 'p2', now + MINUTE - 1, now + 5 * MINUTE)).toBe(false);
+        expect(await store.leases.get(['conv:a'])).toEqual([
+          { key: 'conv:a', owner: 'p1', expiresAt: now + MINUTE },
+        ]);
+      });
+
+      it('gives an expired lease to the next owner; the former owner can no longer take it back', async () => {
+        const now = clock.now();
+        await store.leases.acquire('conv:a', 'p1', now, now + MINUTE);
+        // Expired exactly at its expiry: the taker's `now` equals it.
+        expect(await store.leases.acquire('conv:a', 'p2', now + MINUTE, now + 2 * MINUTE)).toBe(true);
+        expect(await store.leases.get(['conv:a'])).toEqual([
+          { key: 'conv:a', owner: 'p2', expiresAt: now + 2 * MINUTE },
+        ]);
+        expect(await store.leases.acquire('conv:a', 'p1', now + MINUTE, now + 3 * MINUTE)).toBe(false);
+      });
+
+      it("extends the owner's own lease on acquire, live or expired", async () => {
+        const now = clock.now();
+        await store.leases.acquire('conv:a', 'p1', now, now + MINUTE);
+        expect(await store.leases.acquire('conv:a', 'p1', now + 10, now + 2 * MINUTE)).toBe(true);
+        expect((await store.leases.get(['conv:a']))[0]?.expiresAt).toBe(now + 2 * MINUTE);
+        expect(await store.leases.acquire('conv:a', 'p1', now + 5 * MINUTE, now + 6 * MINUTE)).toBe(true);
+        expect(await store.leases.get(['conv:a'])).toEqual([
+          { key: 'conv:a', owner: 'p1', expiresAt: now + 6 * MINUTE },
+        ]);
+      });
+
+      it('grants exactly one of many concurrent acquires of one key', async () => {
+        const now = clock.now();
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => store.leases.acquire('conv:race', `p${i}`, now, now + MINUTE)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = `p${results.indexOf(true)}`;
+        expect((await store.leases.get(['conv:race']))[0]?.owner).toBe(winner);
+      });
+
+      it('renews the owner’s leases, expired ones too, and reports none lost', async () => {
+        const now = clock.now();
+        await store.leases.acquire('conv:a', 'p1', now, now + MINUTE);
+        await store.leases.acquire('conv:b', 'p1', now, now + MINUTE);
+        // `conv:b` has expired, but nobody took it: still the owner’s.
+        expect(await store.leases.renew(['conv:a', 'conv:b'], 'p1', now + 3 * MINUTE)).toEqual([]);
+        expect(byKey(await store.leases.get(['conv:b', 'conv:a']))).toEqual([
+          { key: 'conv:a', owner: 'p1', expiresAt: now + 3 * MINUTE },
+          { key: 'conv:b', owner: 'p1', expiresAt: now + 3 * MINUTE },
+        ]);
+      });
+
+      it('reports the leases taken over, released or never held as lost, and still renews the rest', async () => {
+        const now = clock.now();
+        for (const key of ['conv:kept', 'conv:taken', 'conv:released'])
+          await store.leases.acquire(key, 'p1', now, now + MINUTE);
+        expect(await store.leases.acquire('conv:taken', 'p2', now + MINUTE, now + 2 * MINUTE)).toBe(true);
+        await store.leases.release(['conv:released'], 'p1');
+        const lost = await store.leases.renew(
+          ['conv:kept', 'conv:taken', 'conv:released', 'conv:never', 'conv:kept'],
+          'p1',
+          now + 4 * MINUTE,
+        );
+        expect(lost).toEqual(['conv:taken', 'conv:released', 'conv:never']);
+        expect(byKey(await store.leases.get(['conv:kept', 'conv:taken', 'conv:released']))).toEqual([
+          { key: 'conv:kept', owner: 'p1', expiresAt: now + 4 * MINUTE },
+          // The renewal of a lost lease changes nothing.
+          { key: 'conv:taken', owner: 'p2', expiresAt: now + 2 * MINUTE },
+        ]);
+      });
+
+      it('releases only the owner’s leases', async () => {
+        const now = clock.now();
+        await store.leases.acquire('conv:mine', 'p1', now, now + MINUTE);
+        await store.leases.acquire('conv:theirs', 'p2', now, now + MINUTE);
+        await store.leases.release(['conv:mine', 'conv:theirs', 'conv:never'], 'p1');
+        expect(await store.leases.get(['conv:mine', 'conv:theirs'])).toEqual([
+          { key: 'conv:theirs', owner: 'p2', expiresAt: now + MINUTE },
+        ]);
+        // Released: free for anyone at once, before its expiry.
+        expect(await store.leases.acquire('conv:mine', 'p3', now, now + MINUTE)).toBe(true);
+      });
+
+      it('gets the leases that exist, expired ones included, each once', async () => {
+        const now = clock.now();
+        await store.leases.acquire('conv:a', 'p1', now - 2 * MINUTE, now - MINUTE);
+        await store.leases.acquire('conv:b', 'p2', now, now + MINUTE);
+        expect(byKey(await store.leases.get(['conv:b', 'conv:missing', 'conv:a', 'conv:b']))).toEqual([
+          { key: 'conv:a', owner: 'p1', expiresAt: now - MINUTE },
+          { key: 'conv:b', owner: 'p2', expiresAt: now + MINUTE },
+        ]);
+      });
+
+      it('takes an empty key list as nothing to do', async () => {
+        const now = clock.now();
+        await store.leases.acquire('conv:a', 'p1', now, now + MINUTE);
+        expect(await store.leases.get([])).toEqual([]);
+        expect(await store.leases.renew([], 'p1', now + 2 * MINUTE)).toEqual([]);
+        await store.leases.release([], 'p1');
+        expect(await store.leases.get(['conv:a'])).toEqual([
+          { key: 'conv:a', owner: 'p1', expiresAt: now + MINUTE },
+        ]);
+      });
+
+      it('lists by prefix literally: no wildcards, no case folding, any Unicode, at most the limit', async () => {
+        const now = clock.now();
+        const keys = [
+          'conv:room%1/a',
+          'conv:room_1/b',
+          'conv:roomX1/c',
+          'CONV:room%1/d',
+          'conv:',
+          'instance:é',
+          'instance:e',
+          'instance:éclair',
+          'instance:😀',
+          'instance:\u{10FFFF}',
+          'instance:\u{10FFFF}\u{10FFFF}z',
+          'instancf:',
+          'instanc',
+        ];
+        for (const [i, key] of keys.entries()) await store.leases.acquire(key, `p${i}`, now, now + MINUTE);
+        const listed = async (prefix: string, limit = 100) =>
+          (await store.leases.list(prefix, limit)).map((lease) => lease.key).sort();
+
+        expect(await listed('conv:room%')).toEqual(['conv:room%1/a']);
+        expect(await listed('conv:room_')).toEqual(['conv:room_1/b']);
+        expect(await listed('conv:')).toEqual(['conv:', 'conv:room%1/a', 'conv:roomX1/c', 'conv:room_1/b']);
+        expect(await listed('instance:é')).toEqual(['instance:é', 'instance:éclair']);
+        expect(await listed('instance:')).toEqual(
+          [
+            'instance:e',
+            'instance:é',
+            'instance:éclair',
+            'instance:😀',
+            'instance:\u{10FFFF}',
+            'instance:\u{10FFFF}\u{10FFFF}z',
+          ].sort(),
+        );
+        expect(await listed('instance:\u{10FFFF}')).toEqual(
+          ['instance:\u{10FFFF}', 'instance:\u{10FFFF}\u{10FFFF}z'].sort(),
+        );
+        expect(await listed('')).toEqual([...keys].sort());
+        expect(await listed('nothing')).toEqual([]);
+
+        const two = await store.leases.list('conv:', 2);
+        expect(two).toHaveLength(2);
+        for (const lease of two) {
+          expect(lease.key.startsWith('conv:')).toBe(true);
+          expect(lease).toEqual({
+            key: lease.key,
+            owner: `p${keys.indexOf(lease.key)}`,
+            expiresAt: now + MINUTE,
+          });
+        }
+        expect(await store.leases.list('conv:', 0)).toEqual([]);
+        expect(await store.leases.list('conv:', -5)).toEqual([]);
+        expect(await store.leases.list('conv:', Number.NaN)).toEqual([]);
+        expect(await listed('conv:', Number.POSITIVE_INFINITY)).toHaveLength(4);
+      });
+
+      describe('hostile input', () => {
+        const longest = 'k'.repeat(MAX_LEASE_KEY_BYTES);
+
+        it(`takes keys up to ${MAX_LEASE_KEY_BYTES} UTF-8 bytes`, async () => {
+          const now = clock.now();
+          // 333 three-byte characters and one byte: 1,000 bytes in 334 characters.
+          const wide = `${'€'.repeat(333)}k`;
+          for (const key of [longest, wide]) {
+            expect(await store.leases.acquire(key, 'p1', now, now + MINUTE)).toBe(true);
+            expect(await store.leases.renew([key], 'p1', now + 2 * MINUTE)).toEqual([]);
+          }
+          expect(byKey(await store.leases.get([longest, wide]))).toEqual(
+            byKey([
+              { key: longest, owner: 'p1', expiresAt: now + 2 * MINUTE },
+              { key: wide, owner: 'p1', expiresAt: now + 2 * MINUTE },
+            ]),
+          );
+          expect((await store.leases.list(longest, 10)).map((lease) => lease.key)).toEqual([longest]);
+          expect((await store.leases.list('k'.repeat(999), 10)).map((lease) => lease.key)).toEqual([longest]);
+        });
+
+        const refused: Array<[string, string]> = [
+          ['one byte too long', `${longest}k`],
+          ['too long in bytes, not in characters', '€'.repeat(334)],
+          ['a megabyte', 'x'.repeat(1_000_000)],
+          ['empty', ''],
+          ['with a NUL', 'conv:a\u0000b'],
+          ['with a lone surrogate', 'conv:\ud83d'],
+        ];
+        for (const [what, key] of refused) {
+          it(`refuses a key ${what} with a clear error, and changes nothing`, async () => {
+            const now = clock.now();
+            await store.leases.acquire('conv:ok', 'p1', now, now + MINUTE);
+            const bad = [
+              store.leases.acquire(key, 'p1', now, now + MINUTE),
+              store.leases.renew(['conv:ok', key], 'p1', now + 5 * MINUTE),
+              store.leases.release(['conv:ok', key], 'p1'),
+              store.leases.get(['conv:ok', key]),
+            ];
+            for (const call of bad) {
+              await expect(call).rejects.toBeInstanceOf(LeaseInputError);
+              await expect(call).rejects.toMatchObject({ code: 'STORE_LEASE_INPUT' });
+            }
+            await expect(store.leases.acquire(key, 'p1', now, now + MINUTE)).rejects.toThrow(/lease key/);
+            // The valid key of the refused batches was neither renewed nor released.
+            expect(await store.leases.get(['conv:ok'])).toEqual([
+              { key: 'conv:ok', owner: 'p1', expiresAt: now + MINUTE },
+            ]);
+          });
+        }
+
+        it('refuses an overlong prefix, an overlong or empty owner and times a Date cannot hold', async () => {
+          const now = clock.now();
+          await expect(store.leases.list(`${longest}k`, 10)).rejects.toThrow(/lease prefix must be at most/);
+          await expect(
+            store.leases.acquire('conv:a', 'o'.repeat(MAX_LEASE_OWNER_BYTES + 1), now, now + MINUTE),
+          ).rejects.toThrow(/lease owner must be at most/);
+          await expect(store.leases.renew(['conv:a'], '', now + MINUTE)).rejects.toThrow(
+            /owner must not be empty/,
+          );
+          await expect(store.leases.acquire('conv:a', 'p1', Number.NaN, now + MINUTE)).rejects.toThrow(
+            /now must be an epoch ms/,
+          );
+          await expect(
+            store.leases.acquire('conv:a', 'p1', now, Number.POSITIVE_INFINITY),
+          ).rejects.toBeInstanceOf(LeaseInputError);
+          await expect(store.leases.renew(['conv:a'], 'p1', 1e300)).rejects.toBeInstanceOf(LeaseInputError);
+          expect(await store.leases.get(['conv:a'])).toEqual([]);
+        });
+
+        it('rounds fractional times towards keeping the lease: expiry up, now down', async () => {
+          const now = clock.now();
+          expect(await store.leases.acquire('conv:a', 'p1', now, now + MINUTE + 0.2)).toBe(true);
+          expect(await store.leases.get(['conv:a'])).toEqual([
+            { key: 'conv:a', owner: 'p1', expiresAt: now + MINUTE + 1 },
+          ]);
+          expect(await store.leases.acquire('conv:a', 'p2', now + MINUTE + 0.9, now + 2 * MINUTE)).toBe(
+            false,
+          );
+          expect(await store.leases.acquire('conv:a', 'p2', now + MINUTE + 1, now + 2 * MINUTE)).toBe(true);
+        });
       });
     });
 

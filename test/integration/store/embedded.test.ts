@@ -12,6 +12,7 @@ import {
   EmbeddedStores,
 } from '../../../src/adapters/store/embedded.js';
 import { openStores } from '../../../src/adapters/store/index.js';
+import { LEASE_PURGE_AFTER_MS } from '../../../src/adapters/store/leaseInput.js';
 import { CONVERSATION_RETENTION_MS } from '../../../src/adapters/store/records.js';
 import { roomIdForms } from '../../../src/adapters/store/spaceAuthorization.js';
 import { encodeHydraId } from '../../../src/adapters/webex/ids.js';
@@ -119,6 +120,25 @@ describe('embedded store on disk', () => {
     }
     await store.close();
     expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('keeps a lease a day past its expiry (its holder may still renew it), then purges it', async () => {
+    const store = openStore();
+    const now = clock.now();
+    await store.leases.acquire('conv:stale', 'gone', now, now + 60_000);
+    await store.leases.acquire('conv:quiet', 'slow', now, now + 60_000);
+    await store.leases.acquire('conv:live', 'alive', now, now + 2 * LEASE_PURGE_AFTER_MS);
+    await clock.advance(60_000 + LEASE_PURGE_AFTER_MS - 1);
+    expect(store.purgeExpired().leases).toBe(0);
+    // Expired for almost a day and never taken: still its holder's.
+    expect(await store.leases.renew(['conv:quiet'], 'slow', clock.now() + 60_000)).toEqual([]);
+    await clock.advance(1);
+    expect(store.purgeExpired().leases).toBe(1);
+    expect((await store.leases.list('conv:', 10)).map((lease) => lease.key)).toEqual([
+      'conv:live',
+      'conv:quiet',
+    ]);
+    expect(await store.leases.renew(['conv:stale'], 'gone', clock.now() + 60_000)).toEqual(['conv:stale']);
   });
 
   it('treats an unreadable conversation row as absent and logs it', async () => {
@@ -306,6 +326,10 @@ describe('openStores without MONGODB_URI', () => {
       await expect(stores.ping()).resolves.toBeUndefined();
       await stores.spaces.authorize({ roomId: ROOM_PUBLIC_ID, authorizedBy: 'admin-api' });
       expect((await stores.spaces.list()).map((s) => s.roomId)).toEqual([ROOM_PUBLIC_ID]);
+      expect(await stores.leases.acquire('instance:a', 'a', SIM_EPOCH, SIM_EPOCH + 1_000)).toBe(true);
+      expect(await stores.leases.get(['instance:a'])).toEqual([
+        { key: 'instance:a', owner: 'a', expiresAt: SIM_EPOCH + 1_000 },
+      ]);
       const warning = capture.records().find((r) => r.level === 'warn');
       expect(String(warning?.msg)).toMatch(/admin API/);
     } finally {
@@ -359,6 +383,30 @@ describe('one embedded file shared by several processes (replicas on one host)',
     open.push(store);
     expect(await store.claims.claim('old-activity', 60_000)).toBe(false);
     expect(await store.claims.claim('new-activity', 60_000)).toBe(true);
+  });
+
+  it('a file written before leases existed gets the table, at the same schema version', async () => {
+    const dataDir = tempDir();
+    const legacy = new Database(path.join(dataDir, EMBEDDED_FILE_NAME));
+    legacy.exec(
+      `CREATE TABLE event_claims (activity_id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, owner TEXT) STRICT, WITHOUT ROWID;
+       INSERT INTO event_claims VALUES ('old-activity', ${Date.now() + 3_600_000}, 'old');
+       PRAGMA user_version = 1;`,
+    );
+    legacy.close();
+    const store = new EmbeddedStores({ dataDir, log: silentLogger(), purgeIntervalMs: 0, owner: 'new' });
+    open.push(store);
+    expect(await store.claims.claim('old-activity', 60_000)).toBe(false);
+    expect(await store.leases.acquire('instance:new', 'new', SIM_EPOCH, SIM_EPOCH + 60_000)).toBe(true);
+    expect(await store.leases.list('instance:', 10)).toEqual([
+      { key: 'instance:new', owner: 'new', expiresAt: SIM_EPOCH + 60_000 },
+    ]);
+    const raw = new Database(store.file, { readonly: true });
+    try {
+      expect(raw.pragma('user_version', { simple: true })).toBe(1);
+    } finally {
+      raw.close();
+    }
   });
 
   it('a file written before spaces had an agent gets the column; its entries load and can name one', async () => {
@@ -439,5 +487,86 @@ describe('one embedded file shared by several processes (replicas on one host)',
       db.close();
     }
     console.log(`shared embedded file: ${COUNT} ids claimed by two processes, won ${a.length} / ${b.length}`);
+  }, 60_000);
+
+  it('three processes racing for the same leases: each key held by exactly one, fresh or expired, and renewals agree', async () => {
+    const dataDir = tempDir();
+    const COUNT = 2_000;
+    const owners = ['replica-a', 'replica-b', 'replica-c'];
+    const racers = owners.map((owner) => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'test/integration/store/lease-racer.ts', dataDir, owner, String(COUNT)],
+        { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+      const next = async () => {
+        const line = await lines.next();
+        if (line.done) throw new Error(`${owner} ended early: ${stderr}`);
+        return line.value;
+      };
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      return { owner, child, next, exited, stderr: () => stderr };
+    });
+    // Every racer's answer to one command, sent to all of them at once.
+    const round = async (command: string) => {
+      for (const racer of racers) racer.child.stdin.write(`${command}\n`);
+      return Promise.all(racers.map(async (racer) => JSON.parse(await racer.next()) as string[]));
+    };
+    const ownersInFile = () => {
+      const db = new Database(path.join(dataDir, EMBEDDED_FILE_NAME), { readonly: true });
+      try {
+        const rows = db.prepare('SELECT key, owner, expires_at FROM leases').all() as Array<{
+          key: string;
+          owner: string;
+          expires_at: number;
+        }>;
+        return new Map(rows.map((row) => [row.key, row]));
+      } finally {
+        db.close();
+      }
+    };
+    const expectEachKeyOnce = (won: string[][], expiresAt: number) => {
+      expect(won.flat()).toHaveLength(COUNT);
+      expect(new Set(won.flat()).size).toBe(COUNT);
+      const file = ownersInFile();
+      for (const [index, keys] of won.entries())
+        for (const key of keys)
+          expect(file.get(key)).toEqual({ key, owner: owners[index], expires_at: expiresAt });
+    };
+    try {
+      for (const racer of racers) expect(await racer.next()).toBe('ready');
+      const start = SIM_EPOCH;
+
+      // Free keys, all three at once.
+      const fresh = await round(`acquire ${start} ${start + 60_000}`);
+      expectEachKeyOnce(fresh, start + 60_000);
+
+      // Every lease has expired: the former holder's acquire (its own) and the others' takeovers race.
+      const expired = await round(`acquire ${start + 60_000} ${start + 120_000}`);
+      expectEachKeyOnce(expired, start + 120_000);
+
+      // Each renews every key as its own: it loses exactly the keys the others hold.
+      const lost = await round(`renew ${start + 180_000}`);
+      for (const [index, keys] of lost.entries()) {
+        const mine = new Set(expired[index]);
+        expect(keys).toEqual(
+          Array.from({ length: COUNT }, (_, i) => `lease-${i}`).filter((key) => !mine.has(key)),
+        );
+      }
+      expectEachKeyOnce(expired, start + 180_000);
+      console.log(
+        `shared embedded file: ${COUNT} leases raced by three processes, won ${fresh.map((w) => w.length).join(' / ')} fresh, ` +
+          `${expired.map((w) => w.length).join(' / ')} expired`,
+      );
+      for (const racer of racers) racer.child.stdin.end('end\n');
+      for (const racer of racers) expect(await racer.exited, racer.stderr()).toBe(0);
+    } finally {
+      for (const racer of racers) if (racer.child.exitCode === null) racer.child.kill('SIGKILL');
+    }
   }, 60_000);
 });

@@ -2,6 +2,7 @@ import {
   MemoryActiveRooms,
   MemoryConversationStore,
   MemoryEventClaims,
+  MemoryLeases,
   MemoryNoticeLog,
   MemoryOwnPostEchoes,
   MemoryPendingMessages,
@@ -19,6 +20,7 @@ describeStoreContract(
     notices: new MemoryNoticeLog(),
     echoes: new MemoryOwnPostEchoes(),
     pending: new MemoryPendingMessages(clock),
+    leases: new MemoryLeases(),
     close: async () => {},
   }),
   // The memory adapters keep no retention and expire claims on their own monotonic timer.

@@ -40,6 +40,11 @@ function everyCall(stores: Stores): Array<[string, () => Promise<unknown>]> {
     ['claims.claim', () => stores.claims.claim('activity-1', 60_000)],
     ['rooms.touch', () => stores.rooms.touch({ roomId: 'room-1', roomType: 'direct', lastEventAt: 1 })],
     ['rooms.recent', () => stores.rooms.recent(0, 20)],
+    ['leases.acquire', () => stores.leases.acquire('conv:a', 'p1', 1, 60_001)],
+    ['leases.renew', () => stores.leases.renew(['conv:a'], 'p1', 120_001)],
+    ['leases.release', () => stores.leases.release(['conv:a'], 'p1')],
+    ['leases.get', () => stores.leases.get(['conv:a'])],
+    ['leases.list', () => stores.leases.list('conv:', 10)],
     ['ping', () => stores.ping()],
   ];
 }

@@ -9,9 +9,11 @@ import { createServer, type Server, Socket } from 'node:net';
 import { MongoClient, ObjectId } from 'mongodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStores } from '../../../src/adapters/store/index.js';
+import { LEASE_PURGE_AFTER_MS } from '../../../src/adapters/store/leaseInput.js';
 import {
   CLAIMS_COLLECTION,
   CONVERSATIONS_COLLECTION,
+  LEASES_COLLECTION,
   MongoStores,
   SPACES_COLLECTION,
 } from '../../../src/adapters/store/mongo.js';
@@ -80,6 +82,7 @@ if (testUri) {
         notices: stores.notices,
         echoes: stores.echoes,
         pending: stores.pending,
+        leases: stores.leases,
         close: async () => {
           await stores.close();
           await dropDatabase(testUri, database);
@@ -127,6 +130,10 @@ if (testUri) {
         const indexes = await client.db(database).collection(name).indexes();
         expect(indexes.find((i) => i.key.expiresAt === 1)?.expireAfterSeconds).toBe(0);
       }
+      // Leases are purged a day past their expiry, never at it: a lease being renewed stays.
+      const leaseIndexes = await client.db(database).collection(LEASES_COLLECTION).indexes();
+      expect(leaseIndexes.find((i) => i.key.purgeAt === 1)?.expireAfterSeconds).toBe(0);
+      expect(leaseIndexes.some((i) => i.key.expiresAt !== undefined)).toBe(false);
       await expect(spaces.insertMany([{ roomId: 'dup' }, { roomId: 'dup' }])).rejects.toThrow(
         /duplicate key/,
       );
@@ -164,6 +171,24 @@ if (testUri) {
       expect(again?.authorizedAt).toBeInstanceOf(Date);
       expect(again).not.toHaveProperty('revokedAt');
       expect(await spaces.countDocuments({})).toBe(1);
+    });
+
+    it('stores a lease as its key, owner and expiry, purged by the TTL monitor a day after it', async () => {
+      await stores.ensureIndexes();
+      const now = clock.now();
+      expect(await stores.leases.acquire('conv:a', 'replica-a', now, now + 60_000)).toBe(true);
+      const doc = await client
+        .db(database)
+        .collection(LEASES_COLLECTION)
+        .findOne({ _id: 'conv:a' as never });
+      expect(doc).toEqual({
+        _id: 'conv:a',
+        owner: 'replica-a',
+        expiresAt: new Date(now + 60_000),
+        purgeAt: new Date(now + 60_000 + LEASE_PURGE_AFTER_MS),
+      });
+      // Held elsewhere: the refused upsert's duplicate key is the answer, not an error.
+      expect(await stores.leases.acquire('conv:a', 'replica-b', now, now + 60_000)).toBe(false);
     });
 
     it('an unknown status counts as revoked (fail closed)', async () => {
