@@ -1,6 +1,6 @@
 /**
  * Embedded stores: one SQLite file under DATA_DIR (better-sqlite3), for a bot without MongoDB.
- * Spaces, conversations, event claims and recently active rooms survive restarts and crashes.
+ * Spaces, conversations, event claims, leases and recently active rooms survive restarts and crashes.
  * Several processes on one host may share the file (replicas with one token, as the tests run
  * them): every claim is a single `INSERT … ON CONFLICT` statement, which SQLite runs under its
  * write lock, and a process that finds the lock held waits up to `BUSY_TIMEOUT_MS` for it. Across
@@ -21,9 +21,10 @@
  * - Multi-row changes (revoking every id form of a room) run in one transaction.
  *
  * Expired claims, notices, conversations, own-post echoes and pending messages are ignored on read
- * and purged on an interval, and so are rooms inactive for a day and leases expired for a day. Which conversations have a
- * running turn or a waiting form is a small table of its own (`open_conversations`), written in
- * the same transaction as the record, so the takeover at start reads a few rows.
+ * and purged on an interval, and so are rooms inactive for a day and leases expired for a day.
+ * Which conversations have a running turn or a waiting form is a small table of its own
+ * (`open_conversations`), written in the same transaction as the record, so the takeover at start
+ * reads a few rows.
  *
  * Schema changes are additive (`CREATE … IF NOT EXISTS`, `ADD COLUMN`): a table or column added
  * later (`active_rooms`, the claims' `owner`) needs no version bump, and an older bot can still
