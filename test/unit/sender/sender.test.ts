@@ -82,6 +82,30 @@ describe('webexSender: payloads and limits', () => {
     });
   });
 
+  it('asks a guard right before a request leaves the queue: no sends nothing, later answers count', async () => {
+    const { sender, transport } = setup();
+    let owned = true;
+    const guard = () => owned;
+    await sender.post({ roomId: 'r1', markdown: 'first' }, { guard });
+    owned = false;
+    const refused = sender.post({ roomId: 'r1', markdown: 'second' }, { guard });
+    await expect(refused).rejects.toMatchObject({ name: 'SenderRejectedError', reason: 'fenced' });
+    await expect(
+      sender.edit({ roomId: 'r1', messageId: 'msg-1', markdown: 'x' }, { guard }),
+    ).rejects.toMatchObject({
+      reason: 'fenced',
+    });
+    // An asynchronous guard (a lease renewed at the fence) is awaited.
+    const later = sender.post({ roomId: 'r1', markdown: 'third' }, { guard: () => Promise.resolve(true) });
+    await expect(later).resolves.toEqual({ id: 'msg-2' });
+    expect(transport.calls.map((c) => (c.req.body as { markdown?: string } | undefined)?.markdown)).toEqual([
+      'first',
+      'third',
+    ]);
+    // The refused edit did not use the message's edit budget.
+    expect(sender.editsLeft('msg-1')).toBe(10);
+  });
+
   it('edits with PUT /messages/{id} carrying the roomId, and deletes with DELETE', async () => {
     const { sender, transport } = setup();
     expect(await sender.edit({ messageId: 'm/1', roomId: 'r1', markdown: 'v2' })).toBe('sent');

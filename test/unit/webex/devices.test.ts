@@ -10,7 +10,7 @@ import { WebexApiError } from '../../../src/errors.js';
 const DEVICE_NAME = 'caipe-webex-bot';
 
 describe('WDM device pruning after "excessive device registrations"', () => {
-  it("prunes other instances' devices only after every foreign one, oldest first", () => {
+  it("prunes other instances' devices only after every foreign one, and only dead ones", () => {
     const device = (name: string, minute: number) => ({
       url: `https://wdm/devices/${name}`,
       webSocketUrl: 'wss://mercury',
@@ -29,13 +29,24 @@ describe('WDM device pruning after "excessive device registrations"', () => {
     ];
     // ceil(6 / 3) = 2: both foreign devices, however new; never our own name.
     expect(devicesToPrune(devices, names).map((d) => d.name)).toEqual(['foreign-a', 'foreign-b']);
-    // With one foreign device, the oldest other instance follows it.
-    expect(
-      devicesToPrune(
-        devices.filter((d) => d.name !== 'foreign-b'),
-        names,
-      ).map((d) => d.name),
-    ).toEqual(['foreign-a', `${DEVICE_NAME}-pod-0`]);
+    const oneForeign = devices.filter((d) => d.name !== 'foreign-b');
+    // With one foreign device, the oldest dead instance follows it: pod-0's lease lapsed, pod-1 lives.
+    const live = { owners: new Set(['pod-1']), anyUnnamed: true };
+    expect(devicesToPrune(oneForeign, names, live).map((d) => d.name)).toEqual([
+      'foreign-a',
+      `${DEVICE_NAME}-pod-0`,
+    ]);
+    // A live replica's device is never pruned, whatever its age.
+    const allLive = { owners: new Set(['pod-0', 'pod-1']), anyUnnamed: true };
+    expect(devicesToPrune(oneForeign, names, allLive).map((d) => d.name)).toEqual(['foreign-a']);
+    // Liveness unknown (the leases could not be read): no other instance's device goes.
+    expect(devicesToPrune(oneForeign, names).map((d) => d.name)).toEqual(['foreign-a']);
+    // The unsuffixed name counts as live while any other instance lives, and goes when none does.
+    const noneLive = { owners: new Set<string>(), anyUnnamed: false };
+    expect(devicesToPrune(oneForeign, names, noneLive).map((d) => d.name)).toEqual([
+      'foreign-a',
+      `${DEVICE_NAME}-pod-0`,
+    ]);
     expect(devicesToPrune(devices.slice(0, 2), names)).toEqual([]);
   });
 
