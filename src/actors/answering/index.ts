@@ -152,8 +152,8 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
   const cleanupsByKey = new Map<string, Set<Promise<unknown>>>();
   const trackCleanup = (work: Promise<unknown>, key: string) => {
     cleanups.add(work);
-    let mine = cleanupsByKey.get(key);
-    if (!mine) cleanupsByKey.set(key, (mine = new Set()));
+    const mine = cleanupsByKey.get(key) ?? new Set<Promise<unknown>>();
+    cleanupsByKey.set(key, mine);
     mine.add(work);
     void work.finally(() => {
       cleanups.delete(work);
