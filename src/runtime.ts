@@ -15,6 +15,7 @@ import { createBotLogic } from './actors/bot.js';
 import { createConversationLogic, type Notify } from './actors/conversation.js';
 import type { CrashHook } from './actors/handover/crashPoints.js';
 import { instanceLease, LeaseKeeper } from './actors/handover/leases.js';
+import type { ResumeDeps } from './actors/handover/resume.js';
 import { prepareTakeover } from './actors/handover/takeover.js';
 import { createAdmission } from './actors/intake/admission.js';
 import { createRoomLogic } from './actors/room.js';
@@ -229,6 +230,27 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       log.warn({ err: asCodedError(error) }, 'pending messages not settled');
     });
   };
+  // Who may use the bot: asked at admission, and again for an answer taken over from another process.
+  const people = new PersonPolicy({
+    ...(config.allowedOrgIds ? { allowedOrgIds: config.allowedOrgIds } : {}),
+    ...(config.allowedEmailDomains ? { allowedEmailDomains: config.allowedEmailDomains } : {}),
+    people: rest,
+    notices: stores.notices,
+    log,
+    clock,
+  });
+  const personAllowed: NonNullable<ResumeDeps['personAllowed']> = async (person, target, signal) => {
+    const decision = await people.check(
+      { personId: person.personId, ...(person.email ? { email: person.email } : {}) },
+      signal,
+    );
+    if (decision.allowed) return true;
+    const reason = decision.reason ?? 'person-unverified';
+    metrics.refused.inc({ reason });
+    log.info({ roomId: target.roomId, reason }, 'person of a taken-over answer refused');
+    if (decision.notify) notify({ kind: 'personRefused', reason }, target);
+    return false;
+  };
   // Leases (SPEC "Durability and replicas"): this process's conversations and its own liveness.
   let onLeaseLost: (lease: string) => void = () => {};
   const leases = new LeaseKeeper({
@@ -281,6 +303,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     ...(feedback ? { scoreFeedback: (input) => feedback.score(input) } : {}),
     keepRunningTurns: durable,
     leases,
+    personAllowed,
     crash: options.crashPoints,
     ...(durable
       ? {
@@ -357,14 +380,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       facts,
       listenMode: config.listenMode,
       parseCard: cardActionOf,
-      people: new PersonPolicy({
-        ...(config.allowedOrgIds ? { allowedOrgIds: config.allowedOrgIds } : {}),
-        ...(config.allowedEmailDomains ? { allowedEmailDomains: config.allowedEmailDomains } : {}),
-        people: rest,
-        notices: stores.notices,
-        log,
-        clock,
-      }),
+      people,
       notify,
       log,
       metrics,

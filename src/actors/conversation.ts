@@ -32,7 +32,7 @@ import {
 import type { CrashHook } from './handover/crashPoints.js';
 import { TurnJournal } from './handover/journal.js';
 import { conversationLease, type LeaseKeeper } from './handover/leases.js';
-import { createResumeEffects } from './handover/resume.js';
+import { createResumeEffects, type ResumeDeps } from './handover/resume.js';
 
 export type { RunningTurns } from './answering/index.js';
 
@@ -97,6 +97,8 @@ export interface ConversationEffectsDeps {
    * process's. Without them every write goes out (one process).
    */
   leases?: LeaseKeeper | undefined;
+  /** The person check, asked again for an answer taken over from another process. */
+  personAllowed?: ResumeDeps['personAllowed'];
 }
 
 export function createConversationLogic(deps: ConversationEffectsDeps) {
@@ -143,6 +145,7 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
           sender,
           fence,
           journal,
+          personAllowed: deps.personAllowed,
           echoes: deps.echoes,
           readMessage: deps.readMessage,
           isWorkingMessage: (markdown) => deps.rendering.isWorkingMessage?.(markdown) ?? false,

@@ -130,6 +130,29 @@ describe('the next process takes a handed-over answer over', () => {
     expect(methodsFromBot(ctx.peer)).not.toContain('tasks/resubscribe');
   });
 
+  it('asks again whether the person may use the bot: a refused one gets no answer, the task is cancelled', async () => {
+    const ctx = await setUp();
+    await handOver(ctx);
+    // Meanwhile the operator narrowed who may use the bot: Ada's domain is no longer allowed.
+    const second = await ctx.bots.start({ env: { WEBEX_ALLOWED_EMAIL_DOMAINS: 'other.example' } });
+    await ctx.sim.waitFor(
+      'request',
+      (r) => r.method === 'POST' && markdownOf(r) === messages.answerInterrupted,
+      { timeoutMs: 10_000 },
+    );
+    await vi.waitUntil(() => ctx.peer.cancelRequests.length === 1, { timeout: 10_000 });
+    ctx.release.resolve();
+    await second.shutdown();
+
+    const visible = botMessages(ctx).filter((m) => !m.deleted);
+    expect(visible.some((m) => m.markdown?.includes(ANSWER))).toBe(false);
+    expect(visible.filter((m) => isProgressMarkdown(m.markdown))).toEqual([]);
+    // The agent was neither read nor followed for a refused person; its task was cancelled.
+    expect(methodsFromBot(ctx.peer)).not.toContain('tasks/get');
+    expect(methodsFromBot(ctx.peer)).not.toContain('tasks/resubscribe');
+    expect(ctx.bots.log.text()).toContain('person of a taken-over answer refused');
+  });
+
   it('tells the person once when the agent no longer knows the task', async () => {
     const ctx = await setUp();
     await handOver(ctx);

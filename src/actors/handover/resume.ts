@@ -66,6 +66,14 @@ export interface ResumeDeps {
   interrupted?: () => string;
   clock: Clock;
   log: Logger;
+  /**
+   * Who may use the bot, asked again for the person of a taken-over answer (SPEC "Who may use the
+   * bot": the check runs on answers taken over from another process too). A refused person's task
+   * is cancelled and nothing more of it is read or posted but the one interruption notice.
+   */
+  personAllowed?:
+    | ((person: RunningTurnRecord['person'], target: ReplyTarget, signal: AbortSignal) => Promise<boolean>)
+    | undefined;
   /** `handovers_total{outcome}`: resumed, recovered, interrupted. */
   count?: (outcome: 'resumed' | 'recovered' | 'interrupted') => void;
   crash?: CrashHook | undefined;
@@ -216,6 +224,13 @@ export function createResumeEffects(deps: ResumeDeps) {
     void (async () => {
       try {
         await reconcile(input, aborter.signal);
+        const turn = journal.turn(input.key);
+        if (
+          turn &&
+          deps.personAllowed &&
+          !(await deps.personAllowed(turn.person, input.target, aborter.signal))
+        )
+          throw new Lost('the person may no longer use the bot', turn.taskId);
         const { state, outcome } = await recover(
           input,
           aborter.signal,
