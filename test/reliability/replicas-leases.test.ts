@@ -9,6 +9,9 @@
  *   after SIGCONT the paused one posts nothing.
  * - A rolling restart of both, one after the other, under a steady stream of questions: each is
  *   answered exactly once.
+ * - kill -9 of the process whose form waits: the other restores the form and its deadline fires
+ *   exactly once.
+ * - An answer that runs for more than three lease periods in a live process is never taken over.
  */
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +19,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TaskState } from '@a2a-js/sdk';
 import { describe, expect, it, vi } from 'vitest';
+import { EmbeddedStores } from '../../src/adapters/store/embedded.js';
+import { silentLogger } from '../../src/logger.js';
+import { messages } from '../../src/render/messages.js';
 import { startWebexSimulator, type WebexSimulator } from '../../src/simulator/webex/index.js';
 import { type PeerTurn, SdkPeer } from '../helpers/a2a/sdk-peer.js';
 import { closeAfterEach } from '../helpers/cleanup.js';
@@ -43,7 +49,7 @@ function heldTask(release: Promise<void>) {
   };
 }
 
-async function setUp() {
+async function setUp(extraEnv: Record<string, string> = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'caipe-bot-leases-'));
   track({ close: () => rmSync(dataDir, { recursive: true, force: true }) });
   const sim = track(await startWebexSimulator({ botToken: TOKEN }));
@@ -65,9 +71,27 @@ async function setUp() {
     LEASE_PERIOD_S: '1',
     TAKEOVER_INTERVAL_S: '1',
     SHUTDOWN_GRACE_S: '1',
+    ...extraEnv,
   };
   const start = (instance: string) => startBotProcess(track, instance, env);
-  return { sim, peer, release, start };
+  return { sim, peer, release, start, dataDir };
+}
+
+/** A task that asks for a form (CAIPE's user-input artifact), then waits for its answer. */
+async function formTask(turn: PeerTurn): Promise<void> {
+  turn.task();
+  turn.status(TaskState.TASK_STATE_WORKING);
+  turn.artifact('UserInputMetaData', [
+    {
+      data: {
+        user_input: true,
+        input_title: 'Deploy',
+        input_fields: [{ field_name: 'env', field_values: ['staging', 'prod'], required: true }],
+      },
+    },
+  ]);
+  turn.status(TaskState.TASK_STATE_INPUT_REQUIRED, 'Where should it go?');
+  turn.finish();
 }
 
 function botMessages(sim: WebexSimulator, roomId: string) {
@@ -216,4 +240,77 @@ describe('leases across bot processes', () => {
       await done;
     }
   }, 180_000);
+
+  it('kill -9 while a form waits: the other process restores it and its deadline fires exactly once', async () => {
+    const { sim, peer, start, dataDir } = await setUp({ HITL_TIMEOUT_S: '4' });
+    peer.setDefault(formTask);
+    const victim = start('a');
+    await online(victim);
+    const ada = sim.createUser({ displayName: 'Ada', email: 'ada@example.com' });
+    const room = sim.createDirectRoom(ada);
+    sim.post(ada, room, { text: 'deploy it' });
+    // The form is up and its wait recorded (the card, then the record without a running turn).
+    const reader = new EmbeddedStores({ dataDir, log: silentLogger(), purgeIntervalMs: 0 });
+    track(reader);
+    await vi.waitUntil(
+      async () => {
+        const record = await reader.conversations.get(`${room.id}/main`);
+        return record?.pendingForm !== undefined && record.runningTurn === undefined;
+      },
+      { timeout: 20_000 },
+    );
+    const other = start('b');
+    await online(other);
+    const exited = once(victim.child, 'exit');
+    victim.child.kill('SIGKILL');
+    await exited;
+    await tookOver(other);
+    const expired = () =>
+      botMessages(sim, room.id).filter((m) => !m.deleted && m.markdown === messages.formExpired).length;
+    await vi.waitUntil(() => expired() >= 1, { timeout: 30_000 });
+
+    // Everything after the deadline: the dead instance comes back, and a new question is answered.
+    const back = start('a');
+    await online(back);
+    peer.setDefault(heldTask(Promise.resolve()));
+    sim.post(ada, room, { text: 'and now' });
+    await vi.waitUntil(
+      () => {
+        const { answers, working } = outcome(sim, room.id, 'and now');
+        return answers === 1 && working === 0;
+      },
+      { timeout: 30_000 },
+    );
+    expect(expired()).toBe(1);
+    expect(botMessages(sim, room.id).filter((m) => !m.deleted && isProgressMarkdown(m.markdown))).toEqual([]);
+  }, 120_000);
+
+  it('an answer running for more than three lease periods in a live process is never taken over', async () => {
+    const { sim, peer, release, start } = await setUp({ LOG_LEVEL: 'debug' });
+    const owner = start('a');
+    await online(owner);
+    const other = start('b');
+    await online(other);
+    const ada = sim.createUser({ displayName: 'Ada', email: 'ada@example.com' });
+    const room = sim.createDirectRoom(ada);
+    sim.post(ada, room, { text: 'a long one' });
+    await vi.waitUntil(() => streamsAsked(peer) === 1, { timeout: 20_000 });
+    // Both processes scan for lapsed leases every second; let each scan at least four times.
+    const scans = (bot: BotProcess) => bot.lines.filter((line) => line.msg === 'takeover scan').length;
+    const before = [scans(owner), scans(other)];
+    await vi.waitUntil(() => scans(owner) >= before[0]! + 4 && scans(other) >= before[1]! + 4, {
+      timeout: 20_000,
+    });
+    release.resolve();
+    await vi.waitUntil(
+      () => {
+        const { answers, working } = outcome(sim, room.id, 'a long one');
+        return answers === 1 && working === 0;
+      },
+      { timeout: 30_000 },
+    );
+    for (const bot of [owner, other])
+      expect(bot.lines.some((line) => String(line.msg).startsWith('taking over'))).toBe(false);
+    expect(peer.requests.map((r) => r.json?.method).filter((m) => m !== 'message/stream')).toEqual([]);
+  }, 120_000);
 });

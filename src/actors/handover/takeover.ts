@@ -173,7 +173,13 @@ export async function prepareTakeover(deps: TakeoverDeps): Promise<Takeover> {
       timer = undefined;
       if (stopped || deps.facts.getSnapshot().context.shuttingDown) return;
       void read()
-        .then((found) => takeOver(bot, found, false))
+        .then((found) => {
+          log.debug(
+            { running: found.running.length, waiting: found.waiting.length, pending: found.pending.length },
+            'takeover scan',
+          );
+          return takeOver(bot, found, false);
+        })
         .catch((error: unknown) => log.error({ err: asCodedError(error) }, 'takeover scan failed'))
         .finally(() => scanLater(bot));
     }, deps.scanIntervalMs);
