@@ -8,6 +8,8 @@
  *   period to spare (`confirm`); past that, the lease is renewed first, and a lease someone else
  *   took is lost: the write is dropped and `onLost` stops the conversation without a word. A
  *   process paused past expiry (SIGSTOP) therefore posts nothing after it resumes.
+ * - while the store does not answer, nobody can take a lease either: a write waits for it (up to
+ *   ten periods, then the lease counts as lost and the takeover scan recovers the work).
  *
  * The spare third is what clock skew between processes may eat; clocks must agree far better than
  * that (NTP). A lease taken for an event that spawned no conversation is let go at the next renewal.
@@ -39,6 +41,9 @@ interface Held {
   pins: number;
   since: number;
 }
+
+/** How many lease periods a write waits for an unreachable store before its lease counts as lost. */
+const STORE_WAIT_PERIODS = 10;
 
 export const conversationLease = (key: string) => `conv:${key}`;
 export const instanceLease = (owner: string) => `instance:${owner}`;
@@ -120,7 +125,35 @@ export class LeaseKeeper {
     const acquiring = this.#acquiring.get(key);
     if (acquiring) return acquiring.then(() => this.confirm(key));
     if (!this.#held.has(key)) return false;
-    return this.#renew([key]).then(() => this.holds(key));
+    return this.#confirmByStore(key);
+  }
+
+  /**
+   * Renews before the write. While the store does not answer (a failover takes 10–12 s), nobody
+   * can take the lease either, so the write waits rather than being dropped; after
+   * `STORE_WAIT_PERIODS` periods the lease is given up as lost (the conversation stops here, and
+   * the takeover scan recovers its answer once the store is back).
+   */
+  async #confirmByStore(key: string): Promise<boolean> {
+    const { clock } = this.#opts;
+    const giveUpAt = clock.now() + this.#opts.periodMs * STORE_WAIT_PERIODS;
+    for (;;) {
+      await this.#renew([key]);
+      if (this.holds(key)) return true;
+      // Lost to another process (`onLost` has run), or this process is stopping.
+      if (!this.#held.has(key) || this.#stopped) return false;
+      if (clock.now() >= giveUpAt) {
+        this.#held.delete(key);
+        this.#count();
+        this.#opts.log.warn(
+          { lease: key },
+          'lease not renewed while the store did not answer; its work here stops',
+        );
+        this.#opts.onLost?.(key);
+        return false;
+      }
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, this.#spareMs()));
+    }
   }
 
   /** A holder keeps `key` until `unpin` (a live conversation). */
@@ -129,12 +162,18 @@ export class LeaseKeeper {
     if (held) held.pins += 1;
   }
 
-  /** The holder is done; the last one gives the lease up. */
-  unpin(key: string): void {
+  /**
+   * The holder is done; the last one gives the lease up, at once or (`later`) at the first renewal
+   * a third of a period from now, so that a holder about to take over (the conversation an
+   * admitted event spawns) finds it still held.
+   */
+  unpin(key: string, options: { later?: boolean } = {}): void {
     const held = this.#held.get(key);
     if (!held) return;
     held.pins = Math.max(0, held.pins - 1);
-    if (held.pins === 0) void this.release([key]);
+    if (held.pins > 0) return;
+    if (options.later) held.since = this.#opts.clock.now();
+    else void this.release([key]);
   }
 
   /** Gives `key` up unless a holder keeps it (an event that went on to nothing). */

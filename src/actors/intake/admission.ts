@@ -64,9 +64,9 @@ export interface AdmissionDeps {
   claimRetry?: Partial<ClaimRetry> | undefined;
   /**
    * Conversation leases (replicas): an event of a conversation another process owns waits, unclaimed,
-   * until the lease is free (`leaseGate.ts`). `letGo` gives up a lease nothing went on to keep.
+   * until the lease is free (`leaseGate.ts`); the lease stays pinned while the event is decided.
    */
-  leases?: (GateLeases & { letGo(key: string): void }) | undefined;
+  leases?: (GateLeases & { unpin(key: string, options?: { later?: boolean }): void }) | undefined;
 }
 
 export interface AdmitOptions {
@@ -342,14 +342,22 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         resolve(undefined);
       };
       const lease = leaseOf(event);
+      let pinned = lease !== undefined && gate !== undefined;
+      /** The gate's pin goes once the event is decided (or dropped unclaimed, or failed). */
+      const unpin = (later: boolean) => {
+        if (!pinned || !lease) return;
+        pinned = false;
+        deps.leases?.unpin(lease, { later });
+      };
       const claim = () =>
         claims
           .claim(
             ticket,
             async (claimed) => {
               const decision = await decide(event, claimed);
-              // Nothing goes on: the lease taken for it is not kept.
-              if (!decision && lease) deps.leases?.letGo(lease);
+              // Nothing goes on: the lease taken for it goes at once; otherwise the conversation the
+              // event reaches takes it over (or it goes at the next renewal).
+              unpin(decision !== undefined);
               // Delivered from inside the queue's turn, so the room's next event comes after it. Once
               // claimed, an event is delivered even if the caller is stopping (as `admit`'s result is).
               if (waited && later) {
@@ -358,14 +366,26 @@ export function createAdmission(deps: AdmissionDeps): Admission {
             },
             wait,
           )
-          .then(() => resolve(undefined), failed);
+          .then(
+            () => {
+              unpin(false);
+              resolve(undefined);
+            },
+            (error: unknown) => {
+              unpin(false);
+              failed(error);
+            },
+          );
       if (!gate || !lease) {
         void claim();
         return;
       }
       gate
         .enter(lease, { receivedAt: event.receivedAt, signal, onWait: wait })
-        .then((entered) => (entered ? claim() : resolve(undefined)))
+        .then((entered) => {
+          pinned = entered;
+          return entered ? claim() : resolve(undefined);
+        })
         .catch(failed);
     });
   };

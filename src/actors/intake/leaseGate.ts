@@ -15,6 +15,8 @@ import type { Logger } from '../../logger.js';
 export interface GateLeases {
   /** Takes the lease (or extends it when it is this process's). */
   acquire(key: string): Promise<boolean>;
+  /** Keeps it while the event is decided (a claim may wait for the store meanwhile). */
+  pin(key: string): void;
   readonly periodMs: number;
 }
 
@@ -37,7 +39,10 @@ export interface EnterOptions {
 }
 
 export interface LeaseGate {
-  /** Resolves true once this process holds `key`, false when the event is left to another process. */
+  /**
+   * Resolves true once this process holds `key` (pinned: the caller unpins it once the event is
+   * decided), false when the event is left to another process.
+   */
   enter(key: string, options: EnterOptions): Promise<boolean>;
   waiting(): number;
 }
@@ -61,7 +66,12 @@ export function createLeaseGate(deps: LeaseGateDeps): LeaseGate {
   return {
     waiting: () => waiting,
     async enter(key, options) {
-      if (await deps.leases.acquire(key)) return true;
+      const take = async () => {
+        if (!(await deps.leases.acquire(key))) return false;
+        deps.leases.pin(key);
+        return true;
+      };
+      if (await take()) return true;
       if (waiting >= max) {
         deps.log.warn(
           { lease: key, waiting },
@@ -80,7 +90,7 @@ export function createLeaseGate(deps: LeaseGateDeps): LeaseGate {
           }
           await pause(step, options.signal);
           if (options.signal?.aborted) break;
-          if (await deps.leases.acquire(key)) return true;
+          if (await take()) return true;
         }
         return false;
       } finally {
