@@ -33,7 +33,7 @@ import { type PeerTurn, SdkPeer } from '../helpers/a2a/sdk-peer.js';
 import { captureLog } from '../helpers/capture.js';
 import { closeAfterEach } from '../helpers/cleanup.js';
 import { BOT_TOKEN } from '../helpers/world.js';
-import { isProgressMarkdown } from '../integration/conversations/support.js';
+import { isMessageSend, isProgressMarkdown } from '../integration/conversations/support.js';
 import { type CrashPlan, KillableBot } from './killable-bot.js';
 
 const track = closeAfterEach();
@@ -376,8 +376,9 @@ async function checkInvariant(sim: WebexSimulator, peer: SdkPeer, it: Iteration)
     ).toBe(true);
   }
   // The agent was asked each question once at most (a form's answer goes to the same task).
+  // (The bot speaks the version the peer's card offers, v1.0 here: `SendStreamingMessage`.)
   const asked = peer.requests.filter(
-    (r) => r.json?.method === 'message/stream' && JSON.stringify(r.json).includes(`${it.q} `),
+    (r) => isMessageSend(r.json) && JSON.stringify(r.json).includes(`${it.q} `),
   );
   expect(asked.length, 'asked').toBeLessThanOrEqual(1);
   // Nothing running or owed is left in the store.

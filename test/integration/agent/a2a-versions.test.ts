@@ -15,6 +15,7 @@ import { type PeerScript, SdkPeer } from '../../helpers/a2a/sdk-peer.js';
 import { SseEmulator, type SseExchange } from '../../helpers/a2a/sse-emulator.js';
 import { captureLog } from '../../helpers/capture.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';
+import { deferred } from '../../helpers/deferred.js';
 
 const track = closeAfterEach();
 
@@ -153,6 +154,93 @@ describe('one A2A turn, served as v0.3 and as v1.0', () => {
     expect(form).toMatchObject({
       form: { title: 'Ticket details', fields: [{ name: 'summary' }, { name: 'priority', type: 'select' }] },
     });
+  });
+});
+
+describe('a task another process started, read as v0.3 and as v1.0 (what a takeover does)', () => {
+  /** A turn that streams part of its answer, waits for `release`, then finishes it. */
+  const heldTurn =
+    (release: Promise<void>, started: () => void): PeerScript =>
+    async (turn) => {
+      turn.task();
+      turn.status(TaskState.TASK_STATE_WORKING);
+      turn.artifact('tool_notification_start', ['Tool call started: deploy'], {
+        metadata: { tool_name: 'deploy' },
+      });
+      turn.artifact('streaming_result', ['Deployed '], { artifactId: 'stream' });
+      started();
+      await release;
+      turn.artifact('streaming_result', ['3 replicas.'], { artifactId: 'stream', append: true });
+      turn.artifact('final_result', ['Deployed 3 replicas.'], { lastChunk: true });
+      turn.status(TaskState.TASK_STATE_COMPLETED, undefined, { trace_id: 'b'.repeat(32) });
+      turn.finish();
+    };
+
+  it('gives identical events: the running task, its re-attached stream, the finished task', async () => {
+    const runs: Record<string, TurnEvent[]>[] = [];
+    for (const { version, methods } of [
+      {
+        version: '0.3' as const,
+        methods: ['tasks/get', 'tasks/resubscribe', 'tasks/get', 'tasks/resubscribe'],
+      },
+      { version: '1.0' as const, methods: ['GetTask', 'SubscribeToTask', 'GetTask', 'SubscribeToTask'] },
+    ]) {
+      const peer = track(await SdkPeer.start());
+      const release = deferred<void>();
+      const started = deferred<void>();
+      track({ close: () => release.resolve() });
+      peer.enqueue(heldTurn(release.promise, () => started.resolve()));
+      // The first process asks, and stops reading once the agent is at work (its task runs on).
+      const stopped = new AbortController();
+      const first = collect(
+        client({ url: peer.url, idleTimeoutMs: 10_000, version }).streamTurn(
+          { text: 'deploy', userEmail: 'dev@example.com' },
+          { signal: stopped.signal },
+        ),
+      ).catch(() => []);
+      await started.promise;
+      stopped.abort();
+      await first;
+      const taskId = peer.turns[0]!.taskId;
+
+      // The next process: reads the task, follows it to its end, reads it again.
+      const next = client({ url: peer.url, idleTimeoutMs: 10_000, version });
+      const running = await next.getTask(taskId);
+      const stream = next.resubscribe(taskId)[Symbol.asyncIterator]();
+      // The first event is the task as it is now: from here on the peer sends what follows.
+      const followed = [(await stream.next()).value as TurnEvent];
+      release.resolve();
+      for (let step = await stream.next(); !step.done; step = await stream.next()) followed.push(step.value);
+      const finished = await next.getTask(taskId);
+      // Once the task ended, re-attaching is refused (A2A: UnsupportedOperationError, -32004).
+      const refused = await collect(next.resubscribe(taskId)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(refused).toBeInstanceOf(AgentError);
+      expect((refused as AgentError).status).toBe(-32004);
+      // The same task id in each request (`{id}` in both versions), in the version's own methods.
+      const fromNext = peer.requests.slice(1);
+      expect(fromNext.map((r) => r.json.method)).toEqual(methods);
+      expect(fromNext.map((r) => r.json.params)).toEqual(methods.map(() => ({ id: taskId })));
+      expect(fromNext.map((r) => r.headers['a2a-version'])).toEqual(
+        methods.map(() => (version === '1.0' ? '1.0' : undefined)),
+      );
+      runs.push({ running, followed, finished });
+    }
+    const [v03, v10] = runs as [Record<string, TurnEvent[]>, Record<string, TurnEvent[]>];
+    for (const key of ['running', 'followed', 'finished'])
+      expect(withoutIds(v10[key]!)).toEqual(withoutIds(v03[key]!));
+    const running = reduceTurnEvents(v10.running!);
+    expect(running.status).toBe('working');
+    expect(running.streams[0]?.text).toBe('Deployed ');
+    const finished = reduceTurnEvents(v10.finished!);
+    expect(finished.status).toBe('completed');
+    expect(finalText(finished)?.text).toBe('Deployed 3 replicas.');
+    expect(finished.traceId).toBe('b'.repeat(32));
+    expect(reduceTurnEvents([...v10.running!, ...v10.followed!]).streams[0]?.text).toBe(
+      'Deployed 3 replicas.',
+    );
   });
 });
 
