@@ -20,7 +20,6 @@ import { prepareTakeover } from './actors/handover/takeover.js';
 import { createAdmission } from './actors/intake/admission.js';
 import { createRoomLogic } from './actors/room.js';
 import { type BotSystem, startBotSystem } from './actors/system.js';
-import { buildPromptWithContext, fetchThreadContext } from './actors/threadContext.js';
 import { createWebexConnectionLogic, type WebexConnectionDeps } from './actors/webexConnection.js';
 import { type AgentAuth, type AgentClient, createAgentClient } from './adapters/agent/index.js';
 import { createOAuth2TokenSource } from './adapters/agent/oauth2.js';
@@ -49,6 +48,7 @@ import {
   type SenderMetrics,
   type WebexSender,
 } from './adapters/webex/sender/index.js';
+import { fetchThreadMessages } from './adapters/webex/thread-messages.js';
 import { agentClientOptions, oauth2OptionsFromConfig } from './agentOptions.js';
 import { type Clock, delay, systemClock } from './clock.js';
 import type { Config } from './config.js';
@@ -74,6 +74,7 @@ import {
   parseCardSubmission,
 } from './render/cards.js';
 import { noticeText } from './render/notices.js';
+import { buildPromptWithContext } from './render/prompt.js';
 
 /** How long cancelled answers get to clean up at shutdown (agent cancel, working message removed). */
 const CANCEL_CLEANUP_MS = 10_000;
@@ -586,7 +587,7 @@ async function promptWithThreadContext(
   const text = input.message.text;
   if (!rootId || rootId === input.message.messageId) return text;
   try {
-    const context = await fetchThreadContext(
+    const context = await fetchThreadMessages(
       rest,
       {
         roomId: input.target.roomId,
@@ -597,11 +598,7 @@ async function promptWithThreadContext(
           ? { afterMessageId: input.lastAnswerMessageId }
           : {}),
       },
-      {
-        maxMessages: config.threadContextMaxMessages,
-        maxChars: config.threadContextMaxChars,
-        botPersonId: bot.personId,
-      },
+      { maxMessages: config.threadContextMaxMessages, botPersonId: bot.personId },
       signal,
     );
     // In a group space every message the bot can read mentions it: the mention is not context.

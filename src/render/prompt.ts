@@ -128,6 +128,51 @@ export function buildThreadPrompt(
   ].join('\n');
 }
 
+/** A thread message as the prompt reads it (the Webex adapter's `ThreadMessage` fits). */
+export interface ThreadMessageText {
+  personId: string;
+  personEmail?: string;
+  text?: string;
+  markdown?: string;
+}
+
+/**
+ * Footers of bot answers: ours (`messages.footer`) and the CAIPE Python bot's, so answers posted
+ * under another bot identity or before a migration are not fed back to the agent.
+ */
+const BOT_FOOTER_PATTERNS: readonly RegExp[] = [
+  /^_Answered by \*\*[^*\n]*\*\*/m,
+  /reply in this thread to continue the conversation/i,
+  /\*\*Agent:\*\*/,
+  /Reply in this Webex thread to continue with this agent/i,
+];
+
+/** True when the message reads like one of the bot's answers. */
+export function looksLikeBotAnswer(message: Pick<ThreadMessageText, 'text' | 'markdown'>): boolean {
+  return BOT_FOOTER_PATTERNS.some(
+    (pattern) => pattern.test(message.markdown ?? '') || pattern.test(message.text ?? ''),
+  );
+}
+
+/**
+ * The prompt for the agent (see `buildThreadPrompt`) from the thread's messages: one context line
+ * per message, its author the email, else the person id, else `unknown`, its text the plain text,
+ * else the markdown; the bot's own answers left out. The raw text when no line survives.
+ */
+export function buildPromptWithContext(
+  messages: readonly ThreadMessageText[],
+  text: string,
+  options: ThreadPromptOptions,
+): string {
+  const lines = messages
+    .filter((message) => !looksLikeBotAnswer(message))
+    .map((message) => ({
+      author: message.personEmail?.trim() || message.personId.trim() || 'unknown',
+      text: message.text?.trim() ? message.text : (message.markdown ?? ''),
+    }));
+  return buildThreadPrompt(lines, text, options);
+}
+
 /**
  * The context lines an agent following the instructions would read from `prompt`: lines with the
  * exact prefix, up to the end delimiter. For tests and diagnostics.

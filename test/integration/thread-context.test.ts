@@ -3,11 +3,11 @@
  * ordering, `beforeMessage`, `max`, and the bot-visibility rules of group rooms.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildPromptWithContext, fetchThreadContext } from '../../src/actors/threadContext.js';
 import { WebexRestClient } from '../../src/adapters/webex/rest.js';
+import { fetchThreadMessages } from '../../src/adapters/webex/thread-messages.js';
 import { WebexApiError } from '../../src/errors.js';
 import { messages } from '../../src/render/messages.js';
-import { readContextLines } from '../../src/render/prompt.js';
+import { buildPromptWithContext, readContextLines } from '../../src/render/prompt.js';
 import { type SimPerson, startWebexSimulator, type WebexSimulator } from '../../src/simulator/webex/index.js';
 import { ManualClock, SIM_EPOCH } from '../helpers/manual-clock.js';
 
@@ -28,8 +28,8 @@ afterEach(async () => {
   await sim.close();
 });
 
-function options(maxMessages = 10, maxChars = 4000) {
-  return { maxMessages, maxChars, botPersonId: sim.bot.id };
+function options(maxMessages = 10) {
+  return { maxMessages, botPersonId: sim.bot.id };
 }
 
 async function botReply(roomId: string, parentId: string, text: string): Promise<string> {
@@ -71,7 +71,7 @@ describe('thread context through Webex', () => {
       mentionBot: true,
     });
 
-    const context = await fetchThreadContext(
+    const context = await fetchThreadMessages(
       rest,
       { roomId: room.id, rootId: root.id, currentMessageId: current.id, roomType: 'group' },
       options(),
@@ -100,7 +100,7 @@ describe('thread context through Webex', () => {
     const root = sim.post(alice, room, { text: 'deploy is red' });
     sim.post(bob, room, { text: 'can you check the logs?', parentId: root, mentionBot: true });
     const current = sim.post(alice, room, { text: 'and the metrics', parentId: root, mentionBot: true });
-    const context = await fetchThreadContext(
+    const context = await fetchThreadMessages(
       rest,
       { roomId: room.id, rootId: root.id, currentMessageId: current.id },
       options(),
@@ -127,7 +127,7 @@ describe('thread context through Webex', () => {
     sim.post(carol, room, { text: 'rolled back', parentId: root, mentionBot: true });
     await clock.advance(1000);
     const current = sim.post(alice, room, { text: 'and now?', parentId: root, mentionBot: true });
-    const context = await fetchThreadContext(
+    const context = await fetchThreadMessages(
       rest,
       {
         roomId: room.id,
@@ -149,7 +149,7 @@ describe('thread context through Webex', () => {
     sim.post(alice, room, { text: 'follow-up detail', parentId: root });
     const current = sim.post(alice, room, { text: 'so?', parentId: root });
 
-    const bounded = await fetchThreadContext(
+    const bounded = await fetchThreadMessages(
       rest,
       { roomId: room.id, rootId: root.id, currentMessageId: current.id, roomType: 'direct' },
       options(4),
@@ -159,14 +159,14 @@ describe('thread context through Webex', () => {
     const list = sim.log.requests.find((r) => r.method === 'GET' && r.path === '/v1/messages');
     expect(list?.query).toMatchObject({ parentId: root.id, beforeMessage: current.id, max: '3' });
 
-    const afterAnswer = await fetchThreadContext(
+    const afterAnswer = await fetchThreadMessages(
       rest,
       { roomId: room.id, rootId: root.id, currentMessageId: current.id, afterMessageId: answer },
       options(),
     );
     expect(afterAnswer.map((m) => m.text)).toEqual(['follow-up detail']);
 
-    const all = await fetchThreadContext(
+    const all = await fetchThreadMessages(
       rest,
       { roomId: room.id, rootId: root.id, currentMessageId: current.id },
       options(),
@@ -182,7 +182,7 @@ describe('thread context through Webex', () => {
     const root = sim.post(alice, room, { text: 'q' });
     const current = sim.post(alice, room, { text: 'r', parentId: root });
     sim.faults.failNext({ method: 'GET', route: '/v1/messages', status: 503 });
-    const failure = await fetchThreadContext(
+    const failure = await fetchThreadMessages(
       rest,
       { roomId: room.id, rootId: root.id, currentMessageId: current.id },
       options(),

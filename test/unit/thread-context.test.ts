@@ -1,15 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
-  buildPromptWithContext,
-  CURRENT_REQUEST_HEADER,
-  fetchThreadContext,
-  THREAD_CONTEXT_HEADER,
+  fetchThreadMessages,
   type ThreadMessage,
   type ThreadReader,
-} from '../../src/actors/threadContext.js';
+} from '../../src/adapters/webex/thread-messages.js';
 import { WebexApiError } from '../../src/errors.js';
 import { messages } from '../../src/render/messages.js';
-import { readContextLines } from '../../src/render/prompt.js';
+import {
+  buildPromptWithContext,
+  CURRENT_REQUEST_HEADER,
+  readContextLines,
+  THREAD_CONTEXT_HEADER,
+} from '../../src/render/prompt.js';
 
 const BOT = 'bot-person';
 const ROOM = 'room-1';
@@ -93,12 +95,12 @@ function incidentThread(): Stored[] {
   ];
 }
 
-const OPTIONS = { maxMessages: 10, maxChars: 4000, botPersonId: BOT };
+const OPTIONS = { maxMessages: 10, botPersonId: BOT };
 
-describe('fetchThreadContext', () => {
+describe('fetchThreadMessages', () => {
   it('gets the root, then replies before the current message; oldest first, bot left out', async () => {
     const { reader, calls } = threadReader(incidentThread());
-    const context = await fetchThreadContext(
+    const context = await fetchThreadMessages(
       reader,
       { roomId: ROOM, rootId: 'root', currentMessageId: 'cur' },
       OPTIONS,
@@ -121,14 +123,14 @@ describe('fetchThreadContext', () => {
   it('a top-level message has no context and costs no call', async () => {
     const { reader, calls } = threadReader(incidentThread());
     expect(
-      await fetchThreadContext(reader, { roomId: ROOM, rootId: 'cur', currentMessageId: 'cur' }, OPTIONS),
+      await fetchThreadMessages(reader, { roomId: ROOM, rootId: 'cur', currentMessageId: 'cur' }, OPTIONS),
     ).toEqual([]);
     expect(calls).toEqual([]);
   });
 
   it('the root takes one slot: maxMessages 1 reads only the root, 3 keeps the two newest replies', async () => {
     const one = threadReader(incidentThread());
-    const onlyRoot = await fetchThreadContext(
+    const onlyRoot = await fetchThreadMessages(
       one.reader,
       { roomId: ROOM, rootId: 'root', currentMessageId: 'cur' },
       { ...OPTIONS, maxMessages: 1 },
@@ -137,7 +139,7 @@ describe('fetchThreadContext', () => {
     expect(one.calls).toHaveLength(1);
 
     const three = threadReader(incidentThread());
-    const bounded = await fetchThreadContext(
+    const bounded = await fetchThreadMessages(
       three.reader,
       { roomId: ROOM, rootId: 'root', currentMessageId: 'cur' },
       { ...OPTIONS, maxMessages: 3 },
@@ -157,7 +159,7 @@ describe('fetchThreadContext', () => {
       text: 'ok',
     });
     const { reader, calls } = threadReader(thread);
-    const context = await fetchThreadContext(
+    const context = await fetchThreadMessages(
       reader,
       { roomId: ROOM, rootId: 'root', currentMessageId: 'cur', afterMessageId: 'r2' },
       OPTIONS,
@@ -176,7 +178,7 @@ describe('fetchThreadContext', () => {
       markdown: '**Agent:** github\n\nDone.\n\nReply in this Webex thread to continue with this agent.',
     });
     const { reader } = threadReader(thread);
-    const context = await fetchThreadContext(
+    const context = await fetchThreadMessages(
       reader,
       { roomId: ROOM, rootId: 'root', currentMessageId: 'cur' },
       OPTIONS,
@@ -192,7 +194,7 @@ describe('fetchThreadContext', () => {
       { id: 'cur', parentId: 'root', personId: 'p-dave', text: 'CAIPE and now?', mentionsBot: true },
     ];
     const group = threadReader(thread, { group: true });
-    const context = await fetchThreadContext(
+    const context = await fetchThreadMessages(
       group.reader,
       { roomId: ROOM, rootId: 'root', currentMessageId: 'cur', roomType: 'group' },
       OPTIONS,
@@ -207,7 +209,7 @@ describe('fetchThreadContext', () => {
 
     // Room type unknown: the refused plain list is retried with the mention filter.
     const unknown = threadReader(thread, { group: true });
-    const retried = await fetchThreadContext(
+    const retried = await fetchThreadMessages(
       unknown.reader,
       { roomId: ROOM, rootId: 'root', currentMessageId: 'cur' },
       OPTIONS,
@@ -225,7 +227,7 @@ describe('fetchThreadContext', () => {
       { id: 'cur', parentId: 'root', personId: 'p-dave', text: 'CAIPE now?', mentionsBot: true },
     ];
     const group = threadReader(thread, { group: true });
-    const context = await fetchThreadContext(
+    const context = await fetchThreadMessages(
       group.reader,
       { roomId: ROOM, rootId: 'root', currentMessageId: 'cur', roomType: 'group' },
       OPTIONS,
@@ -241,7 +243,7 @@ describe('fetchThreadContext', () => {
       },
     };
     await expect(
-      fetchThreadContext(refusing, { roomId: ROOM, rootId: 'root', currentMessageId: 'cur' }, OPTIONS),
+      fetchThreadMessages(refusing, { roomId: ROOM, rootId: 'root', currentMessageId: 'cur' }, OPTIONS),
     ).rejects.toMatchObject({ status: 400 });
   });
 
@@ -276,7 +278,7 @@ describe('fetchThreadContext', () => {
       },
     ];
     const group = threadReader(thread, { group: true });
-    const context = await fetchThreadContext(
+    const context = await fetchThreadMessages(
       group.reader,
       { roomId: ROOM, rootId: 'root', currentMessageId: 'cur', afterMessageId: 'ans', roomType: 'group' },
       OPTIONS,
@@ -288,7 +290,7 @@ describe('fetchThreadContext', () => {
   it('a known direct room does not retry a 403, and other failures throw', async () => {
     const direct = threadReader(incidentThread(), { group: true });
     await expect(
-      fetchThreadContext(
+      fetchThreadMessages(
         direct.reader,
         { roomId: ROOM, rootId: 'root', currentMessageId: 'cur', roomType: 'direct' },
         OPTIONS,
@@ -299,7 +301,7 @@ describe('fetchThreadContext', () => {
       failWith: new WebexApiError({ status: 503, method: 'GET', route: 'GET /messages/{id}' }),
     });
     await expect(
-      fetchThreadContext(down.reader, { roomId: ROOM, rootId: 'root', currentMessageId: 'cur' }, OPTIONS),
+      fetchThreadMessages(down.reader, { roomId: ROOM, rootId: 'root', currentMessageId: 'cur' }, OPTIONS),
     ).rejects.toBeInstanceOf(WebexApiError);
 
     const garbled: ThreadReader = {
@@ -307,7 +309,7 @@ describe('fetchThreadContext', () => {
         path === '/messages' ? { nothing: true } : { id: 'root', personId: 'p', text: 'x' },
     };
     await expect(
-      fetchThreadContext(garbled, { roomId: ROOM, rootId: 'root', currentMessageId: 'cur' }, OPTIONS),
+      fetchThreadMessages(garbled, { roomId: ROOM, rootId: 'root', currentMessageId: 'cur' }, OPTIONS),
     ).rejects.toThrow(/items/);
   });
 
@@ -320,7 +322,7 @@ describe('fetchThreadContext', () => {
       },
     };
     const controller = new AbortController();
-    await fetchThreadContext(
+    await fetchThreadMessages(
       reader,
       { roomId: ROOM, rootId: 'root', currentMessageId: 'cur' },
       OPTIONS,
@@ -362,12 +364,10 @@ describe('buildPromptWithContext', () => {
 
   it('returns the raw text when no line survives', () => {
     expect(buildPromptWithContext([], 'hi', { maxChars: 4000 })).toBe('hi');
-    expect(buildPromptWithContext([{ id: 'x', personId: 'p', text: ' \n ' }], 'hi', { maxChars: 4000 })).toBe(
-      'hi',
-    );
+    expect(buildPromptWithContext([{ personId: 'p', text: ' \n ' }], 'hi', { maxChars: 4000 })).toBe('hi');
     expect(
       buildPromptWithContext(
-        [{ id: 'x', personId: 'p', markdown: `done\n\n${messages.footer('agent', true)}` }],
+        [{ personId: 'p', markdown: `done\n\n${messages.footer('agent', true)}` }],
         'hi',
         { maxChars: 4000 },
       ),
@@ -389,13 +389,13 @@ describe('buildPromptWithContext', () => {
   });
 
   it('never splits a surrogate pair when cutting', () => {
-    const prompt = buildPromptWithContext([{ id: '1', personId: 'p', text: '😀😀😀😀' }], 'q', {
+    const prompt = buildPromptWithContext([{ personId: 'p', text: '😀😀😀😀' }], 'q', {
       maxChars: 8,
       nonce,
     });
     // `p: "` and `"` leave three code units: one emoji; a second would be cut in half.
     expect(readContextLines(prompt, NONCE)).toEqual(['p: "😀"']);
-    const nine = buildPromptWithContext([{ id: '1', personId: 'p', text: '😀😀😀😀' }], 'q', {
+    const nine = buildPromptWithContext([{ personId: 'p', text: '😀😀😀😀' }], 'q', {
       maxChars: 9,
       nonce,
     });

@@ -1,12 +1,13 @@
 /**
- * Thread context: when a user replies in a thread, the agent also gets the thread's root and the
- * earlier replies, so "what about the second one?" makes sense to it.
+ * The earlier messages of a Webex thread, read over REST, so the agent also gets the thread's root
+ * and the earlier replies when a user replies in a thread (the prompt itself is built by
+ * `src/render/prompt.ts`).
  *
  * Fetch (bounded by `maxMessages`): `GET /messages/{root}` takes the first slot, then one page of
  * `GET /messages?roomId&parentId=root&beforeMessage=current&max=<remaining>` (Webex lists newest
  * first). The bot's own replies are left out: by author, and by the answer footer for messages that
  * were relayed or posted by an earlier identity of the bot. Once the conversation has an agent
- * context, only the messages after the bot's last answer are sent (the agent holds the rest).
+ * context, only the messages after the bot's last answer are read (the agent holds the rest).
  *
  * In group spaces a bot may only read messages that mention it, and Webex refuses a bot's list call
  * there without `mentionedPeople=me`; so in groups the context holds the mentioning messages. A
@@ -16,14 +17,12 @@
  *
  * Errors propagate: the caller sends the plain request instead and logs a warning.
  */
-import { WebexApiError } from '../errors.js';
-import { buildThreadPrompt } from '../render/prompt.js';
+import { WebexApiError } from '../../errors.js';
+import { looksLikeBotAnswer } from '../../render/prompt.js';
 
-export interface ThreadContextOptions {
+export interface ThreadMessagesOptions {
   /** Messages at most, root included. */
   maxMessages: number;
-  /** Characters of context lines at most (the header and the request are not counted). */
-  maxChars: number;
   /** The bot's Hydra person id; its messages are never context. */
   botPersonId: string;
 }
@@ -37,7 +36,7 @@ export interface ThreadMessage {
   created?: string;
 }
 
-/** What thread context needs from the Webex REST client (`WebexRestClient` fits). */
+/** What reading a thread needs from the Webex REST client (`WebexRestClient` fits). */
 export interface ThreadReader {
   get(
     path: string,
@@ -45,7 +44,7 @@ export interface ThreadReader {
   ): Promise<unknown>;
 }
 
-export interface ThreadContextRequest {
+export interface ThreadMessagesRequest {
   /** The public (`Y2lz…`) room id. */
   roomId: string;
   /** The thread root's message id. Equal to `currentMessageId` for a top-level message: no context. */
@@ -63,24 +62,6 @@ export interface ThreadContextRequest {
 /** Webex caps `max` at 100 when listing with `mentionedPeople`, at 1000 otherwise. */
 const MAX_LIST_MENTIONED = 100;
 const MAX_LIST = 1000;
-
-/**
- * Footers of bot answers: ours (`messages.footer`) and the CAIPE Python bot's, so answers posted
- * under another bot identity or before a migration are not fed back to the agent.
- */
-const BOT_FOOTER_PATTERNS: readonly RegExp[] = [
-  /^_Answered by \*\*[^*\n]*\*\*/m,
-  /reply in this thread to continue the conversation/i,
-  /\*\*Agent:\*\*/,
-  /Reply in this Webex thread to continue with this agent/i,
-];
-
-/** True when the message reads like one of the bot's answers. */
-export function looksLikeBotAnswer(message: Pick<ThreadMessage, 'text' | 'markdown'>): boolean {
-  return BOT_FOOTER_PATTERNS.some(
-    (pattern) => pattern.test(message.markdown ?? '') || pattern.test(message.text ?? ''),
-  );
-}
 
 function optionalString(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
@@ -118,10 +99,10 @@ function listItems(body: unknown): unknown[] {
  * after `afterMessageId` when given. A root the bot cannot read (a group message that does not
  * mention it) is left out. Throws on any other failure.
  */
-export async function fetchThreadContext(
+export async function fetchThreadMessages(
   reader: ThreadReader,
-  request: ThreadContextRequest,
-  options: ThreadContextOptions,
+  request: ThreadMessagesRequest,
+  options: ThreadMessagesOptions,
   signal?: AbortSignal,
 ): Promise<ThreadMessage[]> {
   const { roomId, rootId, currentMessageId, afterMessageId } = request;
@@ -221,25 +202,4 @@ export async function fetchThreadContext(
 
 function messagePath(id: string): string {
   return `/messages/${encodeURIComponent(id)}`;
-}
-
-export { CURRENT_REQUEST_HEADER, THREAD_CONTEXT_HEADER } from '../render/prompt.js';
-
-/**
- * The prompt for the agent (see `buildThreadPrompt`): the thread's messages as a delimited block of
- * quoted `author: "text"` lines (the bot's own answers left out, cut to `maxChars` in total), then
- * the user's text. The raw text when no line survives.
- */
-export function buildPromptWithContext(
-  messages: ThreadMessage[],
-  text: string,
-  options: { maxChars: number; nonce?: () => string },
-): string {
-  const lines = messages
-    .filter((message) => !looksLikeBotAnswer(message))
-    .map((message) => ({
-      author: message.personEmail?.trim() || message.personId.trim() || 'unknown',
-      text: message.text?.trim() ? message.text : (message.markdown ?? ''),
-    }));
-  return buildThreadPrompt(lines, text, options);
 }
