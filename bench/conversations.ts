@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { waitFor } from 'xstate';
 import { loadConfig } from '../src/config.js';
 import { silentLogger } from '../src/logger.js';
-import { readinessOf } from '../src/machines/webexConnection.js';
+import { readinessOf } from '../src/machines/webex-connection.js';
 import { startRuntime } from '../src/runtime.js';
 import {
   type RequestRecord,

@@ -9,9 +9,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { waitFor } from 'xstate';
-import { startWebexConnection } from '../src/actors/webexConnection.js';
+import { startWebexConnection } from '../src/actors/webex-connection.js';
 import { silentLogger } from '../src/logger.js';
-import type { InboundEvent } from '../src/machines/inboundEvent.js';
+import type { InboundEvent } from '../src/machines/inbound-event.js';
 import { startWebexSimulator } from '../src/simulator/webex/index.js';
 
 const total = Number(process.argv[2] ?? 2000);

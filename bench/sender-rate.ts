@@ -3,7 +3,7 @@
  * milliseconds): N questions arrive over 0.6 s, each turn queues its working message, gets its
  * answer after `agentMs`, replies (the answer takes the working message's place when that is still
  * queued), posts a feedback card and finishes, exactly as `src/actors/turn.ts` drives the sender.
- * The server is the simulator's own write limit (`src/simulator/webex/writeLimit.ts`, burst 50)
+ * The server is the simulator's own write limit (`src/simulator/webex/write-limit.ts`, burst 50)
  * behind a transport with a fixed latency.
  *
  *   npx tsx bench/sender-rate.ts [--questions 200] [--agent-ms 30] [--latency-ms 20] [--max 100]
@@ -18,7 +18,7 @@ import { createWebexSender } from '../src/adapters/webex/sender/sender.js';
 import { WebexApiError } from '../src/errors.js';
 import { silentLogger } from '../src/logger.js';
 import type { SimHttpError } from '../src/simulator/webex/http-error.js';
-import { WriteLimit, type WriteLimitOptions } from '../src/simulator/webex/writeLimit.js';
+import { WriteLimit, type WriteLimitOptions } from '../src/simulator/webex/write-limit.js';
 import { FakeTransport, ManualClock, type RecordedCall } from '../test/unit/sender/fakes.js';
 
 const { values: args } = parseArgs({

@@ -7,7 +7,7 @@
  * test keeps the two in step.
  */
 import { z } from 'zod';
-import { isOrgId } from './adapters/webex/orgIds.js';
+import { isOrgId } from './adapters/webex/org-ids.js';
 import { ConfigError } from './errors.js';
 
 const BOOLEAN_WORDS: Record<string, boolean> = {

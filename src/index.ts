@@ -23,13 +23,13 @@ export { conversationMachine } from './machines/conversation.js';
 export { rootMachine } from './machines/root.js';
 export { roomMachine } from './machines/room.js';
 export type { CardAction, Notice, UserMessage } from './machines/types.js';
-export { webexConnectionMachine } from './machines/webexConnection.js';
+export { webexConnectionMachine } from './machines/webex-connection.js';
 export { createBotLogic } from './actors/bot.js';
 export { createConversationLogic } from './actors/conversation.js';
 export { createAdmission } from './actors/intake/admission.js';
 export { createRoomLogic } from './actors/room.js';
 export { type BotSystem, startBotSystem } from './actors/system.js';
-export { createWebexConnectionLogic } from './actors/webexConnection.js';
+export { createWebexConnectionLogic } from './actors/webex-connection.js';
 
 // ── Observing it ────────────────────────────────────────────────────────────────────────────────
 export { type Inspection, startInspection } from './inspection/index.js';

@@ -7,7 +7,7 @@ import { type Config, loadConfig, secretValues } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
 import { startRuntime } from './runtime.js';
-import { EXIT_CONFIG, exitOnStartupFailure } from './startupFailure.js';
+import { EXIT_CONFIG, exitOnStartupFailure } from './startup-failure.js';
 
 export { EXIT_CONFIG };
 

@@ -13,14 +13,14 @@ import type { PromptBuilder } from './actors/answering/index.js';
 import { createTurnRendering } from './actors/answering/rendering.js';
 import { createBotLogic } from './actors/bot.js';
 import { createConversationLogic, type Notify } from './actors/conversation.js';
-import type { CrashHook } from './actors/handover/crashPoints.js';
+import type { CrashHook } from './actors/handover/crash-points.js';
 import { instanceLease, LeaseKeeper } from './actors/handover/leases.js';
 import type { ResumeDeps } from './actors/handover/resume.js';
 import { prepareTakeover } from './actors/handover/takeover.js';
 import { createAdmission } from './actors/intake/admission.js';
 import { createRoomLogic } from './actors/room.js';
 import { type BotSystem, startBotSystem } from './actors/system.js';
-import { createWebexConnectionLogic, type WebexConnectionDeps } from './actors/webexConnection.js';
+import { createWebexConnectionLogic, type WebexConnectionDeps } from './actors/webex-connection.js';
 import { type AgentAuth, type AgentClient, createAgentClient } from './adapters/agent/index.js';
 import { createOAuth2TokenSource } from './adapters/agent/oauth2.js';
 import { createFeedbackScorer } from './adapters/langfuse/feedback.js';
@@ -35,12 +35,12 @@ import {
   MemoryPendingMessages,
   MemorySpaceRegistry,
 } from './adapters/store/memory.js';
-import { SpaceAuthorization } from './adapters/store/spaceAuthorization.js';
-import type { ConnectionMetrics } from './adapters/webex/connectionMetrics.js';
+import { SpaceAuthorization } from './adapters/store/space-authorization.js';
+import type { ConnectionMetrics } from './adapters/webex/connection-metrics.js';
 import type { LiveInstances } from './adapters/webex/devices.js';
 import { stripBotMention } from './adapters/webex/normalize.js';
 import { lookupEmail } from './adapters/webex/people.js';
-import { PersonPolicy } from './adapters/webex/personPolicy.js';
+import { PersonPolicy } from './adapters/webex/person-policy.js';
 import { WebexRestClient } from './adapters/webex/rest.js';
 import {
   createWebexSender,
@@ -49,7 +49,7 @@ import {
   type WebexSender,
 } from './adapters/webex/sender/index.js';
 import { fetchThreadMessages } from './adapters/webex/thread-messages.js';
-import { agentClientOptions, oauth2OptionsFromConfig } from './agentOptions.js';
+import { agentClientOptions, oauth2OptionsFromConfig } from './agent-options.js';
 import { type Clock, delay, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { asCodedError } from './errors.js';
@@ -107,7 +107,7 @@ export interface RuntimeOptions {
   inspect?: (event: InspectionEvent) => void;
   /** The Webex socket's timers, for tests whose clock runs faster than the wall clock. */
   socketDelays?: WebexConnectionDeps['socketDelays'];
-  /** Test-only: named points where a test stops the bot abruptly (`src/actors/handover/crashPoints.ts`). */
+  /** Test-only: named points where a test stops the bot abruptly (`src/actors/handover/crash-points.ts`). */
   crashPoints?: CrashHook;
   /** The undici dispatcher of every Webex REST call; the global one by default (tests cut their own). */
   webexDispatcher?: Dispatcher;

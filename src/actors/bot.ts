@@ -5,7 +5,7 @@
 import { asCodedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { botMachine } from '../machines/bot.js';
-import { replyTargetOf } from '../machines/conversationKey.js';
+import { replyTargetOf } from '../machines/conversation-key.js';
 import type { roomMachine } from '../machines/room.js';
 import type { Notify } from './conversation.js';
 

@@ -12,11 +12,11 @@ import type {
   OwnPostEchoes,
   PendingMessages,
 } from '../adapters/store/ports.js';
-import type { SpaceAuthorization } from '../adapters/store/spaceAuthorization.js';
+import type { SpaceAuthorization } from '../adapters/store/space-authorization.js';
 import type { WebexSender } from '../adapters/webex/sender/index.js';
 import type { Clock } from '../clock.js';
 import { asCodedError } from '../errors.js';
-import { createKeyedQueue } from '../keyedQueue.js';
+import { createKeyedQueue } from '../keyed-queue.js';
 import type { Logger } from '../logger.js';
 import { conversationMachine, type ResumeTurnInput, type SpaceCheckInput } from '../machines/conversation.js';
 import type { Notice, ReplyTarget } from '../machines/types.js';
@@ -29,7 +29,7 @@ import {
   type TurnObserver,
   type TurnRendering,
 } from './answering/index.js';
-import type { CrashHook } from './handover/crashPoints.js';
+import type { CrashHook } from './handover/crash-points.js';
 import { TurnJournal } from './handover/journal.js';
 import { conversationLease, type LeaseKeeper } from './handover/leases.js';
 import { createResumeEffects, type ResumeDeps } from './handover/resume.js';
@@ -81,7 +81,7 @@ export interface ConversationEffectsDeps {
    * can take it over; off with the memory store.
    */
   keepRunningTurns?: boolean;
-  /** Test-only crash points (`./handover/crashPoints.ts`). */
+  /** Test-only crash points (`./handover/crash-points.ts`). */
   crash?: CrashHook | undefined;
   /** The bot's own post echoes (the takeover confirms posts by them). */
   echoes?: OwnPostEchoes | undefined;

@@ -2,7 +2,7 @@
  * The room supervisor with its effects (`createRoomLogic`): notices, the `authorize` reply, the
  * hello when the bot joins a space, and the report of a conversation that failed.
  */
-import type { SpaceAuthorization } from '../adapters/store/spaceAuthorization.js';
+import type { SpaceAuthorization } from '../adapters/store/space-authorization.js';
 import type { WebexSender } from '../adapters/webex/sender/index.js';
 import { asCodedError } from '../errors.js';
 import type { Logger } from '../logger.js';

@@ -2,7 +2,7 @@
  * The bot's one actor system, assembled from each machine's effects:
  *
  *   root
- *   ├─ webex.connection   U2C → device → socket → online ⇄ backoff   (src/actors/webexConnection.ts)
+ *   ├─ webex.connection   U2C → device → socket → online ⇄ backoff   (src/actors/webex-connection.ts)
  *   │  └─ intake          activity → REST → per-room order → admission → `bot`  (src/actors/intake/)
  *   └─ bot                routes by room                               (src/actors/bot.ts)
  *      └─ room:<id>       commands, cards                              (src/actors/room.ts)
@@ -18,9 +18,9 @@ import type { BotFacts } from '../facts.js';
 import type { Logger } from '../logger.js';
 import type { botMachine } from '../machines/bot.js';
 import { rootMachine } from '../machines/root.js';
-import { readinessOf } from '../machines/webexConnection.js';
+import { readinessOf } from '../machines/webex-connection.js';
 import type { RunningTurns } from './conversation.js';
-import type { WebexConnectionLogic } from './webexConnection.js';
+import type { WebexConnectionLogic } from './webex-connection.js';
 
 export interface BotSystemDeps {
   bot: typeof botMachine;

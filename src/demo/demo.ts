@@ -13,7 +13,7 @@ import { loadConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
-import { readinessOf } from '../machines/webexConnection.js';
+import { readinessOf } from '../machines/webex-connection.js';
 import { memoryStores, type Runtime, startRuntime } from '../runtime.js';
 import {
   type SimPerson,
@@ -22,7 +22,7 @@ import {
   startWebexSimulator,
   type WebexSimulator,
 } from '../simulator/webex/index.js';
-import { createActorTreeTracker } from './actorTree.js';
+import { createActorTreeTracker } from './actor-tree.js';
 import { type DemoAgent, SCENARIOS, startDemoAgent } from './agent.js';
 import { DEMO_PROTOCOLS, type DemoProtocol, PROTOCOL_LABELS } from './agent-wire.js';
 import { type DemoApi, startDemoServer } from './server.js';

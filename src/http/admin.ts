@@ -16,7 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { CAIPE_ID_MAX_CHARS, CAIPE_ID_PATTERN } from '../adapters/agent/caipe/ids.js';
 import type { SpaceRecord, SpaceRegistry } from '../adapters/store/ports.js';
-import { isRoomId, roomIdForms } from '../adapters/store/spaceAuthorization.js';
+import { isRoomId, roomIdForms } from '../adapters/store/space-authorization.js';
 import { decodeHydraId, encodeHydraId, isUuid } from '../adapters/webex/ids.js';
 import { type Clock, systemClock } from '../clock.js';
 import type { Logger } from '../logger.js';

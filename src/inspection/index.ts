@@ -18,11 +18,11 @@ import {
   inspectedActor,
   machineOutline,
   toInspectionRecord,
-} from './allowList.js';
+} from './allow-list.js';
 import { startInspectorRelay } from './relay.js';
 
-export type { InspectionRecord } from './allowList.js';
-export { allowedContext, machineOutline, toInspectionRecord } from './allowList.js';
+export type { InspectionRecord } from './allow-list.js';
+export { allowedContext, machineOutline, toInspectionRecord } from './allow-list.js';
 
 export type InspectMode = 'false' | 'stately' | 'jsonl';
 

@@ -6,7 +6,7 @@
 import { assign, type EventObject, enqueueActions, setup, stopChild } from 'xstate';
 import { parseCommand } from './commands.js';
 import { conversationMachine } from './conversation.js';
-import { conversationKeyOf, replyTargetOf, targetOfKey } from './conversationKey.js';
+import { conversationKeyOf, replyTargetOf, targetOfKey } from './conversation-key.js';
 import type { CardAction, CardSubmission, Notice, ReplyTarget, RoomType, UserMessage } from './types.js';
 
 export interface RoomInput {

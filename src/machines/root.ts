@@ -8,7 +8,7 @@
  */
 import { setup } from 'xstate';
 import { type BotInput, botMachine } from './bot.js';
-import { webexConnectionMachine } from './webexConnection.js';
+import { webexConnectionMachine } from './webex-connection.js';
 
 export type RootInput = BotInput;
 

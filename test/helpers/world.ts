@@ -7,7 +7,7 @@ import { waitFor } from 'xstate';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { CONNECTION_DELAYS, readinessOf } from '../../src/machines/webexConnection.js';
+import { CONNECTION_DELAYS, readinessOf } from '../../src/machines/webex-connection.js';
 import { memoryStores, type Runtime, type Stores, startRuntime } from '../../src/runtime.js';
 import {
   type StoredMessage,

@@ -13,7 +13,7 @@ import { WebSocket } from 'ws';
 import { waitFor } from 'xstate';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { readinessOf } from '../../src/machines/webexConnection.js';
+import { readinessOf } from '../../src/machines/webex-connection.js';
 import { messages } from '../../src/render/messages.js';
 import { memoryStores, type Runtime, startRuntime } from '../../src/runtime.js';
 import {

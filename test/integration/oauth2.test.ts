@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { A2aAgentClient } from '../../src/adapters/agent/a2a/client.js';
 import { createOAuth2TokenSource, type OAuth2TokenSourceOptions } from '../../src/adapters/agent/oauth2.js';
 import { reduceTurnEvents } from '../../src/adapters/agent/turn-state.js';
-import { oauth2OptionsFromConfig } from '../../src/agentOptions.js';
+import { oauth2OptionsFromConfig } from '../../src/agent-options.js';
 import { loadConfig } from '../../src/config.js';
 import { AgentError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';

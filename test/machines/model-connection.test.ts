@@ -10,8 +10,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMachine } from 'xstate';
-import { backoffDelayMs } from '../../src/machines/closePolicy.js';
-import { readinessOf, webexConnectionMachine } from '../../src/machines/webexConnection.js';
+import { backoffDelayMs } from '../../src/machines/close-policy.js';
+import { readinessOf, webexConnectionMachine } from '../../src/machines/webex-connection.js';
 import type { SimMessage, SimPerson, SimRoom } from '../../src/simulator/webex/index.js';
 import { activeLeafPaths, mappingProblems, modelPaths } from '../helpers/model/state-paths.js';
 import {

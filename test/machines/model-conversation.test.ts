@@ -13,7 +13,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AnyActorRef, createMachine, waitFor } from 'xstate';
 import { conversationMachine } from '../../src/machines/conversation.js';
-import { MAIN_THREAD } from '../../src/machines/conversationKey.js';
+import { MAIN_THREAD } from '../../src/machines/conversation-key.js';
 import { messages } from '../../src/render/messages.js';
 import type { SimPerson, SimRoom, StoredMessage } from '../../src/simulator/webex/index.js';
 import type { SseExchange } from '../helpers/a2a/sse-emulator.js';

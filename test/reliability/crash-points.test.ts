@@ -1,7 +1,7 @@
 /**
  * Crash points (issue "Nothing lost across restarts", outcome 5): a seeded loop of at least 50
  * abrupt stops across a conversation, each at a named point of the bot's code
- * (`src/actors/handover/crashPoints.ts`): before the activity's claim, after it, mid-stream,
+ * (`src/actors/handover/crash-points.ts`): before the activity's claim, after it, mid-stream,
  * between an answer part's (or card's) post and its record, while a form waits, and while its
  * deadline fires. After each stop a fresh process starts on the same embedded store file and
  * finishes what it can.

@@ -10,7 +10,7 @@ import { waitFor } from 'xstate';
 import type { AgentClient } from '../../src/adapters/agent/index.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { readinessOf } from '../../src/machines/webexConnection.js';
+import { readinessOf } from '../../src/machines/webex-connection.js';
 import { type Runtime, type RuntimeOptions, startRuntime } from '../../src/runtime.js';
 import { startWebexSimulator, type WebexSimulator } from '../../src/simulator/webex/index.js';
 import { type CapturedLog, captureLog } from '../helpers/capture.js';

@@ -4,7 +4,7 @@
  * submissions. Never a crash, never a duplicate answer, a bounded queue, the bot ready after.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAIN_THREAD } from '../../src/machines/conversationKey.js';
+import { MAIN_THREAD } from '../../src/machines/conversation-key.js';
 import { buildFeedbackCard } from '../../src/render/cards.js';
 import { messages } from '../../src/render/messages.js';
 import type { SseExchange } from '../helpers/a2a/sse-emulator.js';

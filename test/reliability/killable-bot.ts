@@ -5,7 +5,7 @@
  * connections, its store file handle, its HTTP listener and every timer of its clock. What the
  * killed runtime still computes in memory afterwards can reach nothing: each write fails.
  *
- * A named crash point (`src/actors/handover/crashPoints.ts`) armed with `crashAt` kills the
+ * A named crash point (`src/actors/handover/crash-points.ts`) armed with `crashAt` kills the
  * process there: the work that reached the point never goes on (its promise never settles).
  */
 
@@ -13,13 +13,13 @@ import { connect, type Socket } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Agent } from 'undici';
 import { waitFor } from 'xstate';
-import type { CrashHook, CrashPoint } from '../../src/actors/handover/crashPoints.js';
+import type { CrashHook, CrashPoint } from '../../src/actors/handover/crash-points.js';
 import { A2aAgentClient } from '../../src/adapters/agent/index.js';
 import { EmbeddedStores } from '../../src/adapters/store/embedded.js';
 import { type Clock, systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { readinessOf } from '../../src/machines/webexConnection.js';
+import { readinessOf } from '../../src/machines/webex-connection.js';
 import { type Runtime, type Stores, startRuntime } from '../../src/runtime.js';
 import type { WebexSimulator } from '../../src/simulator/webex/index.js';
 import type { CapturedLog } from '../helpers/capture.js';

@@ -9,7 +9,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from 'xstate';
-import { readinessOf } from '../../src/machines/webexConnection.js';
+import { readinessOf } from '../../src/machines/webex-connection.js';
 import type { SseExchange } from '../helpers/a2a/sse-emulator.js';
 import { deferred } from '../helpers/deferred.js';
 import {

@@ -8,12 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { type AdmitOptions, createAdmission } from '../../src/actors/intake/admission.js';
 import { MemoryEventClaims, MemorySpaceRegistry } from '../../src/adapters/store/memory.js';
 import type { EventClaims } from '../../src/adapters/store/ports.js';
-import { SpaceAuthorization } from '../../src/adapters/store/spaceAuthorization.js';
+import { SpaceAuthorization } from '../../src/adapters/store/space-authorization.js';
 import { encodeHydraId } from '../../src/adapters/webex/ids.js';
 import { createBotFacts } from '../../src/facts.js';
 import { createLogger } from '../../src/logger.js';
 import type { BotEvent } from '../../src/machines/bot.js';
-import type { InboundMessageEvent } from '../../src/machines/inboundEvent.js';
+import type { InboundMessageEvent } from '../../src/machines/inbound-event.js';
 import { captureLog } from '../helpers/capture.js';
 import { ManualClock, SIM_EPOCH, settle } from '../helpers/manual-clock.js';
 

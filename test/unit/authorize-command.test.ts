@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { createActor } from 'xstate';
 import { createRoomLogic } from '../../src/actors/room.js';
 import { MemorySpaceRegistry } from '../../src/adapters/store/memory.js';
-import { SpaceAuthorization } from '../../src/adapters/store/spaceAuthorization.js';
+import { SpaceAuthorization } from '../../src/adapters/store/space-authorization.js';
 import { encodeHydraId } from '../../src/adapters/webex/ids.js';
 import type { WebexSender } from '../../src/adapters/webex/sender/index.js';
 import { silentLogger } from '../../src/logger.js';

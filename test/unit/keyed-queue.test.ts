@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createKeyedQueue } from '../../src/keyedQueue.js';
+import { createKeyedQueue } from '../../src/keyed-queue.js';
 import { deferred } from '../helpers/deferred.js';
 
 describe('createKeyedQueue', () => {

@@ -44,9 +44,9 @@ const under = (folder: string) => (file: string) => file.startsWith(`${folder}/`
 /** Modules of shared types (and the pure close policy) next to the machines that adapters may use. */
 const MACHINE_TYPE_MODULES = new Set([
   'machines/types.ts',
-  'machines/webexTypes.ts',
-  'machines/inboundEvent.ts',
-  'machines/closePolicy.ts',
+  'machines/webex-types.ts',
+  'machines/inbound-event.ts',
+  'machines/close-policy.ts',
 ]);
 
 describe('layers', () => {

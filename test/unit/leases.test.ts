@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LeaseKeeper } from '../../src/actors/handover/leases.js';
-import { createLeaseGate } from '../../src/actors/intake/leaseGate.js';
+import { createLeaseGate } from '../../src/actors/intake/lease-gate.js';
 import { MemoryLeases } from '../../src/adapters/store/memory.js';
 import type { LeaseStore } from '../../src/adapters/store/ports.js';
 import { silentLogger } from '../../src/logger.js';

@@ -8,11 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { createAdmission } from '../../src/actors/intake/admission.js';
 import { MemoryEventClaims, MemorySpaceRegistry } from '../../src/adapters/store/memory.js';
 import type { ListenMode } from '../../src/adapters/store/ports.js';
-import { SpaceAuthorization } from '../../src/adapters/store/spaceAuthorization.js';
+import { SpaceAuthorization } from '../../src/adapters/store/space-authorization.js';
 import { encodeHydraId } from '../../src/adapters/webex/ids.js';
 import { createBotFacts } from '../../src/facts.js';
 import { silentLogger } from '../../src/logger.js';
-import type { InboundMessageEvent } from '../../src/machines/inboundEvent.js';
+import type { InboundMessageEvent } from '../../src/machines/inbound-event.js';
 
 const BOT_ID = encodeHydraId('PEOPLE', '11111111-1111-4111-8111-111111111111');
 const ROOM = encodeHydraId('ROOM', '22222222-2222-4222-8222-222222222222');

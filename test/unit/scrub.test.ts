@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { MASK, scrubText, secretForms } from '../../src/scrub.js';
-import { startupFailureMessage } from '../../src/startupFailure.js';
+import { startupFailureMessage } from '../../src/startup-failure.js';
 import { captureLog } from '../helpers/capture.js';
 
 const MONGO_PASSWORD = 'p@ss"w\\rd/42';

@@ -38,7 +38,7 @@ import type {
   WorkingMessageInput,
 } from '../../machines/conversation.js';
 import type { AgentAsk, AgentTurn, HistoryMessage, TurnFailure, TurnStatus } from '../../machines/types.js';
-import type { CrashHook } from '../handover/crashPoints.js';
+import type { CrashHook } from '../handover/crash-points.js';
 import { hashPost, type PartKind, type TurnJournal } from '../handover/journal.js';
 
 /** How a turn's texts look; bound to `src/render` by the composition root. */
@@ -120,7 +120,7 @@ export interface AnsweringDeps {
   limits?: { total: number; perPerson: number } | undefined;
   /** Keeps each running turn in the store (durable stores); without it nothing is recorded. */
   journal?: TurnJournal | undefined;
-  /** Test-only crash points (`../handover/crashPoints.ts`). */
+  /** Test-only crash points (`../handover/crash-points.ts`). */
   crash?: CrashHook | undefined;
   /** How much history a conversation keeps for memoryless agents (`WEBEX_THREAD_CONTEXT_*`). */
   historyLimits?: { maxMessages: number; maxChars: number } | undefined;

@@ -19,7 +19,7 @@ import type {
 } from '../../adapters/store/ports.js';
 import type { Clock } from '../../clock.js';
 import { asCodedError } from '../../errors.js';
-import type { KeyedQueue } from '../../keyedQueue.js';
+import type { KeyedQueue } from '../../keyed-queue.js';
 import type { Logger } from '../../logger.js';
 
 /** Working message ids kept per turn: each rollover deletes the previous one, so few matter. */

@@ -36,7 +36,7 @@ import { asCodedError, WebexApiError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { ReplyTarget } from '../../machines/types.js';
 import { messages } from '../../render/messages.js';
-import type { CrashHook } from './crashPoints.js';
+import type { CrashHook } from './crash-points.js';
 import { hashPost, type TurnJournal } from './journal.js';
 
 /** Echoes read per takeover: a turn posts a handful of messages. */

@@ -21,13 +21,13 @@ import type {
   PendingMessage,
   PendingMessages,
 } from '../../adapters/store/ports.js';
-import type { OwnPost } from '../../adapters/webex/ownPost.js';
+import type { OwnPost } from '../../adapters/webex/own-post.js';
 import type { Clock } from '../../clock.js';
 import { asCodedError } from '../../errors.js';
 import type { BotFacts } from '../../facts.js';
 import type { Logger } from '../../logger.js';
 import type { BotEvent } from '../../machines/bot.js';
-import { MAIN_THREAD, targetOfKey } from '../../machines/conversationKey.js';
+import { MAIN_THREAD, targetOfKey } from '../../machines/conversation-key.js';
 import type { Notice, ReplyTarget } from '../../machines/types.js';
 import type { TurnJournal } from './journal.js';
 import { conversationLease, type LeaseKeeper } from './leases.js';

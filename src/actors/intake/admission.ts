@@ -7,28 +7,28 @@
  * order they arrived ("do X" before "cancel").
  *
  * Nothing goes on for an activity this process has not claimed: while claims fail (a store
- * outage), activities wait in the claim queue (`claimQueue.ts`), in order, bounded, and those that
+ * outage), activities wait in the claim queue (`claim-queue.ts`), in order, bounded, and those that
  * outlive the dedupe window are dropped. With `later`, a waiting activity does not hold up the
  * intake's room queue: the admission keeps the order itself and hands the decision to `later`.
  */
 import type { EventClaims, ListenMode, PendingMessages } from '../../adapters/store/ports.js';
-import type { SpaceAuthorization, SpaceDecision } from '../../adapters/store/spaceAuthorization.js';
+import type { SpaceAuthorization, SpaceDecision } from '../../adapters/store/space-authorization.js';
 import { stripBotMention } from '../../adapters/webex/normalize.js';
-import type { PersonPolicy } from '../../adapters/webex/personPolicy.js';
+import type { PersonPolicy } from '../../adapters/webex/person-policy.js';
 import { type Clock, systemClock } from '../../clock.js';
 import { asCodedError } from '../../errors.js';
 import { type BotFacts, botDisplayName } from '../../facts.js';
 import type { Logger } from '../../logger.js';
 import type { BotEvent } from '../../machines/bot.js';
 import { parseCommand } from '../../machines/commands.js';
-import { conversationKeyOf, replyTargetOf, targetOfKey } from '../../machines/conversationKey.js';
-import type { InboundEvent, InboundMessageEvent } from '../../machines/inboundEvent.js';
+import { conversationKeyOf, replyTargetOf, targetOfKey } from '../../machines/conversation-key.js';
+import type { InboundEvent, InboundMessageEvent } from '../../machines/inbound-event.js';
 import type { CardAction, CardSubmission, Notice, ReplyTarget } from '../../machines/types.js';
 import type { BotMetrics } from '../../metrics.js';
-import type { CrashHook } from '../handover/crashPoints.js';
+import type { CrashHook } from '../handover/crash-points.js';
 import { conversationLease } from '../handover/leases.js';
-import { type ClaimRetry, createClaimQueue } from './claimQueue.js';
-import { createLeaseGate, type GateLeases } from './leaseGate.js';
+import { type ClaimRetry, createClaimQueue } from './claim-queue.js';
+import { createLeaseGate, type GateLeases } from './lease-gate.js';
 
 export interface AdmissionDeps {
   claims: EventClaims;
@@ -54,7 +54,7 @@ export interface AdmissionDeps {
    * so a process that dies before starting its answer leaves it for the next one to account for.
    */
   pending?: PendingMessages | undefined;
-  /** Test-only crash points (`../handover/crashPoints.ts`). */
+  /** Test-only crash points (`../handover/crash-points.ts`). */
   crash?: CrashHook | undefined;
   /** Times the wait of activities whose claim failed (retry backoff, dedupe window). */
   clock?: Clock | undefined;
@@ -64,7 +64,7 @@ export interface AdmissionDeps {
   claimRetry?: Partial<ClaimRetry> | undefined;
   /**
    * Conversation leases (replicas): an event of a conversation another process owns waits, unclaimed,
-   * until the lease is free (`leaseGate.ts`); the lease stays pinned while the event is decided.
+   * until the lease is free (`lease-gate.ts`); the lease stays pinned while the event is decided.
    */
   leases?: (GateLeases & { unpin(key: string, options?: { later?: boolean }): void }) | undefined;
 }

@@ -33,12 +33,12 @@ import {
   listMissedMessages,
   RecentRooms,
   type TrackedRoom,
-} from '../../adapters/webex/catchUp.js';
+} from '../../adapters/webex/catch-up.js';
 import type {
   ConnectionMetrics,
   InboundKindLabel,
   InboundOutcome,
-} from '../../adapters/webex/connectionMetrics.js';
+} from '../../adapters/webex/connection-metrics.js';
 import type { ActivityDedupe } from '../../adapters/webex/dedupe.js';
 import {
   type ActivityRoute,
@@ -49,21 +49,21 @@ import {
   messageEvent,
   routeActivity,
 } from '../../adapters/webex/normalize.js';
-import { type OwnPost, ownPostOf } from '../../adapters/webex/ownPost.js';
+import { type OwnPost, ownPostOf } from '../../adapters/webex/own-post.js';
 import type { WebexRestClient } from '../../adapters/webex/rest.js';
 import { type BackoffOptions, backoffMs, retryAfterMs } from '../../backoff.js';
 import { type Clock, delay } from '../../clock.js';
 import { TransportError, WebexApiError } from '../../errors.js';
-import { createKeyedQueue } from '../../keyedQueue.js';
+import { createKeyedQueue } from '../../keyed-queue.js';
 import type { Logger } from '../../logger.js';
 import type { BotEvent } from '../../machines/bot.js';
-import type { InboundEvent } from '../../machines/inboundEvent.js';
+import type { InboundEvent } from '../../machines/inbound-event.js';
 import type {
   InboundActivityCommand,
   InboundCatchUpCommand,
   InboundCommand,
   WebexConnectionEvent,
-} from '../../machines/webexConnection.js';
+} from '../../machines/webex-connection.js';
 import type { Admission } from './admission.js';
 
 export interface InboundProcessorDeps {

@@ -1,7 +1,7 @@
 /**
  * The agent port and its adapters, for the composition root and the conversation actors.
  *
- * `createAgentClient` builds the backend its settings name (src/agentOptions.ts reads them from
+ * `createAgentClient` builds the backend its settings name (src/agent-options.ts reads them from
  * `AGENT_PROTOCOL`, `A2A_VERSION`, `CAIPE_AUTH_MODE` and the rest of the configuration):
  * everything above the port gets an `AgentClient` and never learns which backend runs, except for
  * two composition details the backend answers for itself — where a feedback click goes, and whether

@@ -5,7 +5,7 @@
 import { TTLCache } from '@isaacs/ttlcache';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
-import { leaseKey, leaseKeys, leaseOwner, leasePrefix, leaseTime, listLimit } from './leaseInput.js';
+import { leaseKey, leaseKeys, leaseOwner, leasePrefix, leaseTime, listLimit } from './lease-input.js';
 import type {
   ActiveRoom,
   ActiveRooms,

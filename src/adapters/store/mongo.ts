@@ -35,7 +35,7 @@ import {
   leaseTime,
   listLimit,
   prefixUpperBound,
-} from './leaseInput.js';
+} from './lease-input.js';
 import type {
   ActiveRoom,
   ActiveRooms,

@@ -4,7 +4,7 @@
  * lives in, which Hydra ids need (`ids.ts`).
  */
 
-import type { ServiceCatalog } from '../../machines/webexTypes.js';
+import type { ServiceCatalog } from '../../machines/webex-types.js';
 import { clusterFromCatalogId } from './ids.js';
 import type { WebexRestClient } from './rest.js';
 

@@ -8,7 +8,7 @@
  * oldest third of the token's devices and registers once more (see `devicesToPrune`).
  */
 import { WebexApiError } from '../../errors.js';
-import type { WdmDevice } from '../../machines/webexTypes.js';
+import type { WdmDevice } from '../../machines/webex-types.js';
 import type { WebexRestClient } from './rest.js';
 
 export type { WdmDevice };

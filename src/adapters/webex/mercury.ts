@@ -29,7 +29,7 @@ export function pingFrame(id: string): string {
 }
 
 /** The raw activity inside a `conversation.activity` frame; fields are checked by `normalize.ts`. */
-import type { RawActivity } from '../../machines/webexTypes.js';
+import type { RawActivity } from '../../machines/webex-types.js';
 
 export type { RawActivity };
 

@@ -15,9 +15,9 @@ import type {
   InboundMessageEvent,
   InboundPerson,
   RoomType,
-} from '../../machines/inboundEvent.js';
+} from '../../machines/inbound-event.js';
 /** Who the bot is, as far as recognising its own activities goes. */
-import type { BotSelf } from '../../machines/webexTypes.js';
+import type { BotSelf } from '../../machines/webex-types.js';
 import { clusterOfUrl, type ServiceCatalog } from './catalog.js';
 import { decodeHydraId, encodeHydraId } from './ids.js';
 import type { RawActivity } from './mercury.js';

@@ -10,7 +10,7 @@ import type { SocketInfo } from './mercury.js';
 import type { RegionKey, RoomType } from './model.js';
 import type { SimEventKind, SimEventMap, SimRecorder, WaitForOptions } from './recorder.js';
 import type { MessagingLimits } from './service.js';
-import type { WriteLimitOptions } from './writeLimit.js';
+import type { WriteLimitOptions } from './write-limit.js';
 
 export interface WebexSimulatorOptions {
   /** The token the bot will use; REST and the socket accept it for the bot. */

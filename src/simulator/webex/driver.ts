@@ -29,7 +29,7 @@ import { type MessagingLimits, WEBEX_LIMITS, WebexService } from './service.js';
 import { u2cRoutes } from './u2c.js';
 import { actionView, messageView } from './views.js';
 import { wdmRoutes } from './wdm.js';
-import { WriteLimit } from './writeLimit.js';
+import { WriteLimit } from './write-limit.js';
 
 /**
  * The in-process driver: starts the fake Webex cloud on 127.0.0.1, plays users, injects faults

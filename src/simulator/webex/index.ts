@@ -29,4 +29,4 @@ export type {
   WaitForOptions,
 } from './recorder.js';
 export { type MessagingLimits, WEBEX_LIMITS } from './service.js';
-export type { WriteLimitOptions } from './writeLimit.js';
+export type { WriteLimitOptions } from './write-limit.js';

@@ -6,7 +6,7 @@ import { MISSING_TOKEN, SimHttpError } from './http-error.js';
 import type { SimWorld } from './model.js';
 import type { SimRecorder } from './recorder.js';
 import type { Router } from './router.js';
-import type { WriteLimit } from './writeLimit.js';
+import type { WriteLimit } from './write-limit.js';
 
 /**
  * The REST request pipeline shared by U2C, WDM, Hydra and the conversation service:

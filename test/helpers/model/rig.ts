@@ -11,7 +11,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { expect } from 'vitest';
 import { waitFor } from 'xstate';
 import type { Clock } from '../../../src/clock.js';
-import { readinessOf } from '../../../src/machines/webexConnection.js';
+import { readinessOf } from '../../../src/machines/webex-connection.js';
 import type { SimPerson, SimRoom, StoredMessage } from '../../../src/simulator/webex/index.js';
 import { answerScript, sentMessage } from '../../integration/conversations/support.js';
 import { type Script, SseEmulator, type SseExchange } from '../a2a/sse-emulator.js';

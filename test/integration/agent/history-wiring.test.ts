@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { waitFor } from 'xstate';
 import { loadConfig } from '../../../src/config.js';
 import { silentLogger } from '../../../src/logger.js';
-import { readinessOf } from '../../../src/machines/webexConnection.js';
+import { readinessOf } from '../../../src/machines/webex-connection.js';
 import { messages } from '../../../src/render/messages.js';
 import { memoryStores, type Runtime, startRuntime } from '../../../src/runtime.js';
 import { startWebexSimulator } from '../../../src/simulator/webex/index.js';

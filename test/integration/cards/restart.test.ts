@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from 'xstate';
 import { loadConfig } from '../../../src/config.js';
 import { silentLogger } from '../../../src/logger.js';
-import { readinessOf } from '../../../src/machines/webexConnection.js';
+import { readinessOf } from '../../../src/machines/webex-connection.js';
 import { type Runtime, startRuntime } from '../../../src/runtime.js';
 import { startWebexSimulator, type WebexSimulator } from '../../../src/simulator/webex/index.js';
 import type { SseEmulator } from '../../helpers/a2a/sse-emulator.js';

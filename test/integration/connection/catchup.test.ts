@@ -7,7 +7,7 @@
  * (event times, room windows) is the wall clock, like the simulator's `created` times.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { InboundEvent } from '../../../src/machines/inboundEvent.js';
+import type { InboundEvent } from '../../../src/machines/inbound-event.js';
 import type { SimPerson, SimRoom } from '../../../src/simulator/webex/index.js';
 import { botRequests, type Harness, liveBotDevices, startHarness } from './harness.js';
 

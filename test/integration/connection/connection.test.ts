@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { readinessOf } from '../../../src/machines/webexConnection.js';
+import { readinessOf } from '../../../src/machines/webex-connection.js';
 import type { SimClock } from '../../../src/simulator/webex/index.js';
 import {
   BOT_TOKEN,

@@ -8,15 +8,15 @@ import {
   type StartWebexConnectionOptions,
   startWebexConnection,
   type WebexConnection,
-} from '../../../src/actors/webexConnection.js';
+} from '../../../src/actors/webex-connection.js';
 import type {
   CatchUpOutcome,
   ConnectionMetrics,
   InboundOutcome,
-} from '../../../src/adapters/webex/connectionMetrics.js';
+} from '../../../src/adapters/webex/connection-metrics.js';
 import { createLogger } from '../../../src/logger.js';
-import type { InboundEvent } from '../../../src/machines/inboundEvent.js';
-import type { WebexConnectionSnapshot } from '../../../src/machines/webexConnection.js';
+import type { InboundEvent } from '../../../src/machines/inbound-event.js';
+import type { WebexConnectionSnapshot } from '../../../src/machines/webex-connection.js';
 import {
   type SimClock,
   startWebexSimulator,

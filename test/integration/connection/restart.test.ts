@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock, waitFor } from 'xstate';
-import { startWebexConnection, type WebexConnection } from '../../../src/actors/webexConnection.js';
+import { startWebexConnection, type WebexConnection } from '../../../src/actors/webex-connection.js';
 import { EmbeddedStores } from '../../../src/adapters/store/embedded.js';
 import { createLogger, silentLogger } from '../../../src/logger.js';
-import type { InboundEvent } from '../../../src/machines/inboundEvent.js';
+import type { InboundEvent } from '../../../src/machines/inbound-event.js';
 import {
   type SimPerson,
   type SimRoom,

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedStores } from '../../../src/adapters/store/embedded.js';
 import { MemorySpaceRegistry } from '../../../src/adapters/store/memory.js';
 import type { SpaceRegistry } from '../../../src/adapters/store/ports.js';
-import { SpaceAuthorization } from '../../../src/adapters/store/spaceAuthorization.js';
+import { SpaceAuthorization } from '../../../src/adapters/store/space-authorization.js';
 import { encodeHydraId } from '../../../src/adapters/webex/ids.js';
 import { adminRoutes } from '../../../src/http/admin.js';
 import { type RunningHttpServer, startHttpServer } from '../../../src/http/server.js';

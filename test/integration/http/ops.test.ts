@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { waitFor } from 'xstate';
-import { readinessOf } from '../../../src/machines/webexConnection.js';
+import { readinessOf } from '../../../src/machines/webex-connection.js';
 import { memoryStores } from '../../../src/runtime.js';
 import { echoScript, type SdkPeer } from '../../helpers/a2a/sdk-peer.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';

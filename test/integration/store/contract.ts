@@ -8,7 +8,7 @@ import {
   LeaseInputError,
   MAX_LEASE_KEY_BYTES,
   MAX_LEASE_OWNER_BYTES,
-} from '../../../src/adapters/store/leaseInput.js';
+} from '../../../src/adapters/store/lease-input.js';
 import type {
   ActiveRooms,
   ConversationRecord,
@@ -21,7 +21,7 @@ import type {
   RunningTurnRecord,
   SpaceRegistry,
 } from '../../../src/adapters/store/ports.js';
-import { roomIdForms } from '../../../src/adapters/store/spaceAuthorization.js';
+import { roomIdForms } from '../../../src/adapters/store/space-authorization.js';
 import { encodeHydraId } from '../../../src/adapters/webex/ids.js';
 import { ManualClock, SIM_EPOCH } from '../../helpers/manual-clock.js';
 

@@ -12,9 +12,9 @@ import {
   EmbeddedStores,
 } from '../../../src/adapters/store/embedded.js';
 import { openStores } from '../../../src/adapters/store/index.js';
-import { LEASE_PURGE_AFTER_MS } from '../../../src/adapters/store/leaseInput.js';
+import { LEASE_PURGE_AFTER_MS } from '../../../src/adapters/store/lease-input.js';
 import { CONVERSATION_RETENTION_MS } from '../../../src/adapters/store/records.js';
-import { roomIdForms } from '../../../src/adapters/store/spaceAuthorization.js';
+import { roomIdForms } from '../../../src/adapters/store/space-authorization.js';
 import { encodeHydraId } from '../../../src/adapters/webex/ids.js';
 import { createLogger, silentLogger } from '../../../src/logger.js';
 import { captureLog } from '../../helpers/capture.js';

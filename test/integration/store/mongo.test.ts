@@ -9,7 +9,7 @@ import { createServer, type Server, Socket } from 'node:net';
 import { MongoClient, ObjectId } from 'mongodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStores } from '../../../src/adapters/store/index.js';
-import { LEASE_PURGE_AFTER_MS } from '../../../src/adapters/store/leaseInput.js';
+import { LEASE_PURGE_AFTER_MS } from '../../../src/adapters/store/lease-input.js';
 import {
   CLAIMS_COLLECTION,
   CONVERSATIONS_COLLECTION,
@@ -18,7 +18,7 @@ import {
   SPACES_COLLECTION,
 } from '../../../src/adapters/store/mongo.js';
 import { CONVERSATION_RETENTION_MS } from '../../../src/adapters/store/records.js';
-import { roomIdForms, SpaceAuthorization } from '../../../src/adapters/store/spaceAuthorization.js';
+import { roomIdForms, SpaceAuthorization } from '../../../src/adapters/store/space-authorization.js';
 import { createLogger, silentLogger } from '../../../src/logger.js';
 import { captureLog } from '../../helpers/capture.js';
 import { ManualClock, SIM_EPOCH } from '../../helpers/manual-clock.js';

@@ -9,7 +9,7 @@ import {
   PersonPolicy,
   type PersonPolicyOptions,
   personUuid,
-} from '../../../src/adapters/webex/personPolicy.js';
+} from '../../../src/adapters/webex/person-policy.js';
 import { WebexApiError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/logger.js';
 import { ManualClock, SIM_EPOCH } from '../../helpers/manual-clock.js';

@@ -6,7 +6,7 @@
  * catch-up, card submissions, form answers in text, commands, taken-over answers).
  *
  * - Organisation ids are compared by UUID: Mercury's `actor.orgId` is a raw UUID, the People API
- *   and operators use the `Y2lz…` form (`orgIds.ts`).
+ *   and operators use the `Y2lz…` form (`org-ids.ts`).
  * - What the event does not carry (REST catch-up and card actions name only the person) is read
  *   from the People API (`GET /people/{id}`), cached for a few minutes in a bounded cache; one
  *   lookup per person at a time. The bot's own organisation comes from `GET /people/me`, once.
@@ -26,7 +26,7 @@ import type { Logger } from '../../logger.js';
 import type { RefusalReason } from '../../metrics.js';
 import type { NoticeLog } from '../store/ports.js';
 import { decodeHydraId, encodeHydraId, isUuid } from './ids.js';
-import { orgUuid } from './orgIds.js';
+import { orgUuid } from './org-ids.js';
 
 /** The person behind an event, with what the event itself says about them. */
 export interface PersonRef {

@@ -3,7 +3,7 @@ import { type Actor, createActor, fromCallback, fromPromise, SimulatedClock } fr
 import type { ServiceCatalog } from '../../../src/adapters/webex/catalog.js';
 import type { WdmDevice } from '../../../src/adapters/webex/devices.js';
 import { WebexApiError } from '../../../src/errors.js';
-import type { InboundEvent } from '../../../src/machines/inboundEvent.js';
+import type { InboundEvent } from '../../../src/machines/inbound-event.js';
 import {
   type BotIdentity,
   deviceRefreshMachine,
@@ -16,7 +16,7 @@ import {
   type SocketEvent,
   type WebexConnectionEvent,
   webexConnectionMachine,
-} from '../../../src/machines/webexConnection.js';
+} from '../../../src/machines/webex-connection.js';
 
 const identity: BotIdentity = {
   personId: 'Y2lzY29zcGFyazovL3VzL1BFT1BMRS9ib3Q',

@@ -15,7 +15,7 @@
  * (re)delivery is claimed once, whichever comes first.
  */
 import { type Clock, systemClock } from '../../clock.js';
-import type { InboundMessageEvent, RoomType } from '../../machines/inboundEvent.js';
+import type { InboundMessageEvent, RoomType } from '../../machines/inbound-event.js';
 import type { ActiveRooms } from '../store/ports.js';
 import { decodeHydraId } from './ids.js';
 import { type BotSelf, type HydraMessage, messageEvent } from './normalize.js';

@@ -7,7 +7,7 @@ import {
   classifyClose,
   notReadyExplanation,
   type SocketCloseInfo,
-} from '../../../src/machines/closePolicy.js';
+} from '../../../src/machines/close-policy.js';
 
 describe('close-code policy (webex-protocol.md §3.5)', () => {
   const table: Array<[string, SocketCloseInfo, CloseReaction]> = [

@@ -22,8 +22,8 @@ import {
 } from 'xstate';
 import type { ActiveRooms } from '../adapters/store/ports.js';
 import { fetchCatalog, type ServiceCatalog } from '../adapters/webex/catalog.js';
-import { type CatchUpSettings, catchUpSettings, RecentRooms } from '../adapters/webex/catchUp.js';
-import { type ConnectionMetrics, noopConnectionMetrics } from '../adapters/webex/connectionMetrics.js';
+import { type CatchUpSettings, catchUpSettings, RecentRooms } from '../adapters/webex/catch-up.js';
+import { type ConnectionMetrics, noopConnectionMetrics } from '../adapters/webex/connection-metrics.js';
 import { ActivityDedupe } from '../adapters/webex/dedupe.js';
 import { type LiveInstances, type WdmDevice, WdmDevices } from '../adapters/webex/devices.js';
 import { WebexRestClient } from '../adapters/webex/rest.js';
@@ -31,8 +31,8 @@ import { type Clock, delay, systemClock } from '../clock.js';
 import { WebexApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { BotEvent } from '../machines/bot.js';
-import { backoffDelayMs, classifyClose, notReadyExplanation } from '../machines/closePolicy.js';
-import type { InboundEvent } from '../machines/inboundEvent.js';
+import { backoffDelayMs, classifyClose, notReadyExplanation } from '../machines/close-policy.js';
+import type { InboundEvent } from '../machines/inbound-event.js';
 import {
   type BotIdentity,
   type CONNECTION_DELAYS,
@@ -49,10 +49,10 @@ import {
   type SocketInput,
   type WebexConnectionEvent,
   webexConnectionMachine,
-} from '../machines/webexConnection.js';
+} from '../machines/webex-connection.js';
 import type { Admission } from './intake/admission.js';
 import { type InboundProcessorDeps, runInboundProcessor } from './intake/index.js';
-import { runMercurySocket } from './webexSocket.js';
+import { runMercurySocket } from './webex-socket.js';
 
 export interface WebexConnectionDeps {
   token: string;
@@ -104,7 +104,7 @@ export interface WebexConnectionDeps {
    * catch-up at the first connect has no rooms to list.
    */
   activeRooms?: ActiveRooms;
-  /** Told of each new post of the bot's own that the socket shows (`src/adapters/webex/ownPost.ts`). */
+  /** Told of each new post of the bot's own that the socket shows (`src/adapters/webex/own-post.ts`). */
   onOwnPost?: InboundProcessorDeps['onOwnPost'];
 }
 

@@ -6,7 +6,7 @@ import {
   catchUpEvent,
   catchUpSettings,
   RecentRooms,
-} from '../../../src/adapters/webex/catchUp.js';
+} from '../../../src/adapters/webex/catch-up.js';
 import { encodeHydraId } from '../../../src/adapters/webex/ids.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 

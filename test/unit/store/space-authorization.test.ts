@@ -6,7 +6,7 @@ import {
   DENIAL_CACHE_MAX_MS,
   roomIdForms,
   SpaceAuthorization,
-} from '../../../src/adapters/store/spaceAuthorization.js';
+} from '../../../src/adapters/store/space-authorization.js';
 import { encodeHydraId } from '../../../src/adapters/webex/ids.js';
 import { silentLogger } from '../../../src/logger.js';
 

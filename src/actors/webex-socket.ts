@@ -13,11 +13,11 @@
  *   to it once it is ready; the old one keeps acking and forwarding until Webex closes it with 4001.
  *
  * It reports exactly one SOCKET.CLOSED, when the logical connection is gone; the machine decides
- * what that means (closePolicy.ts).
+ * what that means (close-policy.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { type ClientOptions, type RawData, WebSocket } from 'ws';
-import type { ConnectionMetrics } from '../adapters/webex/connectionMetrics.js';
+import type { ConnectionMetrics } from '../adapters/webex/connection-metrics.js';
 import {
   ackFrame,
   authorizationFrame,
@@ -27,8 +27,8 @@ import {
 } from '../adapters/webex/mercury.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
-import type { SocketCloseInfo, SocketPhase } from '../machines/closePolicy.js';
-import type { SocketCommand, SocketEvent, SocketInput } from '../machines/webexConnection.js';
+import type { SocketCloseInfo, SocketPhase } from '../machines/close-policy.js';
+import type { SocketCommand, SocketEvent, SocketInput } from '../machines/webex-connection.js';
 
 export interface MercurySocketDeps {
   token: string;

@@ -3,7 +3,7 @@
  * (`socket_reconnects_total{reason}`, `events_total{kind,outcome}`, ...); the default does nothing.
  * Labels are low-cardinality by construction: never ids, rooms or emails.
  */
-import type { CloseReason } from '../../machines/closePolicy.js';
+import type { CloseReason } from '../../machines/close-policy.js';
 
 /** `activity` when the kind is not known yet (dropped before normalisation). */
 export type InboundKindLabel = 'message' | 'cardAction' | 'botAdded' | 'activity';

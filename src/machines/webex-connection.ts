@@ -3,7 +3,7 @@
  * way back to online after every kind of failure.
  *
  * The machine is pure: it names its effects (actors), its reports (logging/metrics actions) and its
- * delays, and `createWebexConnectionLogic` (src/actors/webexConnection.ts) provides the real ones.
+ * delays, and `createWebexConnectionLogic` (src/actors/webex-connection.ts) provides the real ones.
  * Timers are named delays only (ping 15 s, pong 14 s, backoff 1 s → 32 s with jitter, 5-minute
  * slow retries), so tests drive them with a SimulatedClock.
  *
@@ -21,11 +21,11 @@ import {
   setup,
 } from 'xstate';
 import { WebexApiError } from '../errors.js';
-import { backoffDelayMs, type CloseReaction, classifyClose, type SocketCloseInfo } from './closePolicy.js';
-import type { InboundEvent } from './inboundEvent.js';
+import { backoffDelayMs, type CloseReaction, classifyClose, type SocketCloseInfo } from './close-policy.js';
+import type { InboundEvent } from './inbound-event.js';
 /** The bot as `GET /people/me` describes it. */
 import type { BotIdentity, Readiness } from './types.js';
-import type { BotSelf, RawActivity, ServiceCatalog, WdmDevice } from './webexTypes.js';
+import type { BotSelf, RawActivity, ServiceCatalog, WdmDevice } from './webex-types.js';
 
 export type { BotIdentity, Readiness };
 
