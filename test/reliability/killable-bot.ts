@@ -16,6 +16,7 @@ import { waitFor } from 'xstate';
 import type { CrashHook, CrashPoint } from '../../src/actors/handover/crash-points.js';
 import { A2aAgentClient } from '../../src/adapters/agent/index.js';
 import { EmbeddedStores } from '../../src/adapters/store/embedded.js';
+import { embeddedStoreSet } from '../../src/adapters/store/index.js';
 import { type Clock, systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -108,19 +109,7 @@ export class KillableBot {
       clock,
       purgeIntervalMs: 0,
     });
-    const stores: Stores = {
-      spaces: embedded.spaces,
-      conversations: embedded.conversations,
-      claims: embedded.claims,
-      rooms: embedded.rooms,
-      notices: embedded.notices,
-      echoes: embedded.echoes,
-      pending: embedded.pending,
-      leases: embedded.leases,
-      kind: 'embedded',
-      ping: () => embedded.ping(),
-      close: () => embedded.close(),
-    };
+    const stores: Stores = embeddedStoreSet(embedded);
     const config = loadConfig({
       WEBEX_INTEGRATION_BOT_ACCESS_TOKEN: BOT_TOKEN,
       WEBEX_U2C_URL: options.sim.urls.u2c,

@@ -13,6 +13,7 @@ import { TaskState } from '@a2a-js/sdk';
 import { describe, expect, it, vi } from 'vitest';
 import { hashPost } from '../../src/actors/handover/journal.js';
 import { EmbeddedStores } from '../../src/adapters/store/embedded.js';
+import { embeddedStoreSet } from '../../src/adapters/store/index.js';
 import type { ConversationRecord, ConversationStore } from '../../src/adapters/store/ports.js';
 import { silentLogger } from '../../src/logger.js';
 import type { Stores } from '../../src/runtime.js';
@@ -38,19 +39,7 @@ function watchedStores(dataDir: string, requestsSoFar: () => number) {
     running: (limit) => embedded.conversations.running(limit),
     waiting: (limit) => embedded.conversations.waiting(limit),
   };
-  const stores: Stores = {
-    spaces: embedded.spaces,
-    conversations,
-    claims: embedded.claims,
-    rooms: embedded.rooms,
-    notices: embedded.notices,
-    echoes: embedded.echoes,
-    pending: embedded.pending,
-    leases: embedded.leases,
-    kind: 'embedded',
-    ping: () => embedded.ping(),
-    close: () => embedded.close(),
-  };
+  const stores: Stores = { ...embeddedStoreSet(embedded), conversations };
   return { stores, embedded, writes };
 }
 

@@ -8,7 +8,7 @@ import { ManualClock, settle } from '../helpers/manual-clock.js';
 
 const PERIOD = 3_000;
 
-function keeper(store: MemoryLeases, owner: string, clock: ManualClock, lost: string[] = []) {
+function keeper(store: LeaseStore, owner: string, clock: ManualClock, lost: string[] = []) {
   return new LeaseKeeper({
     store,
     owner,
@@ -109,14 +109,7 @@ describe('the lease keeper while the store does not answer', () => {
     const clock = new ManualClock(1_000);
     const { wrapped, state } = flaky(new MemoryLeases());
     const lost: string[] = [];
-    const a = new LeaseKeeper({
-      store: wrapped,
-      owner: 'a',
-      clock,
-      log: silentLogger(),
-      periodMs: PERIOD,
-      onLost: (k) => lost.push(k),
-    });
+    const a = keeper(wrapped, 'a', clock, lost);
     await a.hold('conv:k');
     state.down = true;
     await clock.advance(PERIOD + 1);
@@ -138,14 +131,7 @@ describe('the lease keeper while the store does not answer', () => {
     const clock = new ManualClock(1_000);
     const { wrapped, state } = flaky(new MemoryLeases());
     const lost: string[] = [];
-    const a = new LeaseKeeper({
-      store: wrapped,
-      owner: 'a',
-      clock,
-      log: silentLogger(),
-      periodMs: PERIOD,
-      onLost: (k) => lost.push(k),
-    });
+    const a = keeper(wrapped, 'a', clock, lost);
     await a.hold('conv:k');
     state.down = true;
     await clock.advance(PERIOD);
@@ -166,8 +152,8 @@ describe('the lease gate', () => {
   it('keeps an event of a conversation another process owns until the lease is free, then pins it', async () => {
     const clock = new ManualClock(1_000);
     const store = new MemoryLeases();
-    const a = new LeaseKeeper({ store, owner: 'a', clock, log: silentLogger(), periodMs: PERIOD });
-    const b = new LeaseKeeper({ store, owner: 'b', clock, log: silentLogger(), periodMs: PERIOD });
+    const a = keeper(store, 'a', clock);
+    const b = keeper(store, 'b', clock);
     await a.start();
     await a.hold('conv:k');
     const gate = createLeaseGate({ leases: b, clock, log: silentLogger(), maxWaitMs: 60_000 });
@@ -199,10 +185,10 @@ describe('the lease gate', () => {
   it('leaves the event to the owner after the dedupe window, and bounds how many wait', async () => {
     const clock = new ManualClock(1_000);
     const store = new MemoryLeases();
-    const a = new LeaseKeeper({ store, owner: 'a', clock, log: silentLogger(), periodMs: PERIOD });
+    const a = keeper(store, 'a', clock);
     await a.start();
     await a.hold('conv:k');
-    const b = new LeaseKeeper({ store, owner: 'b', clock, log: silentLogger(), periodMs: PERIOD });
+    const b = keeper(store, 'b', clock);
     const gate = createLeaseGate({ leases: b, clock, log: silentLogger(), maxWaitMs: 5_000, maxWaiting: 1 });
     let first: boolean | undefined;
     void gate.enter('conv:k', { receivedAt: clock.now() }).then((ok) => (first = ok));

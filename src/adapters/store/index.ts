@@ -103,6 +103,11 @@ export async function openStores(config: StoreLocation, deps: OpenStoresDeps): P
     'no MONGODB_URI: group spaces can be authorized only through the admin API (ADMIN_API_TOKEN); ' +
       'the "Connect to CAIPE" card needs the MongoDB shared with the CAIPE UI',
   );
+  return embeddedStoreSet(stores);
+}
+
+/** The runtime's view of an embedded store file (tests that open one themselves use it too). */
+export function embeddedStoreSet(stores: EmbeddedStores): Stores {
   return {
     spaces: stores.spaces,
     conversations: stores.conversations,
