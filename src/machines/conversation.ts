@@ -331,6 +331,10 @@ const conversationSetup = setup({
       currentForm: undefined,
       queue: ({ context }) => context.queue.slice(1),
     }),
+    /** The agent's side of the turn as the latest progress or end event has it. */
+    keepTurn: assign({
+      turn: ({ context, event }) => ('turn' in event ? event.turn : context.turn),
+    }),
     clearAgentIds: assign({
       contextId: undefined,
       taskId: undefined,
@@ -733,6 +737,13 @@ function notProvided(name: string): never {
   throw new Error(`conversation effect "${name}" was not provided`);
 }
 
+/** Where a finished agent turn goes, whether it streamed here or was taken over from another process. */
+const afterAgentDone = [
+  { guard: 'agentEndedWithoutAnswer', target: 'reportingFailure', actions: 'keepTurn' },
+  { guard: 'agentAsksForInput', target: 'askingForInput', actions: 'keepTurn' },
+  { target: 'postingAnswer', actions: 'keepTurn' },
+] as const;
+
 export const conversationMachine = conversationSetup.createMachine({
   id: 'conversation',
   context: ({ input }) => ({
@@ -1060,20 +1071,8 @@ export const conversationMachine = conversationSetup.createMachine({
             input: ({ context }) => ({ key: context.key, target: context.target, ask: context.ask! }),
           },
           on: {
-            'AGENT.PROGRESS': { actions: [assign({ turn: ({ event }) => event.turn }), 'showProgress'] },
-            'AGENT.DONE': [
-              {
-                guard: 'agentEndedWithoutAnswer',
-                target: 'reportingFailure',
-                actions: assign({ turn: ({ event }) => event.turn }),
-              },
-              {
-                guard: 'agentAsksForInput',
-                target: 'askingForInput',
-                actions: assign({ turn: ({ event }) => event.turn }),
-              },
-              { target: 'postingAnswer', actions: assign({ turn: ({ event }) => event.turn }) },
-            ],
+            'AGENT.PROGRESS': { actions: ['keepTurn', 'showProgress'] },
+            'AGENT.DONE': afterAgentDone,
             'AGENT.FAILED': {
               target: 'reportingFailure',
               actions: assign({ turn: ({ event }) => event.turn, failure: ({ event }) => event.failure }),
@@ -1092,20 +1091,8 @@ export const conversationMachine = conversationSetup.createMachine({
             input: ({ context }) => ({ key: context.key, target: context.target }),
           },
           on: {
-            'AGENT.PROGRESS': { actions: [assign({ turn: ({ event }) => event.turn }), 'showProgress'] },
-            'AGENT.DONE': [
-              {
-                guard: 'agentEndedWithoutAnswer',
-                target: 'reportingFailure',
-                actions: assign({ turn: ({ event }) => event.turn }),
-              },
-              {
-                guard: 'agentAsksForInput',
-                target: 'askingForInput',
-                actions: assign({ turn: ({ event }) => event.turn }),
-              },
-              { target: 'postingAnswer', actions: assign({ turn: ({ event }) => event.turn }) },
-            ],
+            'AGENT.PROGRESS': { actions: ['keepTurn', 'showProgress'] },
+            'AGENT.DONE': afterAgentDone,
             'TURN.LOST': { target: 'reportingInterruption' },
           },
         },

@@ -84,17 +84,8 @@ export async function openStores(config: StoreLocation, deps: OpenStoresDeps): P
     stores.startIndexing();
     log.info({ database: config.mongodbDatabase }, 'using the MongoDB store');
     return {
-      spaces: stores.spaces,
-      conversations: stores.conversations,
-      claims: stores.claims,
-      rooms: stores.rooms,
-      notices: stores.notices,
-      echoes: stores.echoes,
-      pending: stores.pending,
-      leases: stores.leases,
-      kind: 'mongodb',
+      ...storeSet(stores, 'mongodb'),
       ping: () => withTimeout(stores.ping(), PING_TIMEOUT_MS, clock, 'MongoDB did not answer a ping'),
-      close: () => stores.close(),
     };
   }
   const stores = new EmbeddedStores({ dataDir: config.dataDir, log: deps.log, clock, owner: deps.owner });
@@ -108,6 +99,11 @@ export async function openStores(config: StoreLocation, deps: OpenStoresDeps): P
 
 /** The runtime's view of an embedded store file (tests that open one themselves use it too). */
 export function embeddedStoreSet(stores: EmbeddedStores): Stores {
+  return storeSet(stores, 'embedded');
+}
+
+/** One adapter's stores as the runtime sees them. */
+function storeSet(stores: EmbeddedStores | MongoStores, kind: Stores['kind']): Stores {
   return {
     spaces: stores.spaces,
     conversations: stores.conversations,
@@ -117,7 +113,7 @@ export function embeddedStoreSet(stores: EmbeddedStores): Stores {
     echoes: stores.echoes,
     pending: stores.pending,
     leases: stores.leases,
-    kind: 'embedded',
+    kind,
     ping: () => stores.ping(),
     close: () => stores.close(),
   };
