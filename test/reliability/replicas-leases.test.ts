@@ -1,7 +1,8 @@
 /**
  * Leases across bot processes (SPEC "Durability and replicas"): two real bot processes with one
  * token, one simulator, one shared embedded store, and the official A2A SDK server as the agent
- * (its tasks run on when a process dies). Lease periods are 1 s here.
+ * (its tasks run on when a process dies; its card offers A2A v1.0, which the bot then speaks).
+ * Lease periods are 1 s here.
  *
  * - kill -9 of the process running four answers: the survivor takes each over (re-attaching to the
  *   task) and it is answered exactly once; the agent is asked each question once.
@@ -26,7 +27,7 @@ import { startWebexSimulator, type WebexSimulator } from '../../src/simulator/we
 import { type PeerTurn, SdkPeer } from '../helpers/a2a/sdk-peer.js';
 import { closeAfterEach } from '../helpers/cleanup.js';
 import { deferred } from '../helpers/deferred.js';
-import { isProgressMarkdown } from '../integration/conversations/support.js';
+import { isMessageSend, isProgressMarkdown } from '../integration/conversations/support.js';
 import { type BotProcess, online, startBotProcess } from './replica-processes.js';
 
 const TOKEN = 'replicas-leases-token-2f7c9a41e8d3b6';
@@ -62,7 +63,6 @@ async function setUp(extraEnv: Record<string, string> = {}) {
     WEBEX_U2C_URL: sim.urls.u2c,
     WEBEX_API_BASE_URL: sim.urls.hydra,
     CAIPE_URL: peer.url,
-    A2A_VERSION: '0.3',
     HTTP_PORT: '0',
     DATA_DIR: dataDir,
     WEBEX_DEVICE_NAME: DEVICE_NAME,
@@ -109,7 +109,7 @@ function outcome(sim: WebexSimulator, roomId: string, question: string) {
 }
 
 function streamsAsked(peer: SdkPeer): number {
-  return peer.requests.filter((r) => r.json?.method === 'message/stream').length;
+  return peer.requests.filter((r) => isMessageSend(r.json)).length;
 }
 
 const tookOver = (bot: BotProcess) =>
@@ -311,6 +311,9 @@ describe('leases across bot processes', () => {
     );
     for (const bot of [owner, other])
       expect(bot.lines.some((line) => String(line.msg).startsWith('taking over'))).toBe(false);
-    expect(peer.requests.map((r) => r.json?.method).filter((m) => m !== 'message/stream')).toEqual([]);
+    // Nothing but the question itself: no task read, re-attach or cancel (the agent card is no JSON-RPC).
+    expect(peer.requests.filter((r) => r.json && !isMessageSend(r.json)).map((r) => r.json?.method)).toEqual(
+      [],
+    );
   }, 120_000);
 });
