@@ -13,17 +13,12 @@ import { AgentError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logger.js';
 import { type PeerScript, SdkPeer } from '../../helpers/a2a/sdk-peer.js';
 import { SseEmulator, type SseExchange } from '../../helpers/a2a/sse-emulator.js';
+import { collect } from '../../helpers/agent-events.js';
 import { captureLog } from '../../helpers/capture.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';
 import { deferred } from '../../helpers/deferred.js';
 
 const track = closeAfterEach();
-
-async function collect(iterable: AsyncIterable<TurnEvent>): Promise<TurnEvent[]> {
-  const events: TurnEvent[] = [];
-  for await (const event of iterable) events.push(event);
-  return events;
-}
 
 function client(options: A2aAgentClientOptions): A2aAgentClient {
   return track(new A2aAgentClient({ closeGraceMs: 200, ...options }));

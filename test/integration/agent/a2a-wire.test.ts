@@ -16,6 +16,7 @@ import { AgentError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logger.js';
 import { ManualTimers } from '../../helpers/a2a/manual-timers.js';
 import { SseEmulator, type SseExchange } from '../../helpers/a2a/sse-emulator.js';
+import { collect, failure } from '../../helpers/agent-events.js';
 import { captureLog } from '../../helpers/capture.js';
 
 const IDLE_MS = 7_000;
@@ -52,22 +53,6 @@ function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
     resolve = r;
   });
   return { promise, resolve };
-}
-
-async function collect(iterable: AsyncIterable<TurnEvent>): Promise<TurnEvent[]> {
-  const events: TurnEvent[] = [];
-  for await (const event of iterable) events.push(event);
-  return events;
-}
-
-async function failure(iterable: AsyncIterable<TurnEvent>): Promise<AgentError> {
-  try {
-    await collect(iterable);
-  } catch (error) {
-    expect(error).toBeInstanceOf(AgentError);
-    return error as AgentError;
-  }
-  throw new Error('expected the stream to fail');
 }
 
 describe('A2A client on the wire', () => {

@@ -9,28 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { AguiAgentClient, type AguiAgentClientOptions } from '../../../src/adapters/agent/agui/client.js';
 import type { TurnEvent, TurnRequest } from '../../../src/adapters/agent/port.js';
 import { finalText, reduceTurnEvents } from '../../../src/adapters/agent/turn-state.js';
-import { AgentError } from '../../../src/errors.js';
 import { SseEmulator, type SseExchange } from '../../helpers/a2a/sse-emulator.js';
+import { collect, failure } from '../../helpers/agent-events.js';
 import { finished, runInputOf, sendEvents, started, text, toolCall } from '../../helpers/agui/frames.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';
 
 const track = closeAfterEach();
-
-async function collect(iterable: AsyncIterable<TurnEvent>): Promise<TurnEvent[]> {
-  const events: TurnEvent[] = [];
-  for await (const event of iterable) events.push(event);
-  return events;
-}
-
-async function failure(iterable: AsyncIterable<TurnEvent>): Promise<AgentError> {
-  try {
-    await collect(iterable);
-  } catch (error) {
-    expect(error).toBeInstanceOf(AgentError);
-    return error as AgentError;
-  }
-  throw new Error('expected the run to fail');
-}
 
 let ids = 0;
 function client(url: string, options: Partial<AguiAgentClientOptions> = {}): AguiAgentClient {

@@ -9,9 +9,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CaipeAgentClient } from '../../../src/adapters/agent/caipe/client.js';
 import { KeycloakOnBehalf, type OnBehalfOptions } from '../../../src/adapters/agent/caipe/obo.js';
-import type { TurnEvent, TurnOrigin, TurnRequest } from '../../../src/adapters/agent/port.js';
+import type { TurnOrigin, TurnRequest } from '../../../src/adapters/agent/port.js';
 import { reduceTurnEvents } from '../../../src/adapters/agent/turn-state.js';
-import { AgentError } from '../../../src/errors.js';
+import { collect, failure } from '../../helpers/agent-events.js';
 import { FakeCaipe } from '../../helpers/caipe/fake-caipe.js';
 import { FakeKeycloak } from '../../helpers/caipe/fake-keycloak.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';
@@ -109,22 +109,6 @@ const ask = (personId: string, extra: Partial<TurnRequest> = {}): TurnRequest =>
   origin: origin(personId),
   ...extra,
 });
-
-async function collect(iterable: AsyncIterable<TurnEvent>): Promise<TurnEvent[]> {
-  const events: TurnEvent[] = [];
-  for await (const event of iterable) events.push(event);
-  return events;
-}
-
-async function failure(iterable: AsyncIterable<TurnEvent>): Promise<AgentError> {
-  try {
-    await collect(iterable);
-  } catch (error) {
-    expect(error).toBeInstanceOf(AgentError);
-    return error as AgentError;
-  }
-  throw new Error('expected the turn to fail');
-}
 
 /** The UI's own check of a link (ui/src/app/api/auth/webex-link/route.ts `validateHmac`), rewritten here. */
 function uiAcceptsLink(url: string, secret: string, nowS: number): boolean {

@@ -15,9 +15,9 @@ import type { AgentAuth } from '../../../src/adapters/agent/http.js';
 import type { TurnEvent, TurnOrigin, TurnRequest } from '../../../src/adapters/agent/port.js';
 import { finalText, reduceTurnEvents, type TurnState } from '../../../src/adapters/agent/turn-state.js';
 import { encodeHydraId } from '../../../src/adapters/webex/ids.js';
-import { AgentError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/logger.js';
 import { formAnswer } from '../../../src/render/cards.js';
+import { collect, failure } from '../../helpers/agent-events.js';
 import { FakeCaipe } from '../../helpers/caipe/fake-caipe.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';
 
@@ -35,22 +35,6 @@ const origin: TurnOrigin = {
 
 const serviceAuth: AgentAuth = { getAuthHeader: async () => 'Bearer service-token' };
 const tokens = { 'service-token': { sub: 'svc-webex-bot', email: 'webex-bot@service' } };
-
-async function collect(iterable: AsyncIterable<TurnEvent>): Promise<TurnEvent[]> {
-  const events: TurnEvent[] = [];
-  for await (const event of iterable) events.push(event);
-  return events;
-}
-
-async function failure(iterable: AsyncIterable<TurnEvent>): Promise<AgentError> {
-  try {
-    await collect(iterable);
-  } catch (error) {
-    expect(error).toBeInstanceOf(AgentError);
-    return error as AgentError;
-  }
-  throw new Error('expected the turn to fail');
-}
 
 function client(caipe: FakeCaipe, options: Partial<CaipeAgentClientOptions> = {}): CaipeAgentClient {
   return track(

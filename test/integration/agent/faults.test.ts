@@ -15,6 +15,7 @@ import { finalText, reduceTurnEvents, type TurnState } from '../../../src/adapte
 import { AgentError } from '../../../src/errors.js';
 import { ManualTimers } from '../../helpers/a2a/manual-timers.js';
 import { type Eol, SseEmulator, type SseExchange } from '../../helpers/a2a/sse-emulator.js';
+import { collect } from '../../helpers/agent-events.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';
 
 const track = closeAfterEach();
@@ -149,12 +150,6 @@ const caipe: Backend = {
 };
 
 const backends = [a2a('0.3'), a2a('1.0'), agui, caipe];
-
-async function collect(iterable: AsyncIterable<TurnEvent>): Promise<TurnEvent[]> {
-  const events: TurnEvent[] = [];
-  for await (const event of iterable) events.push(event);
-  return events;
-}
 
 async function outcome(iterable: AsyncIterable<TurnEvent>): Promise<TurnState | AgentError> {
   try {
