@@ -1,13 +1,4 @@
-/**
- * The OAuth2 client-credentials token source against a fake IdP token endpoint on loopback, with
- * time on a hand-driven clock: the form it sends, caching and refresh before expiry, one shared
- * request under concurrency, dropping the token after the agent's 401, the endpoint's failures;
- * and the token source wired into the real A2A client against an SSE endpoint that checks the
- * Authorization header.
- */
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { A2aAgentClient } from '../../src/adapters/agent/a2a/client.js';
 import { createOAuth2TokenSource, type OAuth2TokenSourceOptions } from '../../src/adapters/agent/oauth2.js';
@@ -19,6 +10,7 @@ import { createLogger } from '../../src/logger.js';
 import { SseEmulator } from '../helpers/a2a/sse-emulator.js';
 import { captureLog } from '../helpers/capture.js';
 import { type Deferred, deferred } from '../helpers/deferred.js';
+import { type LoopbackServer, startLoopbackServer } from '../helpers/loopback-server.js';
 import { ManualClock, SIM_EPOCH } from '../helpers/manual-clock.js';
 
 const CLIENT_SECRET = 'cs-very-secret-0123456789';
@@ -38,28 +30,17 @@ type Reply = (res: ServerResponse, request: TokenRequest) => void | Promise<void
  */
 class FakeTokenEndpoint {
   readonly requests: TokenRequest[] = [];
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
+  #http!: LoopbackServer;
   readonly #replies: Reply[] = [];
   readonly #arrivals: Array<() => void> = [];
   #issued = 0;
   expiresIn: unknown = 3600;
   url = '';
 
-  private constructor() {
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-    this.#server.on('connection', (socket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-    });
-  }
-
   static async start(): Promise<FakeTokenEndpoint> {
     const endpoint = new FakeTokenEndpoint();
-    endpoint.#server.listen(0, '127.0.0.1');
-    await once(endpoint.#server, 'listening');
-    const { port } = endpoint.#server.address() as AddressInfo;
-    endpoint.url = `http://127.0.0.1:${port}/realms/caipe/protocol/openid-connect/token`;
+    endpoint.#http = await startLoopbackServer((req, res) => void endpoint.#handle(req, res));
+    endpoint.url = `${endpoint.#http.url}/realms/caipe/protocol/openid-connect/token`;
     return endpoint;
   }
 
@@ -86,9 +67,7 @@ class FakeTokenEndpoint {
   }
 
   async close(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    this.#server.close();
-    await once(this.#server, 'close');
+    await this.#http.close();
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

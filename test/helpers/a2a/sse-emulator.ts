@@ -6,14 +6,8 @@
  * script (or the default one) and recorded (headers + body) for assertions.
  */
 import { once } from 'node:events';
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { type LoopbackServer, startLoopbackServer } from '../loopback-server.js';
 
 export interface RecordedRequest {
   method: string;
@@ -142,36 +136,26 @@ export class SseEmulator {
   readonly cardRequests: RecordedRequest[] = [];
   card: unknown;
   readonly exchanges: SseExchange[] = [];
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
+  #http!: LoopbackServer;
   readonly #scripts: Script[] = [];
   readonly #eol: Eol;
   readonly #defaultScript: Script | undefined;
   readonly #arrivals: Array<(exchange: SseExchange) => void> = [];
-  #url = '';
 
   private constructor(options: SseEmulatorOptions) {
     this.#eol = options.eol ?? '\r\n';
     this.#defaultScript = options.defaultScript;
     this.card = options.card;
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-    this.#server.on('connection', (socket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-    });
   }
 
   static async start(options: SseEmulatorOptions = {}): Promise<SseEmulator> {
     const emulator = new SseEmulator(options);
-    emulator.#server.listen(0, '127.0.0.1');
-    await once(emulator.#server, 'listening');
-    const { port } = emulator.#server.address() as AddressInfo;
-    emulator.#url = `http://127.0.0.1:${port}`;
+    emulator.#http = await startLoopbackServer((req, res) => void emulator.#handle(req, res));
     return emulator;
   }
 
   get url(): string {
-    return this.#url;
+    return this.#http.url;
   }
 
   /** Queues scripts for the next requests, in order. */
@@ -226,8 +210,7 @@ export class SseEmulator {
   }
 
   async close(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await this.#http.close();
   }
 }
 

@@ -17,8 +17,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type LoopbackServer, startLoopbackServer } from '../loopback-server.js';
 
 export interface Caller {
   sub: string;
@@ -153,30 +153,21 @@ export class FakeCaipe {
   readonly #byKey = new Map<string, Conversation>();
   readonly #scripts: CaipeScript[] = [];
   readonly #running = new Map<string, CaipeStream>();
-  readonly #sockets = new Set<Socket>();
   readonly #options: FakeCaipeOptions;
-  readonly #server: Server;
-  #url = '';
+  #http!: LoopbackServer;
 
   private constructor(options: FakeCaipeOptions) {
     this.#options = options;
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-    this.#server.on('connection', (socket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-    });
   }
 
   static async start(options: FakeCaipeOptions): Promise<FakeCaipe> {
     const fake = new FakeCaipe(options);
-    fake.#server.listen(0, '127.0.0.1');
-    await once(fake.#server, 'listening');
-    fake.#url = `http://127.0.0.1:${(fake.#server.address() as AddressInfo).port}`;
+    fake.#http = await startLoopbackServer((req, res) => void fake.#handle(req, res));
     return fake;
   }
 
   get url(): string {
-    return this.#url;
+    return this.#http.url;
   }
 
   /** Scripts for the next streams (start or resume), in order. */
@@ -191,8 +182,7 @@ export class FakeCaipe {
 
   async close(): Promise<void> {
     for (const stream of this.#running.values()) stream.cancel();
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await this.#http.close();
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

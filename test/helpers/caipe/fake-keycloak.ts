@@ -1,19 +1,5 @@
-/**
- * A fake Keycloak realm on 127.0.0.1 for on-behalf-of tests, written from the reference sheet
- * (caipe-current.md §1.4) and Keycloak's token-exchange form — it imports nothing from the product:
- *
- * - `POST /realms/<realm>/protocol/openid-connect/token`: `client_credentials` for the admin
- *   client; `urn:ietf:params:oauth:grant-type:token-exchange` with `requested_subject` (no
- *   `subject_token`, Keycloak's impersonation-style exchange) for the bot's client, minting
- *   `obo-<userId>-<n>`; a wrong client secret is 401 `unauthorized_client`; an unknown or disabled
- *   subject is 400.
- * - `GET /admin/realms/<realm>/users?q=webex_user_id:<id>&max=n` with the admin bearer: users whose
- *   attribute *contains* the value, as Keycloak's `q` search is not an exact match (so the bot must
- *   filter exact matches itself).
- */
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type LoopbackServer, startLoopbackServer } from '../loopback-server.js';
 
 export interface KeycloakUser {
   id: string;
@@ -46,36 +32,26 @@ export class FakeKeycloak {
   /** Answer every request with this status (Keycloak down or broken). */
   failWith: number | undefined;
   readonly #options: FakeKeycloakOptions;
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
+  #http!: LoopbackServer;
   readonly #adminTokens = new Set<string>();
-  #url = '';
   #n = 0;
 
   private constructor(options: FakeKeycloakOptions) {
     this.#options = options;
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-    this.#server.on('connection', (socket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-    });
   }
 
   static async start(options: FakeKeycloakOptions): Promise<FakeKeycloak> {
     const fake = new FakeKeycloak(options);
-    fake.#server.listen(0, '127.0.0.1');
-    await once(fake.#server, 'listening');
-    fake.#url = `http://127.0.0.1:${(fake.#server.address() as AddressInfo).port}`;
+    fake.#http = await startLoopbackServer((req, res) => void fake.#handle(req, res));
     return fake;
   }
 
   get url(): string {
-    return this.#url;
+    return this.#http.url;
   }
 
   async close(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await this.#http.close();
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
