@@ -4,6 +4,7 @@
  * decided the rest), the steps of `answering` (`./answering.ts`), notices, feedback scores and the
  * agent-task cancel of a closed form.
  */
+
 import { fromCallback, fromPromise } from 'xstate';
 import type { AgentClient } from '../adapters/agent/index.js';
 import type {
@@ -29,6 +30,7 @@ import {
   type TurnObserver,
   type TurnRendering,
 } from './answering/index.js';
+import { cancelAgentTask } from './cancel-agent-task.js';
 import type { CrashHook } from './handover/crash-points.js';
 import { TurnJournal } from './handover/journal.js';
 import { conversationLease, type LeaseKeeper } from './handover/leases.js';
@@ -276,11 +278,7 @@ export function createConversationLogic(deps: ConversationEffectsDeps) {
         metrics?.handovers.inc({ outcome: 'cancelled' });
         log.info({ threadKey: key }, 'running answer cannot be handed over; cancelling it');
       },
-      cancelAgentTask: (_, { taskId }) => {
-        deps.agent.cancel(taskId).catch((error: unknown) => {
-          log.info({ err: asCodedError(error), taskId }, 'agent task cancel refused');
-        });
-      },
+      cancelAgentTask: (_, { taskId }) => void cancelAgentTask(deps.agent, taskId, log),
       recordFeedback: (_, { action, card, target }) => {
         const positive = action.value === 'positive';
         void (async () => {

@@ -19,6 +19,7 @@
  * intent before it is posted and its id after. A turn handed over at shutdown keeps its working
  * message and its agent task for the next process; a taken-over turn skips what was posted.
  */
+
 import { fromCallback, fromPromise } from 'xstate';
 import type { AgentClient, AgentForm, TurnPart, TurnState } from '../../adapters/agent/index.js';
 import { finalText, initialTurnState, reduceTurn } from '../../adapters/agent/index.js';
@@ -38,6 +39,7 @@ import type {
   WorkingMessageInput,
 } from '../../machines/conversation.js';
 import type { AgentAsk, AgentTurn, HistoryMessage, TurnFailure, TurnStatus } from '../../machines/types.js';
+import { cancelAgentTask } from '../cancel-agent-task.js';
 import type { CrashHook } from '../handover/crash-points.js';
 import { hashPost, type PartKind, type TurnJournal } from '../handover/journal.js';
 
@@ -133,9 +135,6 @@ export interface RunningTurns {
   /** Resolves when no turn runs and every cleanup is done (including turns that start meanwhile). */
   settled(): Promise<void>;
 }
-
-/** How long `tasks/cancel` may take when a turn is stopped: a stuck agent must not hold shutdown. */
-const AGENT_CANCEL_TIMEOUT_MS = 5_000;
 
 export function createAnsweringEffects(deps: AnsweringDeps) {
   const { agent, sender, clock, rendering } = deps;
@@ -338,12 +337,7 @@ export function createAnsweringEffects(deps: AnsweringDeps) {
       finish('canceled');
       const taskId = state.taskId;
       if (!taskId || deps.journal?.isHandedOver(input.key)) return;
-      trackCleanup(
-        agent
-          .cancel(taskId, { signal: AbortSignal.timeout(AGENT_CANCEL_TIMEOUT_MS) })
-          .catch((error: unknown) => log.info({ err: error, taskId }, 'agent task cancel refused')),
-        input.key,
-      );
+      trackCleanup(cancelAgentTask(agent, taskId, log), input.key);
     };
   });
 

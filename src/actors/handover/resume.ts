@@ -15,6 +15,7 @@
  * The chart then posts the answer as for a fresh turn; the posting effects skip the parts the
  * previous process posted (`../answering/index.ts`).
  */
+
 import { fromCallback, fromPromise } from 'xstate';
 import {
   type AgentClient,
@@ -36,6 +37,7 @@ import { asCodedError, WebexApiError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { ReplyTarget } from '../../machines/types.js';
 import { messages } from '../../render/messages.js';
+import { cancelAgentTask } from '../cancel-agent-task.js';
 import type { CrashHook } from './crash-points.js';
 import { hashPost, type TurnJournal } from './journal.js';
 
@@ -43,9 +45,6 @@ import { hashPost, type TurnJournal } from './journal.js';
 const MAX_ECHOES = 100;
 /** Clocks of two processes (or of Webex and the bot) may differ a little: echoes this much older count too. */
 const ECHO_SKEW_MS = 5_000;
-/** How long `tasks/cancel` may take when a taken-over turn is stopped (cancel, reset). */
-const AGENT_CANCEL_TIMEOUT_MS = 5_000;
-
 export interface ResumeInput {
   key: string;
   target: ReplyTarget;
@@ -216,11 +215,7 @@ export function createResumeEffects(deps: ResumeDeps) {
     const aborter = new AbortController();
     let over = false;
     let taskId: string | undefined;
-    const cancelQuietly = (id: string) => {
-      agent
-        .cancel(id, { signal: AbortSignal.timeout(AGENT_CANCEL_TIMEOUT_MS) })
-        .catch((error: unknown) => log.info({ err: error, taskId: id }, 'agent task cancel refused'));
-    };
+    const cancelQuietly = (id: string) => void cancelAgentTask(agent, id, log);
     void (async () => {
       try {
         await reconcile(input, aborter.signal);
